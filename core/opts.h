@@ -1,0 +1,70 @@
+/* A job's options: the sidecar parsers (jobs/NAME.opts, jobs/NAME.json), the
+ * prompt rules and the validation table of SPEC section 2. Everything is
+ * checked here, before any request is sent. Errors are one line that names
+ * the file (as the caller labels it), the line and the key. */
+#ifndef GPTIMGFS_OPTS_H
+#define GPTIMGFS_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+#define OPTS_MAX_URLS 16
+#define OPTS_MAX_URL_LEN 8192
+#define PROMPT_MAX_CHARS 20000
+#define PROMPT_MAX_FILE (1024 * 1024)	/* bigger prompt files: EFBIG */
+#define SIDECAR_MAX_FILE (256 * 1024)	/* bigger sidecars are refused */
+
+struct job_opts {
+	char aspect_ratio[8];	/* "auto", "16:9", ... */
+	char resolution[4];	/* "1k", "2k", "4k" */
+	bool nsfw_checker;
+	bool aspect_ratio_given;	/* set explicitly by the sidecar */
+	size_t n_urls;
+	char *image_urls[OPTS_MAX_URLS];	/* malloc'd */
+};
+
+/* Fill o with the defaults (from the config: aspect ratio, resolution,
+ * nsfw checker). */
+void opts_init(struct job_opts *o, const char *aspect_ratio,
+	       const char *resolution, bool nsfw_checker);
+void opts_free(struct job_opts *o);
+int opts_copy(struct job_opts *dst, const struct job_opts *src);
+
+/* Parse a sidecar's text on top of the defaults already in o. label is the
+ * file name used in messages ("jobs/cat.opts"). 0, or -1 with err set, e.g.
+ * "jobs/cat.opts: line 3: key 'resolution': '8k' is not one of 1k 2k 4k". */
+int opts_parse_ini(struct job_opts *o, const char *label, const char *text,
+		   size_t len, char *err, size_t errlen);
+int opts_parse_json(struct job_opts *o, const char *label, const char *text,
+		    size_t len, char *err, size_t errlen);
+
+/* The prompt from a prompt file's bytes: trailing newlines ("\n", "\r\n")
+ * removed; valid UTF-8, no NUL, at most PROMPT_MAX_CHARS code points.
+ * *plen is set to the prompt's length. 0, or -1 with err naming label. */
+int prompt_check(const char *label, const char *text, size_t len,
+		 size_t *plen, char *err, size_t errlen);
+
+/* The cross-key rules: 4k needs an explicit aspect ratio from the 4k list;
+ * prompt and image URLs not both empty. */
+int opts_validate(const struct job_opts *o, size_t prompt_len,
+		  const char *label, char *err, size_t errlen);
+
+/* The credits a task with these options costs: 4.7, 9.4 or 14.1. */
+double opts_price(const struct job_opts *o);
+
+/* The options as the API's "input" members other than the prompt, in a
+ * fixed order, as JSON: {"aspect_ratio":"16:9","resolution":"4k",
+ * "nsfw_checker":true,"image_urls":[...]} ("image_urls" only when there are
+ * some). This is also the canonical form compared to skip identical
+ * rewrites and shown in the user.gptimgfs.options attribute. */
+int opts_to_json(const struct job_opts *o, struct buf *out);
+
+/* Is the value in the list? The lists themselves. */
+bool opts_valid_aspect_ratio(const char *v);
+bool opts_valid_resolution(const char *v);
+/* "true false yes no on off 1 0", case-insensitive. -1 when neither. */
+int opts_parse_bool(const char *v, bool *out);
+
+#endif

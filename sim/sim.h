@@ -1,0 +1,32 @@
+/* The simulated GPT Image 2 API (SPEC section 7): the endpoints, validation,
+ * bodies and status codes of api.md, served by libmicrohttpd on loopback,
+ * with fault injection and introspection for tests. Used in-process by
+ * `gptimgfs --simulate` and by the standalone `gptimgfs-sim`. */
+#ifndef GPTIMGFS_SIM_H
+#define GPTIMGFS_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sim_options {
+	const char *bind_addr;		/* IPv4 loopback address, "127.0.0.1" */
+	uint16_t port;			/* 0: an ephemeral port */
+	const char *api_key;		/* the one Bearer key accepted */
+	double pending_seconds;		/* a new task stays pending this long */
+	double processing_seconds;	/* then processing this long */
+	double balance;			/* starting credit balance */
+	const char *file_host;		/* host name in output URLs ("localhost":
+					 * another host than the API's) */
+	bool verbose;			/* one line per request on stderr */
+};
+
+struct sim;
+
+void sim_options_default(struct sim_options *o);
+/* Start serving. NULL (and a message in err) on failure. */
+struct sim *sim_start(const struct sim_options *o, char *err, size_t errlen);
+uint16_t sim_port(const struct sim *s);
+void sim_stop(struct sim *s);
+
+#endif
