@@ -1,0 +1,190 @@
+/* The job core: the job table, each task's state machine and the durable
+ * store under data_dir. It knows neither FUSE nor curl: fs/ and net/ call
+ * the functions below, and the core tells them about changes through the
+ * hooks that main registers.
+ *
+ * A job is NAME (from jobs/NAME.txt). Each submission of a job makes a task
+ * with a new local sequence number `seq`; the job's newest task is its
+ * current one and is what status/NAME shows. An older task that was already
+ * sent keeps going (its credits are spent) and its images land in out/ under
+ * history names. */
+#ifndef GPTIMGFS_JOBS_H
+#define GPTIMGFS_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "buf.h"
+#include "opts.h"
+
+enum task_state {
+	TASK_QUEUED,		/* accepted, not sent */
+	TASK_SENDING,		/* the creation request may be on the wire */
+	TASK_PENDING,		/* the API has the task (task id known) */
+	TASK_PROCESSING,
+	TASK_DOWNLOADING,
+	TASK_COMPLETED,
+	TASK_FAILED,
+};
+
+const char *task_state_word(enum task_state st);
+static inline bool task_state_ended(enum task_state st)
+{
+	return st == TASK_COMPLETED || st == TASK_FAILED;
+}
+
+#define TASK_ID_MAX 128
+
+struct core;
+
+/* Called without any core lock held, from whatever thread made the change
+ * (a FUSE handler, the network thread). A hook must not block and must not
+ * call back into the core; it queues the work for its own thread. */
+struct core_hooks {
+	void *ctx;
+	/* status/NAME changed, appeared or went away */
+	void (*job_changed)(void *ctx, const char *name);
+	/* out/ gained, renamed or lost files */
+	void (*outputs_changed)(void *ctx);
+	/* task seq needs the network: queued to send, or to poll */
+	void (*task_ready)(void *ctx, uint64_t seq);
+	/* someone wants a fresh balance (credits read with a stale cache) */
+	void (*credits_wanted)(void *ctx);
+	/* the credits text changed (a fetch finished) */
+	void (*credits_changed)(void *ctx);
+};
+
+struct core_defaults {
+	const char *aspect_ratio;
+	const char *resolution;
+	bool nsfw_checker;
+};
+
+/* Create data_dir (0700) and its layout, take the lock (a second daemon on
+ * the same directory gets an error saying so), load the store. NULL with a
+ * one-line message in err on failure. */
+struct core *core_open(const char *data_dir, const struct core_defaults *def,
+		       char *err, size_t errlen);
+void core_set_hooks(struct core *c, const struct core_hooks *hooks);
+/* Announce, through task_ready, every task that needs the network (after a
+ * restart: queued ones and ones with a task id). Call once the network
+ * thread runs. */
+void core_start(struct core *c);
+void core_close(struct core *c);
+
+/* ---- jobs/: the user's files, real files under data_dir ---- */
+
+/* Directory fd of the stored jobs/ files (fs/ works on it with *at()). */
+int core_jobs_dirfd(const struct core *c);
+/* Is filename a prompt file ("NAME.txt", not hidden)? Then copy NAME. */
+bool core_prompt_name(const char *filename, char *name, size_t namesz);
+/* Is a prompt file with this name refused at creation (control characters,
+ * too long for its outputs' names)? -errno (EINVAL, ENAMETOOLONG) or 0. */
+int core_check_prompt_filename(const char *filename);
+/* Submit job NAME from jobs/NAME.txt and its sidecar as they stand now
+ * (SPEC section 2): creates a task, unless prompt and options equal those
+ * of the current task and it has not failed. Invalid input makes a failed
+ * task with an invalid_input error (nothing is sent). The task record is
+ * durable when this returns. 0, or -errno when the store failed. */
+int core_submit(struct core *c, const char *name);
+/* jobs/NAME.txt went away: forget the job once its task has ended. */
+void core_prompt_removed(struct core *c, const char *name);
+
+/* ---- status/ and wait/ ---- */
+
+/* Render status/NAME into out (cleared first). -ENOENT when no such job.
+ * *state (optional) receives the current task's state. */
+int core_status(struct core *c, const char *name, struct buf *out,
+		enum task_state *state);
+/* The job names, sorted; a malloc'd array of malloc'd strings. */
+char **core_job_names(struct core *c, size_t *count);
+void core_free_names(char **names, size_t count);
+
+/* ---- out/ ---- */
+
+struct core_output {
+	char backing[64];	/* file name under core_out_dirfd() */
+	uint64_t id;		/* unique for the life of the data dir */
+	off_t size;
+	struct timespec mtime;	/* completion time */
+};
+
+int core_out_dirfd(const struct core *c);
+/* -ENOENT when out/ has no such file. */
+int core_output_find(struct core *c, const char *name, struct core_output *o);
+char **core_output_names(struct core *c, size_t *count);
+/* An extended attribute's value: user.gptimgfs.prompt, .task_id, .options,
+ * user.xdg.origin.url. -ENOENT (no file), -ENODATA (no attribute). */
+int core_output_xattr(struct core *c, const char *name, const char *attr,
+		      struct buf *out);
+/* The attribute names, each NUL-terminated, as listxattr wants them. */
+int core_output_xattr_list(struct core *c, const char *name, struct buf *out);
+/* rm out/NAME: deletes the image for good. */
+int core_output_unlink(struct core *c, const char *name);
+
+/* ---- credits ---- */
+
+/* The credits file's text. When the cached balance is older than a few
+ * seconds this asks for a new one (credits_wanted) and returns -EAGAIN:
+ * the caller waits for credits_changed and asks again. */
+int core_credits(struct core *c, struct buf *out);
+/* The network's answer: a balance, or an error (code and message). */
+void core_credits_update(struct core *c, double balance, const char *code,
+			 const char *message);
+
+/* ---- the network's side of a task ---- */
+
+/* A copy of what the network needs to know about a task. */
+struct core_task {
+	uint64_t seq;
+	char *name;
+	enum task_state state;
+	char *prompt;
+	size_t prompt_len;
+	struct job_opts opts;
+	char task_id[TASK_ID_MAX + 1];	/* "" until known */
+	size_t n_urls;			/* output URLs, once known */
+	char *urls[OPTS_MAX_URLS];
+	bool stored[OPTS_MAX_URLS];	/* output i already in the store */
+};
+
+/* -ENOENT when the task is gone (superseded before it was sent). */
+int core_task_get(struct core *c, uint64_t seq, struct core_task *t);
+void core_task_free(struct core_task *t);
+
+/* Queued -> sending, durably, right before the creation request leaves.
+ * -ENOENT: the task was dropped, do not send it. */
+int core_task_sending(struct core *c, uint64_t seq);
+/* The API answered that it did not create the task (or nothing was sent):
+ * back to queued, with a note for the status file. */
+int core_task_requeue(struct core *c, uint64_t seq, const char *note);
+/* The API created the task: -> pending with its id, durably. */
+int core_task_created(struct core *c, uint64_t seq, const char *task_id);
+/* pending / processing, as the API reports it. */
+int core_task_progress(struct core *c, uint64_t seq, enum task_state st);
+/* A transient problem worth showing in the status (cleared on progress). */
+void core_task_note(struct core *c, uint64_t seq, const char *note);
+/* The API finished: -> downloading with these URLs, durably. */
+int core_task_urls(struct core *c, uint64_t seq, char *const *urls,
+		   size_t n);
+/* A new temporary file under data_dir for a download; path receives its
+ * name. Returns an fd opened O_RDWR, or -errno. */
+int core_tmpfile(struct core *c, char *path, size_t pathsz);
+/* Output i of task seq was downloaded whole into tmp_path (closed): check
+ * that it is an image, choose its extension, move it into the store. The
+ * output becomes visible in out/ when the task completes. -errno, or
+ * -EBADMSG when the bytes are not an image (then tmp_path is removed). */
+int core_task_output(struct core *c, uint64_t seq, size_t i,
+		     const char *tmp_path);
+/* Every output is stored: publish them in out/ (moving the outputs they
+ * replace to history names) and record the task completed. */
+int core_task_completed(struct core *c, uint64_t seq);
+/* The task ended without an image. code: the API's error code or a local
+ * one (network_error, download_failed, bad_response, ...). */
+int core_task_failed(struct core *c, uint64_t seq, const char *code,
+		     const char *message);
+
+#endif

@@ -1,0 +1,31 @@
+/* The network thread: one thread owns a curl multi handle and drives every
+ * transfer (task creation, polls, downloads, balance reads) with a timer
+ * heap for polls and retries. FUSE threads never call curl: the core's hooks
+ * hand work over with net_task_ready / net_credits_wanted, which are safe
+ * from any thread and never block. */
+#ifndef GPTIMGFS_NET_H
+#define GPTIMGFS_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct core;
+struct net;
+
+struct net_config {
+	const char *api_url;	/* "https://api.aivideoapi.ai", no trailing / */
+	const char *api_key;	/* sent only to api_url's host */
+	double poll_interval;	/* seconds between polls of one task */
+	unsigned max_inflight;	/* tasks at the API at once */
+};
+
+struct net *net_start(struct core *c, const struct net_config *cfg,
+		      char *err, size_t errlen);
+/* Hook targets (core_hooks.task_ready / credits_wanted). */
+void net_task_ready(struct net *n, uint64_t seq);
+void net_credits_wanted(struct net *n);
+/* Stop the thread: no new requests; creation requests already on the wire
+ * get a few seconds to be answered (so their tasks are not left in doubt). */
+void net_stop(struct net *n);
+
+#endif
