@@ -90,15 +90,23 @@ int core_check_prompt_filename(const char *filename);
  * task with an invalid_input error (nothing is sent). The task record is
  * durable when this returns. 0, or -errno when the store failed. */
 int core_submit(struct core *c, const char *name);
-/* jobs/NAME.txt went away: forget the job once its task has ended. */
+/* jobs/NAME.txt went away: forget the job once its task has ended. The
+ * last task is remembered out of sight, so that writing the same prompt
+ * again (an editor saving by rename and rewrite) brings it back instead of
+ * paying for it twice. A task never sent is dropped. */
 void core_prompt_removed(struct core *c, const char *name);
 
 /* ---- status/ and wait/ ---- */
 
+struct core_status_info {
+	enum task_state state;
+	time_t updated;		/* the status's last change */
+};
+
 /* Render status/NAME into out (cleared first). -ENOENT when no such job.
- * *state (optional) receives the current task's state. */
+ * info (optional) receives the state and the time of the last change. */
 int core_status(struct core *c, const char *name, struct buf *out,
-		enum task_state *state);
+		struct core_status_info *info);
 /* The job names, sorted; a malloc'd array of malloc'd strings. */
 char **core_job_names(struct core *c, size_t *count);
 void core_free_names(char **names, size_t count);

@@ -22,11 +22,15 @@ struct json_doc {
 	size_t len;
 	jsmntok_t *tok;
 	int ntok;
+	size_t err_off;	/* after a failed parse (EINVAL): where it went wrong */
 };
 
 /* Parse text[0..len) with at most max_tokens tokens. 0 on success, -1 when
- * the text is not one well-formed JSON value (or needs more tokens). The
- * document refers to text: keep it alive. */
+ * the text is not one well-formed JSON value (errno EINVAL), needs more
+ * tokens (E2BIG) or memory ran out (ENOMEM). The grammar is checked strictly
+ * (RFC 8259), whatever jsmn would let through. The document refers to text:
+ * keep it alive; json_doc_free() it after success (a failed parse holds no
+ * memory). */
 int json_parse(struct json_doc *doc, const char *text, size_t len,
 	       int max_tokens);
 void json_doc_free(struct json_doc *doc);
@@ -35,7 +39,8 @@ void json_doc_free(struct json_doc *doc);
  * objects and arrays). */
 int json_skip(const struct json_doc *doc, int i);
 /* Index of the value of member `key` in the object at index obj, or -1 when
- * obj is not an object or has no such member. */
+ * obj is not an object or has no such member (the first one of duplicates;
+ * keys are compared after decoding their escapes). */
 int json_get(const struct json_doc *doc, int obj, const char *key);
 bool json_is_string(const struct json_doc *doc, int i);
 bool json_is_object(const struct json_doc *doc, int i);

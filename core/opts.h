@@ -30,11 +30,14 @@ struct job_opts {
 void opts_init(struct job_opts *o, const char *aspect_ratio,
 	       const char *resolution, bool nsfw_checker);
 void opts_free(struct job_opts *o);
+/* A deep copy. dst is overwritten, not freed first. -1 (ENOMEM) leaves dst
+ * untouched. */
 int opts_copy(struct job_opts *dst, const struct job_opts *src);
 
 /* Parse a sidecar's text on top of the defaults already in o. label is the
  * file name used in messages ("jobs/cat.opts"). 0, or -1 with err set, e.g.
- * "jobs/cat.opts: line 3: key 'resolution': '8k' is not one of 1k 2k 4k". */
+ * "jobs/cat.opts: line 3: key 'resolution': '8k' is not one of 1k 2k 4k";
+ * on error o is left as it was. */
 int opts_parse_ini(struct job_opts *o, const char *label, const char *text,
 		   size_t len, char *err, size_t errlen);
 int opts_parse_json(struct job_opts *o, const char *label, const char *text,

@@ -1,4 +1,199 @@
-int main(void)
+/* gptimgfs: mount the job core as a filesystem. main() wires the parts:
+ * config -> core (the store) -> FUSE session -> [simulator] -> network
+ * thread -> notifier, then runs the FUSE loop until unmounted. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/jobs.h"
+#include "core/log.h"
+#include "fs/fs.h"
+#include "net/net.h"
+#include "sim/sim.h"
+
+extern char **environ;
+
+/* The in-process simulator's key: it never leaves this process. */
+#define SIMULATE_KEY "sk-simulated-local-key"
+
+/* Core hooks: the mount and the network each take what concerns them. */
+struct wiring {
+	struct fs *fs;
+	struct net *net;
+};
+
+static void hook_job_changed(void *ctx, const char *name)
 {
-	return 1;
+	fs_hook_job_changed(((struct wiring *)ctx)->fs, name);
+}
+
+static void hook_outputs_changed(void *ctx)
+{
+	fs_hook_outputs_changed(((struct wiring *)ctx)->fs);
+}
+
+static void hook_task_ready(void *ctx, uint64_t seq)
+{
+	net_task_ready(((struct wiring *)ctx)->net, seq);
+}
+
+static void hook_credits_wanted(void *ctx)
+{
+	net_credits_wanted(((struct wiring *)ctx)->net);
+}
+
+static void hook_credits_changed(void *ctx)
+{
+	fs_hook_credits_changed(((struct wiring *)ctx)->fs);
+}
+
+static struct sim *start_simulator(char *url, size_t urlsz)
+{
+	struct sim_options so;
+	struct sim *sim;
+	char err[256];
+
+	sim_options_default(&so);
+	so.api_key = SIMULATE_KEY;
+	so.pending_seconds = 1.0;
+	so.processing_seconds = 2.0;
+	sim = sim_start(&so, err, sizeof(err));
+	if (!sim) {
+		log_err("cannot start the simulator: %s", err);
+		return NULL;
+	}
+	snprintf(url, urlsz, "http://127.0.0.1:%u", (unsigned)sim_port(sim));
+	log_info("simulated API at %s", url);
+	return sim;
+}
+
+static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *o)
+{
+	struct fuse_loop_config *lc;
+	int rc;
+
+	if (o->singlethread)
+		return fuse_session_loop(se);
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(lc, o->clone_fd);
+	if (o->max_idle_threads != UINT_MAX)	/* UINT_MAX: not given */
+		fuse_loop_cfg_set_idle_threads(lc, o->max_idle_threads);
+	fuse_loop_cfg_set_max_threads(lc, o->max_threads);
+	rc = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg = { 0 };
+	struct fuse_cmdline_opts fopts = { 0 };
+	struct core_defaults defaults;
+	struct core_hooks hooks = { 0 };
+	struct net_config ncfg;
+	struct wiring wiring = { 0 };
+	struct fuse_session *se = NULL;
+	struct core *core = NULL;
+	struct sim *sim = NULL;
+	struct fs fs;
+	char err[512], sim_url[64];
+	int ret = 1;
+
+	/* the key lives in this process's memory: no core dumps, no ptrace
+	 * by other processes of the user */
+	prctl(PR_SET_DUMPABLE, 0);
+	switch (config_load(&cfg, argc, argv, environ, err, sizeof(err))) {
+	case CONFIG_DONE:
+		return 0;
+	case CONFIG_ERROR:
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	case CONFIG_OK:
+		break;
+	}
+	if (fuse_parse_cmdline(&cfg.fuse_args, &fopts) != 0)
+		goto out_config;
+	log_set_debug(cfg.debug);
+	defaults.aspect_ratio = cfg.aspect_ratio;
+	defaults.resolution = cfg.resolution;
+	defaults.nsfw_checker = cfg.nsfw_checker;
+	core = core_open(cfg.data_dir, &defaults, err, sizeof(err));
+	if (!core) {
+		fprintf(stderr, "gptimgfs: %s\n", err);
+		goto out_config;
+	}
+	if (fs_init(&fs, core) < 0)
+		goto out_core;
+	se = fuse_session_new(&cfg.fuse_args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!se)
+		goto out_fs;
+	fs.se = se;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, cfg.mountpoint) != 0)
+		goto out_signals;
+	if (fuse_daemonize(fopts.foreground) != 0)
+		goto out_unmount;
+	log_to_syslog(!fopts.foreground);
+
+	/* threads start only now: fuse_daemonize forks */
+	if (cfg.simulate) {
+		sim = start_simulator(sim_url, sizeof(sim_url));
+		if (!sim)
+			goto out_unmount;
+	}
+	ncfg.api_url = cfg.simulate ? sim_url : cfg.api_url;
+	ncfg.api_key = cfg.simulate ? SIMULATE_KEY : cfg.api_key;
+	ncfg.poll_interval = cfg.simulate ? 0.25 : cfg.poll_interval;
+	ncfg.max_inflight = cfg.max_inflight;
+	wiring.fs = &fs;
+	wiring.net = net_start(core, &ncfg, err, sizeof(err));
+	if (!wiring.net) {
+		log_err("%s", err);
+		goto out_sim;
+	}
+	hooks.ctx = &wiring;
+	hooks.job_changed = hook_job_changed;
+	hooks.outputs_changed = hook_outputs_changed;
+	hooks.task_ready = hook_task_ready;
+	hooks.credits_wanted = hook_credits_wanted;
+	hooks.credits_changed = hook_credits_changed;
+	core_set_hooks(core, &hooks);
+	if (fs_start_notifier(&fs) < 0)
+		goto out_net;
+	core_start(core);
+	log_info("mounted %s (data in %s)", cfg.mountpoint, cfg.data_dir);
+	ret = run_loop(se, &fopts) == 0 ? 0 : 1;
+
+	fs_stop_notifier(&fs);
+out_net:
+	net_stop(wiring.net);
+	/* nothing may call the hooks once their targets are gone */
+	memset(&hooks, 0, sizeof(hooks));
+	core_set_hooks(core, &hooks);
+out_sim:
+	if (sim)
+		sim_stop(sim);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_fs:
+	fs_destroy(&fs);
+out_core:
+	core_close(core);
+out_config:
+	free(fopts.mountpoint);
+	config_free(&cfg);
+	return ret;
 }

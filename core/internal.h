@@ -1,0 +1,106 @@
+/* The core's own structures, shared by its files and by nobody else. */
+#ifndef GPTIMGFS_CORE_INTERNAL_H
+#define GPTIMGFS_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "jobs.h"
+#include "opts.h"
+#include "store.h"
+
+#define NOTE_MAX 512
+#define ERROR_MAX 1024
+
+/* One submission of a job, as recorded in records/SEQ.json. */
+struct task {
+	uint64_t seq;
+	char *name;
+	enum task_state state;
+	char *prompt;
+	size_t prompt_len;
+	struct job_opts opts;
+	char *opts_json;		/* canonical options (dedup, xattr) */
+	char task_id[TASK_ID_MAX + 1];
+	time_t submitted;
+	time_t updated;
+	char error[ERROR_MAX];		/* "CODE: message" when failed */
+	char note[NOTE_MAX];		/* transient, not recorded */
+	size_t n_urls;
+	char *urls[OPTS_MAX_URLS];
+	char *stored[OPTS_MAX_URLS];	/* backing file of output i, or NULL */
+	char *published[OPTS_MAX_URLS];	/* its name in out/ once completed */
+	bool forgotten;			/* prompt file removed: drop at end */
+};
+
+/* One image in out/: the file DATA_DIR/out/backing and its metadata in
+ * DATA_DIR/out/backing.json. */
+struct output {
+	char *name;			/* its name in out/ */
+	char backing[64];
+	uint64_t id;
+	char *prompt;
+	char *task_id;
+	char *options;
+	char *url;
+	off_t size;
+	struct timespec mtime;
+};
+
+struct core {
+	struct store store;
+	struct core_defaults defaults;
+	char def_aspect_ratio[8];
+	char def_resolution[4];
+	struct core_hooks hooks;
+
+	pthread_mutex_t lock;		/* everything below */
+	pthread_mutex_t submit_lock;	/* serialises submissions */
+	struct task **tasks;		/* sorted by seq */
+	size_t n_tasks, cap_tasks;
+	uint64_t last_seq;
+	struct output **outputs;	/* sorted by name */
+	size_t n_outputs, cap_outputs;
+
+	/* credits */
+	bool credits_known;
+	bool credits_fetching;
+	struct timespec credits_at;	/* CLOCK_MONOTONIC of the answer */
+	double balance;
+	char credits_error[ERROR_MAX];
+	char spent_day[11];		/* YYYY-MM-DD, UTC */
+	double spent_today;
+};
+
+/* task.c: records */
+struct task *task_new(uint64_t seq, const char *name);
+void task_free(struct task *t);
+int task_to_json(const struct task *t, struct buf *out);
+struct task *task_from_json(const char *text, size_t len, char *err,
+			    size_t errlen);
+int task_save(struct core *c, const struct task *t);
+void task_delete_record(struct core *c, const struct task *t);
+double task_price(const struct task *t);
+
+/* outputs.c: out/ */
+int outputs_load(struct core *c);
+void outputs_free(struct core *c);
+struct output *outputs_find(struct core *c, const char *name);
+int outputs_publish(struct core *c, struct task *t, bool current);
+struct output *outputs_by_backing(struct core *c, const char *backing);
+
+/* credits.c: the balance cache and today's spending */
+void credits_load(struct core *c);
+void credits_spent(struct core *c, double amount);
+
+/* sniff.c: what the downloaded bytes are */
+int sniff_extension(const unsigned char *head, size_t len, const char *url,
+		    char *ext, size_t extsz);
+
+/* time helpers */
+void format_utc(time_t t, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,668 @@
+/* The job core's life cycle: opening the store, loading the records after
+ * a restart, and the transitions the network reports. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "log.h"
+#include "table.h"
+
+#define RECORD_READ_MAX (8 * 1024 * 1024)
+
+void format_utc(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void notify_job(struct core *c, const char *name)
+{
+	if (c->hooks.job_changed)
+		c->hooks.job_changed(c->hooks.ctx, name);
+}
+
+static void notify_ready(struct core *c, uint64_t seq)
+{
+	if (c->hooks.task_ready)
+		c->hooks.task_ready(c->hooks.ctx, seq);
+}
+
+static void notify_outputs(struct core *c)
+{
+	if (c->hooks.outputs_changed)
+		c->hooks.outputs_changed(c->hooks.ctx);
+}
+
+static void load_record(struct core *c, const char *file)
+{
+	char err[128];
+	struct task *t;
+	struct buf b;
+	int rc;
+
+	buf_init(&b, RECORD_READ_MAX);
+	rc = store_read_file(c->store.records_fd, file, RECORD_READ_MAX, &b);
+	t = rc < 0 ? NULL : task_from_json(b.data, b.len, err, sizeof(err));
+	buf_free(&b);
+	if (!t) {
+		log_err("records/%s: %s; skipped", file,
+			rc < 0 ? strerror(-rc) : err);
+		return;
+	}
+	if (table_insert(c, t) < 0) {
+		log_err("records/%s: duplicate task %" PRIu64 "; skipped",
+			file, t->seq);
+		task_free(t);
+	}
+}
+
+static int load_records(struct core *c)
+{
+	int fd = dup(c->store.records_fd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+			load_record(c, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* A restart finds tasks in the state the last run left them. One that was
+ * being sent may exist at the API (and be charged) without us knowing its
+ * id: it must not be sent again. */
+static void resolve_interrupted(struct core *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_tasks; i++) {
+		struct task *t = c->tasks[i];
+
+		if (t->state != TASK_SENDING)
+			continue;
+		t->state = TASK_FAILED;
+		t->updated = time(NULL);
+		snprintf(t->error, sizeof(t->error),
+			 "interrupted: the daemon stopped while the creation "
+			 "request was being sent; the task may have been "
+			 "created and charged, so it was not sent again "
+			 "(write the prompt again to retry)");
+		task_save(c, t);
+	}
+}
+
+/* Ended tasks that were superseded have nothing left to show; a removed
+ * job's last task is remembered (out of sight) for a week. */
+static void drop_finished_leftovers(struct core *c)
+{
+	time_t week_ago = time(NULL) - 7 * 24 * 3600;
+	size_t i = 0;
+
+	while (i < c->n_tasks) {
+		struct task *t = c->tasks[i];
+
+		if (task_state_ended(t->state) &&
+		    (!table_is_current(c, t) ||
+		     (t->forgotten && t->updated < week_ago))) {
+			task_delete_record(c, t);
+			table_remove(c, t);
+			task_free(t);
+			continue;
+		}
+		i++;
+	}
+}
+
+struct core *core_open(const char *data_dir, const struct core_defaults *def,
+		       char *err, size_t errlen)
+{
+	struct core *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->submit_lock, NULL);
+	snprintf(c->def_aspect_ratio, sizeof(c->def_aspect_ratio), "%s",
+		 def->aspect_ratio);
+	snprintf(c->def_resolution, sizeof(c->def_resolution), "%s",
+		 def->resolution);
+	c->defaults.aspect_ratio = c->def_aspect_ratio;
+	c->defaults.resolution = c->def_resolution;
+	c->defaults.nsfw_checker = def->nsfw_checker;
+	if (store_open(&c->store, data_dir, err, errlen) < 0) {
+		free(c);
+		return NULL;
+	}
+	if (load_records(c) < 0 || outputs_load(c) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", data_dir,
+			 strerror(errno));
+		core_close(c);
+		return NULL;
+	}
+	resolve_interrupted(c);
+	drop_finished_leftovers(c);
+	credits_load(c);
+	return c;
+}
+
+void core_set_hooks(struct core *c, const struct core_hooks *hooks)
+{
+	c->hooks = *hooks;
+}
+
+void core_start(struct core *c)
+{
+	uint64_t *seqs;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	seqs = calloc(c->n_tasks + 1, sizeof(*seqs));
+	for (i = 0; seqs && i < c->n_tasks; i++) {
+		if (!task_state_ended(c->tasks[i]->state))
+			seqs[n++] = c->tasks[i]->seq;
+	}
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < n; i++)
+		notify_ready(c, seqs[i]);
+	free(seqs);
+}
+
+void core_close(struct core *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n_tasks; i++)
+		task_free(c->tasks[i]);
+	free(c->tasks);
+	outputs_free(c);
+	store_close(&c->store);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->submit_lock);
+	free(c);
+}
+
+int core_jobs_dirfd(const struct core *c)
+{
+	return c->store.jobs_fd;
+}
+
+/* ---- status/ ---- */
+
+static const char *status_word(enum task_state st)
+{
+	/* "sending" is an implementation detail: the API has not accepted
+	 * the task yet, which is what queued means to a user */
+	return st == TASK_SENDING ? "queued" : task_state_word(st);
+}
+
+static int render_status(const struct task *t, struct buf *b)
+{
+	char when[32];
+	size_t i;
+	int rc = 0;
+
+	rc |= buf_printf(b, "%s\n", status_word(t->state));
+	if (t->task_id[0])
+		rc |= buf_printf(b, "task_id: %s\n", t->task_id);
+	format_utc(t->submitted, when, sizeof(when));
+	rc |= buf_printf(b, "submitted: %s\n", when);
+	format_utc(t->updated, when, sizeof(when));
+	rc |= buf_printf(b, "updated: %s\n", when);
+	rc |= buf_printf(b, "resolution: %s\naspect_ratio: %s\n",
+			 t->opts.resolution, t->opts.aspect_ratio);
+	rc |= buf_printf(b, "credits: %.1f\n", task_price(t));
+	if (t->state == TASK_COMPLETED) {
+		rc |= buf_addstr(b, "outputs:");
+		for (i = 0; i < t->n_urls; i++) {
+			if (t->published[i])
+				rc |= buf_printf(b, " out/%s", t->published[i]);
+		}
+		rc |= buf_addstr(b, "\n");
+	}
+	if (t->state == TASK_FAILED)
+		rc |= buf_printf(b, "error: %s\n", t->error);
+	else if (t->note[0])
+		rc |= buf_printf(b, "note: %s\n", t->note);
+	return rc ? -ENOMEM : 0;
+}
+
+int core_status(struct core *c, const char *name, struct buf *out,
+		struct core_status_info *info)
+{
+	struct task *t;
+	int rc = -ENOENT;
+
+	buf_reset(out);
+	pthread_mutex_lock(&c->lock);
+	t = table_visible(c, name);
+	if (t) {
+		rc = render_status(t, out);
+		if (info) {
+			info->state = t->state;
+			info->updated = t->updated;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **core_job_names(struct core *c, size_t *count)
+{
+	char **names;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	names = calloc(c->n_tasks + 1, sizeof(*names));
+	for (i = 0; names && i < c->n_tasks; i++) {
+		if (table_visible(c, c->tasks[i]->name) == c->tasks[i])
+			names[n++] = strdup(c->tasks[i]->name);
+	}
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < n; i++) {
+		if (!names[i]) {
+			core_free_names(names, n);
+			n = 0;
+			names = NULL;
+			break;
+		}
+	}
+	if (names)
+		qsort(names, n, sizeof(*names), cmp_names);
+	*count = n;
+	return names;
+}
+
+void core_free_names(char **names, size_t count)
+{
+	size_t i;
+
+	for (i = 0; names && i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* ---- the network's side ---- */
+
+int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
+{
+	struct task *t;
+	size_t i;
+	int rc = -ENOENT;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	t = table_find(c, seq);
+	if (t) {
+		rc = -ENOMEM;
+		out->seq = seq;
+		out->state = t->state;
+		out->name = strdup(t->name);
+		out->prompt = strndup(t->prompt, t->prompt_len);
+		out->prompt_len = t->prompt_len;
+		memcpy(out->task_id, t->task_id, sizeof(out->task_id));
+		out->n_urls = t->n_urls;
+		for (i = 0; i < t->n_urls; i++) {
+			out->urls[i] = strdup(t->urls[i]);
+			out->stored[i] = t->stored[i] != NULL;
+		}
+		if (opts_copy(&out->opts, &t->opts) == 0 && out->name &&
+		    out->prompt)
+			rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0 && rc != -ENOENT)
+		core_task_free(out);
+	return rc;
+}
+
+void core_task_free(struct core_task *t)
+{
+	size_t i;
+
+	free(t->name);
+	free(t->prompt);
+	opts_free(&t->opts);
+	for (i = 0; i < OPTS_MAX_URLS; i++)
+		free(t->urls[i]);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Find task seq in state `from` (any state when from < 0), under the lock. */
+static struct task *task_in(struct core *c, uint64_t seq, int from)
+{
+	struct task *t = table_find(c, seq);
+
+	if (!t || (from >= 0 && t->state != (enum task_state)from))
+		return NULL;
+	return t;
+}
+
+/* Record a change of t made under the lock, release it, tell the others. */
+static int commit_change(struct core *c, struct task *t)
+{
+	char *name;
+	int rc;
+
+	t->updated = time(NULL);
+	rc = task_save(c, t);
+	name = strdup(t->name);
+	pthread_mutex_unlock(&c->lock);
+	if (name)
+		notify_job(c, name);
+	free(name);
+	return rc;
+}
+
+int core_task_sending(struct core *c, uint64_t seq)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, TASK_QUEUED);
+	if (!t) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	t->state = TASK_SENDING;
+	t->note[0] = '\0';
+	return commit_change(c, t);
+}
+
+int core_task_requeue(struct core *c, uint64_t seq, const char *note)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, TASK_SENDING);
+	if (!t) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	t->state = TASK_QUEUED;
+	snprintf(t->note, sizeof(t->note), "%s", note ? note : "");
+	return commit_change(c, t);
+}
+
+int core_task_created(struct core *c, uint64_t seq, const char *task_id)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, TASK_SENDING);
+	if (!t) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	t->state = TASK_PENDING;
+	snprintf(t->task_id, sizeof(t->task_id), "%s", task_id);
+	credits_spent(c, task_price(t));
+	return commit_change(c, t);
+}
+
+int core_task_progress(struct core *c, uint64_t seq, enum task_state st)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, -1);
+	if (!t || t->state < TASK_PENDING || task_state_ended(t->state)) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	if (t->state == st && !t->note[0]) {
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	t->state = st;
+	t->note[0] = '\0';
+	return commit_change(c, t);
+}
+
+void core_task_note(struct core *c, uint64_t seq, const char *note)
+{
+	struct task *t;
+	char *name = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, -1);
+	if (t && strcmp(t->note, note) != 0) {
+		snprintf(t->note, sizeof(t->note), "%s", note);
+		name = strdup(t->name);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (name)
+		notify_job(c, name);
+	free(name);
+}
+
+int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
+{
+	struct task *t;
+	char *copy[OPTS_MAX_URLS] = { 0 };
+	size_t i;
+
+	if (n == 0 || n > OPTS_MAX_URLS)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		copy[i] = strdup(urls[i]);
+		if (!copy[i])
+			goto nomem;
+	}
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, -1);
+	if (!t || t->state < TASK_PENDING || task_state_ended(t->state)) {
+		pthread_mutex_unlock(&c->lock);
+		for (i = 0; i < n; i++)
+			free(copy[i]);
+		return -ENOENT;
+	}
+	/* fresh URLs for the same outputs: what is stored stays stored */
+	for (i = 0; i < OPTS_MAX_URLS; i++) {
+		free(t->urls[i]);
+		t->urls[i] = copy[i];
+		if (i >= n) {
+			free(t->stored[i]);
+			t->stored[i] = NULL;
+		}
+	}
+	t->n_urls = n;
+	t->state = TASK_DOWNLOADING;
+	t->note[0] = '\0';
+	return commit_change(c, t);
+nomem:
+	for (i = 0; i < n; i++)
+		free(copy[i]);
+	return -ENOMEM;
+}
+
+int core_tmpfile(struct core *c, char *path, size_t pathsz)
+{
+	int fd;
+
+	if ((size_t)snprintf(path, pathsz, "%s/tmp/dl-XXXXXX", c->store.path) >=
+	    pathsz)
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The first bytes of a file, for sniffing. */
+static ssize_t read_head(const char *path, unsigned char *head, size_t len,
+			 int *fd_out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, head, len, 0);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	*fd_out = fd;
+	return n;
+}
+
+/* Move a whole download into the store as SEQ-I.EXT, durably. */
+static int store_download(struct core *c, const char *tmp_path, int fd,
+			  const char *backing)
+{
+	const char *base = strrchr(tmp_path, '/');
+
+	if (fsync(fd) < 0)
+		return -errno;
+	if (renameat(c->store.tmp_fd, base ? base + 1 : tmp_path,
+		     c->store.out_fd, backing) < 0)
+		return -errno;
+	return fsync(c->store.out_fd) < 0 ? -errno : 0;
+}
+
+int core_task_output(struct core *c, uint64_t seq, size_t i,
+		     const char *tmp_path)
+{
+	unsigned char head[512];
+	char ext[8], backing[64], *url = NULL;
+	struct task *t;
+	ssize_t n;
+	int fd = -1, rc;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, TASK_DOWNLOADING);
+	if (t && i < t->n_urls)
+		url = strdup(t->urls[i]);
+	pthread_mutex_unlock(&c->lock);
+	if (!url) {
+		unlink(tmp_path);
+		return -ENOENT;
+	}
+	n = read_head(tmp_path, head, sizeof(head), &fd);
+	rc = n < 0 ? (int)n
+	   : sniff_extension(head, (size_t)n, url, ext, sizeof(ext)) < 0
+		? -EBADMSG
+		: 0;
+	free(url);
+	snprintf(backing, sizeof(backing), "%016" PRIu64 "-%zu.%s", seq, i + 1,
+		 ext);
+	if (rc == 0)
+		rc = store_download(c, tmp_path, fd, backing);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		unlink(tmp_path);
+		return rc;
+	}
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, TASK_DOWNLOADING);
+	if (!t || i >= t->n_urls) {
+		pthread_mutex_unlock(&c->lock);
+		unlinkat(c->store.out_fd, backing, 0);
+		return -ENOENT;
+	}
+	free(t->stored[i]);
+	t->stored[i] = strdup(backing);
+	return commit_change(c, t);
+}
+
+/* An ended task that was superseded leaves the table; its images, if any,
+ * are in out/. */
+static bool retire_if_done(struct core *c, struct task *t)
+{
+	if (table_is_current(c, t))
+		return false;
+	task_delete_record(c, t);
+	table_remove(c, t);
+	return true;
+}
+
+/* After an end under the lock: record or retire, unlock, notify. */
+static int finish_task(struct core *c, struct task *t, bool outputs)
+{
+	char *name = strdup(t->name);
+	int rc = 0;
+
+	t->updated = time(NULL);
+	if (retire_if_done(c, t))
+		task_free(t);
+	else
+		rc = task_save(c, t);
+	pthread_mutex_unlock(&c->lock);
+	if (name)
+		notify_job(c, name);
+	if (outputs)
+		notify_outputs(c);
+	free(name);
+	return rc;
+}
+
+int core_task_completed(struct core *c, uint64_t seq)
+{
+	struct task *t;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, TASK_DOWNLOADING);
+	if (!t) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	/* the images are whole and in place before the record says so */
+	rc = outputs_publish(c, t, table_is_current(c, t));
+	if (rc < 0) {
+		snprintf(t->error, sizeof(t->error),
+			 "store_failed: cannot publish the images: %s "
+			 "(they are kept in the data directory)",
+			 strerror(-rc));
+		t->state = TASK_FAILED;
+	} else {
+		t->state = TASK_COMPLETED;
+	}
+	t->note[0] = '\0';
+	return finish_task(c, t, true);
+}
+
+int core_task_failed(struct core *c, uint64_t seq, const char *code,
+		     const char *message)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, -1);
+	if (!t || task_state_ended(t->state)) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	/* the API gives back what it held for a task that it failed; one that
+	 * completed was charged even if its download then failed */
+	if (t->task_id[0] && t->state < TASK_DOWNLOADING)
+		credits_spent(c, -task_price(t));
+	t->state = TASK_FAILED;
+	t->note[0] = '\0';
+	snprintf(t->error, sizeof(t->error), "%s: %s", code, message);
+	return finish_task(c, t, false);
+}

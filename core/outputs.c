@@ -1,0 +1,502 @@
+/* out/: the finished images. Each is DATA_DIR/out/SEQ-I.EXT with its
+ * metadata beside it in SEQ-I.EXT.json (its name in out/, the prompt, task
+ * id, options, source URL, completion time). Names in out/ live only in the
+ * metadata, so renaming an image to its history name rewrites one small
+ * file and never touches the image. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "json.h"
+#include "log.h"
+
+#define META_MAX (4 * 1024 * 1024)
+#define META_TOKENS 32
+
+static void output_free(struct output *o)
+{
+	if (!o)
+		return;
+	free(o->name);
+	free(o->prompt);
+	free(o->task_id);
+	free(o->options);
+	free(o->url);
+	free(o);
+}
+
+void outputs_free(struct core *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_outputs; i++)
+		output_free(c->outputs[i]);
+	free(c->outputs);
+	c->outputs = NULL;
+	c->n_outputs = c->cap_outputs = 0;
+}
+
+/* Binary search by name: the index of name, or where it would go. */
+static size_t outputs_index(struct core *c, const char *name, bool *found)
+{
+	size_t lo = 0, hi = c->n_outputs;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(c->outputs[mid]->name, name);
+
+		if (cmp == 0) {
+			*found = true;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct output *outputs_find(struct core *c, const char *name)
+{
+	bool found;
+	size_t i = outputs_index(c, name, &found);
+
+	return found ? c->outputs[i] : NULL;
+}
+
+static int outputs_insert(struct core *c, struct output *o)
+{
+	bool found;
+	size_t i = outputs_index(c, o->name, &found);
+
+	if (found)
+		return -EEXIST;
+	if (c->n_outputs == c->cap_outputs) {
+		size_t cap = c->cap_outputs ? c->cap_outputs * 2 : 64;
+		struct output **grown =
+			realloc(c->outputs, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		c->outputs = grown;
+		c->cap_outputs = cap;
+	}
+	memmove(c->outputs + i + 1, c->outputs + i,
+		(c->n_outputs - i) * sizeof(*c->outputs));
+	c->outputs[i] = o;
+	c->n_outputs++;
+	return 0;
+}
+
+static void outputs_remove(struct core *c, struct output *o)
+{
+	bool found;
+	size_t i = outputs_index(c, o->name, &found);
+
+	if (!found || c->outputs[i] != o)
+		return;
+	memmove(c->outputs + i, c->outputs + i + 1,
+		(c->n_outputs - i - 1) * sizeof(*c->outputs));
+	c->n_outputs--;
+}
+
+struct output *outputs_by_backing(struct core *c, const char *backing)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_outputs; i++) {
+		if (strcmp(c->outputs[i]->backing, backing) == 0)
+			return c->outputs[i];
+	}
+	return NULL;
+}
+
+static int meta_save(struct core *c, const struct output *o)
+{
+	char file[80];
+	struct buf b;
+	int rc = 0;
+
+	buf_init(&b, META_MAX);
+	rc |= buf_addstr(&b, "{\"name\":");
+	rc |= json_add_cstr(&b, o->name);
+	rc |= buf_printf(&b, ",\"id\":%" PRIu64 ",\"prompt\":", o->id);
+	rc |= json_add_cstr(&b, o->prompt);
+	rc |= buf_addstr(&b, ",\"task_id\":");
+	rc |= json_add_cstr(&b, o->task_id);
+	rc |= buf_addstr(&b, ",\"options\":");
+	rc |= json_add_cstr(&b, o->options);
+	rc |= buf_addstr(&b, ",\"url\":");
+	rc |= json_add_cstr(&b, o->url);
+	rc |= buf_printf(&b, ",\"completed\":%lld,\"completed_ns\":%ld}\n",
+			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
+	snprintf(file, sizeof(file), "%s.json", o->backing);
+	rc = rc ? -ENOMEM
+		: store_write_atomic(c->store.out_fd, file, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+static struct output *meta_parse(const char *text, size_t len)
+{
+	struct json_doc doc;
+	struct output *o;
+	double id = 0, sec = 0, nsec = 0;
+
+	if (json_parse(&doc, text, len, META_TOKENS) < 0)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	if (o) {
+		o->name = json_member_string(&doc, 0, "name", 1024);
+		o->prompt = json_member_string(&doc, 0, "prompt", META_MAX);
+		o->task_id = json_member_string(&doc, 0, "task_id", 1024);
+		o->options = json_member_string(&doc, 0, "options", META_MAX);
+		o->url = json_member_string(&doc, 0, "url", META_MAX);
+		json_get_number(&doc, json_get(&doc, 0, "id"), &id);
+		json_get_number(&doc, json_get(&doc, 0, "completed"), &sec);
+		json_get_number(&doc, json_get(&doc, 0, "completed_ns"), &nsec);
+		o->id = (uint64_t)id;
+		o->mtime.tv_sec = (time_t)sec;
+		o->mtime.tv_nsec = (long)nsec;
+	}
+	json_doc_free(&doc);
+	if (o && (!o->name || !o->prompt || !o->task_id || !o->options ||
+		  !o->url || !o->name[0] || strchr(o->name, '/'))) {
+		output_free(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static void load_one_meta(struct core *c, const char *file)
+{
+	size_t blen = strlen(file) - strlen(".json");
+	struct output *o;
+	struct stat st;
+	struct buf b;
+
+	buf_init(&b, META_MAX);
+	if (blen >= sizeof(o->backing) ||
+	    store_read_file(c->store.out_fd, file, META_MAX, &b) < 0 ||
+	    !(o = meta_parse(b.data, b.len))) {
+		log_warn("out/%s: unreadable metadata, ignored", file);
+		buf_free(&b);
+		return;
+	}
+	buf_free(&b);
+	memcpy(o->backing, file, blen);
+	o->backing[blen] = '\0';
+	if (fstatat(c->store.out_fd, o->backing, &st, 0) < 0 ||
+	    outputs_insert(c, o) < 0) {
+		log_warn("out/%s: image missing or name taken, ignored",
+			 o->backing);
+		output_free(o);
+		return;
+	}
+	o->size = st.st_size;
+	/* sequence numbers are never reused while their images exist */
+	if (o->id / OPTS_MAX_URLS > c->last_seq)
+		c->last_seq = o->id / OPTS_MAX_URLS;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int outputs_load(struct core *c)
+{
+	int fd = dup(c->store.out_fd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' && has_suffix(de->d_name, ".json"))
+			load_one_meta(c, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* NAME.EXT for output 0, NAME-2.EXT for output 1, ... */
+static void output_name(const struct task *t, size_t i, const char *ext,
+			char *out, size_t outsz)
+{
+	if (i == 0)
+		snprintf(out, outsz, "%s.%s", t->name, ext);
+	else
+		snprintf(out, outsz, "%s-%zu.%s", t->name, i + 1, ext);
+}
+
+/* BASE.EXT completed at `when` -> BASE.YYYYMMDDTHHMMSSZ.EXT, made unique
+ * with -2, -3, ... if two were completed in the same second. */
+static char *history_name(struct core *c, const char *name, time_t when)
+{
+	const char *dot = strrchr(name, '.');
+	size_t base = dot ? (size_t)(dot - name) : strlen(name);
+	const char *ext = dot ? dot : "";
+	char stamp[32], out[1200];
+	struct tm tm;
+	int k;
+
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (k = 1; k < 1000; k++) {
+		if (k == 1)
+			snprintf(out, sizeof(out), "%.*s.%s%s", (int)base,
+				 name, stamp, ext);
+		else
+			snprintf(out, sizeof(out), "%.*s.%s-%d%s", (int)base,
+				 name, stamp, k, ext);
+		if (!outputs_find(c, out))
+			return strdup(out);
+	}
+	return NULL;
+}
+
+/* Give output o a new name in out/ (the table is sorted by name). */
+static int output_rename(struct core *c, struct output *o, char *new_name)
+{
+	char *old = o->name;
+	int rc;
+
+	outputs_remove(c, o);
+	o->name = new_name;
+	rc = meta_save(c, o);
+	if (rc < 0) {
+		o->name = old;
+		free(new_name);
+	} else {
+		free(old);
+	}
+	outputs_insert(c, o);
+	return rc;
+}
+
+static struct output *output_from_task(const struct task *t, size_t i)
+{
+	struct output *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	snprintf(o->backing, sizeof(o->backing), "%s", t->stored[i]);
+	o->id = t->seq * OPTS_MAX_URLS + i;
+	o->prompt = strndup(t->prompt, t->prompt_len);
+	o->task_id = strdup(t->task_id);
+	o->options = strdup(t->opts_json ? t->opts_json : "{}");
+	o->url = strdup(t->urls[i] ? t->urls[i] : "");
+	clock_gettime(CLOCK_REALTIME, &o->mtime);
+	if (!o->prompt || !o->task_id || !o->options || !o->url) {
+		output_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int publish_one(struct core *c, struct task *t, size_t i, bool current)
+{
+	const char *ext = strrchr(t->stored[i], '.') + 1;
+	char name[1200];
+	struct output *o, *old;
+	struct stat st;
+	int rc;
+
+	o = outputs_by_backing(c, t->stored[i]);
+	if (o) {
+		/* published already, before a restart */
+		free(t->published[i]);
+		t->published[i] = strdup(o->name);
+		return t->published[i] ? 0 : -ENOMEM;
+	}
+	o = output_from_task(t, i);
+	if (!o)
+		return -ENOMEM;
+	output_name(t, i, ext, name, sizeof(name));
+	old = outputs_find(c, name);
+	if (current && old) {
+		char *hist = history_name(c, old->name, old->mtime.tv_sec);
+
+		rc = hist ? output_rename(c, old, hist) : -ENOMEM;
+		if (rc < 0)
+			goto fail;
+	}
+	o->name = current ? strdup(name)
+			  : history_name(c, name, o->mtime.tv_sec);
+	rc = -ENOMEM;
+	if (!o->name)
+		goto fail;
+	if (fstatat(c->store.out_fd, o->backing, &st, 0) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	o->size = st.st_size;
+	rc = meta_save(c, o);
+	if (rc == 0)
+		rc = outputs_insert(c, o);
+	if (rc == 0) {
+		free(t->published[i]);
+		t->published[i] = strdup(o->name);
+		return t->published[i] ? 0 : -ENOMEM;
+	}
+	outputs_remove(c, o);
+fail:
+	output_free(o);
+	return rc;
+}
+
+/* Make a completed task's images visible in out/. The current task of a
+ * job takes NAME.EXT (what was there moves to its history name); a task
+ * that was superseded while in flight lands under history names. */
+int outputs_publish(struct core *c, struct task *t, bool current)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < t->n_urls; i++) {
+		if (!t->stored[i])
+			return -EINVAL;
+		rc = publish_one(c, t, i, current);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int core_out_dirfd(const struct core *c)
+{
+	return c->store.out_fd;
+}
+
+int core_output_find(struct core *c, const char *name, struct core_output *r)
+{
+	struct output *o;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	o = outputs_find(c, name);
+	if (o) {
+		memcpy(r->backing, o->backing, sizeof(r->backing));
+		r->id = o->id;
+		r->size = o->size;
+		r->mtime = o->mtime;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+char **core_output_names(struct core *c, size_t *count)
+{
+	char **names;
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	names = calloc(c->n_outputs + 1, sizeof(*names));
+	for (i = 0; names && i < c->n_outputs; i++)
+		names[i] = strdup(c->outputs[i]->name);
+	*count = names ? c->n_outputs : 0;
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; names && i < *count; i++) {
+		if (!names[i]) {
+			core_free_names(names, *count);
+			*count = 0;
+			return NULL;
+		}
+	}
+	return names;
+}
+
+static const char *const xattr_names[] = {
+	"user.gptimgfs.prompt",
+	"user.gptimgfs.task_id",
+	"user.gptimgfs.options",
+	"user.xdg.origin.url",
+};
+
+static const char *xattr_value(const struct output *o, const char *attr)
+{
+	const char *values[] = { o->prompt, o->task_id, o->options, o->url };
+	size_t i;
+
+	for (i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++) {
+		if (strcmp(attr, xattr_names[i]) == 0)
+			return values[i];
+	}
+	return NULL;
+}
+
+int core_output_xattr(struct core *c, const char *name, const char *attr,
+		      struct buf *out)
+{
+	struct output *o;
+	const char *v;
+	int rc = -ENOENT;
+
+	buf_reset(out);
+	pthread_mutex_lock(&c->lock);
+	o = outputs_find(c, name);
+	if (o) {
+		v = xattr_value(o, attr);
+		rc = !v ? -ENODATA : buf_addstr(out, v) < 0 ? -E2BIG : 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int core_output_xattr_list(struct core *c, const char *name, struct buf *out)
+{
+	size_t i;
+	int rc = 0;
+
+	buf_reset(out);
+	pthread_mutex_lock(&c->lock);
+	if (!outputs_find(c, name))
+		rc = -ENOENT;
+	for (i = 0; rc == 0 && i < sizeof(xattr_names) / sizeof(xattr_names[0]);
+	     i++) {
+		if (buf_add(out, xattr_names[i], strlen(xattr_names[i]) + 1) < 0)
+			rc = -E2BIG;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int core_output_unlink(struct core *c, const char *name)
+{
+	struct output *o;
+	char meta[80];
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	o = outputs_find(c, name);
+	if (o) {
+		snprintf(meta, sizeof(meta), "%s.json", o->backing);
+		/* the metadata first: without it the image is not in out/ */
+		rc = store_unlink(c->store.out_fd, meta);
+		if (rc == 0) {
+			unlinkat(c->store.out_fd, o->backing, 0);
+			outputs_remove(c, o);
+			output_free(o);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc == 0 && c->hooks.outputs_changed)
+		c->hooks.outputs_changed(c->hooks.ctx);
+	return rc;
+}

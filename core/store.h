@@ -1,0 +1,44 @@
+/* The data directory on disk:
+ *
+ *   DATA_DIR/lock          held (flock) by the running daemon
+ *   DATA_DIR/jobs/         the user's prompt files and sidecars, as written
+ *   DATA_DIR/records/      one JSON record per task, SEQ.json
+ *   DATA_DIR/out/          images (SEQ-I.EXT) and their metadata (….json)
+ *   DATA_DIR/tmp/          downloads in progress; emptied at start
+ *   DATA_DIR/spent.json    credits spent today (for the credits file)
+ *
+ * Every record is replaced atomically: write a temporary file, fsync it,
+ * rename it over the old one, fsync the directory. */
+#ifndef GPTIMGFS_STORE_H
+#define GPTIMGFS_STORE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct store {
+	char *path;		/* data_dir, absolute */
+	int dir_fd;
+	int jobs_fd;
+	int records_fd;
+	int out_fd;
+	int tmp_fd;
+	int lock_fd;
+};
+
+/* Create the layout (0700), take the lock, empty tmp/. -1 with err set. */
+int store_open(struct store *s, const char *data_dir, char *err,
+	       size_t errlen);
+void store_close(struct store *s);
+
+/* Replace dir_fd/name with data, durably. 0 or -errno. */
+int store_write_atomic(int dir_fd, const char *name, const void *data,
+		       size_t len);
+/* Read dir_fd/name whole into out (cleared first). -EFBIG when it is bigger
+ * than max, else 0 or -errno. */
+int store_read_file(int dir_fd, const char *name, size_t max,
+		    struct buf *out);
+/* Remove dir_fd/name and fsync the directory; a missing file is fine. */
+int store_unlink(int dir_fd, const char *name);
+
+#endif

@@ -1,0 +1,291 @@
+/* Submission (SPEC section 2): a prompt file and its sidecar, read as they
+ * stand, become a task — unless they equal the current task's, which then
+ * stands (no accidental spending). Invalid input becomes a failed task that
+ * says why, and nothing is sent. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "log.h"
+#include "table.h"
+
+/* The longest NAME: its history outputs ("NAME-16.20261125T083000Z-99.webp")
+ * must still fit in 255 bytes. */
+#define JOB_NAME_MAX 200
+
+bool core_prompt_name(const char *filename, char *name, size_t namesz)
+{
+	size_t len = strlen(filename);
+
+	if (len <= 4 || filename[0] == '.' ||
+	    strcmp(filename + len - 4, ".txt") != 0 || len - 4 >= namesz)
+		return false;
+	memcpy(name, filename, len - 4);
+	name[len - 4] = '\0';
+	return true;
+}
+
+int core_check_prompt_filename(const char *filename)
+{
+	char name[NAME_MAX + 1];
+	const unsigned char *p;
+
+	if (!core_prompt_name(filename, name, sizeof(name)))
+		return 0;
+	if (strlen(name) > JOB_NAME_MAX)
+		return -ENAMETOOLONG;
+	/* a name is a line in status files and in scripts' output */
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* What a submission read from jobs/. */
+struct input {
+	struct buf prompt_file;
+	size_t prompt_len;
+	struct job_opts opts;
+	struct buf opts_json;
+	char error[ERROR_MAX - 64];	/* invalid_input message, or "" */
+};
+
+static void input_init(struct core *c, struct input *in)
+{
+	buf_init(&in->prompt_file, PROMPT_MAX_FILE);
+	buf_init(&in->opts_json, 1 << 20);
+	opts_init(&in->opts, c->defaults.aspect_ratio, c->defaults.resolution,
+		  c->defaults.nsfw_checker);
+	in->prompt_len = 0;
+	in->error[0] = '\0';
+}
+
+static void input_free(struct input *in)
+{
+	buf_free(&in->prompt_file);
+	buf_free(&in->opts_json);
+	opts_free(&in->opts);
+}
+
+/* Read jobs/NAME.SUFFIX if it exists. 1 when read, 0 when absent, -1 with
+ * in->error set. */
+static int read_sidecar(struct core *c, const char *name, const char *suffix,
+			struct buf *text, struct input *in)
+{
+	char file[NAME_MAX + 1];
+	int rc;
+
+	snprintf(file, sizeof(file), "%s.%s", name, suffix);
+	rc = store_read_file(c->store.jobs_fd, file, SIDECAR_MAX_FILE, text);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0) {
+		snprintf(in->error, sizeof(in->error), "jobs/%s: %s", file,
+			 rc == -EFBIG ? "larger than 256 KiB" : strerror(-rc));
+		return -1;
+	}
+	return 1;
+}
+
+static void read_options(struct core *c, const char *name, struct input *in)
+{
+	char label[NAME_MAX + 16];
+	struct buf ini, json;
+	int has_ini, has_json;
+
+	buf_init(&ini, SIDECAR_MAX_FILE);
+	buf_init(&json, SIDECAR_MAX_FILE);
+	has_ini = read_sidecar(c, name, "opts", &ini, in);
+	has_json = has_ini < 0 ? 0 : read_sidecar(c, name, "json", &json, in);
+	if (has_ini == 1 && has_json == 1) {
+		snprintf(in->error, sizeof(in->error),
+			 "jobs/%s.opts and jobs/%s.json both exist: keep one",
+			 name, name);
+	} else if (has_ini == 1) {
+		snprintf(label, sizeof(label), "jobs/%s.opts", name);
+		opts_parse_ini(&in->opts, label, buf_str(&ini), ini.len,
+			       in->error, sizeof(in->error));
+	} else if (has_json == 1) {
+		snprintf(label, sizeof(label), "jobs/%s.json", name);
+		opts_parse_json(&in->opts, label, buf_str(&json), json.len,
+				in->error, sizeof(in->error));
+	}
+	buf_free(&ini);
+	buf_free(&json);
+}
+
+/* 0 when read (valid or not: see in->error), -ENOENT when the prompt file
+ * is gone, another -errno when it cannot be read. */
+static int read_input(struct core *c, const char *name, struct input *in)
+{
+	char file[NAME_MAX + 1], label[NAME_MAX + 8];
+	int rc;
+
+	snprintf(file, sizeof(file), "%s.txt", name);
+	snprintf(label, sizeof(label), "jobs/%s", file);
+	rc = store_read_file(c->store.jobs_fd, file, PROMPT_MAX_FILE,
+			     &in->prompt_file);
+	if (rc == -EFBIG) {
+		snprintf(in->error, sizeof(in->error),
+			 "%s: larger than 1 MiB", label);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (prompt_check(label, buf_str(&in->prompt_file), in->prompt_file.len,
+			 &in->prompt_len, in->error, sizeof(in->error)) < 0)
+		return 0;
+	read_options(c, name, in);
+	if (!in->error[0])
+		opts_validate(&in->opts, in->prompt_len, label, in->error,
+			      sizeof(in->error));
+	if (opts_to_json(&in->opts, &in->opts_json) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static bool same_as_current(const struct task *cur, const struct input *in)
+{
+	return cur && cur->state != TASK_FAILED &&
+	       cur->prompt_len == in->prompt_len &&
+	       memcmp(cur->prompt, buf_str(&in->prompt_file),
+		      in->prompt_len) == 0 &&
+	       strcmp(cur->opts_json, buf_str(&in->opts_json)) == 0;
+}
+
+static struct task *task_from_input(uint64_t seq, const char *name,
+				    struct input *in)
+{
+	struct task *t = task_new(seq, name);
+
+	if (!t)
+		return NULL;
+	t->prompt = strndup(buf_str(&in->prompt_file), in->prompt_len);
+	t->prompt_len = in->prompt_len;
+	t->opts_json = strdup(buf_str(&in->opts_json));
+	t->submitted = t->updated = time(NULL);
+	if (!t->prompt || !t->opts_json || opts_copy(&t->opts, &in->opts) < 0) {
+		task_free(t);
+		return NULL;
+	}
+	if (in->error[0]) {
+		t->state = TASK_FAILED;
+		snprintf(t->error, sizeof(t->error), "invalid_input: %s",
+			 in->error);
+	}
+	return t;
+}
+
+/* The task t replaces: one never sent is dropped (nothing was spent), one
+ * that ended is retired, one in flight goes on (its images were paid for). */
+static void supersede(struct core *c, struct task *old)
+{
+	if (!old || (old->state != TASK_QUEUED && !task_state_ended(old->state)))
+		return;
+	task_delete_record(c, old);
+	table_remove(c, old);
+	task_free(old);
+}
+
+/* The same prompt again after its file was removed: show the job again. */
+static int remember(struct core *c, const char *name)
+{
+	struct task *t;
+	bool shown = false;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	t = table_current(c, name);
+	if (t && t->forgotten) {
+		t->forgotten = false;
+		rc = task_save(c, t);
+		shown = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (shown && c->hooks.job_changed)
+		c->hooks.job_changed(c->hooks.ctx, name);
+	return rc;
+}
+
+int core_submit(struct core *c, const char *name)
+{
+	struct input in;
+	struct task *t = NULL, *cur;
+	uint64_t seq;
+	bool queued;
+	int rc;
+
+	pthread_mutex_lock(&c->submit_lock);
+	input_init(c, &in);
+	rc = read_input(c, name, &in);
+	if (rc < 0)
+		goto out;
+	pthread_mutex_lock(&c->lock);
+	cur = table_current(c, name);
+	seq = c->last_seq + 1;
+	pthread_mutex_unlock(&c->lock);
+	if (same_as_current(cur, &in)) {
+		rc = remember(c, name);
+		goto out;
+	}
+	rc = -ENOMEM;
+	t = task_from_input(seq, name, &in);
+	if (!t)
+		goto out;
+	/* durable before close() returns: a crash now re-sends it */
+	rc = task_save(c, t);
+	if (rc < 0)
+		goto out;
+	queued = t->state == TASK_QUEUED;
+	pthread_mutex_lock(&c->lock);
+	cur = table_current(c, name);
+	rc = table_insert(c, t);
+	if (rc == 0)
+		supersede(c, cur);
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0) {
+		task_delete_record(c, t);
+		goto out;
+	}
+	log_info("jobs/%s.txt: task %llu %s", name, (unsigned long long)seq,
+		 queued ? "queued" : "refused (invalid input)");
+	t = NULL;
+	if (c->hooks.job_changed)
+		c->hooks.job_changed(c->hooks.ctx, name);
+	if (queued && c->hooks.task_ready)
+		c->hooks.task_ready(c->hooks.ctx, seq);
+out:
+	task_free(t);
+	input_free(&in);
+	pthread_mutex_unlock(&c->submit_lock);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+void core_prompt_removed(struct core *c, const char *name)
+{
+	struct task *t;
+	bool changed = false;
+
+	pthread_mutex_lock(&c->lock);
+	t = table_current(c, name);
+	if (t && t->state == TASK_QUEUED) {
+		/* never sent: nothing was spent, nothing to wait for */
+		task_delete_record(c, t);
+		table_remove(c, t);
+		task_free(t);
+		changed = true;
+	} else if (t && !t->forgotten) {
+		t->forgotten = true;
+		task_save(c, t);
+		changed = task_state_ended(t->state);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (changed && c->hooks.job_changed)
+		c->hooks.job_changed(c->hooks.ctx, name);
+}

@@ -1,0 +1,100 @@
+/* The task table: every task with a record, sorted by seq. A job's current
+ * task is its newest one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+
+static size_t table_index(const struct core *c, uint64_t seq, bool *found)
+{
+	size_t lo = 0, hi = c->n_tasks;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->tasks[mid]->seq == seq) {
+			*found = true;
+			return mid;
+		}
+		if (c->tasks[mid]->seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct task *table_find(const struct core *c, uint64_t seq)
+{
+	bool found;
+	size_t i = table_index(c, seq, &found);
+
+	return found ? c->tasks[i] : NULL;
+}
+
+int table_insert(struct core *c, struct task *t)
+{
+	bool found;
+	size_t i = table_index(c, t->seq, &found);
+
+	if (found)
+		return -EEXIST;
+	if (c->n_tasks == c->cap_tasks) {
+		size_t cap = c->cap_tasks ? c->cap_tasks * 2 : 64;
+		struct task **grown = realloc(c->tasks, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		c->tasks = grown;
+		c->cap_tasks = cap;
+	}
+	memmove(c->tasks + i + 1, c->tasks + i,
+		(c->n_tasks - i) * sizeof(*c->tasks));
+	c->tasks[i] = t;
+	c->n_tasks++;
+	if (t->seq > c->last_seq)
+		c->last_seq = t->seq;
+	return 0;
+}
+
+void table_remove(struct core *c, struct task *t)
+{
+	bool found;
+	size_t i = table_index(c, t->seq, &found);
+
+	if (!found)
+		return;
+	memmove(c->tasks + i, c->tasks + i + 1,
+		(c->n_tasks - i - 1) * sizeof(*c->tasks));
+	c->n_tasks--;
+}
+
+/* Newest first: the first task found with the name is the current one. */
+struct task *table_current(const struct core *c, const char *name)
+{
+	size_t i;
+
+	for (i = c->n_tasks; i-- > 0;) {
+		if (strcmp(c->tasks[i]->name, name) == 0)
+			return c->tasks[i];
+	}
+	return NULL;
+}
+
+bool table_is_current(const struct core *c, const struct task *t)
+{
+	return table_current(c, t->name) == t;
+}
+
+/* What status/NAME shows: the current task, unless the job was removed and
+ * its task has ended. */
+struct task *table_visible(const struct core *c, const char *name)
+{
+	struct task *t = table_current(c, name);
+
+	if (t && t->forgotten && task_state_ended(t->state))
+		return NULL;
+	return t;
+}

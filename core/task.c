@@ -1,0 +1,281 @@
+/* Task records: one JSON object per task in DATA_DIR/records/SEQ.json. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "json.h"
+#include "log.h"
+
+#define RECORD_MAX (4 * 1024 * 1024)
+#define RECORD_TOKENS 256
+
+static const char *const state_words[] = {
+	[TASK_QUEUED] = "queued",	  [TASK_SENDING] = "sending",
+	[TASK_PENDING] = "pending",	  [TASK_PROCESSING] = "processing",
+	[TASK_DOWNLOADING] = "downloading", [TASK_COMPLETED] = "completed",
+	[TASK_FAILED] = "failed",
+};
+
+const char *task_state_word(enum task_state st)
+{
+	return state_words[st];
+}
+
+static int state_from_word(const char *w, enum task_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(state_words) / sizeof(state_words[0]); i++) {
+		if (strcmp(w, state_words[i]) == 0) {
+			*st = (enum task_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+struct task *task_new(uint64_t seq, const char *name)
+{
+	struct task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->seq = seq;
+	t->name = strdup(name);
+	if (!t->name) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void task_free(struct task *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	free(t->name);
+	free(t->prompt);
+	free(t->opts_json);
+	opts_free(&t->opts);
+	for (i = 0; i < OPTS_MAX_URLS; i++) {
+		free(t->urls[i]);
+		free(t->stored[i]);
+		free(t->published[i]);
+	}
+	free(t);
+}
+
+double task_price(const struct task *t)
+{
+	return opts_price(&t->opts);
+}
+
+static void record_name(const struct task *t, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%016" PRIu64 ".json", t->seq);
+}
+
+int task_to_json(const struct task *t, struct buf *b)
+{
+	size_t i;
+	int rc = 0;
+
+	buf_reset(b);
+	rc |= buf_printf(b, "{\"seq\":%" PRIu64 ",\"name\":", t->seq);
+	rc |= json_add_cstr(b, t->name);
+	rc |= buf_printf(b, ",\"state\":\"%s\",\"prompt\":",
+			 task_state_word(t->state));
+	rc |= json_add_string(b, t->prompt ? t->prompt : "", t->prompt_len);
+	rc |= buf_printf(b, ",\"options\":%s,\"task_id\":",
+			 t->opts_json ? t->opts_json : "{}");
+	rc |= json_add_cstr(b, t->task_id);
+	rc |= buf_printf(b, ",\"submitted\":%lld,\"updated\":%lld,\"error\":",
+			 (long long)t->submitted, (long long)t->updated);
+	rc |= json_add_cstr(b, t->error);
+	rc |= buf_printf(b, ",\"forgotten\":%s,\"urls\":[",
+			 t->forgotten ? "true" : "false");
+	for (i = 0; i < t->n_urls; i++) {
+		rc |= buf_addstr(b, i ? "," : "");
+		rc |= json_add_cstr(b, t->urls[i]);
+	}
+	rc |= buf_addstr(b, "],\"stored\":[");
+	for (i = 0; i < t->n_urls; i++) {
+		rc |= buf_addstr(b, i ? "," : "");
+		rc |= json_add_cstr(b, t->stored[i] ? t->stored[i] : "");
+	}
+	rc |= buf_addstr(b, "],\"outputs\":[");
+	for (i = 0; t->state == TASK_COMPLETED && i < t->n_urls; i++) {
+		rc |= buf_addstr(b, i ? "," : "");
+		rc |= json_add_cstr(b, t->published[i] ? t->published[i] : "");
+	}
+	rc |= buf_addstr(b, "]}\n");
+	return rc ? -ENOMEM : 0;
+}
+
+static int load_strings(const struct json_doc *doc, int arr, char **dst,
+			size_t *n)
+{
+	int i, k, len = json_array_len(doc, arr);
+
+	if (len < 0 || len > OPTS_MAX_URLS)
+		return -1;
+	for (k = 0, i = arr + 1; k < len; k++, i = json_skip(doc, i)) {
+		dst[k] = json_get_string(doc, i, OPTS_MAX_URL_LEN);
+		if (!dst[k])
+			return -1;
+	}
+	if (n)
+		*n = (size_t)len;
+	return 0;
+}
+
+static int load_number(const struct json_doc *doc, const char *key,
+		       long long *out)
+{
+	double v;
+
+	if (json_get_number(doc, json_get(doc, 0, key), &v) < 0)
+		return -1;
+	*out = (long long)v;
+	return 0;
+}
+
+static int load_options(struct task *t, const struct json_doc *doc, int i)
+{
+	char err[256];
+	struct buf canon;
+	int rc;
+
+	if (!json_is_object(doc, i))
+		return -1;
+	opts_init(&t->opts, "auto", "1k", true);
+	if (opts_parse_json(&t->opts, "record",
+			    doc->text + doc->tok[i].start,
+			    (size_t)(doc->tok[i].end - doc->tok[i].start), err,
+			    sizeof(err)) < 0)
+		return -1;
+	buf_init(&canon, 1 << 20);
+	rc = opts_to_json(&t->opts, &canon);
+	t->opts_json = rc == 0 ? buf_detach(&canon) : NULL;
+	buf_free(&canon);
+	return t->opts_json ? 0 : -1;
+}
+
+static int load_fields(struct task *t, const struct json_doc *doc)
+{
+	char *s;
+	long long num;
+	size_t n_stored = 0, i;
+	bool b = false;
+
+	s = json_member_string(doc, 0, "state", 32);
+	if (!s || state_from_word(s, &t->state) < 0) {
+		free(s);
+		return -1;
+	}
+	free(s);
+	t->prompt = json_member_string(doc, 0, "prompt", RECORD_MAX);
+	if (!t->prompt)
+		return -1;
+	t->prompt_len = strlen(t->prompt);
+	if (load_options(t, doc, json_get(doc, 0, "options")) < 0)
+		return -1;
+	s = json_member_string(doc, 0, "task_id", TASK_ID_MAX);
+	if (!s)
+		return -1;
+	snprintf(t->task_id, sizeof(t->task_id), "%s", s);
+	free(s);
+	s = json_member_string(doc, 0, "error", ERROR_MAX - 1);
+	if (!s)
+		return -1;
+	snprintf(t->error, sizeof(t->error), "%s", s);
+	free(s);
+	if (load_number(doc, "submitted", &num) < 0)
+		return -1;
+	t->submitted = (time_t)num;
+	if (load_number(doc, "updated", &num) < 0)
+		return -1;
+	t->updated = (time_t)num;
+	json_get_bool(doc, json_get(doc, 0, "forgotten"), &b);
+	t->forgotten = b;
+	if (load_strings(doc, json_get(doc, 0, "urls"), t->urls, &t->n_urls) <
+	    0)
+		return -1;
+	if (load_strings(doc, json_get(doc, 0, "stored"), t->stored,
+			 &n_stored) < 0 || n_stored != t->n_urls)
+		return -1;
+	for (i = 0; i < n_stored; i++) {
+		if (t->stored[i][0] == '\0') {
+			free(t->stored[i]);
+			t->stored[i] = NULL;
+		}
+	}
+	if (t->state == TASK_COMPLETED &&
+	    (load_strings(doc, json_get(doc, 0, "outputs"), t->published,
+			  &n_stored) < 0 || n_stored != t->n_urls))
+		return -1;
+	return 0;
+}
+
+struct task *task_from_json(const char *text, size_t len, char *err,
+			    size_t errlen)
+{
+	struct json_doc doc;
+	struct task *t = NULL;
+	char *name;
+	double seq;
+
+	if (json_parse(&doc, text, len, RECORD_TOKENS) < 0 ||
+	    !json_is_object(&doc, 0)) {
+		snprintf(err, errlen, "not a JSON object");
+		return NULL;
+	}
+	name = json_member_string(&doc, 0, "name", 1024);
+	if (!name || json_get_number(&doc, json_get(&doc, 0, "seq"), &seq) < 0 ||
+	    seq < 1) {
+		snprintf(err, errlen, "no name or seq");
+		goto out;
+	}
+	t = task_new((uint64_t)seq, name);
+	if (t && load_fields(t, &doc) < 0) {
+		snprintf(err, errlen, "a field is missing or malformed");
+		task_free(t);
+		t = NULL;
+	}
+out:
+	free(name);
+	json_doc_free(&doc);
+	return t;
+}
+
+int task_save(struct core *c, const struct task *t)
+{
+	char file[64];
+	struct buf b;
+	int rc;
+
+	buf_init(&b, RECORD_MAX);
+	rc = task_to_json(t, &b);
+	record_name(t, file, sizeof(file));
+	if (rc == 0)
+		rc = store_write_atomic(c->store.records_fd, file, b.data,
+					b.len);
+	buf_free(&b);
+	if (rc < 0)
+		log_err("cannot record task %" PRIu64 " of %s: %s", t->seq,
+			t->name, strerror(-rc));
+	return rc;
+}
+
+void task_delete_record(struct core *c, const struct task *t)
+{
+	char file[64];
+
+	record_name(t, file, sizeof(file));
+	store_unlink(c->store.records_fd, file);
+}

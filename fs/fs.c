@@ -1,0 +1,644 @@
+/* The operations table and what is common to every area: the fixed
+ * directories, lookups and attributes, listings, and refusing every change
+ * outside jobs/. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "ops.h"
+
+static const struct {
+	const char *name;
+	fuse_ino_t ino;
+} fixed_entries[] = {
+	{ "jobs", FS_INO_JOBS },   { "status", FS_INO_STATUS },
+	{ "wait", FS_INO_WAIT },   { "out", FS_INO_OUT },
+	{ "credits", FS_INO_CREDITS },
+};
+
+#define N_FIXED (sizeof(fixed_entries) / sizeof(fixed_entries[0]))
+
+int fs_init(struct fs *fs, struct core *c)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->core = c;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	pthread_mutex_init(&fs->parked_lock, NULL);
+	pthread_mutex_init(&fs->events_lock, NULL);
+	pthread_cond_init(&fs->events_cond, NULL);
+	return nodes_init(fs);
+}
+
+void fs_destroy(struct fs *fs)
+{
+	nodes_destroy(fs);
+	pthread_mutex_destroy(&fs->parked_lock);
+	pthread_mutex_destroy(&fs->events_lock);
+	pthread_cond_destroy(&fs->events_cond);
+}
+
+void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
+		       mode_t mode, off_t size, time_t mtime)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = mode;
+	st->st_nlink = S_ISDIR(mode) ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = size;
+	st->st_blksize = 4096;
+	st->st_blocks = (size + 511) / 512;
+	st->st_mtim.tv_sec = mtime;
+	st->st_ctim = st->st_atim = st->st_mtim;
+}
+
+static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	mode_t mode = ino == FS_INO_JOBS ? S_IFDIR | 0755
+		    : ino == FS_INO_CREDITS ? S_IFREG | 0444
+		    : S_IFDIR | 0555;
+
+	fs_stat_synthetic(fs, st, ino, mode, 0, fs->mount_time.tv_sec);
+}
+
+void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
+		    double ttl)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = n->ino;
+	e.attr = *st;
+	e.attr.st_ino = n->ino;
+	e.attr_timeout = ttl;
+	e.entry_timeout = ttl;
+	if (fuse_reply_entry(req, &e) == -ENOENT) {
+		/* the kernel dropped the request: undo the lookup count */
+		struct fs *fs = fs_of(req);
+
+		pthread_mutex_lock(&fs->nodes_lock);
+		node_forget(fs, n->ino, 1);
+		pthread_mutex_unlock(&fs->nodes_lock);
+	}
+}
+
+static void root_lookup(fuse_req_t req, const char *name)
+{
+	struct fuse_entry_param e;
+	size_t i;
+
+	for (i = 0; i < N_FIXED; i++) {
+		if (strcmp(name, fixed_entries[i].name) != 0)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.ino = fixed_entries[i].ino;
+		fixed_stat(fs_of(req), e.ino, &e.attr);
+		e.attr_timeout = e.entry_timeout =
+			e.ino == FS_INO_CREDITS ? TTL_VIEW : TTL_FIXED;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	switch (parent) {
+	case FS_INO_ROOT:
+		root_lookup(req, name);
+		break;
+	case FS_INO_JOBS:
+		jobs_lookup(req, name);
+		break;
+	case FS_INO_STATUS:
+	case FS_INO_WAIT:
+		view_lookup(req, area_of_dir(parent), name);
+		break;
+	case FS_INO_OUT:
+		out_lookup(req, name);
+		break;
+	default:
+		fuse_reply_err(req, ENOTDIR);
+	}
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs *fs = fs_of(req);
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	node_forget(fs, ino, nlookup);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct fs *fs = fs_of(req);
+	size_t i;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	for (i = 0; i < count; i++)
+		node_forget(fs, forgets[i].ino, forgets[i].nlookup);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	fuse_reply_none(req);
+}
+
+/* A snapshot of the node (its area and name), taken under the lock. */
+struct node_ref {
+	enum fs_area area;
+	char name[NAME_MAX + 1];
+	struct fs_node copy;
+};
+
+static int node_get(struct fs *fs, fuse_ino_t ino, struct node_ref *r)
+{
+	struct fs_node *n;
+	int rc = -ESTALE;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = node_by_ino(fs, ino);
+	if (n && n->name) {
+		r->area = n->area;
+		snprintf(r->name, sizeof(r->name), "%s", n->name);
+		r->copy = *n;
+		r->copy.name = r->name;
+		rc = 0;
+	} else if (n) {
+		rc = -ENOENT;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return rc;
+}
+
+static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st,
+		   double *ttl)
+{
+	struct node_ref r;
+	int rc;
+
+	if (ino < FS_INO_FIRST_DYNAMIC) {
+		*ttl = ino == FS_INO_CREDITS ? TTL_VIEW : TTL_FIXED;
+		if (ino == FS_INO_CREDITS)
+			return credits_getattr(fs, st);
+		fixed_stat(fs, ino, st);
+		return 0;
+	}
+	rc = node_get(fs, ino, &r);
+	if (rc < 0)
+		return rc;
+	switch (r.area) {
+	case AREA_JOBS:
+		*ttl = TTL_JOBS;
+		return jobs_getattr(fs, &r.copy, st);
+	case AREA_STATUS:
+	case AREA_WAIT:
+		*ttl = TTL_VIEW;
+		return view_getattr(fs, &r.copy, st);
+	case AREA_OUT:
+		*ttl = TTL_OUT;
+		return out_getattr(fs, &r.copy, st);
+	default:
+		return -ESTALE;
+	}
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+	double ttl;
+	int rc = attr_of(fs_of(req), ino, &st, &ttl);
+
+	(void)fi;
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	st.st_ino = ino;
+	fuse_reply_attr(req, &st, ttl);
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct node_ref r;
+	int rc = ino < FS_INO_FIRST_DYNAMIC ? -EACCES
+					    : node_get(fs_of(req), ino, &r);
+
+	if (rc == 0 && r.area != AREA_JOBS)
+		rc = -EACCES;
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	jobs_setattr(req, &r.copy, attr, to_set, fi);
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node_ref r;
+	int rc;
+
+	if (ino == FS_INO_CREDITS) {
+		view_open(req, ino, fi);
+		return;
+	}
+	rc = ino < FS_INO_FIRST_DYNAMIC ? -EISDIR
+					: node_get(fs_of(req), ino, &r);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	switch (r.area) {
+	case AREA_JOBS:
+		jobs_open(req, &r.copy, fi);
+		break;
+	case AREA_STATUS:
+	case AREA_WAIT:
+		view_open(req, ino, fi);
+		break;
+	case AREA_OUT:
+		out_open(req, &r.copy, fi);
+		break;
+	default:
+		fuse_reply_err(req, ESTALE);
+	}
+}
+
+/* The area of an open file is in the handle's first field (see each area's
+ * handle struct): read, write and release dispatch on it. */
+static enum fs_area handle_area(const struct fuse_file_info *fi)
+{
+	return *(const enum fs_area *)(uintptr_t)fi->fh;
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	switch (handle_area(fi)) {
+	case AREA_JOBS:
+		jobs_read(req, size, off, fi);
+		break;
+	case AREA_OUT:
+		out_read(req, size, off, fi);
+		break;
+	default:
+		view_read(req, ino, size, off, fi);
+	}
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	if (handle_area(fi) != AREA_JOBS) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	jobs_write(req, ino, data, size, off, fi);
+}
+
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (handle_area(fi) == AREA_JOBS)
+		jobs_flush(req, ino, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	switch (handle_area(fi)) {
+	case AREA_JOBS:
+		jobs_release(req, ino, fi);
+		break;
+	case AREA_OUT:
+		out_release(req, fi);
+		break;
+	default:
+		view_release(req, fi);
+	}
+}
+
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	if (handle_area(fi) == AREA_JOBS)
+		jobs_fsync(req, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	if (parent != FS_INO_JOBS) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	jobs_create(req, name, mode, fi);
+}
+
+/* Flat namespace: no directories, links or special files in jobs/. */
+static void refuse_node(fuse_req_t req, fuse_ino_t parent)
+{
+	fuse_reply_err(req, parent == FS_INO_JOBS ? EPERM : EACCES);
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	refuse_node(req, parent);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	(void)name;
+	(void)mode;
+	refuse_node(req, parent);
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link;
+	(void)name;
+	refuse_node(req, parent);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
+		    const char *name)
+{
+	(void)ino;
+	(void)name;
+	refuse_node(req, parent);
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (parent == FS_INO_JOBS)
+		jobs_unlink(req, name);
+	else if (parent == FS_INO_OUT)
+		out_unlink(req, name);
+	else
+		fuse_reply_err(req, EACCES);
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)name;
+	fuse_reply_err(req, parent == FS_INO_JOBS ? ENOTDIR : EACCES);
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	if (parent != FS_INO_JOBS || newparent != FS_INO_JOBS) {
+		fuse_reply_err(req, parent == newparent ? EACCES : EXDEV);
+		return;
+	}
+	jobs_rename(req, name, newname, flags);
+}
+
+static int list_root(struct dirlist *dl)
+{
+	size_t i;
+
+	for (i = 0; i < N_FIXED; i++) {
+		mode_t type = fixed_entries[i].ino == FS_INO_CREDITS ? S_IFREG
+								     : S_IFDIR;
+
+		if (dirlist_add(dl, fixed_entries[i].name, type) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct dirlist *dl = calloc(1, sizeof(*dl));
+	int rc = -ENOMEM;
+
+	if (dl && (rc = dirlist_add(dl, ".", S_IFDIR)) == 0 &&
+	    (rc = dirlist_add(dl, "..", S_IFDIR)) == 0) {
+		switch (ino) {
+		case FS_INO_ROOT:
+			rc = list_root(dl);
+			break;
+		case FS_INO_JOBS:
+			rc = jobs_list(fs, dl);
+			break;
+		case FS_INO_STATUS:
+		case FS_INO_WAIT:
+			rc = view_list(fs, dl);
+			break;
+		case FS_INO_OUT:
+			rc = out_list(fs, dl);
+			break;
+		default:
+			rc = -ENOTDIR;
+		}
+	}
+	if (rc < 0) {
+		if (dl)
+			dirlist_free(dl);
+		free(dl);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)dl;
+	fi->cache_readdir = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		dirlist_free(dl);
+		free(dl);
+	}
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	struct dirlist *dl = (struct dirlist *)(uintptr_t)fi->fh;
+	char *out = malloc(size ? size : 1);
+	size_t used = 0, i;
+	struct stat st;
+
+	(void)ino;
+	if (!out) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	for (i = (size_t)off; i < dl->n; i++) {
+		size_t need;
+
+		/* an inode number the kernel will replace at lookup; never 0,
+		 * which some tools read as a deleted entry */
+		st.st_ino = FS_INO_FIRST_DYNAMIC - 1;
+		st.st_mode = dl->types[i];
+		need = fuse_add_direntry(req, out + used, size - used,
+					 dl->names[i], &st, (off_t)(i + 1));
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, out, used);
+	free(out);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct dirlist *dl = (struct dirlist *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	dirlist_free(dl);
+	free(dl);
+	fuse_reply_err(req, 0);
+}
+
+static struct fs_node *out_node(struct fs *fs, fuse_ino_t ino,
+				struct node_ref *r, int *err)
+{
+	*err = ino < FS_INO_FIRST_DYNAMIC ? -ENODATA : node_get(fs, ino, r);
+	if (*err == 0 && r->area != AREA_OUT)
+		*err = -ENODATA;
+	return *err == 0 ? &r->copy : NULL;
+}
+
+static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct node_ref r;
+	struct fs_node *n;
+	int rc;
+
+	n = out_node(fs_of(req), ino, &r, &rc);
+	if (!n) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	out_getxattr(req, n, name, size);
+}
+
+static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct node_ref r;
+	struct fs_node *n;
+	int rc;
+
+	n = out_node(fs_of(req), ino, &r, &rc);
+	if (!n) {
+		if (size == 0)
+			fuse_reply_xattr(req, 0);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	out_listxattr(req, n, size);
+}
+
+static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)ino;
+	(void)name;
+	(void)value;
+	(void)size;
+	(void)flags;
+	fuse_reply_err(req, ino < FS_INO_FIRST_DYNAMIC ? EACCES : ENOTSUP);
+}
+
+static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)name;
+	fuse_reply_err(req, ino < FS_INO_FIRST_DYNAMIC ? EACCES : ENOTSUP);
+}
+
+/* Without default_permissions the kernel asks us: refuse writing outside
+ * jobs/ to everyone, root included. */
+static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct node_ref r;
+	bool writable = ino == FS_INO_JOBS ||
+			(ino >= FS_INO_FIRST_DYNAMIC &&
+			 node_get(fs_of(req), ino, &r) == 0 &&
+			 r.area == AREA_JOBS);
+
+	fuse_reply_err(req, (mask & W_OK) && !writable ? EACCES : 0);
+}
+
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	if (fstatvfs(core_jobs_dirfd(fs_of(req)->core), &sv) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_statfs(req, &sv);
+}
+
+static void fs_init_op(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* check what the kernel offers before asking for it */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* jobs/ files change only through us, but a FUSE writeback cache
+	 * would delay the writes that submission reads back at flush */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init_op,
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.symlink = fs_symlink,
+	.link = fs_link,
+	.unlink = fs_unlink,
+	.rmdir = fs_rmdir,
+	.rename = fs_rename,
+	.create = fs_create,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.statfs = fs_statfs,
+	.access = fs_access,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.setxattr = fs_setxattr,
+	.removexattr = fs_removexattr,
+};

@@ -1,0 +1,193 @@
+#include "node.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NODE_BUCKETS 16384
+
+int nodes_init(struct fs *fs)
+{
+	fs->n_buckets = NODE_BUCKETS;
+	fs->by_ino = calloc(fs->n_buckets, sizeof(*fs->by_ino));
+	fs->by_name = calloc(fs->n_buckets, sizeof(*fs->by_name));
+	fs->next_ino = FS_INO_FIRST_DYNAMIC;
+	if (!fs->by_ino || !fs->by_name) {
+		free(fs->by_ino);
+		free(fs->by_name);
+		return -ENOMEM;
+	}
+	return pthread_mutex_init(&fs->nodes_lock, NULL) == 0 ? 0 : -ENOMEM;
+}
+
+void nodes_destroy(struct fs *fs)
+{
+	size_t i;
+
+	for (i = 0; fs->by_ino && i < fs->n_buckets; i++) {
+		struct fs_node *n = fs->by_ino[i], *next;
+
+		for (; n; n = next) {
+			next = n->next_ino;
+			free(n->name);
+			free(n);
+		}
+	}
+	free(fs->by_ino);
+	free(fs->by_name);
+	fs->by_ino = fs->by_name = NULL;
+	pthread_mutex_destroy(&fs->nodes_lock);
+}
+
+enum fs_area area_of_dir(fuse_ino_t dir)
+{
+	switch (dir) {
+	case FS_INO_JOBS:
+		return AREA_JOBS;
+	case FS_INO_STATUS:
+		return AREA_STATUS;
+	case FS_INO_WAIT:
+		return AREA_WAIT;
+	case FS_INO_OUT:
+		return AREA_OUT;
+	default:
+		return AREA_NONE;
+	}
+}
+
+fuse_ino_t dir_of_area(enum fs_area area)
+{
+	static const fuse_ino_t dirs[] = {
+		[AREA_NONE] = FS_INO_ROOT,	[AREA_JOBS] = FS_INO_JOBS,
+		[AREA_STATUS] = FS_INO_STATUS, [AREA_WAIT] = FS_INO_WAIT,
+		[AREA_OUT] = FS_INO_OUT,
+	};
+
+	return dirs[area];
+}
+
+/* FNV-1a over the area and the name. */
+static size_t name_bucket(const struct fs *fs, enum fs_area area,
+			  const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)area;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)(h % fs->n_buckets);
+}
+
+static size_t ino_bucket(const struct fs *fs, fuse_ino_t ino)
+{
+	return (size_t)(ino % fs->n_buckets);
+}
+
+struct fs_node *node_by_ino(struct fs *fs, fuse_ino_t ino)
+{
+	struct fs_node *n = fs->by_ino[ino_bucket(fs, ino)];
+
+	while (n && n->ino != ino)
+		n = n->next_ino;
+	return n;
+}
+
+struct fs_node *node_by_name(struct fs *fs, enum fs_area area,
+			     const char *name)
+{
+	struct fs_node *n = fs->by_name[name_bucket(fs, area, name)];
+
+	while (n && (n->area != area || strcmp(n->name, name) != 0))
+		n = n->next_name;
+	return n;
+}
+
+static void link_name(struct fs *fs, struct fs_node *n)
+{
+	size_t b = name_bucket(fs, n->area, n->name);
+
+	n->next_name = fs->by_name[b];
+	fs->by_name[b] = n;
+}
+
+static void unlink_name(struct fs *fs, struct fs_node *n)
+{
+	struct fs_node **pp = &fs->by_name[name_bucket(fs, n->area, n->name)];
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->next_name;
+	if (*pp)
+		*pp = n->next_name;
+	n->next_name = NULL;
+}
+
+struct fs_node *node_ref(struct fs *fs, enum fs_area area, const char *name,
+			 uint64_t key)
+{
+	struct fs_node *n = node_by_name(fs, area, name);
+	size_t b;
+
+	if (n && n->key == key) {
+		n->nlookup++;
+		return n;
+	}
+	if (n)	/* the name now means another file */
+		node_detach(fs, n);
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->name = strdup(name);
+	if (!n->name) {
+		free(n);
+		return NULL;
+	}
+	n->ino = fs->next_ino++;
+	n->area = area;
+	n->key = key;
+	n->nlookup = 1;
+	b = ino_bucket(fs, n->ino);
+	n->next_ino = fs->by_ino[b];
+	fs->by_ino[b] = n;
+	link_name(fs, n);
+	return n;
+}
+
+void node_detach(struct fs *fs, struct fs_node *n)
+{
+	if (!n->name)
+		return;
+	unlink_name(fs, n);
+	free(n->name);
+	n->name = NULL;
+}
+
+int node_rename(struct fs *fs, struct fs_node *n, const char *name)
+{
+	char *copy = strdup(name);
+
+	if (!copy)
+		return -ENOMEM;
+	if (n->name)
+		unlink_name(fs, n);
+	free(n->name);
+	n->name = copy;
+	link_name(fs, n);
+	return 0;
+}
+
+void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs_node **pp = &fs->by_ino[ino_bucket(fs, ino)], *n;
+
+	while (*pp && (*pp)->ino != ino)
+		pp = &(*pp)->next_ino;
+	n = *pp;
+	if (!n)
+		return;
+	n->nlookup = nlookup >= n->nlookup ? 0 : n->nlookup - nlookup;
+	if (n->nlookup > 0)
+		return;
+	*pp = n->next_ino;
+	node_detach(fs, n);
+	free(n);
+}

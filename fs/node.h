@@ -1,0 +1,41 @@
+/* The node table: which inode number means which file. Fixed inodes for
+ * the directories and credits; a node per (area, name, key) for the rest,
+ * where key tells apart two files that had the same name at different
+ * times (the stored file's inode in jobs/, the image's id in out/), so a
+ * replaced file always gets a new inode number. Inode numbers are never
+ * reused. A node lives while the kernel holds a lookup on it. */
+#ifndef GPTIMGFS_NODE_H
+#define GPTIMGFS_NODE_H
+
+#include "fs.h"
+
+struct fs_node {
+	fuse_ino_t ino;
+	enum fs_area area;
+	char *name;		/* NULL once detached (unlinked, replaced) */
+	uint64_t key;
+	uint64_t nlookup;
+	struct fs_node *next_ino;
+	struct fs_node *next_name;
+};
+
+int nodes_init(struct fs *fs);
+void nodes_destroy(struct fs *fs);
+/* The area of the files in directory inode dir, AREA_NONE for others. */
+enum fs_area area_of_dir(fuse_ino_t dir);
+fuse_ino_t dir_of_area(enum fs_area area);
+
+/* All under fs->nodes_lock, held by the caller. */
+struct fs_node *node_by_ino(struct fs *fs, fuse_ino_t ino);
+struct fs_node *node_by_name(struct fs *fs, enum fs_area area,
+			     const char *name);
+/* Find or make the node for (area, name, key) and count one lookup. */
+struct fs_node *node_ref(struct fs *fs, enum fs_area area, const char *name,
+			 uint64_t key);
+void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
+/* The name no longer leads to this node. */
+void node_detach(struct fs *fs, struct fs_node *n);
+/* A rename: the node now has another name. */
+int node_rename(struct fs *fs, struct fs_node *n, const char *name);
+
+#endif

@@ -1,0 +1,300 @@
+/* The notifier thread and parked reads.
+ *
+ * The core's hooks run in whatever thread made a change, FUSE handlers
+ * included, where telling the kernel to drop a cache could deadlock. So a
+ * hook only queues an event; this thread then invalidates what the kernel
+ * may hold (fuse_lowlevel_notify_inval_inode / _entry) and answers parked
+ * reads that can now be answered. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "ops.h"
+
+enum event_kind { EV_JOB, EV_OUTPUTS, EV_CREDITS, EV_STOP };
+
+struct fs_event {
+	enum event_kind kind;
+	struct fs_event *next;
+	char name[];		/* EV_JOB: the job */
+};
+
+struct fs_parked {
+	fuse_req_t req;
+	struct view_handle *h;
+	size_t size;
+	off_t off;
+	struct fs_parked *next;
+};
+
+static void push_event(struct fs *fs, enum event_kind kind, const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+	struct fs_event *ev = malloc(sizeof(*ev) + len + 1);
+
+	if (!ev) {
+		log_err("out of memory: a change was not passed to the kernel");
+		return;
+	}
+	ev->kind = kind;
+	ev->next = NULL;
+	memcpy(ev->name, name ? name : "", len + 1);
+	pthread_mutex_lock(&fs->events_lock);
+	if (fs->events_tail)
+		fs->events_tail->next = ev;
+	else
+		fs->events_head = ev;
+	fs->events_tail = ev;
+	pthread_cond_signal(&fs->events_cond);
+	pthread_mutex_unlock(&fs->events_lock);
+}
+
+void fs_hook_job_changed(void *ctx, const char *name)
+{
+	push_event(ctx, EV_JOB, name);
+}
+
+void fs_hook_outputs_changed(void *ctx)
+{
+	push_event(ctx, EV_OUTPUTS, NULL);
+}
+
+void fs_hook_credits_changed(void *ctx)
+{
+	push_event(ctx, EV_CREDITS, NULL);
+}
+
+/* ---- parked reads ---- */
+
+/* Take req off the parked list; true when it was there (then the caller
+ * owns the reply). */
+static bool unpark(struct fs *fs, fuse_req_t req)
+{
+	struct fs_parked **pp, *p = NULL;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	for (pp = &fs->parked; *pp; pp = &(*pp)->next) {
+		if ((*pp)->req == req) {
+			p = *pp;
+			*pp = p->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->parked_lock);
+	free(p);
+	return p != NULL;
+}
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	if (unpark(data, req))
+		fuse_reply_err(req, EINTR);
+}
+
+void park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
+		  size_t size, off_t off)
+{
+	struct fs_parked *p = calloc(1, sizeof(*p));
+	enum event_kind kind = h->area == AREA_NONE ? EV_CREDITS : EV_JOB;
+	char name[sizeof(h->name)];
+
+	/* once answered, the reader may close the file and free h */
+	memcpy(name, h->name, sizeof(name));
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p->req = req;
+	p->h = h;
+	p->size = size;
+	p->off = off;
+	/* The callback may run at once (already interrupted) and find
+	 * nothing parked; checking fuse_req_interrupted after adding closes
+	 * that window. */
+	fuse_req_interrupt_func(req, on_interrupt, fs);
+	pthread_mutex_lock(&fs->parked_lock);
+	p->next = fs->parked;
+	fs->parked = p;
+	pthread_mutex_unlock(&fs->parked_lock);
+	if (fuse_req_interrupted(req) && unpark(fs, req))
+		fuse_reply_err(req, EINTR);
+	/* the job may have ended between the render and the parking */
+	push_event(fs, kind, name);
+}
+
+/* Answer every parked read that matches and can be answered now. */
+static void answer_parked(struct fs *fs, bool credits, const char *name)
+{
+	struct fs_parked *ready = NULL, **pp, *p;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	pp = &fs->parked;
+	while ((p = *pp) != NULL) {
+		bool match = credits ? p->h->area == AREA_NONE
+				     : p->h->area != AREA_NONE &&
+					       strcmp(p->h->name, name) == 0;
+
+		if (match && view_render(fs, p->h) != -EAGAIN) {
+			*pp = p->next;
+			p->next = ready;
+			ready = p;
+		} else {
+			pp = &p->next;
+		}
+	}
+	pthread_mutex_unlock(&fs->parked_lock);
+	while ((p = ready) != NULL) {
+		ready = p->next;
+		if (p->h->rendered)
+			view_reply(p->req, p->h, p->size, p->off);
+		else
+			fuse_reply_err(p->req, ENOENT);	/* the job is gone */
+		free(p);
+	}
+}
+
+/* Shutting down: nobody will answer, so let every reader go. */
+static void release_all_parked(struct fs *fs)
+{
+	struct fs_parked *p;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	p = fs->parked;
+	fs->parked = NULL;
+	pthread_mutex_unlock(&fs->parked_lock);
+	while (p) {
+		struct fs_parked *next = p->next;
+
+		fuse_reply_err(p->req, EINTR);
+		free(p);
+		p = next;
+	}
+}
+
+/* ---- what the kernel must forget ---- */
+
+static void inval_job(struct fs *fs, const char *name)
+{
+	static const enum fs_area areas[] = { AREA_STATUS, AREA_WAIT };
+	fuse_ino_t inos[2] = { 0, 0 };
+	size_t i;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	for (i = 0; i < 2; i++) {
+		struct fs_node *n = node_by_name(fs, areas[i], name);
+
+		inos[i] = n ? n->ino : 0;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	for (i = 0; i < 2; i++) {
+		if (inos[i])
+			fuse_lowlevel_notify_inval_inode(fs->se, inos[i], 0, 0);
+		fuse_lowlevel_notify_inval_entry(fs->se, dir_of_area(areas[i]),
+						 name, strlen(name));
+	}
+}
+
+/* Names in out/ that now mean another image, or nothing. */
+static void inval_outputs(struct fs *fs)
+{
+	struct core_output o;
+	char **stale = NULL;
+	size_t n_stale = 0, b;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	for (b = 0; b < fs->n_buckets; b++) {
+		struct fs_node *n;
+
+		for (n = fs->by_ino[b]; n; n = n->next_ino) {
+			char **grown;
+
+			if (n->area != AREA_OUT || !n->name ||
+			    (core_output_find(fs->core, n->name, &o) == 0 &&
+			     o.id == n->key))
+				continue;
+			grown = realloc(stale, (n_stale + 1) * sizeof(*stale));
+			if (!grown)
+				break;
+			stale = grown;
+			stale[n_stale] = strdup(n->name);
+			if (stale[n_stale])
+				n_stale++;
+			node_detach(fs, n);
+		}
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	for (b = 0; b < n_stale; b++) {
+		fuse_lowlevel_notify_inval_entry(fs->se, FS_INO_OUT, stale[b],
+						 strlen(stale[b]));
+		free(stale[b]);
+	}
+	free(stale);
+}
+
+static void handle_event(struct fs *fs, const struct fs_event *ev)
+{
+	switch (ev->kind) {
+	case EV_JOB:
+		inval_job(fs, ev->name);
+		answer_parked(fs, false, ev->name);
+		break;
+	case EV_OUTPUTS:
+		inval_outputs(fs);
+		break;
+	case EV_CREDITS:
+		answer_parked(fs, true, NULL);
+		break;
+	case EV_STOP:
+		break;
+	}
+}
+
+static void *notifier_main(void *arg)
+{
+	struct fs *fs = arg;
+	bool stop = false;
+
+	while (!stop) {
+		struct fs_event *ev;
+
+		pthread_mutex_lock(&fs->events_lock);
+		while (!fs->events_head)
+			pthread_cond_wait(&fs->events_cond, &fs->events_lock);
+		ev = fs->events_head;
+		fs->events_head = ev->next;
+		if (!fs->events_head)
+			fs->events_tail = NULL;
+		pthread_mutex_unlock(&fs->events_lock);
+		stop = ev->kind == EV_STOP;
+		handle_event(fs, ev);
+		free(ev);
+	}
+	return NULL;
+}
+
+int fs_start_notifier(struct fs *fs)
+{
+	int rc = pthread_create(&fs->notifier, NULL, notifier_main, fs);
+
+	if (rc == 0)
+		fs->notifier_running = true;
+	return -rc;
+}
+
+void fs_stop_notifier(struct fs *fs)
+{
+	struct fs_event *ev;
+
+	if (fs->notifier_running) {
+		push_event(fs, EV_STOP, NULL);
+		pthread_join(fs->notifier, NULL);
+		fs->notifier_running = false;
+	}
+	release_all_parked(fs);
+	while ((ev = fs->events_head) != NULL) {
+		fs->events_head = ev->next;
+		free(ev);
+	}
+	fs->events_tail = NULL;
+}

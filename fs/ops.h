@@ -1,0 +1,99 @@
+/* What the files of fs/ share: attributes, entry replies, the directory
+ * listing helper, and each area's operations. */
+#ifndef GPTIMGFS_OPS_H
+#define GPTIMGFS_OPS_H
+
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "core/buf.h"
+#include "fs.h"
+#include "node.h"
+
+/* How long the kernel may trust what we said (seconds). */
+#define TTL_FIXED 3600.0	/* the directories never change */
+#define TTL_JOBS 1.0		/* changes come through us anyway */
+#define TTL_VIEW 0.0		/* status/, wait/, credits change all along */
+#define TTL_OUT 3600.0		/* an image never changes in place */
+
+static inline struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Reply an entry for node n with attributes st (n already referenced). */
+void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
+		    double ttl);
+/* Fill the attributes every synthetic file shares. */
+void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
+		       mode_t mode, off_t size, time_t mtime);
+
+/* A directory listing taken at opendir and served from memory. */
+struct dirlist {
+	size_t n;
+	char **names;
+	mode_t *types;
+};
+int dirlist_add(struct dirlist *dl, const char *name, mode_t type);
+void dirlist_free(struct dirlist *dl);
+
+/* jobs/ */
+void jobs_lookup(fuse_req_t req, const char *name);
+int jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
+void jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
+		  int to_set, struct fuse_file_info *fi);
+void jobs_create(fuse_req_t req, const char *name, mode_t mode,
+		 struct fuse_file_info *fi);
+void jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi);
+void jobs_read(fuse_req_t req, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+void jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
+		size_t size, off_t off, struct fuse_file_info *fi);
+void jobs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void jobs_fsync(fuse_req_t req, struct fuse_file_info *fi);
+void jobs_unlink(fuse_req_t req, const char *name);
+void jobs_rename(fuse_req_t req, const char *name, const char *newname,
+		 unsigned int flags);
+int jobs_list(struct fs *fs, struct dirlist *dl);
+
+/* status/, wait/, credits */
+struct view_handle {
+	enum fs_area area;	/* first: see handle_area(); AREA_NONE: credits */
+	bool rendered;		/* text holds the snapshot */
+	bool failed;		/* wait/: the job failed (EIO after the text) */
+	char name[NAME_MAX + 1];
+	struct buf text;
+};
+int view_render(struct fs *fs, struct view_handle *h);
+void view_reply(fuse_req_t req, struct view_handle *h, size_t size,
+		off_t off);
+void view_lookup(fuse_req_t req, enum fs_area area, const char *name);
+int view_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
+int credits_getattr(struct fs *fs, struct stat *st);
+void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+void view_release(fuse_req_t req, struct fuse_file_info *fi);
+int view_list(struct fs *fs, struct dirlist *dl);
+
+/* out/ */
+void out_lookup(fuse_req_t req, const char *name);
+int out_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
+void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi);
+void out_read(fuse_req_t req, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void out_release(fuse_req_t req, struct fuse_file_info *fi);
+void out_unlink(fuse_req_t req, const char *name);
+void out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
+		  size_t size);
+void out_listxattr(fuse_req_t req, struct fs_node *n, size_t size);
+int out_list(struct fs *fs, struct dirlist *dl);
+
+/* parked reads (notify.c) */
+/* Park a read of h until it can be answered (the job ended, the balance
+ * came). The notifier answers it later; an interrupt answers EINTR. */
+void park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
+		  size_t size, off_t off);
+
+#endif

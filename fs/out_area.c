@@ -1,0 +1,185 @@
+/* out/: the images, each served from its file in the store. An image never
+ * changes in place (a newer one gets a new inode), so the kernel may keep
+ * its pages and attributes; reads go from the stored file to the kernel
+ * with fuse_reply_data (spliced where the kernel allows). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ops.h"
+
+#define XATTR_MAX (1024 * 1024)
+
+struct out_handle {
+	enum fs_area area;	/* first: see handle_area() */
+	int fd;
+};
+
+static void output_stat(const struct fs *fs, const struct core_output *o,
+			fuse_ino_t ino, struct stat *st)
+{
+	fs_stat_synthetic(fs, st, ino, S_IFREG | 0444, o->size,
+			  o->mtime.tv_sec);
+	st->st_mtim = st->st_ctim = st->st_atim = o->mtime;
+}
+
+int out_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
+{
+	struct core_output o;
+	int rc = core_output_find(fs->core, n->name, &o);
+
+	if (rc == 0 && o.id != n->key)
+		rc = -ENOENT;	/* the name now means a newer image */
+	if (rc == 0)
+		output_stat(fs, &o, n->ino, st);
+	return rc;
+}
+
+void out_lookup(fuse_req_t req, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct core_output o;
+	struct fs_node *n;
+	struct stat st;
+	int rc = core_output_find(fs->core, name, &o);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = node_ref(fs, AREA_OUT, name, o.id);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!n) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	output_stat(fs, &o, n->ino, &st);
+	fs_reply_entry(req, n, &st, TTL_OUT);
+}
+
+void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct out_handle *h;
+	struct core_output o;
+	int rc = core_output_find(fs->core, n->name, &o);
+
+	if (rc == 0 && o.id != n->key)
+		rc = -ENOENT;
+	if (rc == 0 && ((fi->flags & O_ACCMODE) != O_RDONLY ||
+			(fi->flags & O_TRUNC)))
+		rc = -EACCES;
+	h = rc == 0 ? calloc(1, sizeof(*h)) : NULL;
+	if (rc == 0 && !h)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		h->area = AREA_OUT;
+		h->fd = openat(core_out_dirfd(fs->core), o.backing,
+			       O_RDONLY | O_CLOEXEC);
+		if (h->fd < 0)
+			rc = -errno;
+	}
+	if (rc < 0) {
+		free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		close(h->fd);
+		free(h);
+	}
+}
+
+void out_read(fuse_req_t req, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	struct out_handle *h = (struct out_handle *)(uintptr_t)fi->fh;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = h->fd;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+void out_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct out_handle *h = (struct out_handle *)(uintptr_t)fi->fh;
+
+	close(h->fd);
+	free(h);
+	fuse_reply_err(req, 0);
+}
+
+void out_unlink(fuse_req_t req, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	int rc = core_output_unlink(fs->core, name);
+	struct fs_node *n;
+
+	if (rc == 0) {
+		pthread_mutex_lock(&fs->nodes_lock);
+		n = node_by_name(fs, AREA_OUT, name);
+		if (n)
+			node_detach(fs, n);
+		pthread_mutex_unlock(&fs->nodes_lock);
+	}
+	fuse_reply_err(req, -rc);
+}
+
+/* getxattr/listxattr: size 0 asks for the length only. */
+static void reply_xattr(fuse_req_t req, const struct buf *value, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, value->len);
+	else if (size < value->len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, value->data, value->len);
+}
+
+void out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
+		  size_t size)
+{
+	struct buf value;
+	int rc;
+
+	buf_init(&value, XATTR_MAX);
+	rc = core_output_xattr(fs_of(req)->core, n->name, attr, &value);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_xattr(req, &value, size);
+	buf_free(&value);
+}
+
+void out_listxattr(fuse_req_t req, struct fs_node *n, size_t size)
+{
+	struct buf list;
+	int rc;
+
+	buf_init(&list, XATTR_MAX);
+	rc = core_output_xattr_list(fs_of(req)->core, n->name, &list);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_xattr(req, &list, size);
+	buf_free(&list);
+}
+
+int out_list(struct fs *fs, struct dirlist *dl)
+{
+	size_t i, n;
+	char **names = core_output_names(fs->core, &n);
+	int rc = names ? 0 : -ENOMEM;
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = dirlist_add(dl, names[i], S_IFREG);
+	core_free_names(names, n);
+	return rc;
+}

@@ -1,0 +1,196 @@
+/* status/NAME, wait/NAME and credits: text rendered by the core. Each open
+ * file keeps the text of its first read, so a reader sees one consistent
+ * version; the files are direct_io, so every open reads afresh.
+ *
+ * A read of wait/NAME before the job has ended, or of credits while the
+ * balance is being fetched, is parked (see notify.c): it holds no thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "ops.h"
+
+#define VIEW_MAX (64 * 1024)
+
+int view_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
+{
+	struct core_status_info info;
+	struct buf text;
+	int rc;
+
+	buf_init(&text, VIEW_MAX);
+	rc = core_status(fs->core, n->name, &text, &info);
+	if (rc == 0)
+		fs_stat_synthetic(fs, st, n->ino, S_IFREG | 0444,
+				  (off_t)text.len, info.updated);
+	buf_free(&text);
+	return rc;
+}
+
+int credits_getattr(struct fs *fs, struct stat *st)
+{
+	/* the size is not known before a read asks the API; direct_io
+	 * reads do not depend on it */
+	fs_stat_synthetic(fs, st, FS_INO_CREDITS, S_IFREG | 0444, 0,
+			  time(NULL));
+	return 0;
+}
+
+void view_lookup(fuse_req_t req, enum fs_area area, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n;
+	struct stat st;
+	int rc;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = node_ref(fs, area, name, 0);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!n) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = view_getattr(fs, n, &st);
+	if (rc < 0) {
+		pthread_mutex_lock(&fs->nodes_lock);
+		node_forget(fs, n->ino, 1);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fs_reply_entry(req, n, &st, TTL_VIEW);
+}
+
+static enum fs_area area_of_ino(struct fs *fs, fuse_ino_t ino, char *name,
+				size_t namesz)
+{
+	enum fs_area area = AREA_NONE;
+	struct fs_node *n;
+
+	if (ino == FS_INO_CREDITS)
+		return AREA_NONE;
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = node_by_ino(fs, ino);
+	if (n && n->name) {
+		area = n->area;
+		snprintf(name, namesz, "%s", n->name);
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return area;
+}
+
+void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct view_handle *h;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->area = area_of_ino(fs_of(req), ino, h->name, sizeof(h->name));
+	if (ino != FS_INO_CREDITS && h->area == AREA_NONE) {
+		free(h);
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	buf_init(&h->text, VIEW_MAX);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->nonseekable = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		buf_free(&h->text);
+		free(h);
+	}
+}
+
+/* Answer a read from the snapshot: a failed job's wait/ file gives EIO
+ * after its text, so `cat wait/NAME` prints why and exits non-zero. */
+void view_reply(fuse_req_t req, struct view_handle *h, size_t size, off_t off)
+{
+	size_t len = h->text.len;
+
+	if ((size_t)off >= len) {
+		if (h->failed)
+			fuse_reply_err(req, EIO);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > len - (size_t)off)
+		size = len - (size_t)off;
+	fuse_reply_buf(req, buf_str(&h->text) + off, size);
+}
+
+/* Take the snapshot if the file can be answered now. 0: rendered; -EAGAIN:
+ * park the read; another -errno: fail it. */
+int view_render(struct fs *fs, struct view_handle *h)
+{
+	struct core_status_info info;
+	int rc;
+
+	if (h->rendered)
+		return 0;
+	if (h->area == AREA_NONE) {
+		rc = core_credits(fs->core, &h->text);
+	} else {
+		rc = core_status(fs->core, h->name, &h->text, &info);
+		if (rc == 0 && h->area == AREA_WAIT) {
+			if (!task_state_ended(info.state))
+				return -EAGAIN;
+			h->failed = info.state == TASK_FAILED;
+		}
+	}
+	if (rc == 0)
+		h->rendered = true;
+	return rc;
+}
+
+void view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	struct view_handle *h = (struct view_handle *)(uintptr_t)fi->fh;
+	struct fs *fs = fs_of(req);
+	int rc;
+
+	(void)ino;
+	rc = view_render(fs, h);
+	if (rc == -EAGAIN) {
+		park_request(fs, req, h, size, off);
+		return;
+	}
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	view_reply(req, h, size, off);
+}
+
+void view_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct view_handle *h = (struct view_handle *)(uintptr_t)fi->fh;
+
+	buf_free(&h->text);
+	free(h);
+	fuse_reply_err(req, 0);
+}
+
+int view_list(struct fs *fs, struct dirlist *dl)
+{
+	size_t i, n;
+	char **names = core_job_names(fs->core, &n);
+	int rc = names ? 0 : -ENOMEM;
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = dirlist_add(dl, names[i], S_IFREG);
+	core_free_names(names, n);
+	return rc;
+}
