@@ -3,16 +3,16 @@
 #ifndef GPTIMGFS_CONFIG_H
 #define GPTIMGFS_CONFIG_H
 
-#include <fuse_lowlevel.h>
+#include <fuse_opt.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 struct config {
-	char *mountpoint;
+	char *mountpoint;	/* absolute */
 	char *config_file;	/* the config file read, NULL when none */
-	char *data_dir;
-	char *api_url;
-	char *key_file;
+	char *data_dir;		/* absolute */
+	char *api_url;		/* without a trailing '/' */
+	char *key_file;		/* NULL when none was given */
 	char *api_key;		/* secret: never logged, never in the mount */
 	double poll_interval;	/* seconds between polls of one task */
 	unsigned max_inflight;	/* tasks at the API at once */
@@ -23,7 +23,9 @@ struct config {
 	char aspect_ratio[8];
 	char resolution[4];
 	bool nsfw_checker;
-	/* what is left for libfuse: argv[0], -o options it owns, -d/-f */
+	/* what is left for libfuse: argv[0], -o options it owns (plus
+	 * default_permissions when allow_other is given), -d/-f/-s; run
+	 * fuse_parse_cmdline on it before fuse_session_new */
 	struct fuse_args fuse_args;
 };
 
@@ -33,9 +35,14 @@ enum config_result {
 	CONFIG_ERROR = -1,	/* err holds one line saying what is wrong */
 };
 
-/* env is the environment to read (environ in main, a fixed list in tests). */
+/* env is the environment to read (environ in main, a fixed list in tests).
+ * --help and --version print to stdout. On CONFIG_DONE and CONFIG_ERROR
+ * cfg holds nothing (config_free on it is harmless). In simulate mode
+ * api_key is NULL: main supplies the simulator's key and URL. */
 enum config_result config_load(struct config *cfg, int argc, char **argv,
 			       char *const *env, char *err, size_t errlen);
+/* Frees everything (wiping the key first) and zeroes cfg; may be called
+ * again. */
 void config_free(struct config *cfg);
 
 #endif

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,9 @@
 #define SIDECAR_MAX_TOKENS 256
 /* Longest member name worth decoding: longer ones are unknown anyway. */
 #define KEY_MAX 64
+/* What a sidecar that tries to set the prompt is told. */
+#define NO_PROMPT_KEY \
+	"key 'prompt': the prompt is the content of the .txt file, not a sidecar member"
 
 enum key_id {
 	KEY_ASPECT_RATIO,
@@ -491,6 +493,8 @@ static int ini_line(struct job_opts *o, struct ini_pos *pos, char *s,
 		return fail(err, errlen, pos->label, pos->line,
 			    "no key before '='");
 	k = key_lookup(key);
+	if (strcmp(key, "prompt") == 0)
+		return fail(err, errlen, pos->label, pos->line, NO_PROMPT_KEY);
 	if (k < 0)
 		return fail(err, errlen, pos->label, pos->line,
 			    "unknown key '%s'", quote(&q, key, strlen(key)));
@@ -651,8 +655,7 @@ static int json_named_member(struct job_opts *o, const struct json_doc *doc,
 	int k = key_lookup(name);
 
 	if (strcmp(name, "prompt") == 0)
-		return fail(err, errlen, pos->label, pos->line,
-			    "key 'prompt': the prompt is the content of the .txt file, not a sidecar member");
+		return fail(err, errlen, pos->label, pos->line, NO_PROMPT_KEY);
 	if (k < 0 || k == KEY_IMAGE_URL)
 		return fail(err, errlen, pos->label, pos->line,
 			    "unknown key '%s'", quote(&q, name, strlen(name)));

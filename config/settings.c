@@ -1,0 +1,267 @@
+/* The settings table: each setting's name, environment variable and the
+ * check its values must pass, whichever source gives them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_int.h"
+#include "core/opts.h"
+
+#define QUOTE_MAX 48		/* characters of a bad value shown in a message */
+#define NUMBER_MAX 16		/* digits and point of a number we accept */
+#define POLL_INTERVAL_MAX 3600.0
+#define MAX_INFLIGHT_MAX 1000
+
+/* Kept in step with core/opts.c's lists; only used in messages. */
+#define ASPECT_RATIOS \
+	"auto 1:1 5:4 4:3 3:2 16:9 21:9 9:16 4:5 3:4 2:3 2:1 1:2 9:21"
+#define RESOLUTIONS "1k 2k 4k"
+#define FLAGS "true false yes no on off 1 0"
+
+void quote_value(const char *value, char *out, size_t outlen)
+{
+	size_t n = 0, i;
+
+	if (outlen < QUOTE_MAX + 6) {
+		snprintf(out, outlen, "'...'");
+		return;
+	}
+	out[n++] = '\'';
+	for (i = 0; value[i] && i < QUOTE_MAX; i++) {
+		unsigned char c = value[i];
+
+		out[n++] = c >= 0x20 && c < 0x7f ? c : '?';
+	}
+	if (value[i]) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n++] = '\'';
+	out[n] = '\0';
+}
+
+static void bad_value(const char *v, const char *what, char *why,
+		      size_t whylen)
+{
+	char q[QUOTE_MAX + 8];
+
+	quote_value(v, q, sizeof(q));
+	snprintf(why, whylen, "%s %s", q, what);
+}
+
+/* Plain decimals only: strtod would also take "inf", "nan", "1e3", "0x10". */
+int parse_seconds(const char *v, double *out, char *why, size_t whylen)
+{
+	size_t digits = strspn(v, "0123456789");
+	size_t frac = v[digits] == '.' ? strspn(v + digits + 1, "0123456789") : 0;
+	size_t len = digits + (v[digits] == '.') + frac;
+	double d;
+
+	if (len == 0 || len > NUMBER_MAX || v[len] || digits + frac == 0) {
+		bad_value(v, "is not a number of seconds", why, whylen);
+		return -1;
+	}
+	d = strtod(v, NULL);
+	if (d <= 0 || d > POLL_INTERVAL_MAX) {
+		bad_value(v, "is out of range (more than 0, at most 3600 "
+			  "seconds)", why, whylen);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+int parse_count(const char *v, unsigned *out, char *why, size_t whylen)
+{
+	size_t digits = strspn(v, "0123456789");
+	unsigned long n;
+
+	if (digits == 0 || digits > NUMBER_MAX || v[digits]) {
+		bad_value(v, "is not a whole number", why, whylen);
+		return -1;
+	}
+	n = strtoul(v, NULL, 10);
+	if (n < 1 || n > MAX_INFLIGHT_MAX) {
+		bad_value(v, "is out of range (1 to 1000)", why, whylen);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+int parse_flag(const char *v, bool *out, char *why, size_t whylen)
+{
+	if (opts_parse_bool(v, out) == 0)
+		return 0;
+	bad_value(v, "is not one of " FLAGS, why, whylen);
+	return -1;
+}
+
+static char *copy(const char *v, char *why, size_t whylen)
+{
+	char *c = strdup(v);
+
+	if (!c)
+		snprintf(why, whylen, "out of memory");
+	return c;
+}
+
+char *expand_home(const char *path, const char *home, char *why,
+		  size_t whylen)
+{
+	char *expanded;
+
+	if (strncmp(path, "~/", 2) != 0)
+		return copy(path, why, whylen);
+	if (!home) {
+		bad_value(path, "starts with ~/ but HOME is not set", why,
+			  whylen);
+		return NULL;
+	}
+	if (asprintf(&expanded, "%s%s", home, path + 1) < 0) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	return expanded;
+}
+
+static char *accept_seconds(const char *v, const char *home, char *why,
+			    size_t whylen)
+{
+	double d;
+
+	(void)home;
+	return parse_seconds(v, &d, why, whylen) ? NULL : copy(v, why, whylen);
+}
+
+static char *accept_count(const char *v, const char *home, char *why,
+			  size_t whylen)
+{
+	unsigned n;
+
+	(void)home;
+	return parse_count(v, &n, why, whylen) ? NULL : copy(v, why, whylen);
+}
+
+static char *accept_flag(const char *v, const char *home, char *why,
+			 size_t whylen)
+{
+	bool b;
+
+	(void)home;
+	return parse_flag(v, &b, why, whylen) ? NULL : copy(v, why, whylen);
+}
+
+static char *accept_aspect_ratio(const char *v, const char *home, char *why,
+				 size_t whylen)
+{
+	(void)home;
+	if (opts_valid_aspect_ratio(v))
+		return copy(v, why, whylen);
+	bad_value(v, "is not one of " ASPECT_RATIOS, why, whylen);
+	return NULL;
+}
+
+static char *accept_resolution(const char *v, const char *home, char *why,
+			       size_t whylen)
+{
+	(void)home;
+	if (opts_valid_resolution(v))
+		return copy(v, why, whylen);
+	bad_value(v, "is not one of " RESOLUTIONS, why, whylen);
+	return NULL;
+}
+
+static char *accept_api_url(const char *v, const char *home, char *why,
+			    size_t whylen)
+{
+	(void)home;
+	return normalize_api_url(v, why, whylen);
+}
+
+/* The key itself is never quoted: the message only says what is wrong. */
+static char *accept_key(const char *v, const char *home, char *why,
+			size_t whylen)
+{
+	(void)home;
+	if (strlen(v) > CONFIG_KEY_MAX) {
+		snprintf(why, whylen, "the key is longer than %d bytes",
+			 CONFIG_KEY_MAX);
+		return NULL;
+	}
+	if (!key_is_sendable(v)) {
+		snprintf(why, whylen, "the key contains characters that "
+			 "cannot be sent in an HTTP header");
+		return NULL;
+	}
+	return copy(v, why, whylen);
+}
+
+const struct setting_def settings[SET_COUNT] = {
+	[SET_DATA_DIR] = { "data_dir", "GPTIMGFS_DATA_DIR", expand_home },
+	[SET_API_URL] = { "api_url", "GPTIMGFS_API_URL", accept_api_url },
+	[SET_KEY_FILE] = { "key_file", "GPTIMGFS_KEY_FILE", expand_home },
+	[SET_POLL_INTERVAL] = { "poll_interval", "GPTIMGFS_POLL_INTERVAL",
+				accept_seconds },
+	[SET_MAX_INFLIGHT] = { "max_inflight", "GPTIMGFS_MAX_INFLIGHT",
+			       accept_count },
+	[SET_SIMULATE] = { "simulate", NULL, accept_flag },
+	[SET_ASPECT_RATIO] = { "aspect_ratio", NULL, accept_aspect_ratio },
+	[SET_RESOLUTION] = { "resolution", NULL, accept_resolution },
+	[SET_NSFW_CHECKER] = { "nsfw_checker", NULL, accept_flag },
+	[SET_API_KEY] = { "api_key", "GPTIMGFS_API_KEY", accept_key },
+};
+
+int setting_by_name(const char *name)
+{
+	int s;
+
+	for (s = 0; s < SET_COUNT; s++)
+		if (strcmp(settings[s].name, name) == 0)
+			return s;
+	return -1;
+}
+
+bool key_is_sendable(const char *key)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)key; *c; c++)
+		if (*c < 0x21 || *c > 0x7e)
+			return false;
+	return true;
+}
+
+void secret_free(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+int layer_set(struct layer *l, enum setting s, const char *value,
+	      const char *home, char *why, size_t whylen)
+{
+	char *v;
+
+	if (!*value) {
+		snprintf(why, whylen, "the value is empty");
+		return -1;
+	}
+	v = settings[s].accept(value, home, why, whylen);
+	if (!v)
+		return -1;
+	secret_free(l->value[s]);
+	l->value[s] = v;
+	return 0;
+}
+
+void layer_free(struct layer *l)
+{
+	int s;
+
+	for (s = 0; s < SET_COUNT; s++) {
+		secret_free(l->value[s]);
+		l->value[s] = NULL;
+	}
+}
