@@ -1,0 +1,250 @@
+"""End-to-end harness: the real gptimgfs binary mounted on a temporary
+directory against the real gptimgfs-sim on loopback.
+
+Every mount made here is unmounted with `fusermount3 -uz` in a cleanup that
+runs even when the test fails, and every process started here is killed.
+Waiting is done on events where there is one (a blocking read of wait/NAME,
+the simulator printing its port); where there is none (a mount appearing),
+a condition is polled against a deadline.
+"""
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+BIN = os.environ.get("GPTIMGFS_BIN", "gptimgfs")
+SIM_BIN = os.environ.get("GPTIMGFS_SIM_BIN", "gptimgfs-sim")
+KEY = "sk-e2e-secret-4c1f9a0b7d2e"
+
+
+def wait_for(predicate, timeout=20.0, what="condition"):
+    """Poll predicate until it is true or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+class Sim:
+    """gptimgfs-sim on an ephemeral loopback port."""
+
+    def __init__(self, workdir, pending=0.0, processing=0.0, extra=()):
+        self.log = open(os.path.join(workdir, "sim.log"), "w")
+        env = dict(os.environ, GPTIMGFS_SIM_KEY=KEY)
+        self.proc = subprocess.Popen(
+            [SIM_BIN, "--pending", str(pending), "--processing",
+             str(processing), "--image-scale", "0.0625", *extra],
+            stdout=subprocess.PIPE, stderr=self.log, env=env, text=True)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError("gptimgfs-sim did not print its port")
+        self.port = int(line)
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def _call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data,
+                                     method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            text = r.read().decode()
+        return json.loads(text) if text.strip() else None
+
+    def stats(self):
+        return self._call("GET", "/_sim/stats")
+
+    def requests(self):
+        """Every task-creation request the simulator received."""
+        return self._call("GET", "/_sim/requests")
+
+    def prompts(self):
+        return self._call("GET", "/_sim/prompts")
+
+    def fault(self, **rule):
+        return self._call("POST", "/_sim/faults", rule)
+
+    def clear_faults(self):
+        return self._call("DELETE", "/_sim/faults")
+
+    def configure(self, **settings):
+        return self._call("POST", "/_sim/config", settings)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+
+
+class Mount:
+    """gptimgfs -f on a temporary mountpoint."""
+
+    def __init__(self, workdir, api_url, options=(), env=None, name="mnt"):
+        self.workdir = workdir
+        self.path = os.path.join(workdir, name)
+        self.data_dir = os.path.join(workdir, "data")
+        self.api_url = api_url
+        self.options = list(options)
+        self.env = dict(os.environ, HOME=workdir,
+                        XDG_CONFIG_HOME=os.path.join(workdir, "config"),
+                        XDG_DATA_HOME=os.path.join(workdir, "share"),
+                        GPTIMGFS_API_KEY=KEY)
+        for k in ("GPTIMGFS_CONFIG", "GPTIMGFS_DATA_DIR", "GPTIMGFS_API_URL",
+                  "GPTIMGFS_KEY_FILE"):
+            self.env.pop(k, None)
+        if env:
+            self.env.update(env)
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.proc = None
+        os.makedirs(self.path, exist_ok=True)
+
+    def argv(self):
+        opts = ["api_url=" + self.api_url, "data_dir=" + self.data_dir,
+                "poll_interval=0.05"] + self.options
+        return [BIN, "-f", "-o", ",".join(opts), self.path]
+
+    def start(self, wait=True):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.argv(), stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=self.env)
+        if wait:
+            wait_for(lambda: os.path.ismount(self.path) or
+                     self.proc.poll() is not None, what="the mount")
+            if self.proc.poll() is not None:
+                raise AssertionError("gptimgfs exited %d:\n%s" %
+                                     (self.proc.returncode, self.read_log()))
+        return self
+
+    def read_log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def p(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def unmount(self):
+        """Clean unmount, then wait for the daemon to exit."""
+        subprocess.run(["fusermount3", "-u", self.path],
+                       stderr=subprocess.DEVNULL)
+        if self.proc:
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+            self.proc = None
+
+    def kill9(self):
+        """The daemon dies at once; the mount is torn down lazily."""
+        if self.proc:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+            self.log.close()
+            self.proc = None
+        subprocess.run(["fusermount3", "-uz", self.path],
+                       stderr=subprocess.DEVNULL)
+
+    def cleanup(self):
+        subprocess.run(["fusermount3", "-uz", self.path],
+                       stderr=subprocess.DEVNULL)
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc:
+            self.log.close()
+            self.proc = None
+
+    # -- the user's view ------------------------------------------------
+    def write(self, rel, data):
+        mode = "wb" if isinstance(data, bytes) else "w"
+        with open(self.p(rel), mode) as f:
+            f.write(data)
+
+    def read(self, rel):
+        with open(self.p(rel)) as f:
+            return f.read()
+
+    def status(self, name):
+        return self.read(os.path.join("status", name))
+
+    def wait(self, name, timeout=30):
+        """cat wait/NAME: (exit code, text)."""
+        r = subprocess.run(["cat", self.p("wait", name)],
+                           capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout
+
+    def submit(self, name, prompt, timeout=30):
+        """echo PROMPT > jobs/NAME.txt && cat wait/NAME"""
+        self.write("jobs/%s.txt" % name, prompt + "\n")
+        return self.wait(name, timeout)
+
+
+def status_fields(text):
+    """status text -> (first line, {key: value})."""
+    lines = text.splitlines()
+    fields = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(": ")
+        fields[k] = v
+    return (lines[0] if lines else ""), fields
+
+
+class MountedTest(unittest.TestCase):
+    """A simulator and a mount for each test, torn down whatever happens."""
+
+    sim_pending = 0.0
+    sim_processing = 0.0
+    mount_options = ()
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="gptimgfs-e2e-")
+        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
+        self.sim = Sim(self.workdir, self.sim_pending, self.sim_processing)
+        self.addCleanup(self.sim.close)
+        self.m = Mount(self.workdir, self.sim.url, self.mount_options)
+        self.addCleanup(self.dump_log_on_failure)
+        self.addCleanup(self.m.cleanup)
+        self.m.start()
+
+    def dump_log_on_failure(self):
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        failed = result is not None and any(
+            t is self for t, _ in result.failures + result.errors)
+        if failed and os.path.exists(self.m.log_path):
+            print("---- daemon log ----\n" + self.m.read_log())
+
+    def assertErrno(self, err, fn, *args, **kwargs):
+        with self.assertRaises(OSError) as cm:
+            fn(*args, **kwargs)
+        self.assertEqual(cm.exception.errno, err,
+                         "%s: got %s, want %s" % (
+                             fn.__name__, errno.errorcode.get(
+                                 cm.exception.errno), errno.errorcode[err]))
+        return cm.exception
+
+    def creates(self):
+        return self.sim.stats()["creates"]
+
+
+def main():
+    unittest.main(verbosity=2)
