@@ -18,6 +18,8 @@ struct sim_options {
 	double balance;			/* starting credit balance */
 	const char *file_host;		/* host name in output URLs ("localhost":
 					 * another host than the API's) */
+	double image_scale;		/* scales both sides of the images
+					 * (0, 1]: 1k is 1024 px long at 1 */
 	bool verbose;			/* one line per request on stderr */
 };
 

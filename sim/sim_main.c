@@ -1,4 +1,154 @@
-int main(void)
+/* gptimgfs-sim: the simulated GPT Image 2 API as a program, for tests and
+ * experiments. Prints the port it listens on, then serves until SIGINT or
+ * SIGTERM. The accepted key comes from GPTIMGFS_SIM_KEY, never argv. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim.h"
+
+#define DEFAULT_KEY "sk-sim-0000000000000000"
+
+static const char usage[] =
+"usage: gptimgfs-sim [--port N] [--bind ADDR] [--pending SECONDS]\n"
+"                    [--processing SECONDS] [--balance N] [--image-scale F]\n"
+"                    [--file-host HOST] [--verbose] [--help]\n"
+"\n"
+"Serves the GPT Image 2 API (POST /v1/images/generations, GET /v1/tasks/ID,\n"
+"GET /v1/credits) on ADDR (an IPv4 loopback address, default 127.0.0.1) and\n"
+"port N (default 0: any free port, printed on stdout). Images are served\n"
+"under /files/ and their URLs name HOST (default localhost) instead.\n"
+"The accepted key is $GPTIMGFS_SIM_KEY (default " DEFAULT_KEY ").\n"
+"\n"
+"  --pending S       a new task is pending S seconds (default 1)\n"
+"  --processing S    then processing S seconds (default 2)\n"
+"  --balance N       starting credits (default 10000)\n"
+"  --image-scale F   scale images by F in (0, 1] (1k = 1024 px at 1)\n"
+"  --verbose         one line per request on stderr\n"
+"\n"
+"Test directives in a prompt:\n"
+"  [sim:fail=CODE]   the task fails after processing with error CODE\n"
+"                    (message \"simulated failure\"); credits are refunded\n"
+"  [sim:outputs=N]   N output images (1..4)\n"
+"  [sim:nonimage]    the image URLs answer 200 with <html>expired</html>\n"
+"\n"
+"Control endpoints (no key): GET /_sim/stats, /_sim/requests,\n"
+"/_sim/prompts; POST /_sim/faults (a rule), DELETE /_sim/faults,\n"
+"POST /_sim/reset, POST /_sim/config.\n";
+
+static int bad(const char *what, const char *value)
 {
-	return 1;
+	fprintf(stderr, "gptimgfs-sim: %s: '%s'\n", what, value);
+	return -1;
+}
+
+static int parse_number(const char *s, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end || !isfinite(*out) || *out < min ||
+	       *out > max ? -1 : 0;
+}
+
+static int parse_args(int argc, char **argv, struct sim_options *o)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "pending", required_argument, NULL, 'P' },
+		{ "processing", required_argument, NULL, 'R' },
+		{ "balance", required_argument, NULL, 'B' },
+		{ "image-scale", required_argument, NULL, 's' },
+		{ "file-host", required_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	double v;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_number(optarg, 0, 65535, &v) < 0 ||
+			    v != floor(v))
+				return bad("bad --port", optarg);
+			o->port = (uint16_t)v;
+			break;
+		case 'b':
+			o->bind_addr = optarg;
+			break;
+		case 'P':
+			if (parse_number(optarg, 0, 1e6, &o->pending_seconds) < 0)
+				return bad("bad --pending", optarg);
+			break;
+		case 'R':
+			if (parse_number(optarg, 0, 1e6,
+					 &o->processing_seconds) < 0)
+				return bad("bad --processing", optarg);
+			break;
+		case 'B':
+			if (parse_number(optarg, 0, 1e12, &o->balance) < 0)
+				return bad("bad --balance", optarg);
+			break;
+		case 's':
+			if (parse_number(optarg, 1e-6, 1, &o->image_scale) < 0)
+				return bad("bad --image-scale", optarg);
+			break;
+		case 'f':
+			o->file_host = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			return bad("unknown option or missing value",
+				   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument", argv[optind]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sim_options o;
+	struct sim *s;
+	sigset_t stop;
+	char err[256];
+	int sig;
+
+	sim_options_default(&o);
+	o.api_key = getenv("GPTIMGFS_SIM_KEY");
+	if (!o.api_key || !*o.api_key)
+		o.api_key = DEFAULT_KEY;
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+	/* blocked before any thread starts, so only sigwait() sees them */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	s = sim_start(&o, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "gptimgfs-sim: %s\n", err);
+		return 1;
+	}
+	printf("%u\n", sim_port(s));
+	fflush(stdout);
+	while (sigwait(&stop, &sig) != 0)
+		;
+	sim_stop(s);
+	return 0;
 }

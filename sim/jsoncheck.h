@@ -1,0 +1,22 @@
+/* What the simulator needs beyond core/json: UTF-8 checks (json_parse
+ * checks the grammar, not the encoding), because the simulator echoes
+ * bodies back and must call invalid UTF-8 invalid JSON as a server would. */
+#ifndef GPTIMGFS_SIM_JSONCHECK_H
+#define GPTIMGFS_SIM_JSONCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+/* Length of the valid UTF-8 sequence at s[0..len) (len > 0), 0 when
+ * invalid: overlong forms, surrogates and values past U+10FFFF are. */
+size_t sim_utf8_seq(const unsigned char *s, size_t len);
+bool sim_utf8_valid(const char *s, size_t len);
+/* Is s[0..len) one JSON value in valid UTF-8? */
+bool sim_json_valid(const char *s, size_t len);
+/* Append s[0..len) as a JSON string, each invalid UTF-8 byte replaced by
+ * U+FFFD. 0, or -1 past the buffer's maximum. */
+int sim_json_add_lossy(struct buf *b, const char *s, size_t len);
+
+#endif
