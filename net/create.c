@@ -1,0 +1,142 @@
+/* Task creation: one POST /v1/images/generations per attempt, and what its
+ * answer means. A creation spends credits, so it is sent again only when
+ * the API said it did not create the task or nothing left (retry.h); when
+ * the answer is lost the task may exist and be charged, and it fails with
+ * "interrupted" instead of being sent twice. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "internal.h"
+
+#define MAY_BE_CHARGED "the task may have been created and charged"
+
+/* The request could not be built or started: nothing left. */
+static void not_started(struct net *n, struct ntask *t, const char *why)
+{
+	log_err("%s #%" PRIu64 ": cannot start the creation request: %s; "
+		"trying again", t->name, t->seq, why);
+	net_schedule(n, t, STEP_CREATE, net_backoff(n, REQ_CREATE, 0, 0));
+}
+
+void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
+{
+	struct buf body, url;
+	struct xfer *x = NULL;
+	int rc;
+
+	if (ct->state != TASK_QUEUED) {	/* not ours to send */
+		net_drop(n, t);
+		return;
+	}
+	buf_init(&body, API_REQUEST_MAX);
+	buf_init(&url, API_URL_MAX);
+	if (api_build_create(&body, ct->prompt, ct->prompt_len, &ct->opts) ==
+		    0 &&
+	    api_url_join(&url, n->api_url, API_PATH_CREATE) == 0)
+		x = xfer_api(&n->pool, buf_str(&url), n->headers,
+			     buf_str(&body), body.len, NET_API_TIMEOUT);
+	buf_free(&body);
+	buf_free(&url);
+	if (!x) {
+		not_started(n, t, "out of memory");
+		return;
+	}
+	/* durably "sending" before a byte leaves */
+	rc = core_task_sending(n->core, t->seq);
+	if (rc < 0) {
+		xfer_free(&n->pool, x);
+		if (rc == -ENOENT)
+			net_drop(n, t);
+		else
+			not_started(n, t, strerror(-rc));
+		return;
+	}
+	if (net_launch(n, x, t) < 0) {
+		xfer_free(&n->pool, x);
+		core_task_requeue(n->core, t->seq, "");
+		not_started(n, t, "curl refused the transfer");
+		return;
+	}
+	t->create_attempts++;
+	log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE " (attempt %u)",
+		 t->name, t->seq, t->create_attempts);
+}
+
+/* The API did not create the task (or nothing left): again later, up to
+ * the attempt limit. */
+static void retry(struct net *n, struct ntask *t, const struct xfer_result *r,
+		  const struct api_error *e)
+{
+	const struct retry_limits *l = retry_limits(REQ_CREATE);
+	char what[128], note[256], msg[API_MESSAGE_MAX + 64];
+
+	if (l->attempts && t->create_attempts >= l->attempts) {
+		snprintf(msg, sizeof(msg), "%s (gave up after %u attempts)",
+			 e->message, t->create_attempts);
+		net_fail(n, t, e->code, msg);
+		return;
+	}
+	net_describe(r, e, what, sizeof(what));
+	snprintf(note, sizeof(note), "retry %u of %u after %s",
+		 t->create_attempts + 1, l->attempts, what);
+	if (core_task_requeue(n->core, t->seq, note) == -ENOENT) {
+		net_drop(n, t);
+		return;
+	}
+	net_schedule(n, t, STEP_CREATE,
+		     net_backoff(n, REQ_CREATE, t->create_attempts - 1,
+				 r->retry_after));
+}
+
+static void created(struct net *n, struct ntask *t, const struct xfer *x)
+{
+	char id[API_TASK_ID_MAX + 1], err[256], msg[512];
+
+	if (api_parse_create(buf_str(&x->answer), x->answer.len, id,
+			     sizeof(id), err, sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg), "%s; " MAY_BE_CHARGED, err);
+		net_fail(n, t, "bad_response", msg);
+		return;
+	}
+	log_info("%s #%" PRIu64 ": created task %s", t->name, t->seq, id);
+	if (core_task_created(n->core, t->seq, id) == -ENOENT) {
+		net_drop(n, t);
+		return;
+	}
+	t->poll_failures = 0;
+	net_schedule_poll(n, t);
+}
+
+void create_done(struct net *n, struct ntask *t, struct xfer *x,
+		 const struct xfer_result *r)
+{
+	char what[128], msg[512];
+	struct api_error e;
+
+	if (net_answer_ok(r)) {
+		created(n, t, x);
+		return;
+	}
+	net_answer_error(x, r, &e);
+	net_describe(r, &e, what, sizeof(what));
+	log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE " -> %s", t->name,
+		 t->seq, what);
+	if (retry_classify(REQ_CREATE, r->transport, r->request_sent,
+			   r->status, e.code) == RETRY_YES) {
+		retry(n, t, r, &e);
+	} else if (r->transport == TRANSPORT_OK) {
+		net_fail(n, t, e.code, e.message);
+	} else if (r->transport == TRANSPORT_FATAL && r->request_sent) {
+		snprintf(msg, sizeof(msg), "%s; " MAY_BE_CHARGED, r->what);
+		net_fail(n, t, "bad_response", msg);
+	} else if (r->request_sent || r->transport == TRANSPORT_LOST) {
+		net_fail(n, t, "interrupted",
+		     "the creation request was sent but its answer was lost; "
+		     MAY_BE_CHARGED);
+	} else {
+		net_fail(n, t, "network_error", r->what);
+	}
+}

@@ -1,0 +1,160 @@
+/* The network thread's own structures, shared by the files of net/ and
+ * nobody else. All but the inbox belong to the network thread. */
+#ifndef GPTIMGFS_NET_INTERNAL_H
+#define GPTIMGFS_NET_INTERNAL_H
+
+#include <curl/curl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "core/jobs.h"
+#include "bucket.h"
+#include "net.h"
+#include "retry.h"
+#include "timer.h"
+#include "transfer.h"
+
+#define NET_BUCKETS 1024		/* task table hash chains */
+#define NET_MAX_ACTIVE 32		/* transfers at once */
+#define NET_RATE 20.0			/* requests a second, all transfers */
+#define NET_BURST 20.0
+#define NET_API_TIMEOUT 60L		/* seconds, whole API request */
+#define NET_CREDITS_TIMEOUT 3L		/* a balance read: someone waits */
+#define NET_CREDITS_BUDGET_MS 10000	/* all attempts of one read */
+#define NET_STOP_GRACE_MS 5000		/* creations on the wire at stop */
+#define NET_MALFORMED_MAX 10		/* bad poll answers in a row */
+
+/* What a task needs next. */
+enum net_step {
+	STEP_CREATE,
+	STEP_POLL,
+	STEP_DOWNLOAD,
+};
+
+/* A task the network thread works on, from the first task_ready until it
+ * ends (or the thread stops). Its truth stays in the core: every step
+ * starts from a fresh core_task_get. */
+struct ntask {
+	uint64_t seq;
+	char *name;			/* for log lines */
+	struct ntask *hnext;		/* hash chain */
+	struct ntask *qnext;		/* slot or token queue */
+	bool queued;			/* in one of those queues */
+	bool holds_slot;		/* counts against max_inflight */
+	enum net_step step;
+	struct timer timer;		/* when the step is due */
+	struct xfer *x;			/* the step's transfer, if running */
+	char task_id[TASK_ID_MAX + 1];	/* the API's id, once polled */
+	unsigned create_attempts;	/* creation requests sent */
+	unsigned poll_failures;		/* transient poll failures in a row */
+	unsigned malformed;		/* malformed poll answers in a row */
+	unsigned download_failures;	/* of the current output */
+	bool repolled;			/* fresh URLs were asked for once */
+	size_t output;			/* the output being downloaded */
+	char tmp_path[PATH_MAX];	/* its temporary file */
+};
+
+struct net_queue {
+	struct ntask *head, *tail;
+};
+
+/* The balance read: at most one at a time. */
+struct net_credits {
+	bool queued;			/* waiting for a token */
+	struct xfer *x;
+	struct timer timer;		/* a retry is due */
+	unsigned attempts;
+	int64_t deadline;		/* give up after this */
+};
+
+struct net {
+	struct core *core;
+	char *api_url;
+	int64_t poll_ms;
+	unsigned max_inflight;
+	struct curl_slist *headers;	/* holds the key */
+	CURLM *multi;
+	pthread_t thread;
+
+	pthread_mutex_t lock;		/* the inbox */
+	uint64_t *inbox;
+	size_t n_inbox, cap_inbox;
+	bool credits_wanted;
+	bool stop;
+
+	struct ntask *table[NET_BUCKETS];
+	unsigned inflight;		/* tasks holding a slot */
+	unsigned active;		/* transfers on the multi handle */
+	struct net_queue slot_wait;	/* creations waiting for a slot */
+	struct net_queue token_wait;	/* steps waiting for a token */
+	struct timer_heap timers;
+	struct bucket bucket;
+	struct xfer_pool pool;
+	uint64_t rng;
+	struct net_credits credits;
+	bool stopping;
+	int64_t stop_deadline;
+};
+
+/* net.c: scheduling */
+/* Run t's step `step` after delay_ms (0: as soon as a token allows). */
+void net_schedule(struct net *n, struct ntask *t, enum net_step step,
+		  int64_t delay_ms);
+/* The next poll of t, poll_interval from now with a little jitter. */
+void net_schedule_poll(struct net *n, struct ntask *t);
+/* Forget t: the core has it ended, or it is gone. */
+void net_drop(struct net *n, struct ntask *t);
+/* End t without an image (core_task_failed) and forget it. */
+void net_fail(struct net *n, struct ntask *t, const char *code,
+	      const char *message);
+/* Put x on the wire for t (NULL: the balance read). -1 when curl refuses
+ * (x is still the caller's). */
+int net_launch(struct net *n, struct xfer *x, struct ntask *t);
+/* A backoff in milliseconds for retry number attempt (0 for the first). */
+int64_t net_backoff(struct net *n, enum api_request_kind kind,
+		    unsigned attempt, double retry_after);
+/* What went wrong with a request, as the API's error or, below HTTP, as
+ * network_error and curl's words. */
+void net_answer_error(const struct xfer *x, const struct xfer_result *r,
+		      struct api_error *e);
+/* The same in a few words for a note or a log line: "503 upstream_error",
+ * "Connection refused". */
+void net_describe(const struct xfer_result *r, const struct api_error *e,
+		  char *out, size_t outsz);
+/* An answer that arrived and says success. */
+static inline bool net_answer_ok(const struct xfer_result *r)
+{
+	return r->transport == TRANSPORT_OK && r->status >= 200 &&
+	       r->status < 300;
+}
+
+/* create.c */
+void create_start(struct net *n, struct ntask *t, const struct core_task *ct);
+void create_done(struct net *n, struct ntask *t, struct xfer *x,
+		 const struct xfer_result *r);
+
+/* poll.c */
+void poll_start(struct net *n, struct ntask *t, const struct core_task *ct);
+void poll_done(struct net *n, struct ntask *t, struct xfer *x,
+	       const struct xfer_result *r);
+
+/* download.c */
+void download_start(struct net *n, struct ntask *t,
+		    const struct core_task *ct);
+void download_done(struct net *n, struct ntask *t, struct xfer *x,
+		   const struct xfer_result *r);
+/* A download ends without an outcome: close and remove its file. */
+void download_abort(struct ntask *t, struct xfer *x);
+
+/* credits.c */
+void credits_request(struct net *n);
+void credits_start(struct net *n);
+void credits_done(struct net *n, struct xfer *x,
+		  const struct xfer_result *r);
+/* Answer the wanted balance with an error; no read is pending after. */
+void credits_fail(struct net *n, const char *code, const char *message);
+
+#endif

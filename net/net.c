@@ -1,0 +1,689 @@
+/* The network thread: the inbox other threads fill, the task table, the
+ * slots (max_inflight), the timers and the token bucket that decide when
+ * each step runs, the curl multi loop, and the stop. What each step sends
+ * and what its answer means is in create.c, poll.c, download.c and
+ * credits.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "internal.h"
+
+#define NET_HEADER_MAX 4096
+#define NET_WAIT_MAX_MS 10000
+#define NET_POLL_JITTER 0.1	/* a poll comes up to 10% late */
+
+/* ---- the task table ---- */
+
+static struct ntask **chain(struct net *n, uint64_t seq)
+{
+	return &n->table[seq % NET_BUCKETS];
+}
+
+static struct ntask *task_find(struct net *n, uint64_t seq)
+{
+	struct ntask *t;
+
+	for (t = *chain(n, seq); t; t = t->hnext)
+		if (t->seq == seq)
+			return t;
+	return NULL;
+}
+
+static struct ntask *task_add(struct net *n, const struct core_task *ct)
+{
+	struct ntask *t = calloc(1, sizeof(*t));
+
+	if (!t || !(t->name = strdup(ct->name))) {
+		free(t);
+		log_err("%s #%" PRIu64 ": out of memory; the task waits for "
+			"the next start", ct->name, ct->seq);
+		return NULL;
+	}
+	t->seq = ct->seq;
+	timer_init(&t->timer);
+	t->hnext = *chain(n, t->seq);
+	*chain(n, t->seq) = t;
+	return t;
+}
+
+/* ---- queues ---- */
+
+static void queue_push(struct net_queue *q, struct ntask *t)
+{
+	t->qnext = NULL;
+	t->queued = true;
+	if (q->tail)
+		q->tail->qnext = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static struct ntask *queue_pop(struct net_queue *q)
+{
+	struct ntask *t = q->head;
+
+	if (!t)
+		return NULL;
+	q->head = t->qnext;
+	if (!q->head)
+		q->tail = NULL;
+	t->qnext = NULL;
+	t->queued = false;
+	return t;
+}
+
+static void queue_remove(struct net_queue *q, struct ntask *t)
+{
+	struct ntask **p, *prev = NULL;
+
+	for (p = &q->head; *p; prev = *p, p = &(*p)->qnext) {
+		if (*p != t)
+			continue;
+		*p = t->qnext;
+		if (q->tail == t)
+			q->tail = prev;
+		t->qnext = NULL;
+		t->queued = false;
+		return;
+	}
+}
+
+/* ---- slots: tasks at the API at once ---- */
+
+static void take_slot(struct net *n, struct ntask *t)
+{
+	t->holds_slot = true;
+	n->inflight++;
+}
+
+static void release_slot(struct net *n, struct ntask *t)
+{
+	struct ntask *next;
+
+	if (!t->holds_slot)
+		return;
+	t->holds_slot = false;
+	n->inflight--;
+	while (!n->stopping && n->inflight < n->max_inflight &&
+	       (next = queue_pop(&n->slot_wait)) != NULL) {
+		take_slot(n, next);
+		queue_push(&n->token_wait, next);
+	}
+}
+
+/* ---- scheduling ---- */
+
+void net_schedule(struct net *n, struct ntask *t, enum net_step step,
+		  int64_t delay_ms)
+{
+	if (n->stopping) {	/* resumed at the next start */
+		net_drop(n, t);
+		return;
+	}
+	t->step = step;
+	if (delay_ms <= 0) {
+		queue_push(&n->token_wait, t);
+		return;
+	}
+	if (timer_arm(&n->timers, &t->timer, timer_now() + delay_ms) < 0) {
+		log_warn("%s #%" PRIu64 ": out of memory for a timer; going on "
+			 "at once", t->name, t->seq);
+		queue_push(&n->token_wait, t);
+	}
+}
+
+void net_schedule_poll(struct net *n, struct ntask *t)
+{
+	double base = (double)n->poll_ms * NET_POLL_JITTER;
+	double jitter = retry_delay(0, base, base, 0, &n->rng);
+
+	net_schedule(n, t, STEP_POLL, n->poll_ms + (int64_t)jitter);
+}
+
+int64_t net_backoff(struct net *n, enum api_request_kind kind,
+		    unsigned attempt, double retry_after)
+{
+	const struct retry_limits *l = retry_limits(kind);
+
+	return (int64_t)ceil(1000.0 * retry_delay(attempt, l->base, l->cap,
+						  retry_after, &n->rng));
+}
+
+void net_answer_error(const struct xfer *x, const struct xfer_result *r,
+		      struct api_error *e)
+{
+	if (r->transport == TRANSPORT_OK) {
+		api_parse_error(r->status, buf_str(&x->answer), x->answer.len,
+				e);
+		return;
+	}
+	memset(e, 0, sizeof(*e));
+	snprintf(e->code, sizeof(e->code), "network_error");
+	snprintf(e->message, sizeof(e->message), "%s", r->what);
+}
+
+void net_describe(const struct xfer_result *r, const struct api_error *e,
+		  char *out, size_t outsz)
+{
+	if (r->transport == TRANSPORT_OK)
+		snprintf(out, outsz, "%ld %s", r->status, e->code);
+	else
+		snprintf(out, outsz, "%s", r->what);
+}
+
+void net_fail(struct net *n, struct ntask *t, const char *code,
+	      const char *message)
+{
+	log_warn("%s #%" PRIu64 ": failed: %s: %s", t->name, t->seq, code,
+		 message);
+	core_task_failed(n->core, t->seq, code, message);
+	net_drop(n, t);
+}
+
+void net_drop(struct net *n, struct ntask *t)
+{
+	struct ntask **p;
+
+	timer_cancel(&n->timers, &t->timer);
+	if (t->queued) {
+		queue_remove(&n->token_wait, t);
+		queue_remove(&n->slot_wait, t);
+	}
+	release_slot(n, t);
+	for (p = chain(n, t->seq); *p; p = &(*p)->hnext) {
+		if (*p == t) {
+			*p = t->hnext;
+			break;
+		}
+	}
+	free(t->name);
+	free(t);
+}
+
+/* ---- the inbox ---- */
+
+/* Task seq needs the network. A task already in the table is on its way:
+ * nothing to do. */
+static void task_ready(struct net *n, uint64_t seq)
+{
+	struct core_task ct;
+	struct ntask *t;
+	int rc;
+
+	if (task_find(n, seq))
+		return;
+	rc = core_task_get(n->core, seq, &ct);
+	if (rc < 0) {
+		if (rc != -ENOENT)
+			log_err("task #%" PRIu64 ": %s", seq, strerror(-rc));
+		return;
+	}
+	if (ct.state == TASK_QUEUED || ct.state == TASK_PENDING ||
+	    ct.state == TASK_PROCESSING || ct.state == TASK_DOWNLOADING)
+		t = task_add(n, &ct);
+	else
+		t = NULL;	/* ended, or sending (only ever by us) */
+	if (t && ct.state == TASK_QUEUED) {
+		t->step = STEP_CREATE;
+		if (n->inflight < n->max_inflight) {
+			take_slot(n, t);
+			queue_push(&n->token_wait, t);
+		} else {
+			queue_push(&n->slot_wait, t);
+		}
+	} else if (t) {
+		/* the API has it: it holds a slot whatever the limit says;
+		 * downloads after a restart poll first, as the URLs may
+		 * have expired */
+		take_slot(n, t);
+		t->step = STEP_POLL;
+		queue_push(&n->token_wait, t);
+	}
+	core_task_free(&ct);
+}
+
+static void begin_stop(struct net *n);
+
+static void drain_inbox(struct net *n)
+{
+	uint64_t *seqs;
+	size_t i, count;
+	bool credits, stop;
+
+	pthread_mutex_lock(&n->lock);
+	seqs = n->inbox;
+	count = n->n_inbox;
+	n->inbox = NULL;
+	n->n_inbox = n->cap_inbox = 0;
+	credits = n->credits_wanted;
+	n->credits_wanted = false;
+	stop = n->stop;
+	pthread_mutex_unlock(&n->lock);
+
+	if (stop && !n->stopping)
+		begin_stop(n);
+	for (i = 0; i < count && !n->stopping; i++)
+		task_ready(n, seqs[i]);
+	free(seqs);
+	if (credits && n->stopping)
+		credits_fail(n, "network_error", "the daemon is stopping");
+	else if (credits)
+		credits_request(n);
+}
+
+void net_task_ready(struct net *n, uint64_t seq)
+{
+	bool added = true;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->n_inbox == n->cap_inbox) {
+		size_t cap = n->cap_inbox ? n->cap_inbox * 2 : 64;
+		uint64_t *v = realloc(n->inbox, cap * sizeof(*v));
+
+		if (v) {
+			n->inbox = v;
+			n->cap_inbox = cap;
+		} else {
+			added = false;
+		}
+	}
+	if (added)
+		n->inbox[n->n_inbox++] = seq;
+	pthread_mutex_unlock(&n->lock);
+	if (!added)
+		log_err("task #%" PRIu64 ": out of memory; it waits for the "
+			"next start", seq);
+	curl_multi_wakeup(n->multi);
+}
+
+void net_credits_wanted(struct net *n)
+{
+	pthread_mutex_lock(&n->lock);
+	n->credits_wanted = true;
+	pthread_mutex_unlock(&n->lock);
+	curl_multi_wakeup(n->multi);
+}
+
+/* ---- timers and tokens ---- */
+
+static struct ntask *task_of_timer(struct timer *tm)
+{
+	return (struct ntask *)((char *)tm - offsetof(struct ntask, timer));
+}
+
+static void run_timers(struct net *n)
+{
+	int64_t now = timer_now();
+	struct timer *tm;
+
+	while ((tm = timer_pop_due(&n->timers, now)) != NULL) {
+		if (tm == &n->credits.timer)
+			n->credits.queued = true;
+		else
+			queue_push(&n->token_wait, task_of_timer(tm));
+	}
+}
+
+/* Start t's step from the core's current view of the task. */
+static void start_step(struct net *n, struct ntask *t)
+{
+	struct core_task ct;
+	int rc = core_task_get(n->core, t->seq, &ct);
+
+	if (rc == -ENOENT || (rc == 0 && task_state_ended(ct.state))) {
+		if (rc == 0)
+			core_task_free(&ct);
+		net_drop(n, t);
+		return;
+	}
+	if (rc < 0) {
+		log_err("%s #%" PRIu64 ": %s; trying again", t->name, t->seq,
+			strerror(-rc));
+		net_schedule(n, t, t->step, net_backoff(n, REQ_POLL, 0, 0));
+		return;
+	}
+	if (t->step == STEP_CREATE)
+		create_start(n, t, &ct);
+	else if (t->step == STEP_POLL)
+		poll_start(n, t, &ct);
+	else
+		download_start(n, t, &ct);
+	core_task_free(&ct);
+}
+
+/* Hand out tokens: the balance read first (someone is waiting on it),
+ * then the steps in the order they became due. */
+static void dispatch(struct net *n)
+{
+	int64_t now = timer_now();
+	struct ntask *t;
+
+	while (n->active < NET_MAX_ACTIVE &&
+	       (n->credits.queued || n->token_wait.head)) {
+		if (!bucket_take(&n->bucket, now))
+			return;
+		if (n->credits.queued) {
+			n->credits.queued = false;
+			credits_start(n);
+		} else {
+			t = queue_pop(&n->token_wait);
+			start_step(n, t);
+		}
+	}
+}
+
+/* How long the thread may sleep. */
+static int wait_ms(struct net *n)
+{
+	int64_t now = timer_now(), wait = NET_WAIT_MAX_MS;
+	struct timer *first = timer_first(&n->timers);
+	long curl_ms = -1;
+
+	if (first)
+		wait = first->due > now ? first->due - now : 0;
+	if ((n->credits.queued || n->token_wait.head) &&
+	    n->active < NET_MAX_ACTIVE) {
+		int64_t token = bucket_wait(&n->bucket, now);
+
+		if (token < wait)
+			wait = token;
+	}
+	if (n->stopping && n->stop_deadline - now < wait)
+		wait = n->stop_deadline > now ? n->stop_deadline - now : 0;
+	curl_multi_timeout(n->multi, &curl_ms);
+	if (curl_ms >= 0 && curl_ms < wait)
+		wait = curl_ms;
+	return (int)wait;
+}
+
+/* ---- transfers ---- */
+
+int net_launch(struct net *n, struct xfer *x, struct ntask *t)
+{
+	x->owner = t;
+	if (curl_multi_add_handle(n->multi, x->easy) != CURLM_OK)
+		return -1;
+	if (t)
+		t->x = x;
+	else
+		n->credits.x = x;
+	n->active++;
+	return 0;
+}
+
+/* Take x off the multi handle; the caller frees it. */
+static void unhook(struct net *n, struct xfer *x)
+{
+	struct ntask *t = x->owner;
+
+	curl_multi_remove_handle(n->multi, x->easy);
+	n->active--;
+	if (t)
+		t->x = NULL;
+	else
+		n->credits.x = NULL;
+}
+
+static void finish(struct net *n, struct xfer *x, CURLcode code)
+{
+	struct ntask *t = x->owner;
+	struct xfer_result r;
+
+	xfer_result(x, code, &r);
+	unhook(n, x);
+	if (!t)
+		credits_done(n, x, &r);
+	else if (t->step == STEP_CREATE)
+		create_done(n, t, x, &r);
+	else if (t->step == STEP_POLL)
+		poll_done(n, t, x, &r);
+	else
+		download_done(n, t, x, &r);
+	xfer_free(&n->pool, x);
+}
+
+static void finish_transfers(struct net *n)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(n->multi, &left)) != NULL) {
+		struct xfer *x = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
+		finish(n, x, m->data.result);
+	}
+}
+
+/* Abort a running transfer without an outcome. */
+static void abort_transfer(struct net *n, struct xfer *x)
+{
+	struct ntask *t = x->owner;
+
+	unhook(n, x);
+	if (t && t->step == STEP_CREATE)
+		log_warn("%s #%" PRIu64 ": stopped while its creation request "
+			 "was on the wire; it will show as interrupted",
+			 t->name, t->seq);
+	if (t && t->step == STEP_DOWNLOAD)
+		download_abort(t, x);
+	xfer_free(&n->pool, x);
+}
+
+/* ---- the stop ---- */
+
+/* No new request from now on; creation requests on the wire get until
+ * stop_deadline to be answered, everything else ends now. */
+static void begin_stop(struct net *n)
+{
+	bool credits = n->credits.queued || timer_armed(&n->credits.timer) ||
+		       n->credits.x;
+	struct ntask *t, *next;
+	size_t i;
+
+	n->stopping = true;
+	n->stop_deadline = timer_now() + NET_STOP_GRACE_MS;
+	timer_heap_free(&n->timers);	/* disarms every timer */
+	while (queue_pop(&n->slot_wait))
+		;
+	while (queue_pop(&n->token_wait))
+		;
+	n->credits.queued = false;
+	for (i = 0; i < NET_BUCKETS; i++) {
+		for (t = n->table[i]; t; t = next) {
+			next = t->hnext;
+			if (t->x && t->step == STEP_CREATE)
+				continue;
+			if (t->x)
+				abort_transfer(n, t->x);
+			net_drop(n, t);
+		}
+	}
+	if (n->credits.x)
+		abort_transfer(n, n->credits.x);
+	if (credits)
+		credits_fail(n, "network_error", "the daemon is stopping");
+}
+
+static void end_all(struct net *n)
+{
+	size_t i;
+
+	for (i = 0; i < NET_BUCKETS; i++) {
+		while (n->table[i]) {
+			struct ntask *t = n->table[i];
+
+			if (t->x)
+				abort_transfer(n, t->x);
+			net_drop(n, t);
+		}
+	}
+}
+
+static void *net_thread(void *arg)
+{
+	struct net *n = arg;
+	int running;
+
+	for (;;) {
+		drain_inbox(n);
+		if (!n->stopping) {
+			run_timers(n);
+			dispatch(n);
+		}
+		curl_multi_perform(n->multi, &running);
+		finish_transfers(n);
+		if (n->stopping &&
+		    (n->active == 0 || timer_now() >= n->stop_deadline))
+			break;
+		curl_multi_poll(n->multi, NULL, 0, wait_ms(n), NULL);
+	}
+	end_all(n);
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+/* Zero the key before the list goes back to the heap. */
+static void free_headers(struct curl_slist *list)
+{
+	struct curl_slist *l;
+
+	for (l = list; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
+/* The API's headers, the key among them. A key with a control character
+ * would forge headers: refused. */
+static struct curl_slist *api_headers(const char *key, char *err,
+				      size_t errlen)
+{
+	static const char *const fixed[] = {
+		"Content-Type: application/json",
+		"Accept: application/json",
+		"Expect:",	/* no 100-continue round trip on POST */
+	};
+	char line[NET_HEADER_MAX];
+	struct curl_slist *list = NULL, *l;
+	size_t i;
+	int len;
+
+	if (!key || !key[0]) {
+		snprintf(err, errlen, "no API key");
+		return NULL;
+	}
+	for (i = 0; key[i]; i++) {
+		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
+			snprintf(err, errlen, "the API key holds a control "
+				 "character");
+			return NULL;
+		}
+	}
+	len = snprintf(line, sizeof(line), "Authorization: Bearer %s", key);
+	if (len < 0 || (size_t)len >= sizeof(line)) {
+		snprintf(err, errlen, "the API key is too long");
+		return NULL;
+	}
+	list = curl_slist_append(NULL, line);
+	explicit_bzero(line, sizeof(line));
+	for (i = 0; list && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		l = curl_slist_append(list, fixed[i]);
+		if (!l)
+			break;
+		list = l;
+	}
+	if (!list || i < sizeof(fixed) / sizeof(fixed[0])) {
+		snprintf(err, errlen, "out of memory");
+		free_headers(list);
+		return NULL;
+	}
+	return list;
+}
+
+static void net_free(struct net *n)
+{
+	free_headers(n->headers);
+	if (n->multi)
+		curl_multi_cleanup(n->multi);
+	xfer_pool_free(&n->pool);
+	timer_heap_free(&n->timers);
+	pthread_mutex_destroy(&n->lock);
+	free(n->inbox);
+	free(n->api_url);
+	free(n);
+	curl_global_cleanup();
+}
+
+struct net *net_start(struct core *c, const struct net_config *cfg,
+		      char *err, size_t errlen)
+{
+	struct net *n;
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "cannot initialise libcurl");
+		return NULL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		curl_global_cleanup();
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&n->lock, NULL);
+	timer_heap_init(&n->timers);
+	xfer_pool_init(&n->pool);
+	timer_init(&n->credits.timer);
+	n->core = c;
+	n->poll_ms = (int64_t)llround(cfg->poll_interval * 1000.0);
+	if (n->poll_ms < 10)
+		n->poll_ms = 10;
+	n->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;
+	n->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+		 (uint64_t)(uintptr_t)n;
+	bucket_init(&n->bucket, NET_RATE, NET_BURST, timer_now());
+	n->headers = api_headers(cfg->api_key, err, errlen);
+	if (!n->headers) {
+		net_free(n);
+		return NULL;
+	}
+	n->api_url = strdup(cfg->api_url);
+	n->multi = curl_multi_init();
+	if (!n->api_url || !n->multi) {
+		snprintf(err, errlen, "out of memory");
+		net_free(n);
+		return NULL;
+	}
+	rc = pthread_create(&n->thread, NULL, net_thread, n);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the network thread: %s",
+			 strerror(rc));
+		net_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void net_stop(struct net *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->stop = true;
+	pthread_mutex_unlock(&n->lock);
+	curl_multi_wakeup(n->multi);
+	pthread_join(n->thread, NULL);
+	net_free(n);
+}

@@ -1,0 +1,129 @@
+/* Polling a task the API has: GET /v1/tasks/{id} until it completes or
+ * fails. The image is paid for, so transient errors never end a poll: it
+ * backs off (up to RETRY_POLL_CAP) and goes on, saying so in the status. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "internal.h"
+
+/* Poll again after a backoff, and show why in the status. */
+static void again(struct net *n, struct ntask *t, const char *what,
+		  double retry_after)
+{
+	int64_t delay = net_backoff(n, REQ_POLL, t->poll_failures++,
+				    retry_after);
+	char note[256];
+
+	snprintf(note, sizeof(note), "poll: %s; retrying in %lld s", what,
+		 (long long)((delay + 999) / 1000));
+	core_task_note(n->core, t->seq, note);
+	net_schedule(n, t, STEP_POLL, delay);
+}
+
+void poll_start(struct net *n, struct ntask *t, const struct core_task *ct)
+{
+	struct xfer *x = NULL;
+	struct buf url;
+
+	if (ct->state < TASK_PENDING) {	/* no task id: not ours to poll */
+		net_drop(n, t);
+		return;
+	}
+	memcpy(t->task_id, ct->task_id, sizeof(t->task_id));
+	buf_init(&url, API_URL_MAX);
+	if (api_task_url(&url, n->api_url, t->task_id) < 0) {
+		buf_free(&url);
+		net_fail(n, t, "bad_response", "the task id is not valid");
+		return;
+	}
+	x = xfer_api(&n->pool, buf_str(&url), n->headers, NULL, 0,
+		     NET_API_TIMEOUT);
+	if (!x || net_launch(n, x, t) < 0) {
+		xfer_free(&n->pool, x);
+		buf_free(&url);
+		again(n, t, "cannot start the request", 0);
+		return;
+	}
+	log_debug("%s #%" PRIu64 ": GET %s", t->name, t->seq, buf_str(&url));
+	buf_free(&url);
+}
+
+/* A 2xx answer to a poll. */
+static void answered(struct net *n, struct ntask *t, const struct xfer *x)
+{
+	struct api_task at;
+	char err[256], what[300];
+	int rc;
+
+	rc = api_parse_task(buf_str(&x->answer), x->answer.len, t->task_id,
+			    &at, err, sizeof(err));
+	if (rc < 0) {
+		log_warn("%s #%" PRIu64 ": bad poll answer: %s", t->name,
+			 t->seq, err);
+		if (++t->malformed >= NET_MALFORMED_MAX) {
+			net_fail(n, t, "bad_response", err);
+			return;
+		}
+		snprintf(what, sizeof(what), "bad answer: %s", err);
+		again(n, t, what, 0);
+		return;
+	}
+	t->malformed = 0;
+	t->poll_failures = 0;
+	switch (at.status) {
+	case API_PENDING:
+	case API_PROCESSING:
+		rc = core_task_progress(n->core, t->seq,
+					at.status == API_PENDING ?
+						TASK_PENDING : TASK_PROCESSING);
+		if (rc == -ENOENT)
+			net_drop(n, t);
+		else
+			net_schedule_poll(n, t);
+		break;
+	case API_COMPLETED:
+		log_info("%s #%" PRIu64 ": completed, %zu output(s)", t->name,
+			 t->seq, at.n_urls);
+		rc = core_task_urls(n->core, t->seq, at.urls, at.n_urls);
+		if (rc == -ENOENT) {
+			net_drop(n, t);
+		} else {
+			t->download_failures = 0;
+			net_schedule(n, t, STEP_DOWNLOAD, 0);
+		}
+		break;
+	case API_FAILED:
+		net_fail(n, t, at.error_code, at.error_message);
+		break;
+	}
+	api_task_free(&at);
+}
+
+void poll_done(struct net *n, struct ntask *t, struct xfer *x,
+	       const struct xfer_result *r)
+{
+	struct api_error e;
+	char what[128], *url = NULL;
+
+	if (net_answer_ok(r)) {
+		answered(n, t, x);
+		return;
+	}
+	net_answer_error(x, r, &e);
+	net_describe(r, &e, what, sizeof(what));
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+	log_info("%s #%" PRIu64 ": GET %s -> %s", t->name, t->seq,
+		 url ? url : API_PATH_TASKS, what);
+	if (retry_classify(REQ_POLL, r->transport, r->request_sent, r->status,
+			   e.code) == RETRY_YES)
+		again(n, t, what, r->retry_after);
+	else if (r->transport == TRANSPORT_OK)
+		net_fail(n, t, e.code, e.message);
+	else if (++t->malformed >= NET_MALFORMED_MAX)
+		net_fail(n, t, "bad_response", r->what);
+	else
+		again(n, t, what, 0);	/* e.g. an answer over its cap */
+}

@@ -1,0 +1,232 @@
+/* One HTTP transfer on a curl easy handle: see transfer.h. */
+#include "transfer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+#define XFER_CONNECT_TIMEOUT 10L
+#define XFER_LOW_SPEED_LIMIT 1L		/* bytes a second ... */
+#define XFER_LOW_SPEED_TIME 30L		/* ... for this long: stalled */
+#define XFER_DOWNLOAD_TIMEOUT 600L
+#define XFER_MAX_REDIRS 5L
+
+void xfer_pool_init(struct xfer_pool *p)
+{
+	p->n = 0;
+}
+
+void xfer_pool_free(struct xfer_pool *p)
+{
+	while (p->n)
+		curl_easy_cleanup(p->idle[--p->n]);
+}
+
+static size_t write_answer(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * nmemb;
+
+	if (buf_add(&x->answer, data, len) < 0) {
+		x->too_big = true;
+		return 0;	/* curl ends the transfer: CURLE_WRITE_ERROR */
+	}
+	return len;
+}
+
+/* CURLOPT_MAXFILESIZE only sees a Content-Length: a chunked body is
+ * capped here. */
+static size_t write_file(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * nmemb, done = 0;
+
+	if ((curl_off_t)len > XFER_DOWNLOAD_MAX - x->received) {
+		x->too_big = true;
+		return 0;
+	}
+	while (done < len) {
+		ssize_t n = write(x->fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			x->write_errno = n < 0 ? errno : EIO;
+			return 0;
+		}
+		done += (size_t)n;
+	}
+	x->received += (curl_off_t)len;
+	return len;
+}
+
+static struct xfer *xfer_new(struct xfer_pool *p, const char *url,
+			     long timeout)
+{
+	struct xfer *x = calloc(1, sizeof(*x));
+	CURL *e;
+
+	if (!x)
+		return NULL;
+	e = p->n ? p->idle[--p->n] : curl_easy_init();
+	if (!e) {
+		free(x);
+		return NULL;
+	}
+	x->easy = e;
+	x->fd = -1;
+	buf_init(&x->answer, API_ANSWER_MAX);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, XFER_CONNECT_TIMEOUT);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, XFER_LOW_SPEED_LIMIT);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, XFER_LOW_SPEED_TIME);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "gptimgfs/" GPTIMGFS_VERSION);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK) {
+		xfer_free(p, x);
+		return NULL;
+	}
+	return x;
+}
+
+struct xfer *xfer_api(struct xfer_pool *p, const char *url,
+		      const struct curl_slist *headers, const char *post,
+		      size_t postlen, long timeout)
+{
+	struct xfer *x = xfer_new(p, url, timeout);
+
+	if (!x)
+		return NULL;
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_answer);
+	/* the key goes to api_url and nowhere else: no redirects */
+	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, headers);
+	/* plain http carries the key to loopback only: never via a proxy */
+	if (strncasecmp(url, "http://", 7) == 0)
+		curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
+	if (post) {
+		/* curl sends a request again by itself when a reused
+		 * connection closes without an answer; a server that made
+		 * the task and then lost the connection would charge twice */
+		curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)postlen);
+		if (curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS, post) !=
+		    CURLE_OK) {
+			xfer_free(p, x);
+			return NULL;
+		}
+	}
+	return x;
+}
+
+struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd)
+{
+	struct xfer *x = xfer_new(p, url, XFER_DOWNLOAD_TIMEOUT);
+	bool plain = strncasecmp(url, "http://", 7) == 0;
+
+	if (!x)
+		return NULL;
+	x->fd = fd;
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_file);
+	curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, XFER_DOWNLOAD_MAX);
+	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, XFER_MAX_REDIRS);
+	/* a redirect never downgrades https to http */
+	curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR,
+			 plain ? "http" : "https");
+	return x;
+}
+
+/* Did bytes of the request possibly leave? Conservative: once the
+ * connection (TLS included) stood, the request went out right after. */
+static bool request_sent(CURL *e)
+{
+	curl_off_t connect = 0, appconnect = 0;
+	long request_size = 0;
+	char *scheme = NULL;
+
+	curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &request_size);
+	if (request_size > 0)
+		return true;
+	curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
+	curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &appconnect);
+	curl_easy_getinfo(e, CURLINFO_SCHEME, &scheme);
+	if (scheme && strcasecmp(scheme, "https") == 0)
+		return appconnect > 0;
+	return connect > 0;
+}
+
+static double retry_after(CURL *e)
+{
+	struct curl_header *h;
+	double seconds;
+
+	if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
+	    CURLHE_OK)
+		return 0;
+	if (retry_parse_retry_after(h->value, time(NULL), &seconds) < 0)
+		return 0;
+	return seconds;
+}
+
+void xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->code = code;
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	r->request_sent = request_sent(x->easy);
+	r->transport = retry_transport_from_curl((int)code, r->request_sent);
+	r->retry_after = retry_after(x->easy);
+	if (code == CURLE_OK)
+		snprintf(r->what, sizeof(r->what), "HTTP %ld", r->status);
+	else if (x->too_big)
+		snprintf(r->what, sizeof(r->what),
+			 "answer larger than %lld bytes",
+			 x->fd >= 0 ? (long long)XFER_DOWNLOAD_MAX :
+				      (long long)API_ANSWER_MAX);
+	else if (x->write_errno)
+		snprintf(r->what, sizeof(r->what), "cannot write the image: %s",
+			 strerror(x->write_errno));
+	else
+		snprintf(r->what, sizeof(r->what), "%s",
+			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
+}
+
+void xfer_url_host(const char *url, char *host, size_t size)
+{
+	CURLU *u = curl_url();
+	char *h = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+		snprintf(host, size, "%s", h);
+	else
+		snprintf(host, size, "the file host");
+	curl_free(h);
+	curl_url_cleanup(u);
+}
+
+void xfer_free(struct xfer_pool *p, struct xfer *x)
+{
+	if (!x)
+		return;
+	if (p->n < XFER_POOL_MAX) {
+		curl_easy_reset(x->easy);
+		p->idle[p->n++] = x->easy;
+	} else {
+		curl_easy_cleanup(x->easy);
+	}
+	buf_free(&x->answer);
+	free(x);
+}

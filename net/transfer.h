@@ -1,0 +1,65 @@
+/* One HTTP transfer on a curl easy handle: the options every transfer
+ * carries, API requests (with the key, answer kept in memory) and
+ * downloads (no key, streamed to a file), and what the result means for
+ * the retry policy. Easy handles are reused from a small pool; the multi
+ * handle that runs them keeps the connections. Network thread only. */
+#ifndef GPTIMGFS_NET_TRANSFER_H
+#define GPTIMGFS_NET_TRANSFER_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "retry.h"
+
+#define XFER_POOL_MAX 8
+#define XFER_DOWNLOAD_MAX ((curl_off_t)100 * 1024 * 1024)
+
+struct xfer_pool {
+	CURL *idle[XFER_POOL_MAX];
+	size_t n;
+};
+
+struct xfer {
+	CURL *easy;
+	void *owner;		/* the task (or NULL for a balance read) */
+	struct buf answer;	/* API answers, at most API_ANSWER_MAX */
+	int fd;			/* downloads: where the body goes, else -1 */
+	curl_off_t received;	/* downloads: bytes written to fd */
+	bool too_big;		/* the body went over its cap */
+	int write_errno;	/* downloads: a failed write(2) */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* What a finished transfer means. */
+struct xfer_result {
+	CURLcode code;
+	enum transport_result transport;
+	bool request_sent;	/* bytes of the request may have left */
+	long status;		/* HTTP status, 0 when none arrived */
+	double retry_after;	/* seconds, 0 when none was given */
+	char what[CURL_ERROR_SIZE + 64];	/* e.g. "connection refused" */
+};
+
+void xfer_pool_init(struct xfer_pool *p);
+void xfer_pool_free(struct xfer_pool *p);
+
+/* An API request: GET url, or POST post (a JSON body, copied) when it is
+ * not NULL, always on a new connection so that curl never resends it.
+ * headers carries the key. timeout is the total in seconds. NULL when out
+ * of memory. */
+struct xfer *xfer_api(struct xfer_pool *p, const char *url,
+		      const struct curl_slist *headers, const char *post,
+		      size_t postlen, long timeout);
+/* A download of url into fd (the caller's), without the key; redirects
+ * are followed (at most 5, to the URL's own scheme). */
+struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd);
+/* Read the result of a transfer curl finished with code. */
+void xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r);
+/* The host of url, for messages ("file.example"), at most size bytes. */
+void xfer_url_host(const char *url, char *host, size_t size);
+/* Give the handle back to the pool (fd is the caller's to close). */
+void xfer_free(struct xfer_pool *p, struct xfer *x);
+
+#endif
