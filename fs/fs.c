@@ -554,32 +554,37 @@ static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	out_listxattr(req, n, size);
 }
 
+static bool in_jobs(struct fs *fs, fuse_ino_t ino)
+{
+	struct node_ref r;
+
+	return ino >= FS_INO_FIRST_DYNAMIC && node_get(fs, ino, &r) == 0 &&
+	       r.area == AREA_JOBS;
+}
+
+/* Attributes are not stored for jobs/ files; elsewhere they are
+ * read-only, like everything outside jobs/. */
 static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	(void)ino;
 	(void)name;
 	(void)value;
 	(void)size;
 	(void)flags;
-	fuse_reply_err(req, ino < FS_INO_FIRST_DYNAMIC ? EACCES : ENOTSUP);
+	fuse_reply_err(req, in_jobs(fs_of(req), ino) ? ENOTSUP : EACCES);
 }
 
 static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	(void)name;
-	fuse_reply_err(req, ino < FS_INO_FIRST_DYNAMIC ? EACCES : ENOTSUP);
+	fuse_reply_err(req, in_jobs(fs_of(req), ino) ? ENOTSUP : EACCES);
 }
 
 /* Without default_permissions the kernel asks us: refuse writing outside
  * jobs/ to everyone, root included. */
 static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
-	struct node_ref r;
-	bool writable = ino == FS_INO_JOBS ||
-			(ino >= FS_INO_FIRST_DYNAMIC &&
-			 node_get(fs_of(req), ino, &r) == 0 &&
-			 r.area == AREA_JOBS);
+	bool writable = ino == FS_INO_JOBS || in_jobs(fs_of(req), ino);
 
 	fuse_reply_err(req, (mask & W_OK) && !writable ? EACCES : 0);
 }

@@ -256,18 +256,56 @@ static int submit_handle(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h)
 	return name[0] ? submit(fs, name) : 0;
 }
 
-/* close() of a handle that wrote: submit now, so status/NAME exists when
- * close() returns. A flush before any write (a shell's `> file` dup2s and
- * closes the first descriptor before echo writes) waits for the release of
- * a handle that was only created or truncated. Flushes of duplicated
- * descriptors with nothing new written submit nothing. */
+/* Does process pid still hold another descriptor on jobs/FILE? A shell's
+ * `echo x > jobs/a.txt` opens the file, dup2()s it onto stdout and closes
+ * the first descriptor before echo writes: that close must not submit the
+ * still empty file. /proc/PID/fd links are read with readlink, which never
+ * calls back into this filesystem. */
+static bool writer_still_has_it(struct fs *fs, pid_t pid, const char *file)
+{
+	char dir[64], link[PATH_MAX + 1], want[PATH_MAX + 1];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+	int n;
+
+	n = snprintf(want, sizeof(want), "%s/jobs/%s", fs->mountpoint, file);
+	if (n < 0 || (size_t)n >= sizeof(want))
+		return false;
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)) != NULL) {
+		ssize_t len = readlinkat(dirfd(d), de->d_name, link,
+					 sizeof(link) - 1);
+
+		if (len < 0)
+			continue;
+		link[len] = '\0';
+		found = strcmp(link, want) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/* close() of a descriptor on a changed prompt file submits it, so
+ * status/NAME exists when close() returns — unless the closing process
+ * keeps another descriptor on the file (then its last close does). Later
+ * flushes with nothing new written (dup, fork) submit nothing. What no
+ * flush submitted, the release does. */
 void jobs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct jobs_handle *h = handle_of(fi);
+	struct fs *fs = fs_of(req);
+	char name[NAME_MAX + 1];
 	int rc = 0;
 
-	if (h->written)
-		rc = submit_handle(fs_of(req), ino, h);
+	if (h->written || h->truncated) {
+		current_name(fs, ino, name, sizeof(name));
+		if (!writer_still_has_it(fs, fuse_req_ctx(req)->pid, name))
+			rc = submit_handle(fs, ino, h);
+	}
 	fuse_reply_err(req, -rc);
 }
 

@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 	struct core *core = NULL;
 	struct sim *sim = NULL;
 	struct fs fs;
-	char err[512], sim_url[64];
+	char err[512], sim_url[64], *mount_path = NULL;
 	int ret = 1;
 
 	/* the key lives in this process's memory: no core dumps, no ptrace
@@ -136,6 +136,9 @@ int main(int argc, char **argv)
 	if (!se)
 		goto out_fs;
 	fs.se = se;
+	/* what /proc shows processes' descriptors under (see jobs_flush) */
+	mount_path = realpath(cfg.mountpoint, NULL);
+	fs.mountpoint = mount_path ? mount_path : cfg.mountpoint;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, cfg.mountpoint) != 0)
@@ -190,6 +193,7 @@ out_session:
 	fuse_session_destroy(se);
 out_fs:
 	fs_destroy(&fs);
+	free(mount_path);
 out_core:
 	core_close(core);
 out_config:
