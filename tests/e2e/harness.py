@@ -248,3 +248,37 @@ class MountedTest(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
+
+
+# -- barriers for "nothing was submitted" checks (appended) ---------------
+def settle(test):
+    """Barrier before asserting that nothing was submitted: a close()'s
+    FUSE release reaches the daemon after close() has returned, and a
+    queued task reaches the API a little later. Submit a sentinel job
+    (zz-settle) and block on wait/zz-settle; by then every earlier release
+    was handled and every earlier task was sent. The sentinel is removed
+    again (jobs/, out/), and spent(test) leaves it out of the counts."""
+    sim, m = test.sim, test.m
+    n = getattr(sim, "settles", 0) + 1
+    rc, text = m.submit("zz-settle", "settle barrier %d" % n)
+    if rc != 0 or not text.startswith("completed"):
+        raise AssertionError("settle job did not complete: %r" % text)
+    sim.settles = n
+    os.unlink(m.p("jobs", "zz-settle.txt"))
+    for name in os.listdir(m.p("out")):
+        if name.startswith("zz-settle"):
+            os.unlink(m.p("out", name))
+
+
+def spent(test):
+    """(create_requests, creates) of the simulator, sentinel jobs of
+    settle() left out."""
+    st = test.sim.stats()
+    n = getattr(test.sim, "settles", 0)
+    return st["create_requests"] - n, st["creates"] - n
+
+
+def user_prompts(test):
+    """/_sim/prompts without settle()'s sentinel prompts."""
+    return {p: c for p, c in test.sim.prompts().items()
+            if not p.startswith("settle barrier ")}
