@@ -81,7 +81,7 @@ static int render_credits(struct core *c, struct buf *out)
 	if (c->credits_error[0])
 		rc |= buf_printf(out, "error: %s\n", c->credits_error);
 	else
-		rc |= buf_printf(out, "%.1f\n", c->balance);
+		rc |= buf_printf(out, "%.15g\n", c->balance);
 	rc |= buf_printf(out, "spent_today: %.1f\n",
 			 strcmp(day, c->spent_day) == 0 ? c->spent_today : 0.0);
 	return rc ? -ENOMEM : 0;

@@ -1,6 +1,5 @@
 /* The job core's life cycle: opening the store, loading the records after
  * a restart, and the transitions the network reports. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -41,6 +40,19 @@ static void notify_outputs(struct core *c)
 		c->hooks.outputs_changed(c->hooks.ctx);
 }
 
+/* A record that cannot be read (a disk error, an edit by hand) is
+ * reported and renamed .SEQ.json.corrupt, where it stays for inspection;
+ * the other records load as usual. */
+static void set_aside(struct core *c, const char *file, const char *why)
+{
+	char aside[300];
+
+	snprintf(aside, sizeof(aside), ".%s.corrupt", file);
+	log_err("%s/records/%s: %s; set aside as records/%s", c->store.path,
+		file, why, aside);
+	renameat(c->store.records_fd, file, c->store.records_fd, aside);
+}
+
 static void load_record(struct core *c, const char *file)
 {
 	char err[128];
@@ -53,8 +65,7 @@ static void load_record(struct core *c, const char *file)
 	t = rc < 0 ? NULL : task_from_json(b.data, b.len, err, sizeof(err));
 	buf_free(&b);
 	if (!t) {
-		log_err("records/%s: %s; skipped", file,
-			rc < 0 ? strerror(-rc) : err);
+		set_aside(c, file, rc < 0 ? strerror(-rc) : err);
 		return;
 	}
 	if (table_insert(c, t) < 0) {
@@ -64,23 +75,10 @@ static void load_record(struct core *c, const char *file)
 	}
 }
 
-static int load_records(struct core *c)
+static void load_entry(void *ctx, const char *file)
 {
-	int fd = dup(c->store.records_fd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	struct dirent *de;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
-			load_record(c, de->d_name);
-	}
-	closedir(d);
-	return 0;
+	if (file[0] >= '0' && file[0] <= '9')
+		load_record(ctx, file);
 }
 
 /* A restart finds tasks in the state the last run left them. One that was
@@ -150,7 +148,8 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 		free(c);
 		return NULL;
 	}
-	if (load_records(c) < 0 || outputs_load(c) < 0) {
+	if (store_for_each(c->store.records_fd, load_entry, c) < 0 ||
+	    outputs_load(c) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", data_dir,
 			 strerror(errno));
 		core_close(c);

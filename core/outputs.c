@@ -3,7 +3,6 @@
  * id, options, source URL, completion time). Names in out/ live only in the
  * metadata, so renaming an image to its history name rewrites one small
  * file and never touches the image. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,6 +24,7 @@ static void output_free(struct output *o)
 	if (!o)
 		return;
 	free(o->name);
+	free(o->job);
 	free(o->prompt);
 	free(o->task_id);
 	free(o->options);
@@ -129,6 +129,9 @@ static int meta_save(struct core *c, const struct output *o)
 	buf_init(&b, META_MAX);
 	rc |= buf_addstr(&b, "{\"name\":");
 	rc |= json_add_cstr(&b, o->name);
+	rc |= buf_addstr(&b, ",\"job\":");
+	rc |= json_add_cstr(&b, o->job);
+	rc |= buf_printf(&b, ",\"live\":%s", o->live ? "true" : "false");
 	rc |= buf_printf(&b, ",\"id\":%" PRIu64 ",\"prompt\":", o->id);
 	rc |= json_add_cstr(&b, o->prompt);
 	rc |= buf_addstr(&b, ",\"task_id\":");
@@ -156,7 +159,12 @@ static struct output *meta_parse(const char *text, size_t len)
 		return NULL;
 	o = calloc(1, sizeof(*o));
 	if (o) {
+		bool live = false;
+
 		o->name = json_member_string(&doc, 0, "name", 1024);
+		o->job = json_member_string(&doc, 0, "job", 1024);
+		json_get_bool(&doc, json_get(&doc, 0, "live"), &live);
+		o->live = live;
 		o->prompt = json_member_string(&doc, 0, "prompt", META_MAX);
 		o->task_id = json_member_string(&doc, 0, "task_id", 1024);
 		o->options = json_member_string(&doc, 0, "options", META_MAX);
@@ -169,7 +177,7 @@ static struct output *meta_parse(const char *text, size_t len)
 		o->mtime.tv_nsec = (long)nsec;
 	}
 	json_doc_free(&doc);
-	if (o && (!o->name || !o->prompt || !o->task_id || !o->options ||
+	if (o && (!o->name || !o->job || !o->prompt || !o->task_id || !o->options ||
 		  !o->url || !o->name[0] || strchr(o->name, '/'))) {
 		output_free(o);
 		o = NULL;
@@ -215,23 +223,15 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+static void load_entry(void *ctx, const char *file)
+{
+	if (file[0] != '.' && has_suffix(file, ".json"))
+		load_one_meta(ctx, file);
+}
+
 int outputs_load(struct core *c)
 {
-	int fd = dup(c->store.out_fd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	struct dirent *de;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.' && has_suffix(de->d_name, ".json"))
-			load_one_meta(c, de->d_name);
-	}
-	closedir(d);
-	return 0;
+	return store_for_each(c->store.out_fd, load_entry, c);
 }
 
 /* NAME.EXT for output 0, NAME-2.EXT for output 1, ... */
@@ -270,23 +270,50 @@ static char *history_name(struct core *c, const char *name, time_t when)
 	return NULL;
 }
 
-/* Give output o a new name in out/ (the table is sorted by name). */
-static int output_rename(struct core *c, struct output *o, char *new_name)
+/* Move output o to its history name (the table is sorted by name). */
+static int output_retire(struct core *c, struct output *o)
 {
-	char *old = o->name;
+	char *old = o->name, *hist = history_name(c, o->name, o->mtime.tv_sec);
 	int rc;
 
+	if (!hist)
+		return -ENOMEM;
 	outputs_remove(c, o);
-	o->name = new_name;
+	o->name = hist;
+	o->live = false;
 	rc = meta_save(c, o);
 	if (rc < 0) {
 		o->name = old;
-		free(new_name);
+		o->live = true;
+		free(hist);
 	} else {
 		free(old);
 	}
 	outputs_insert(c, o);
 	return rc;
+}
+
+/* A new task of job NAME completed: every image an older task of the job
+ * left under NAME.EXT or NAME-I.EXT moves to its history name. */
+static int retire_live(struct core *c, const struct task *t)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < c->n_outputs) {
+		struct output *o = c->outputs[i];
+
+		if (!o->live || strcmp(o->job, t->name) != 0 ||
+		    o->id / OPTS_MAX_URLS == t->seq) {
+			i++;
+			continue;
+		}
+		rc = output_retire(c, o);
+		if (rc < 0)
+			return rc;
+		i = 0;	/* the table was reordered */
+	}
+	return 0;
 }
 
 static struct output *output_from_task(const struct task *t, size_t i)
@@ -295,6 +322,7 @@ static struct output *output_from_task(const struct task *t, size_t i)
 
 	if (!o)
 		return NULL;
+	o->job = strdup(t->name);
 	snprintf(o->backing, sizeof(o->backing), "%s", t->stored[i]);
 	o->id = t->seq * OPTS_MAX_URLS + i;
 	o->prompt = strndup(t->prompt, t->prompt_len);
@@ -302,7 +330,7 @@ static struct output *output_from_task(const struct task *t, size_t i)
 	o->options = strdup(t->opts_json ? t->opts_json : "{}");
 	o->url = strdup(t->urls[i] ? t->urls[i] : "");
 	clock_gettime(CLOCK_REALTIME, &o->mtime);
-	if (!o->prompt || !o->task_id || !o->options || !o->url) {
+	if (!o->job || !o->prompt || !o->task_id || !o->options || !o->url) {
 		output_free(o);
 		return NULL;
 	}
@@ -329,13 +357,13 @@ static int publish_one(struct core *c, struct task *t, size_t i, bool current)
 		return -ENOMEM;
 	output_name(t, i, ext, name, sizeof(name));
 	old = outputs_find(c, name);
+	/* another job's image by that name ("a-2" vs "a"'s second) */
 	if (current && old) {
-		char *hist = history_name(c, old->name, old->mtime.tv_sec);
-
-		rc = hist ? output_rename(c, old, hist) : -ENOMEM;
+		rc = output_retire(c, old);
 		if (rc < 0)
 			goto fail;
 	}
+	o->live = current;
 	o->name = current ? strdup(name)
 			  : history_name(c, name, o->mtime.tv_sec);
 	rc = -ENOMEM;
@@ -366,16 +394,14 @@ fail:
 int outputs_publish(struct core *c, struct task *t, bool current)
 {
 	size_t i;
-	int rc;
+	int rc = current ? retire_live(c, t) : 0;
 
-	for (i = 0; i < t->n_urls; i++) {
+	for (i = 0; rc == 0 && i < t->n_urls; i++) {
 		if (!t->stored[i])
 			return -EINVAL;
 		rc = publish_one(c, t, i, current);
-		if (rc < 0)
-			return rc;
 	}
-	return 0;
+	return rc;
 }
 
 int core_out_dirfd(const struct core *c)

@@ -17,23 +17,58 @@ static int open_subdir(int dir_fd, const char *name)
 	return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-/* Temporary files of a crashed run are never whole: drop them. */
-static void empty_dir(int dir_fd)
+/* mkdir -p, each missing directory 0700 (the XDG base directories are). */
+static int make_dirs(char *path)
 {
-	int fd = dup(dir_fd);
+	char *slash;
+
+	for (slash = strchr(path + 1, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			*slash = '/';
+			return -1;
+		}
+		*slash = '/';
+	}
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
+		   void *ctx)
+{
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
+	int rc;
 
 	if (!d) {
+		rc = -errno;
 		if (fd >= 0)
 			close(fd);
-		return;
+		return rc;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.')
-			unlinkat(dir_fd, de->d_name, 0);
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			fn(ctx, de->d_name);
 	}
 	closedir(d);
+	return 0;
+}
+
+/* Temporary files of a crashed run are never whole: drop them. */
+static void drop_leftover(void *ctx, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (name[0] == '.' && len > 5 && strcmp(name + len - 4, ".tmp") == 0)
+		unlinkat(*(int *)ctx, name, 0);
+}
+
+/* In tmp/, every file is a download that was cut off. */
+static void drop_download(void *ctx, const char *name)
+{
+	unlinkat(*(int *)ctx, name, 0);
 }
 
 static int take_lock(struct store *s, char *err, size_t errlen)
@@ -82,7 +117,7 @@ int store_open(struct store *s, const char *data_dir, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
+	if (make_dirs(s->path) < 0) {
 		snprintf(err, errlen, "cannot create data directory %s: %s",
 			 data_dir, strerror(errno));
 		goto fail;
@@ -103,7 +138,10 @@ int store_open(struct store *s, const char *data_dir, char *err,
 			goto fail;
 		}
 	}
-	empty_dir(s->tmp_fd);
+	store_for_each(s->tmp_fd, drop_download, &s->tmp_fd);
+	store_for_each(s->records_fd, drop_leftover, &s->records_fd);
+	store_for_each(s->out_fd, drop_leftover, &s->out_fd);
+	store_for_each(s->dir_fd, drop_leftover, &s->dir_fd);
 	return 0;
 fail:
 	store_close(s);

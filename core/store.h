@@ -38,6 +38,10 @@ int store_write_atomic(int dir_fd, const char *name, const void *data,
  * than max, else 0 or -errno. */
 int store_read_file(int dir_fd, const char *name, size_t max,
 		    struct buf *out);
+/* Call fn for every entry of the directory but "." and "..". 0 or -errno.
+ */
+int store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
+		   void *ctx);
 /* Remove dir_fd/name and fsync the directory; a missing file is fine. */
 int store_unlink(int dir_fd, const char *name);
 

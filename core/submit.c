@@ -120,6 +120,20 @@ static void read_options(struct core *c, const char *name, struct input *in)
 	buf_free(&json);
 }
 
+/* The prompt, or an error in in->error (then the prompt is left empty:
+ * a record keeps no invalid text). */
+static void read_prompt(const char *label, struct input *in, int rc)
+{
+	if (rc == -EFBIG)
+		snprintf(in->error, sizeof(in->error), "%s: larger than 1 MiB",
+			 label);
+	else if (prompt_check(label, buf_str(&in->prompt_file),
+			      in->prompt_file.len, &in->prompt_len, in->error,
+			      sizeof(in->error)) == 0)
+		return;
+	in->prompt_len = 0;
+}
+
 /* 0 when read (valid or not: see in->error), -ENOENT when the prompt file
  * is gone, another -errno when it cannot be read. */
 static int read_input(struct core *c, const char *name, struct input *in)
@@ -131,23 +145,15 @@ static int read_input(struct core *c, const char *name, struct input *in)
 	snprintf(label, sizeof(label), "jobs/%s", file);
 	rc = store_read_file(c->store.jobs_fd, file, PROMPT_MAX_FILE,
 			     &in->prompt_file);
-	if (rc == -EFBIG) {
-		snprintf(in->error, sizeof(in->error),
-			 "%s: larger than 1 MiB", label);
-		return 0;
-	}
-	if (rc < 0)
+	if (rc < 0 && rc != -EFBIG)
 		return rc;
-	if (prompt_check(label, buf_str(&in->prompt_file), in->prompt_file.len,
-			 &in->prompt_len, in->error, sizeof(in->error)) < 0)
-		return 0;
-	read_options(c, name, in);
+	read_prompt(label, in, rc);
+	if (!in->error[0])
+		read_options(c, name, in);
 	if (!in->error[0])
 		opts_validate(&in->opts, in->prompt_len, label, in->error,
 			      sizeof(in->error));
-	if (opts_to_json(&in->opts, &in->opts_json) < 0)
-		return -ENOMEM;
-	return 0;
+	return opts_to_json(&in->opts, &in->opts_json) < 0 ? -ENOMEM : 0;
 }
 
 static bool same_as_current(const struct task *cur, const struct input *in)
@@ -193,6 +199,18 @@ static void supersede(struct core *c, struct task *old)
 	task_free(old);
 }
 
+/* The store cannot record the job (disk full, data directory read-only):
+ * nothing is sent, the status says why, and close() fails with the error.
+ */
+static void refuse_unrecorded(struct task *t, int err)
+{
+	t->state = TASK_FAILED;
+	snprintf(t->error, sizeof(t->error),
+		 "store_failed: cannot record the job in the data directory: "
+		 "%s; nothing was sent (write the prompt again to retry)",
+		 strerror(-err));
+}
+
 /* The same prompt again after its file was removed: show the job again. */
 static int remember(struct core *c, const char *name)
 {
@@ -218,8 +236,8 @@ int core_submit(struct core *c, const char *name)
 	struct input in;
 	struct task *t = NULL, *cur;
 	uint64_t seq;
-	bool queued;
-	int rc;
+	bool queued, same;
+	int rc, saved;
 
 	pthread_mutex_lock(&c->submit_lock);
 	input_init(c, &in);
@@ -227,10 +245,10 @@ int core_submit(struct core *c, const char *name)
 	if (rc < 0)
 		goto out;
 	pthread_mutex_lock(&c->lock);
-	cur = table_current(c, name);
+	same = same_as_current(table_current(c, name), &in);
 	seq = c->last_seq + 1;
 	pthread_mutex_unlock(&c->lock);
-	if (same_as_current(cur, &in)) {
+	if (same) {
 		rc = remember(c, name);
 		goto out;
 	}
@@ -239,9 +257,9 @@ int core_submit(struct core *c, const char *name)
 	if (!t)
 		goto out;
 	/* durable before close() returns: a crash now re-sends it */
-	rc = task_save(c, t);
-	if (rc < 0)
-		goto out;
+	saved = task_save(c, t);
+	if (saved < 0)
+		refuse_unrecorded(t, saved);
 	queued = t->state == TASK_QUEUED;
 	pthread_mutex_lock(&c->lock);
 	cur = table_current(c, name);
@@ -254,8 +272,9 @@ int core_submit(struct core *c, const char *name)
 		goto out;
 	}
 	log_info("jobs/%s.txt: task %llu %s", name, (unsigned long long)seq,
-		 queued ? "queued" : "refused (invalid input)");
+		 queued ? "queued" : t->error);
 	t = NULL;
+	rc = saved;
 	if (c->hooks.job_changed)
 		c->hooks.job_changed(c->hooks.ctx, name);
 	if (queued && c->hooks.task_ready)
@@ -272,6 +291,7 @@ void core_prompt_removed(struct core *c, const char *name)
 	struct task *t;
 	bool changed = false;
 
+	pthread_mutex_lock(&c->submit_lock);
 	pthread_mutex_lock(&c->lock);
 	t = table_current(c, name);
 	if (t && t->state == TASK_QUEUED) {
@@ -286,6 +306,7 @@ void core_prompt_removed(struct core *c, const char *name)
 		changed = task_state_ended(t->state);
 	}
 	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->submit_lock);
 	if (changed && c->hooks.job_changed)
 		c->hooks.job_changed(c->hooks.ctx, name);
 }

@@ -174,7 +174,8 @@ int main(int argc, char **argv)
 		goto out_net;
 	core_start(core);
 	log_info("mounted %s (data in %s)", cfg.mountpoint, cfg.data_dir);
-	ret = run_loop(se, &fopts) == 0 ? 0 : 1;
+	/* an unmount or a signal (SIGTERM, SIGINT, SIGHUP) is a clean end */
+	ret = run_loop(se, &fopts) >= 0 ? 0 : 1;
 
 	fs_stop_notifier(&fs);
 out_net:

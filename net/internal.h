@@ -25,7 +25,6 @@
 #define NET_CREDITS_TIMEOUT 3L		/* a balance read: someone waits */
 #define NET_CREDITS_BUDGET_MS 10000	/* all attempts of one read */
 #define NET_STOP_GRACE_MS 5000		/* creations on the wire at stop */
-#define NET_MALFORMED_MAX 10		/* bad poll answers in a row */
 
 /* What a task needs next. */
 enum net_step {
@@ -50,7 +49,6 @@ struct ntask {
 	char task_id[TASK_ID_MAX + 1];	/* the API's id, once polled */
 	unsigned create_attempts;	/* creation requests sent */
 	unsigned poll_failures;		/* transient poll failures in a row */
-	unsigned malformed;		/* malformed poll answers in a row */
 	unsigned download_failures;	/* of the current output */
 	bool repolled;			/* fresh URLs were asked for once */
 	size_t output;			/* the output being downloaded */

@@ -61,17 +61,14 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 	rc = api_parse_task(buf_str(&x->answer), x->answer.len, t->task_id,
 			    &at, err, sizeof(err));
 	if (rc < 0) {
+		/* a garbled answer may come from a proxy in the way: the task
+		 * is paid for, so keep asking, with backoff */
 		log_warn("%s #%" PRIu64 ": bad poll answer: %s", t->name,
 			 t->seq, err);
-		if (++t->malformed >= NET_MALFORMED_MAX) {
-			net_fail(n, t, "bad_response", err);
-			return;
-		}
 		snprintf(what, sizeof(what), "bad answer: %s", err);
 		again(n, t, what, 0);
 		return;
 	}
-	t->malformed = 0;
 	t->poll_failures = 0;
 	switch (at.status) {
 	case API_PENDING:
@@ -122,8 +119,6 @@ void poll_done(struct net *n, struct ntask *t, struct xfer *x,
 		again(n, t, what, r->retry_after);
 	else if (r->transport == TRANSPORT_OK)
 		net_fail(n, t, e.code, e.message);
-	else if (++t->malformed >= NET_MALFORMED_MAX)
-		net_fail(n, t, "bad_response", r->what);
 	else
 		again(n, t, what, 0);	/* e.g. an answer over its cap */
 }
