@@ -58,8 +58,9 @@ void credits_spent(struct core *c, double amount)
 		c->spent_today = 0;
 	n = snprintf(text, sizeof(text), "{\"day\":\"%s\",\"credits\":%.1f}\n",
 		     c->spent_day, c->spent_today);
-	if (store_write_atomic(c->store.dir_fd, "spent.json", text,
-			       (size_t)n) < 0)
+	/* a statistic: not worth an fsync on every task */
+	if (store_write_atomic(c->store.dir_fd, "spent.json", text, (size_t)n,
+			       false) < 0)
 		log_warn("cannot record today's spending in spent.json");
 }
 

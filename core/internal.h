@@ -83,7 +83,11 @@ void task_free(struct task *t);
 int task_to_json(const struct task *t, struct buf *out);
 struct task *task_from_json(const char *text, size_t len, char *err,
 			    size_t errlen);
+/* Record t, durably; task_save_as(..., false) only atomically, for a
+ * change a restart finds again by asking the API (pending -> processing,
+ * the output URLs). */
 int task_save(struct core *c, const struct task *t);
+int task_save_as(struct core *c, const struct task *t, bool durable);
 void task_delete_record(struct core *c, const struct task *t);
 double task_price(const struct task *t);
 

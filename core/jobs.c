@@ -213,6 +213,17 @@ static const char *status_word(enum task_state st)
 	return st == TASK_SENDING ? "queued" : task_state_word(st);
 }
 
+static bool any_published(const struct task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_urls; i++) {
+		if (t->published[i])
+			return true;
+	}
+	return false;
+}
+
 static int render_status(const struct task *t, struct buf *b)
 {
 	char when[32];
@@ -229,7 +240,7 @@ static int render_status(const struct task *t, struct buf *b)
 	rc |= buf_printf(b, "resolution: %s\naspect_ratio: %s\n",
 			 t->opts.resolution, t->opts.aspect_ratio);
 	rc |= buf_printf(b, "credits: %.1f\n", task_price(t));
-	if (t->state == TASK_COMPLETED) {
+	if (any_published(t)) {
 		rc |= buf_addstr(b, "outputs:");
 		for (i = 0; i < t->n_urls; i++) {
 			if (t->published[i])
@@ -361,19 +372,24 @@ static struct task *task_in(struct core *c, uint64_t seq, int from)
 }
 
 /* Record a change of t made under the lock, release it, tell the others. */
-static int commit_change(struct core *c, struct task *t)
+static int commit_change_as(struct core *c, struct task *t, bool durable)
 {
 	char *name;
 	int rc;
 
 	t->updated = time(NULL);
-	rc = task_save(c, t);
+	rc = task_save_as(c, t, durable);
 	name = strdup(t->name);
 	pthread_mutex_unlock(&c->lock);
 	if (name)
 		notify_job(c, name);
 	free(name);
 	return rc;
+}
+
+static int commit_change(struct core *c, struct task *t)
+{
+	return commit_change_as(c, t, true);
 }
 
 int core_task_sending(struct core *c, uint64_t seq)
@@ -397,6 +413,14 @@ int core_task_requeue(struct core *c, uint64_t seq, const char *note)
 
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, TASK_SENDING);
+	if (t && (t->forgotten || !table_is_current(c, t))) {
+		/* replaced or removed while it was being sent, and not created:
+		 * sending it again would pay for a prompt nobody wants */
+		task_delete_record(c, t);
+		table_remove(c, t);
+		task_free(t);
+		t = NULL;
+	}
 	if (!t) {
 		pthread_mutex_unlock(&c->lock);
 		return -ENOENT;
@@ -438,7 +462,7 @@ int core_task_progress(struct core *c, uint64_t seq, enum task_state st)
 	}
 	t->state = st;
 	t->note[0] = '\0';
-	return commit_change(c, t);
+	return commit_change_as(c, t, false);
 }
 
 void core_task_note(struct core *c, uint64_t seq, const char *note)
@@ -491,7 +515,7 @@ int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
 	t->n_urls = n;
 	t->state = TASK_DOWNLOADING;
 	t->note[0] = '\0';
-	return commit_change(c, t);
+	return commit_change_as(c, t, false);
 nomem:
 	for (i = 0; i < n; i++)
 		free(copy[i]);
@@ -566,10 +590,11 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 		? -EBADMSG
 		: 0;
 	free(url);
-	snprintf(backing, sizeof(backing), "%016" PRIu64 "-%zu.%s", seq, i + 1,
-		 ext);
-	if (rc == 0)
+	if (rc == 0) {
+		snprintf(backing, sizeof(backing), "%016" PRIu64 "-%zu.%s", seq,
+			 i + 1, ext);
 		rc = store_download(c, tmp_path, fd, backing);
+	}
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0) {
@@ -585,7 +610,9 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	}
 	free(t->stored[i]);
 	t->stored[i] = strdup(backing);
-	return commit_change(c, t);
+	/* the image itself is durable; after a power loss without this
+	 * record it is fetched again into the same file */
+	return commit_change_as(c, t, false);
 }
 
 /* An ended task that was superseded leaves the table; its images, if any,
@@ -599,8 +626,10 @@ static bool retire_if_done(struct core *c, struct task *t)
 	return true;
 }
 
-/* After an end under the lock: record or retire, unlock, notify. */
-static int finish_task(struct core *c, struct task *t, bool outputs)
+/* After an end under the lock: record or retire, unlock, notify. A
+ * completion need not be durable: the images' metadata is, and a restart
+ * that finds the task downloading publishes what is stored. */
+static int finish_task(struct core *c, struct task *t, bool completed)
 {
 	char *name = strdup(t->name);
 	int rc = 0;
@@ -609,14 +638,25 @@ static int finish_task(struct core *c, struct task *t, bool outputs)
 	if (retire_if_done(c, t))
 		task_free(t);
 	else
-		rc = task_save(c, t);
+		rc = task_save_as(c, t, !completed);
 	pthread_mutex_unlock(&c->lock);
 	if (name)
 		notify_job(c, name);
-	if (outputs)
+	if (completed)
 		notify_outputs(c);
 	free(name);
 	return rc;
+}
+
+static bool all_stored(const struct task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_urls; i++) {
+		if (!t->stored[i])
+			return false;
+	}
+	return true;
 }
 
 int core_task_completed(struct core *c, uint64_t seq)
@@ -631,7 +671,8 @@ int core_task_completed(struct core *c, uint64_t seq)
 		return -ENOENT;
 	}
 	/* the images are whole and in place before the record says so */
-	rc = outputs_publish(c, t, table_is_current(c, t));
+	rc = all_stored(t) ? outputs_publish(c, t, table_is_current(c, t))
+			   : -EINVAL;
 	if (rc < 0) {
 		snprintf(t->error, sizeof(t->error),
 			 "store_failed: cannot publish the images: %s "
@@ -649,6 +690,8 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 		     const char *message)
 {
 	struct task *t;
+	bool published;
+	int rc;
 
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, -1);
@@ -657,11 +700,19 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 		return -ENOENT;
 	}
 	/* the API gives back what it held for a task that it failed; one that
-	 * completed was charged even if its download then failed */
+	 * completed was charged even if its download then failed, and the
+	 * images that did arrive are shown (paid for, never lost) */
 	if (t->task_id[0] && t->state < TASK_DOWNLOADING)
 		credits_spent(c, -task_price(t));
+	if (t->state == TASK_DOWNLOADING &&
+	    outputs_publish(c, t, table_is_current(c, t)) < 0)
+		log_err("%s: cannot publish the images that arrived", t->name);
+	published = t->state == TASK_DOWNLOADING;
 	t->state = TASK_FAILED;
 	t->note[0] = '\0';
 	snprintf(t->error, sizeof(t->error), "%s: %s", code, message);
-	return finish_task(c, t, false);
+	rc = finish_task(c, t, false);
+	if (published)
+		notify_outputs(c);
+	return rc;
 }

@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "json.h"
 #include "log.h"
+#include "table.h"
 
 #define META_MAX (4 * 1024 * 1024)
 #define META_TOKENS 32
@@ -144,7 +145,8 @@ static int meta_save(struct core *c, const struct output *o)
 			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
 	snprintf(file, sizeof(file), "%s.json", o->backing);
 	rc = rc ? -ENOMEM
-		: store_write_atomic(c->store.out_fd, file, b.data, b.len);
+		: store_write_atomic(c->store.out_fd, file, b.data, b.len,
+				     true);
 	buf_free(&b);
 	return rc;
 }
@@ -270,6 +272,26 @@ static char *history_name(struct core *c, const char *name, time_t when)
 	return NULL;
 }
 
+/* The status of o's job names o's image: follow its new name. */
+static void follow_rename(struct core *c, const struct output *o,
+			  const char *old)
+{
+	struct task *t = table_current(c, o->job);
+	size_t i;
+
+	for (i = 0; t && i < t->n_urls; i++) {
+		if (t->published[i] && strcmp(t->published[i], old) == 0) {
+			char *name = strdup(o->name);
+
+			if (!name)
+				return;
+			free(t->published[i]);
+			t->published[i] = name;
+			task_save_as(c, t, false);
+		}
+	}
+}
+
 /* Move output o to its history name (the table is sorted by name). */
 static int output_retire(struct core *c, struct output *o)
 {
@@ -287,6 +309,7 @@ static int output_retire(struct core *c, struct output *o)
 		o->live = true;
 		free(hist);
 	} else {
+		follow_rename(c, o, old);
 		free(old);
 	}
 	outputs_insert(c, o);
@@ -388,18 +411,17 @@ fail:
 	return rc;
 }
 
-/* Make a completed task's images visible in out/. The current task of a
- * job takes NAME.EXT (what was there moves to its history name); a task
- * that was superseded while in flight lands under history names. */
+/* Make a task's stored images visible in out/. The current task of a job
+ * takes NAME.EXT (what was there moves to its history name); a task that
+ * was superseded while in flight lands under history names. */
 int outputs_publish(struct core *c, struct task *t, bool current)
 {
 	size_t i;
 	int rc = current ? retire_live(c, t) : 0;
 
 	for (i = 0; rc == 0 && i < t->n_urls; i++) {
-		if (!t->stored[i])
-			return -EINVAL;
-		rc = publish_one(c, t, i, current);
+		if (t->stored[i])
+			rc = publish_one(c, t, i, current);
 	}
 	return rc;
 }

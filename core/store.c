@@ -180,7 +180,7 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 int store_write_atomic(int dir_fd, const char *name, const void *data,
-		       size_t len)
+		       size_t len, bool durable)
 {
 	char tmp[300];
 	int fd, rc;
@@ -192,7 +192,7 @@ int store_write_atomic(int dir_fd, const char *name, const void *data,
 	if (fd < 0)
 		return -errno;
 	rc = write_all(fd, data, len);
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && durable && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
@@ -202,7 +202,7 @@ int store_write_atomic(int dir_fd, const char *name, const void *data,
 		unlinkat(dir_fd, tmp, 0);
 		return rc;
 	}
-	return fsync(dir_fd) < 0 ? -errno : 0;
+	return durable && fsync(dir_fd) < 0 ? -errno : 0;
 }
 
 int store_read_file(int dir_fd, const char *name, size_t max,

@@ -12,6 +12,7 @@
 #ifndef GPTIMGFS_STORE_H
 #define GPTIMGFS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -31,9 +32,12 @@ int store_open(struct store *s, const char *data_dir, char *err,
 	       size_t errlen);
 void store_close(struct store *s);
 
-/* Replace dir_fd/name with data, durably. 0 or -errno. */
+/* Replace dir_fd/name with data, atomically: a reader (or a restart after
+ * a crash of the process) sees the old content or the new one. With
+ * durable, also fsync the file and the directory, so that a power loss
+ * cannot undo the change. 0 or -errno. */
 int store_write_atomic(int dir_fd, const char *name, const void *data,
-		       size_t len);
+		       size_t len, bool durable);
 /* Read dir_fd/name whole into out (cleared first). -EFBIG when it is bigger
  * than max, else 0 or -errno. */
 int store_read_file(int dir_fd, const char *name, size_t max,

@@ -109,7 +109,7 @@ int task_to_json(const struct task *t, struct buf *b)
 		rc |= json_add_cstr(b, t->stored[i] ? t->stored[i] : "");
 	}
 	rc |= buf_addstr(b, "],\"outputs\":[");
-	for (i = 0; t->state == TASK_COMPLETED && i < t->n_urls; i++) {
+	for (i = 0; i < t->n_urls; i++) {
 		rc |= buf_addstr(b, i ? "," : "");
 		rc |= json_add_cstr(b, t->published[i] ? t->published[i] : "");
 	}
@@ -166,11 +166,20 @@ static int load_options(struct task *t, const struct json_doc *doc, int i)
 	return t->opts_json ? 0 : -1;
 }
 
+/* "" in a record's list means none. */
+static void drop_empty(char **s)
+{
+	if (*s && **s == '\0') {
+		free(*s);
+		*s = NULL;
+	}
+}
+
 static int load_fields(struct task *t, const struct json_doc *doc)
 {
 	char *s;
 	long long num;
-	size_t n_stored = 0, i;
+	size_t n_stored = 0, n_published = 0, i;
 	bool b = false;
 
 	s = json_member_string(doc, 0, "state", 32);
@@ -209,16 +218,13 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 	if (load_strings(doc, json_get(doc, 0, "stored"), t->stored,
 			 &n_stored) < 0 || n_stored != t->n_urls)
 		return -1;
-	for (i = 0; i < n_stored; i++) {
-		if (t->stored[i][0] == '\0') {
-			free(t->stored[i]);
-			t->stored[i] = NULL;
-		}
-	}
-	if (t->state == TASK_COMPLETED &&
-	    (load_strings(doc, json_get(doc, 0, "outputs"), t->published,
-			  &n_stored) < 0 || n_stored != t->n_urls))
+	if (load_strings(doc, json_get(doc, 0, "outputs"), t->published,
+			 &n_published) < 0 || n_published != t->n_urls)
 		return -1;
+	for (i = 0; i < t->n_urls; i++) {
+		drop_empty(&t->stored[i]);
+		drop_empty(&t->published[i]);
+	}
 	return 0;
 }
 
@@ -253,7 +259,7 @@ out:
 	return t;
 }
 
-int task_save(struct core *c, const struct task *t)
+int task_save_as(struct core *c, const struct task *t, bool durable)
 {
 	char file[64];
 	struct buf b;
@@ -264,12 +270,17 @@ int task_save(struct core *c, const struct task *t)
 	record_name(t, file, sizeof(file));
 	if (rc == 0)
 		rc = store_write_atomic(c->store.records_fd, file, b.data,
-					b.len);
+					b.len, durable);
 	buf_free(&b);
 	if (rc < 0)
 		log_err("cannot record task %" PRIu64 " of %s: %s", t->seq,
 			t->name, strerror(-rc));
 	return rc;
+}
+
+int task_save(struct core *c, const struct task *t)
+{
+	return task_save_as(c, t, true);
 }
 
 void task_delete_record(struct core *c, const struct task *t)

@@ -360,6 +360,20 @@ static void start_step(struct net *n, struct ntask *t)
 	core_task_free(&ct);
 }
 
+/* Downloads go to the file host, not to the API: they take no token. */
+static void dispatch_downloads(struct net *n)
+{
+	struct ntask *t, *next;
+
+	for (t = n->token_wait.head; t && n->active < NET_MAX_ACTIVE; t = next) {
+		next = t->qnext;
+		if (t->step != STEP_DOWNLOAD)
+			continue;
+		queue_remove(&n->token_wait, t);
+		start_step(n, t);
+	}
+}
+
 /* Hand out tokens: the balance read first (someone is waiting on it),
  * then the steps in the order they became due. */
 static void dispatch(struct net *n)
@@ -367,6 +381,7 @@ static void dispatch(struct net *n)
 	int64_t now = timer_now();
 	struct ntask *t;
 
+	dispatch_downloads(n);
 	while (n->active < NET_MAX_ACTIVE &&
 	       (n->credits.queued || n->token_wait.head)) {
 		if (!bucket_take(&n->bucket, now))
