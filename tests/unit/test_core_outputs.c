@@ -1,0 +1,467 @@
+/* out/ (SPEC section 4) as the job core keeps it: publishing on completion,
+ * extended attributes, history names, several outputs, what the downloaded
+ * bytes are, rm, and a restart. */
+#include "core_fixture.h"
+
+#define HIST(name, ext) "^" name "\\." FX_STAMP "(-[0-9]+)?\\." ext "$"
+
+/* The one output name matching pattern, in a static buffer; "" if not
+ * exactly one. */
+static const char *output_matching(struct fx *f, const char *pattern)
+{
+	static char found[256];
+	char **names;
+	size_t i, n, hits = 0;
+
+	found[0] = '\0';
+	names = core_output_names(f->c, &n);
+	for (i = 0; i < n; i++) {
+		if (fx_matches(names[i], pattern)) {
+			snprintf(found, sizeof(found), "%s", names[i]);
+			hits++;
+		}
+	}
+	core_free_names(names, n);
+	if (hits != 1)
+		found[0] = '\0';
+	return found;
+}
+
+static bool out_file_exists(struct fx *f, const char *backing)
+{
+	return faccessat(core_out_dirfd(f->c), backing, F_OK, 0) == 0;
+}
+
+static void test_publish(void)
+{
+	struct core_output o;
+	struct timespec now;
+	struct fx f;
+	uint64_t seq;
+	char meta[80];
+	const char *s;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "cat", "a cat\n");
+	CHECK(fx_send(&f, seq, "t-1") == 0);
+	CHECK(core_task_urls(f.c, seq,
+			     (char *[]){ "https://cdn.example/1/0.png" },
+			     1) == 0);
+	CHECK(fx_download(&f, seq, 0, fx_png, FX_PNG_LEN, NULL, 0) == 0);
+	/* stored, not yet visible */
+	CHECK(fx_n_outputs(&f) == 0);
+	CHECK_STR(fx_first_line(&f, "cat"), "downloading");
+	fx_clear_calls(&f);
+	CHECK(core_task_completed(f.c, seq) == 0);
+	CHECK(f.calls.outputs_changed == 1);
+	CHECK(fx_changed(&f, "cat"));
+
+	CHECK_STR(fx_first_line(&f, "cat"), "completed");
+	s = fx_status(&f, "cat");
+	CHECK_STR(fx_value(s, "outputs"), "out/cat.png");
+	CHECK(core_output_find(f.c, "cat.png", &o) == 0);
+	CHECK(o.size == (off_t)FX_PNG_LEN);
+	clock_gettime(CLOCK_REALTIME, &now);
+	CHECK(o.mtime.tv_sec <= now.tv_sec && o.mtime.tv_sec > now.tv_sec - 60);
+	CHECK(out_file_exists(&f, o.backing));
+	snprintf(meta, sizeof(meta), "%s.json", o.backing);
+	CHECK(out_file_exists(&f, meta));
+	CHECK(fx_entries(&f, "tmp") == 0);
+
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.prompt"), "a cat");
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.task_id"), "t-1");
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.options"), FX_OPTS_1K);
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.xdg.origin.url"),
+		  "https://cdn.example/1/0.png");
+	CHECK(core_output_xattr(f.c, "cat.png", "user.other", &f.text) ==
+	      -ENODATA);
+	CHECK(core_output_xattr(f.c, "dog.png", "user.gptimgfs.prompt",
+				&f.text) == -ENOENT);
+	CHECK(core_output_xattr_list(f.c, "cat.png", &f.text) == 0);
+	CHECK(f.text.len == sizeof("user.gptimgfs.prompt\0"
+				   "user.gptimgfs.task_id\0"
+				   "user.gptimgfs.options\0"
+				   "user.xdg.origin.url") &&
+	      memcmp(f.text.data,
+		     "user.gptimgfs.prompt\0user.gptimgfs.task_id\0"
+		     "user.gptimgfs.options\0user.xdg.origin.url\0",
+		     f.text.len) == 0);
+	CHECK(core_output_xattr_list(f.c, "dog.png", &f.text) == -ENOENT);
+	/* a completed task takes no more transitions */
+	CHECK(core_task_failed(f.c, seq, "x", "y") == -ENOENT);
+	CHECK(core_task_completed(f.c, seq) == -ENOENT);
+	fx_close(&f);
+}
+
+/* A second task of the same name: the first image moves to its history
+ * name, untouched; each keeps its own attributes. */
+static void test_history(void)
+{
+	struct core_output before, after, now;
+	struct fx f;
+	uint64_t s1, s2, s3;
+	const char *hist;
+	char hist1[256];
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	s1 = fx_submit(&f, "cat", "a cat");
+	CHECK(fx_send(&f, s1, "t-1") == 0);
+	CHECK(fx_complete(&f, s1) == 0);
+	CHECK(core_output_find(f.c, "cat.png", &before) == 0);
+
+	CHECK(fx_write_job(&f, "cat.opts",
+			   "aspect_ratio = 16:9\nresolution = 2k\n"
+			   "nsfw_checker = off\n") == 0);
+	s2 = fx_submit(&f, "cat", "a black cat");
+	CHECK(fx_send(&f, s2, "t-2") == 0);
+	CHECK(fx_complete_n(&f, s2, 2) == 0);
+
+	hist = output_matching(&f, HIST("cat", "png"));
+	CHECK(hist[0] != '\0');
+	snprintf(hist1, sizeof(hist1), "%s", hist);
+	CHECK(core_output_find(f.c, hist1, &after) == 0);
+	CHECK_STR(after.backing, before.backing);
+	CHECK(after.id == before.id && after.size == before.size);
+	CHECK(after.mtime.tv_sec == before.mtime.tv_sec &&
+	      after.mtime.tv_nsec == before.mtime.tv_nsec);
+	CHECK(out_file_exists(&f, after.backing));
+	CHECK_STR(fx_xattr(&f, hist1, "user.gptimgfs.prompt"), "a cat");
+	CHECK_STR(fx_xattr(&f, hist1, "user.gptimgfs.task_id"), "t-1");
+	CHECK_STR(fx_xattr(&f, hist1, "user.gptimgfs.options"), FX_OPTS_1K);
+
+	CHECK(core_output_find(f.c, "cat.png", &now) == 0);
+	CHECK(strcmp(now.backing, before.backing) != 0);
+	CHECK(out_file_exists(&f, now.backing));
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.prompt"),
+		  "a black cat");
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.task_id"), "t-2");
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.options"),
+		  "{\"aspect_ratio\":\"16:9\",\"resolution\":\"2k\","
+		  "\"nsfw_checker\":false}");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "outputs"),
+		  "out/cat.png out/cat-2.png");
+	CHECK(fx_n_outputs(&f) == 3);
+
+	/* a third, with one output: every live image of the older task
+	 * moves to history (cat-2.png too), names stay unique within a
+	 * second, nothing is lost */
+	s3 = fx_submit(&f, "cat", "a white cat");
+	CHECK(fx_send(&f, s3, "t-3") == 0);
+	CHECK(fx_complete(&f, s3) == 0);
+	CHECK(fx_n_outputs(&f) == 4);
+	CHECK(core_output_find(f.c, hist1, &after) == 0);
+	CHECK_STR(after.backing, before.backing);
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.task_id"), "t-3");
+	CHECK(core_output_find(f.c, "cat-2.png", &after) == -ENOENT);
+	hist = output_matching(&f, HIST("cat-2", "png"));
+	CHECK(hist[0] != '\0');
+	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-2");
+	CHECK(core_output_find(f.c, hist, &after) == 0);
+	CHECK(after.size == (off_t)FX_PNG_LEN + 1);
+	CHECK(core_output_find(f.c, hist1, &after) == 0);
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "outputs"), "out/cat.png");
+	fx_close(&f);
+}
+
+/* Job "a"'s second output and job "a-2"'s first share the name a-2.png:
+ * whichever comes second takes it, the other moves to history. */
+static void test_name_collision(void)
+{
+	struct core_output o;
+	struct fx f;
+	uint64_t s1, s2;
+	const char *hist;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	s1 = fx_submit(&f, "a-2", "job a-2");
+	CHECK(fx_send(&f, s1, "t-a2") == 0);
+	CHECK(fx_complete(&f, s1) == 0);
+	s2 = fx_submit(&f, "a", "job a");
+	CHECK(fx_send(&f, s2, "t-a") == 0);
+	CHECK(fx_complete_n(&f, s2, 2) == 0);
+	CHECK(fx_n_outputs(&f) == 3);
+	CHECK_STR(fx_xattr(&f, "a.png", "user.gptimgfs.task_id"), "t-a");
+	CHECK_STR(fx_xattr(&f, "a-2.png", "user.gptimgfs.task_id"), "t-a");
+	hist = output_matching(&f, HIST("a-2", "png"));
+	CHECK(hist[0] != '\0');
+	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-a2");
+
+	/* and back, after a restart */
+	CHECK(fx_reopen(&f));
+	s1 = fx_submit(&f, "a-2", "job a-2, again");
+	CHECK(fx_send(&f, s1, "t-a2b") == 0);
+	CHECK(fx_complete(&f, s1) == 0);
+	CHECK(fx_n_outputs(&f) == 4);
+	CHECK_STR(fx_xattr(&f, "a-2.png", "user.gptimgfs.task_id"), "t-a2b");
+	CHECK_STR(fx_xattr(&f, "a.png", "user.gptimgfs.task_id"), "t-a");
+	CHECK(core_output_find(f.c, "a.png", &o) == 0);
+	fx_close(&f);
+}
+
+static void test_three_outputs(void)
+{
+	struct core_output o;
+	struct fx f;
+	uint64_t seq;
+	char url[96];
+	size_t i;
+	static const char *const names[] = { "fox.png", "fox-2.png",
+					     "fox-3.png" };
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "fox", "three foxes");
+	CHECK(fx_send(&f, seq, "t-fox") == 0);
+	CHECK(fx_complete_n(&f, seq, 3) == 0);
+	CHECK_STR(fx_value(fx_status(&f, "fox"), "outputs"),
+		  "out/fox.png out/fox-2.png out/fox-3.png");
+	for (i = 0; i < 3; i++) {
+		CHECK(core_output_find(f.c, names[i], &o) == 0);
+		CHECK(o.size == (off_t)(FX_PNG_LEN + i));
+		snprintf(url, sizeof(url),
+			 "https://cdn.example/%" PRIu64 "/%zu.png", seq, i);
+		CHECK_STR(fx_xattr(&f, names[i], "user.xdg.origin.url"), url);
+		CHECK_STR(fx_xattr(&f, names[i], "user.gptimgfs.prompt"),
+			  "three foxes");
+	}
+	/* completing needs every output */
+	seq = fx_submit(&f, "owl", "two owls");
+	CHECK(fx_send(&f, seq, "t-owl") == 0);
+	CHECK(core_task_urls(f.c, seq,
+			     (char *[]){ "https://cdn.example/o/1.png",
+					 "https://cdn.example/o/2.png" },
+			     2) == 0);
+	CHECK(fx_download(&f, seq, 1, fx_png, FX_PNG_LEN, NULL, 0) == 0);
+	core_task_completed(f.c, seq);
+	CHECK(strcmp(fx_first_line(&f, "owl"), "completed") != 0);
+	CHECK(core_output_find(f.c, "owl-2.png", &o) == -ENOENT);
+	fx_close(&f);
+}
+
+/* A task NAME in downloading with one URL; bytes downloaded as its output.
+ * *seq receives the task. */
+static int download_as(struct fx *f, const char *name, const char *url,
+		       const void *bytes, size_t len, uint64_t *seq, char *tmp,
+		       size_t tmpsz)
+{
+	char prompt[64];
+
+	snprintf(prompt, sizeof(prompt), "a picture called %s", name);
+	*seq = fx_submit(f, name, prompt);
+	if (!*seq || fx_send(f, *seq, name) < 0 ||
+	    core_task_urls(f->c, *seq, (char *[]){ (char *)url }, 1) < 0)
+		return -EINVAL;
+	return fx_download(f, *seq, 0, bytes, len, tmp, tmpsz);
+}
+
+/* A string literal's bytes, NULs included, and their count. */
+#define BYTES(s) s, sizeof(s) - 1
+
+static void test_sniff(void)
+{
+	static const struct {
+		const char *name, *url, *bytes;
+		size_t len;
+		const char *out;	/* NULL: not an image */
+	} cases[] = {
+		{ "page", "https://cdn.example/a.png",
+		  BYTES("<!DOCTYPE html>\n<html><body>403</body></html>\n"),
+		  NULL },
+		{ "body", "https://cdn.example/a.png",
+		  BYTES("{\"error\":\"expired\"}"), NULL },
+		{ "empty", "https://cdn.example/a.png", BYTES(""), NULL },
+		{ "anim", "https://cdn.example/x/anim.GIF?sig=ab.c",
+		  BYTES("GIF89a\x01\x00\x01\x00\x80\x00\x00\xff"), "anim.gif" },
+		{ "photo", "https://cdn.example/photo.png",
+		  BYTES("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), "photo.jpg" },
+		{ "web", "https://cdn.example/web",
+		  BYTES("RIFF\x24\x00\x00\x00WEBPVP8 "), "web.webp" },
+		{ "blob", "https://cdn.example/v1.dir/blob",
+		  BYTES("\x01\x02\x03\x00\xfe"), "blob.bin" },
+	};
+	char tmp[512], want[64];
+	struct fx f;
+	uint64_t seq;
+	size_t i;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = download_as(&f, cases[i].name, cases[i].url,
+				     cases[i].bytes, cases[i].len, &seq, tmp,
+				     sizeof(tmp));
+
+		if (!cases[i].out) {
+			/* an error page is not an image: refused, and the
+			 * download is gone */
+			CHECK(rc == -EBADMSG);
+			CHECK(access(tmp, F_OK) < 0 && errno == ENOENT);
+			CHECK_STR(fx_first_line(&f, cases[i].name),
+				  "downloading");
+			continue;
+		}
+		CHECK(rc == 0);
+		CHECK(core_task_completed(f.c, seq) == 0);
+		CHECK(core_output_find(f.c, cases[i].out,
+				       &(struct core_output){ 0 }) == 0);
+		snprintf(want, sizeof(want), "out/%s", cases[i].out);
+		CHECK_STR(fx_value(fx_status(&f, cases[i].name), "outputs"),
+			  want);
+	}
+	CHECK(fx_entries(&f, "tmp") == 0);
+	CHECK(fx_n_outputs(&f) == 4);
+
+	/* a download for a task that is not downloading is dropped */
+	CHECK(fx_download(&f, seq, 0, fx_png, FX_PNG_LEN, tmp, sizeof(tmp)) ==
+	      -ENOENT);
+	CHECK(access(tmp, F_OK) < 0);
+	CHECK(fx_entries(&f, "tmp") == 0);
+	fx_close(&f);
+}
+
+static void test_unlink(void)
+{
+	struct core_output o;
+	struct fx f;
+	uint64_t seq;
+	char meta[80];
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "cat", "a cat");
+	CHECK(fx_send(&f, seq, "t-1") == 0);
+	CHECK(fx_complete(&f, seq) == 0);
+	CHECK(core_output_find(f.c, "cat.png", &o) == 0);
+	snprintf(meta, sizeof(meta), "%s.json", o.backing);
+	fx_clear_calls(&f);
+	CHECK(core_output_unlink(f.c, "cat.png") == 0);
+	CHECK(f.calls.outputs_changed == 1);
+	CHECK(core_output_find(f.c, "cat.png", &o) == -ENOENT);
+	CHECK(!out_file_exists(&f, o.backing));
+	CHECK(!out_file_exists(&f, meta));
+	CHECK(fx_entries(&f, "out") == 0);
+	CHECK(core_output_unlink(f.c, "cat.png") == -ENOENT);
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 0);
+	fx_close(&f);
+}
+
+#define N_ATTRS 4
+static const char *const attrs[N_ATTRS] = {
+	"user.gptimgfs.prompt",
+	"user.gptimgfs.task_id",
+	"user.gptimgfs.options",
+	"user.xdg.origin.url",
+};
+
+/* One output as the core shows it. */
+struct shot {
+	char *name;
+	struct core_output o;
+	char *xattr[N_ATTRS];
+};
+
+static size_t snapshot(struct fx *f, struct shot *shots, size_t max)
+{
+	char **names;
+	size_t i, k, n;
+
+	names = core_output_names(f->c, &n);
+	for (i = 0; i < n && i < max; i++) {
+		shots[i].name = strdup(names[i]);
+		CHECK(core_output_find(f->c, names[i], &shots[i].o) == 0);
+		for (k = 0; k < N_ATTRS; k++) {
+			const char *v = fx_xattr(f, names[i], attrs[k]);
+
+			shots[i].xattr[k] = strdup(v ? v : "(none)");
+		}
+	}
+	core_free_names(names, n);
+	return i;
+}
+
+static void shots_free(struct shot *shots, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		free(shots[i].name);
+		for (k = 0; k < N_ATTRS; k++)
+			free(shots[i].xattr[k]);
+	}
+}
+
+/* Everything in out/ comes back after a restart, as it was. */
+static void test_restart(void)
+{
+	struct shot before[8], after[8];
+	struct fx f;
+	uint64_t seq;
+	size_t i, k, n_before, n_after;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "cat", "a cat");
+	CHECK(fx_send(&f, seq, "t-1") == 0);
+	CHECK(fx_complete(&f, seq) == 0);
+	seq = fx_submit(&f, "dog", "three dogs");
+	CHECK(fx_send(&f, seq, "t-2") == 0);
+	CHECK(fx_complete_n(&f, seq, 3) == 0);
+	seq = fx_submit(&f, "cat", "\"a cat\", in quotes\\\n");
+	CHECK(fx_send(&f, seq, "t-3") == 0);
+	CHECK(fx_complete(&f, seq) == 0);
+
+	n_before = snapshot(&f, before, 8);
+	CHECK(n_before == 5);
+	CHECK(fx_reopen(&f));
+	core_start(f.c);
+	CHECK(f.calls.n_ready == 0);
+	n_after = snapshot(&f, after, 8);
+	CHECK(n_after == n_before);
+	for (i = 0; i < n_before && i < n_after; i++) {
+		CHECK_STR(after[i].name, before[i].name);
+		CHECK_STR(after[i].o.backing, before[i].o.backing);
+		CHECK(after[i].o.id == before[i].o.id);
+		CHECK(after[i].o.size == before[i].o.size);
+		CHECK(after[i].o.mtime.tv_sec == before[i].o.mtime.tv_sec &&
+		      after[i].o.mtime.tv_nsec == before[i].o.mtime.tv_nsec);
+		for (k = 0; k < N_ATTRS; k++)
+			CHECK_STR(after[i].xattr[k], before[i].xattr[k]);
+	}
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.prompt"),
+		  "\"a cat\", in quotes\\");
+	CHECK_STR(fx_value(fx_status(&f, "dog"), "outputs"),
+		  "out/dog.png out/dog-2.png out/dog-3.png");
+	shots_free(before, n_before);
+	shots_free(after, n_after);
+	fx_close(&f);
+}
+
+int main(void)
+{
+	test_publish();
+	test_history();
+	test_name_collision();
+	test_three_outputs();
+	test_sniff();
+	test_unlink();
+	test_restart();
+	return check_result("test_core_outputs");
+}

@@ -1,0 +1,568 @@
+/* The job core's submissions (SPEC sections 2 and 3): status after a submit,
+ * no accidental spending, invalid input, removed prompt files, prompt file
+ * names, and the credits text. No FUSE, no network: the network's side is
+ * played by hand. */
+#include "core_fixture.h"
+
+#define ISO_UTC "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+
+static void test_submit_queued(void)
+{
+	struct core_status_info info;
+	struct core_task t;
+	struct fx f;
+	const char *s;
+	char rec[64];
+	uint64_t seq;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "cat", "a cat\n");
+	CHECK(seq != 0);
+	CHECK(f.calls.n_ready == 1);
+	CHECK(f.calls.ready_recorded[0]);	/* durable before the network */
+	CHECK(fx_changed(&f, "cat"));
+	snprintf(rec, sizeof(rec), "records/%016" PRIu64 ".json", seq);
+	CHECK(fx_exists(&f, rec));
+
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+	s = fx_status(&f, "cat");
+	CHECK(fx_matches(fx_value(s, "submitted"), ISO_UTC));
+	CHECK(fx_matches(fx_value(s, "updated"), ISO_UTC));
+	CHECK_STR(fx_value(s, "resolution"), "1k");
+	CHECK_STR(fx_value(s, "aspect_ratio"), "auto");
+	CHECK_STR(fx_value(s, "credits"), "4.7");
+	CHECK(fx_value(s, "task_id") == NULL);
+	CHECK(fx_value(s, "error") == NULL);
+	CHECK(core_status(f.c, "cat", &f.text, &info) == 0);
+	CHECK(info.state == TASK_QUEUED);
+	CHECK(info.updated > 0);
+	CHECK(core_status(f.c, "dog", &f.text, NULL) == -ENOENT);
+	CHECK(fx_is_job(&f, "cat"));
+
+	/* what the network is handed: the prompt without its newline */
+	CHECK(core_task_get(f.c, seq, &t) == 0);
+	CHECK_STR(t.name, "cat");
+	CHECK_STR(t.prompt, "a cat");
+	CHECK(t.prompt_len == 5);
+	CHECK(t.state == TASK_QUEUED);
+	CHECK_STR(t.opts.resolution, "1k");
+	CHECK(t.task_id[0] == '\0');
+	core_task_free(&t);
+
+	/* a transient problem is a note, gone once the task moves on */
+	CHECK(core_task_sending(f.c, seq) == 0);
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+	CHECK(core_task_requeue(f.c, seq, "rate limited; retrying in 3 s") ==
+	      0);
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "note"),
+		  "rate limited; retrying in 3 s");
+	CHECK(core_task_requeue(f.c, seq, "again") == -ENOENT);
+
+	/* pending shows the task id */
+	CHECK(fx_send(&f, seq, "task-cat-1") == 0);
+	CHECK(fx_value(fx_status(&f, "cat"), "note") == NULL);
+	CHECK_STR(fx_first_line(&f, "cat"), "pending");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "task_id"), "task-cat-1");
+	CHECK(core_task_progress(f.c, seq, TASK_PROCESSING) == 0);
+	CHECK_STR(fx_first_line(&f, "cat"), "processing");
+	core_task_note(f.c, seq, "poll: timeout; retrying in 5 s");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "note"),
+		  "poll: timeout; retrying in 5 s");
+	CHECK(core_task_progress(f.c, seq, TASK_PROCESSING) == 0);
+	CHECK(fx_value(fx_status(&f, "cat"), "note") == NULL);
+
+	/* a prompt file that is gone by the time it is read: nothing */
+	fx_clear_calls(&f);
+	CHECK(core_submit(f.c, "ghost") == 0);
+	CHECK(f.calls.n_ready == 0 && f.calls.n_changed == 0);
+	CHECK(core_status(f.c, "ghost", &f.text, NULL) == -ENOENT);
+	fx_close(&f);
+}
+
+static void test_dedup(void)
+{
+	struct core_task t;
+	struct fx f;
+	uint64_t s1, s2, s3, s4;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	s1 = fx_submit(&f, "cat", "a cat");
+	CHECK(s1 != 0);
+	/* the same prompt again (trailing newlines do not count): nothing */
+	fx_clear_calls(&f);
+	CHECK(fx_submit(&f, "cat", "a cat\n\n") == 0);
+	CHECK(f.calls.n_ready == 0);
+	CHECK(fx_send(&f, s1, "t-1") == 0);
+	CHECK(fx_submit(&f, "cat", "a cat") == 0);
+	CHECK(f.calls.n_ready == 0);
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "task_id"), "t-1");
+
+	/* another sidecar: a new task; the one in flight goes on */
+	CHECK(fx_write_job(&f, "cat.opts", "resolution = 2k\n") == 0);
+	s2 = fx_submit(&f, "cat", "a cat");
+	CHECK(s2 != 0 && s2 != s1);
+	CHECK(f.calls.n_ready == 1);
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "resolution"), "2k");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "credits"), "9.4");
+	CHECK(core_task_get(f.c, s1, &t) == 0);
+	CHECK(t.state == TASK_PENDING);
+	core_task_free(&t);
+
+	/* a failed task and the same prompt: a retry */
+	CHECK(core_task_sending(f.c, s2) == 0);
+	CHECK(core_task_failed(f.c, s2, "upstream_error", "boom") == 0);
+	CHECK_STR(fx_first_line(&f, "cat"), "failed");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "error"),
+		  "upstream_error: boom");
+	fx_clear_calls(&f);
+	s3 = fx_submit(&f, "cat", "a cat");
+	CHECK(s3 != 0 && s3 != s2);
+	CHECK(f.calls.n_ready == 1);
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+
+	/* a queued task superseded before it was sent is dropped */
+	s4 = fx_submit(&f, "cat", "a dog");
+	CHECK(s4 != 0 && s4 != s3);
+	CHECK(core_task_sending(f.c, s3) == -ENOENT);
+	CHECK(!fx_task_exists(&f, s3));
+	CHECK(core_task_sending(f.c, s4) == 0);
+	fx_close(&f);
+}
+
+/* A task superseded after it was sent completes under a history name; the
+ * status shows the new task throughout. */
+static void test_superseded_in_flight(void)
+{
+	struct fx f;
+	uint64_t s1, s2;
+	char **names;
+	size_t n;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	s1 = fx_submit(&f, "cat", "a cat");
+	CHECK(fx_send(&f, s1, "t-old") == 0);
+	CHECK(core_task_progress(f.c, s1, TASK_PROCESSING) == 0);
+	s2 = fx_submit(&f, "cat", "a black cat");
+	CHECK(s2 != 0 && s2 != s1);
+	CHECK(fx_complete(&f, s1) == 0);
+	CHECK(f.calls.outputs_changed >= 1);
+
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+	CHECK(fx_value(fx_status(&f, "cat"), "task_id") == NULL);
+	names = core_output_names(f.c, &n);
+	CHECK(n == 1);
+	CHECK(n == 1 && fx_matches(names[0], "^cat\\." FX_STAMP "\\.png$"));
+	if (n == 1) {
+		CHECK_STR(fx_xattr(&f, names[0], "user.gptimgfs.prompt"),
+			  "a cat");
+		CHECK_STR(fx_xattr(&f, names[0], "user.gptimgfs.task_id"),
+			  "t-old");
+	}
+	core_free_names(names, n);
+	CHECK(core_output_find(f.c, "cat.png", &(struct core_output){ 0 }) ==
+	      -ENOENT);
+	CHECK(!fx_task_exists(&f, s1));
+	CHECK(fx_entries(&f, "records") == 1);
+
+	/* the new task then takes cat.png; the old image stays */
+	CHECK(fx_send(&f, s2, "t-new") == 0);
+	CHECK(fx_complete(&f, s2) == 0);
+	CHECK_STR(fx_first_line(&f, "cat"), "completed");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "outputs"), "out/cat.png");
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.prompt"),
+		  "a black cat");
+	CHECK(fx_n_outputs(&f) == 2);
+
+	/* one superseded in flight that fails leaves no trace */
+	s1 = fx_submit(&f, "cat", "a grey cat");
+	CHECK(fx_send(&f, s1, "t-grey") == 0);
+	s2 = fx_submit(&f, "cat", "a tabby cat");
+	CHECK(core_task_failed(f.c, s1, "upstream_error", "boom") == 0);
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+	CHECK(fx_entries(&f, "records") == 1);
+	CHECK(fx_task_exists(&f, s2));
+	fx_close(&f);
+}
+
+/* A task superseded while its creation request was on the wire, which the
+ * API then answers "not created": it was never charged and its prompt is
+ * outdated, so it is dropped rather than sent again. */
+static void test_superseded_while_sending(void)
+{
+	struct fx f;
+	uint64_t s1, s2;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	s1 = fx_submit(&f, "cat", "a cat");
+	CHECK(core_task_sending(f.c, s1) == 0);
+	s2 = fx_submit(&f, "cat", "a black cat");
+	CHECK(s2 != 0 && s2 != s1);
+	CHECK(core_task_requeue(f.c, s1, "503; retrying") == -ENOENT);
+	CHECK(core_task_sending(f.c, s1) == -ENOENT);
+	CHECK(!fx_task_exists(&f, s1));
+	CHECK(fx_entries(&f, "records") == 1);
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+	CHECK(core_task_sending(f.c, s2) == 0);
+	fx_close(&f);
+}
+
+/* ---- invalid input ---- */
+
+struct bad_input {
+	const char *name;
+	const char *prompt;	/* NULL: a generated one, see below */
+	size_t prompt_len;
+	const char *sidecar;	/* "NAME.opts" or "NAME.json" */
+	const char *sidecar_text;
+	const char *sidecar2;
+	const char *sidecar2_text;
+	const char *want;	/* in the error line */
+};
+
+static const struct bad_input bad_inputs[] = {
+	{ "badline", "a cat", 5, "badline.opts",
+	  "resolution = 2k\ncolour = red\n",
+	  NULL, NULL, "invalid_input: jobs/badline.opts: line 2: unknown key" },
+	{ "badvalue", "a cat", 5, "badvalue.json", "{\"resolution\":\"8k\"}",
+	  NULL, NULL, "invalid_input: jobs/badvalue.json" },
+	{ "both", "a cat", 5, "both.opts", "resolution = 2k\n", "both.json",
+	  "{}", "invalid_input: jobs/both.opts and jobs/both.json both exist" },
+	{ "nul", "a\0cat", 5, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/nul.txt: prompt has a NUL byte at byte offset 1" },
+	{ "utf8", "a \xff cat", 7, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/utf8.txt: prompt is not valid UTF-8" },
+	{ "long", NULL, 20001, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/long.txt: prompt has 20001 characters" },
+	{ "huge", NULL, 1024 * 1024 + 1, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/huge.txt: larger than 1 MiB" },
+	{ "empty", "\n", 1, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/empty.txt: empty prompt and no image_url" },
+	{ "fourk", "a cat", 5, "fourk.opts", "resolution = 4k\n", NULL, NULL,
+	  "invalid_input: jobs/fourk.txt: resolution 4k needs an aspect_ratio" },
+};
+#define N_BAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
+
+static void write_bad_input(struct fx *f, const struct bad_input *b)
+{
+	char file[64];
+	char *big = NULL;
+	const char *prompt = b->prompt;
+
+	if (!prompt) {
+		big = malloc(b->prompt_len);
+		memset(big, 'x', b->prompt_len);
+		prompt = big;
+	}
+	snprintf(file, sizeof(file), "%s.txt", b->name);
+	CHECK(fx_write_at(core_jobs_dirfd(f->c), file, prompt,
+			  b->prompt_len) == 0);
+	if (b->sidecar)
+		CHECK(fx_write_job(f, b->sidecar, b->sidecar_text) == 0);
+	if (b->sidecar2)
+		CHECK(fx_write_job(f, b->sidecar2, b->sidecar2_text) == 0);
+	free(big);
+}
+
+static void test_invalid_input(void)
+{
+	char *before[N_BAD];
+	struct fx f;
+	size_t i;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	for (i = 0; i < N_BAD; i++) {
+		const struct bad_input *b = &bad_inputs[i];
+		const char *s;
+
+		fx_clear_calls(&f);
+		write_bad_input(&f, b);
+		CHECK(core_submit(f.c, b->name) == 0);
+		CHECK(f.calls.n_ready == 0);
+		CHECK(fx_changed(&f, b->name));
+		s = fx_status(&f, b->name);
+		before[i] = strdup(s ? s : "");
+		CHECK_STR(fx_first_line(&f, b->name), "failed");
+		if (!strstr(before[i], b->want))
+			fprintf(stderr, "%s: want \"%s\" in:\n%s", b->name,
+				b->want, before[i]);
+		CHECK(strstr(before[i], b->want) != NULL);
+		CHECK(fx_value(before[i], "task_id") == NULL);
+		CHECK(fx_is_job(&f, b->name));
+	}
+
+	/* a restart shows the same; no record was set aside as corrupt */
+	CHECK(fx_reopen(&f));
+	core_start(f.c);
+	CHECK(f.calls.n_ready == 0);
+	CHECK(fx_entries(&f, "records") == (int)N_BAD);
+	for (i = 0; i < N_BAD; i++) {
+		const char *s = fx_status(&f, bad_inputs[i].name);
+
+		CHECK_STR(s ? s : "(no status)", before[i]);
+		free(before[i]);
+	}
+
+	/* the same bad input again fails again (a failed task is retried) */
+	CHECK(core_submit(f.c, "nul") == 0);
+	CHECK(f.calls.n_ready == 0);
+	CHECK_STR(fx_first_line(&f, "nul"), "failed");
+	/* fixed: sent */
+	CHECK(fx_submit(&f, "nul", "a cat") != 0);
+	CHECK_STR(fx_first_line(&f, "nul"), "queued");
+	fx_close(&f);
+}
+
+/* The limits themselves are accepted. */
+static void test_valid_edges(void)
+{
+	struct fx f;
+	char *p;
+	size_t i;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	/* 20,000 characters of two bytes each, and a newline */
+	p = malloc(40002);
+	for (i = 0; i < 20000; i++)
+		memcpy(p + 2 * i, "\xc3\xa9", 2);
+	memcpy(p + 40000, "\n", 2);
+	CHECK(fx_submit(&f, "edge", p) != 0);
+	CHECK_STR(fx_first_line(&f, "edge"), "queued");
+	free(p);
+	/* an empty prompt with a reference image: an edit without text */
+	CHECK(fx_write_job(&f, "edit.opts",
+			   "image_url = https://img.example/a.png\n") == 0);
+	CHECK(fx_submit(&f, "edit", "") != 0);
+	CHECK_STR(fx_first_line(&f, "edit"), "queued");
+	CHECK(fx_reopen(&f));
+	CHECK_STR(fx_first_line(&f, "edit"), "queued");
+	core_start(f.c);
+	CHECK(f.calls.n_ready == 2);
+	fx_close(&f);
+}
+
+/* ---- removing jobs/NAME.txt ---- */
+
+static void test_removed_ended(void)
+{
+	struct fx f;
+	uint64_t seq;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "cat", "a cat");
+	CHECK(fx_send(&f, seq, "t-1") == 0);
+	CHECK(fx_complete(&f, seq) == 0);
+	fx_clear_calls(&f);
+	CHECK(unlinkat(core_jobs_dirfd(f.c), "cat.txt", 0) == 0);
+	core_prompt_removed(f.c, "cat");
+	CHECK(fx_changed(&f, "cat"));
+	CHECK(core_status(f.c, "cat", &f.text, NULL) == -ENOENT);
+	CHECK(!fx_is_job(&f, "cat"));
+	CHECK(core_output_find(f.c, "cat.png", &(struct core_output){ 0 }) ==
+	      0);
+
+	/* an editor's rename-and-rewrite: the same prompt brings it back */
+	fx_clear_calls(&f);
+	CHECK(fx_submit(&f, "cat", "a cat\n") == 0);
+	CHECK(f.calls.n_ready == 0);
+	CHECK(fx_changed(&f, "cat"));
+	CHECK_STR(fx_first_line(&f, "cat"), "completed");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "task_id"), "t-1");
+	CHECK(fx_is_job(&f, "cat"));
+
+	/* also across a restart */
+	core_prompt_removed(f.c, "cat");
+	CHECK(fx_reopen(&f));
+	core_start(f.c);
+	CHECK(core_status(f.c, "cat", &f.text, NULL) == -ENOENT);
+	CHECK(!fx_is_job(&f, "cat"));
+	CHECK(fx_submit(&f, "cat", "a cat") == 0);
+	CHECK(f.calls.n_ready == 0);
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "task_id"), "t-1");
+	/* a different prompt after removal is a new task */
+	core_prompt_removed(f.c, "cat");
+	CHECK(fx_submit(&f, "cat", "a cat, again") != 0);
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+	fx_close(&f);
+}
+
+static void test_removed_queued(void)
+{
+	struct fx f;
+	uint64_t seq;
+	char rec[64];
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "dog", "a dog");
+	snprintf(rec, sizeof(rec), "records/%016" PRIu64 ".json", seq);
+	CHECK(fx_exists(&f, rec));
+	fx_clear_calls(&f);
+	core_prompt_removed(f.c, "dog");
+	CHECK(fx_changed(&f, "dog"));
+	CHECK(core_status(f.c, "dog", &f.text, NULL) == -ENOENT);
+	CHECK(!fx_is_job(&f, "dog"));
+	CHECK(core_task_sending(f.c, seq) == -ENOENT);
+	CHECK(!fx_exists(&f, rec));
+	CHECK(fx_reopen(&f));
+	core_start(f.c);
+	CHECK(f.calls.n_ready == 0);
+	fx_close(&f);
+}
+
+static void test_removed_in_flight(void)
+{
+	struct fx f;
+	uint64_t seq;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "fox", "a fox");
+	CHECK(fx_send(&f, seq, "t-fox") == 0);
+	CHECK(core_task_progress(f.c, seq, TASK_PROCESSING) == 0);
+	core_prompt_removed(f.c, "fox");
+	CHECK_STR(fx_first_line(&f, "fox"), "processing");
+	CHECK(fx_is_job(&f, "fox"));
+
+	/* a restart in between changes nothing */
+	CHECK(fx_reopen(&f));
+	core_start(f.c);
+	CHECK(f.calls.n_ready == 1 && f.calls.ready[0] == seq);
+	CHECK_STR(fx_first_line(&f, "fox"), "processing");
+
+	fx_clear_calls(&f);
+	CHECK(fx_complete(&f, seq) == 0);
+	CHECK(fx_changed(&f, "fox"));
+	CHECK(core_status(f.c, "fox", &f.text, NULL) == -ENOENT);
+	CHECK(!fx_is_job(&f, "fox"));
+	CHECK_STR(fx_xattr(&f, "fox.png", "user.gptimgfs.prompt"), "a fox");
+	fx_close(&f);
+}
+
+/* ---- names ---- */
+
+static void test_prompt_names(void)
+{
+	char name[256], file[300];
+
+	CHECK(core_prompt_name("a.txt", name, sizeof(name)));
+	CHECK_STR(name, "a");
+	CHECK(core_prompt_name("a cat.v2.txt", name, sizeof(name)));
+	CHECK_STR(name, "a cat.v2");
+	CHECK(!core_prompt_name(".a.txt", name, sizeof(name)));
+	CHECK(!core_prompt_name("a.txt~", name, sizeof(name)));
+	CHECK(!core_prompt_name(".txt", name, sizeof(name)));
+	CHECK(!core_prompt_name("a.opts", name, sizeof(name)));
+	CHECK(!core_prompt_name("abcdef.txt", name, 4));
+
+	memset(file, 'n', 200);
+	memcpy(file + 200, ".txt", 5);
+	CHECK(core_check_prompt_filename(file) == 0);
+	memset(file, 'n', 201);
+	memcpy(file + 201, ".txt", 5);
+	CHECK(core_check_prompt_filename(file) == -ENAMETOOLONG);
+	CHECK(core_check_prompt_filename("a\nb.txt") == -EINVAL);
+	CHECK(core_check_prompt_filename("a\x7f.txt") == -EINVAL);
+	CHECK(core_check_prompt_filename("a cat.txt") == 0);
+	/* not a prompt file: anything goes */
+	CHECK(core_check_prompt_filename("a\nb.swp") == 0);
+}
+
+/* ---- credits ---- */
+
+static void test_credits(void)
+{
+	struct fx f;
+	uint64_t s1, s2;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(core_credits(f.c, &f.text) == -EAGAIN);
+	CHECK(core_credits(f.c, &f.text) == -EAGAIN);
+	CHECK(f.calls.credits_wanted == 1);
+
+	s1 = fx_submit(&f, "cat", "a cat");
+	CHECK(fx_send(&f, s1, "t-1") == 0);
+	core_credits_update(f.c, 9995.3, NULL, NULL);
+	CHECK(f.calls.credits_changed == 1);
+	CHECK(core_credits(f.c, &f.text) == 0);
+	CHECK(f.calls.credits_wanted == 1);
+	CHECK_STR(buf_str(&f.text), "9995.3\nspent_today: 4.7\n");
+
+	/* a task the API failed gives its credits back */
+	s2 = fx_submit(&f, "dog", "a dog");
+	CHECK(fx_send(&f, s2, "t-2") == 0);
+	CHECK(core_credits(f.c, &f.text) == 0);
+	CHECK_STR(fx_value(buf_str(&f.text), "spent_today"), "9.4");
+	CHECK(core_task_failed(f.c, s2, "upstream_error", "boom") == 0);
+	CHECK(core_credits(f.c, &f.text) == 0);
+	CHECK_STR(fx_value(buf_str(&f.text), "spent_today"), "4.7");
+
+	/* one that completed at the API was charged, even if its download
+	 * then failed */
+	s2 = fx_submit(&f, "emu", "an emu");
+	CHECK(fx_send(&f, s2, "t-3") == 0);
+	CHECK(core_task_urls(f.c, s2, (char *[]){ "https://cdn.example/e" },
+			     1) == 0);
+	CHECK(core_task_failed(f.c, s2, "download_failed", "gone") == 0);
+	CHECK(core_credits(f.c, &f.text) == 0);
+	CHECK_STR(fx_value(buf_str(&f.text), "spent_today"), "9.4");
+
+	core_credits_update(f.c, 0, "unauthorized", "the API key was refused");
+	CHECK(core_credits(f.c, &f.text) == 0);
+	CHECK_STR(buf_str(&f.text),
+		  "error: unauthorized: the API key was refused\n"
+		  "spent_today: 9.4\n");
+
+	/* today's spending survives a restart; the balance is asked again */
+	CHECK(fx_reopen(&f));
+	CHECK(core_credits(f.c, &f.text) == -EAGAIN);
+	CHECK(f.calls.credits_wanted == 1);
+	core_credits_update(f.c, 9990.6, NULL, NULL);
+	CHECK(core_credits(f.c, &f.text) == 0);
+	CHECK_STR(buf_str(&f.text), "9990.6\nspent_today: 9.4\n");
+	fx_close(&f);
+}
+
+int main(void)
+{
+	test_submit_queued();
+	test_dedup();
+	test_superseded_in_flight();
+	test_superseded_while_sending();
+	test_invalid_input();
+	test_valid_edges();
+	test_removed_ended();
+	test_removed_queued();
+	test_removed_in_flight();
+	test_prompt_names();
+	test_credits();
+	return check_result("test_core_submit");
+}
