@@ -25,6 +25,7 @@ static void task_from_request(struct sim_task *t, struct sim_create *c,
 	t->outputs = d.outputs;
 	memcpy(t->fail_code, d.fail_code, sizeof(t->fail_code));
 	t->nonimage = d.nonimage;
+	t->noise = d.noise;
 	t->image_to_image = c->n_urls > 0;
 	sim_image_size(c, scale, &t->width, &t->height);
 	t->callback_url = c->callback_url;
@@ -161,7 +162,7 @@ void sim_api_file(struct sim_req *r, const char *name)
 	int n = parse_file_name(name, id);
 	struct sim_task *task = NULL;
 	uint32_t width = 0, height = 0;
-	bool found = false, nonimage = false;
+	bool found = false, nonimage = false, noise = false;
 
 	pthread_mutex_lock(&s->lock);
 	if (n)
@@ -170,6 +171,7 @@ void sim_api_file(struct sim_req *r, const char *name)
 	    sim_task_state(task, sim_monotonic()) == SIM_COMPLETED) {
 		found = true;
 		nonimage = task->nonimage;
+		noise = task->noise;
 		width = task->width;
 		height = task->height;
 	}
@@ -182,7 +184,7 @@ void sim_api_file(struct sim_req *r, const char *name)
 		r->reply.status = 200;
 		r->reply.content_type = "text/html";
 	} else if (sim_png_encode(&r->reply.body, width, height,
-				  seed_of(name)) == 0) {
+				  seed_of(name), noise) == 0) {
 		r->reply.status = 200;
 		r->reply.content_type = "image/png";
 	} else {

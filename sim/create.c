@@ -388,4 +388,5 @@ void sim_directives_parse(const char *prompt, struct sim_directives *d)
 	    value[0] >= '1' && value[0] <= '4' && value[1] == '\0')
 		d->outputs = value[0] - '0';
 	d->nonimage = strstr(prompt, "[sim:nonimage]") != NULL;
+	d->noise = strstr(prompt, "[sim:noise]") != NULL;
 }

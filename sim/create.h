@@ -38,11 +38,12 @@ void sim_image_size(const struct sim_create *c, double scale, uint32_t *w,
 		    uint32_t *h);
 
 /* Test directives in a prompt (see sim_main.c's --help):
- * [sim:fail=CODE] [sim:outputs=N] [sim:nonimage]. */
+ * [sim:fail=CODE] [sim:outputs=N] [sim:nonimage] [sim:noise]. */
 struct sim_directives {
 	char fail_code[64];	/* "" unless [sim:fail=CODE] */
 	int outputs;		/* 1 unless [sim:outputs=N], N in 1..4 */
 	bool nonimage;
+	bool noise;
 };
 
 void sim_directives_parse(const char *prompt, struct sim_directives *d);

@@ -45,11 +45,21 @@ static int add_chunk(struct buf *out, const char type[4],
 }
 
 /* Row y of the image: red follows x, green follows y, blue and the
- * offsets follow the seed. */
+ * offsets follow the seed. With noise, every byte is pseudo-random, so the
+ * file does not compress (as big as a real photograph or more). */
 static void draw_row(unsigned char *px, uint32_t width, uint32_t height,
-		     uint32_t y, uint32_t seed)
+		     uint32_t y, uint32_t seed, bool noise)
 {
+	uint64_t state = ((uint64_t)seed << 32 | y) * 0x9e3779b97f4a7c15ULL | 1;
+
 	for (uint32_t x = 0; x < width; x++, px += 3) {
+		if (noise) {
+			state ^= state << 13;
+			state ^= state >> 7;
+			state ^= state << 17;
+			memcpy(px, &state, 3);
+			continue;
+		}
 		px[0] = (unsigned char)(seed + (uint64_t)x * 256 / width);
 		px[1] = (unsigned char)((seed >> 8) + (uint64_t)y * 256 / height);
 		px[2] = (unsigned char)(seed >> 16);
@@ -88,7 +98,7 @@ static int deflate_step(z_stream *zs, int flush, struct buf *idat)
 }
 
 static int compress_rows(struct buf *idat, uint32_t width, uint32_t height,
-			 uint32_t seed)
+			 uint32_t seed, bool noise)
 {
 	size_t len = (size_t)width * 3;
 	unsigned char *rows = malloc(3 * len + 1);
@@ -106,7 +116,7 @@ static int compress_rows(struct buf *idat, uint32_t width, uint32_t height,
 	for (uint32_t y = 0; y < height && rc == 0; y++) {
 		unsigned char *swap;
 
-		draw_row(row, width, height, y, seed);
+		draw_row(row, width, height, y, seed, noise);
 		filter_row(out, row, y ? prev : NULL, len);
 		zs.next_in = out;
 		zs.avail_in = (uInt)(len + 1);
@@ -123,7 +133,7 @@ static int compress_rows(struct buf *idat, uint32_t width, uint32_t height,
 }
 
 int sim_png_encode(struct buf *out, uint32_t width, uint32_t height,
-		   uint32_t seed)
+		   uint32_t seed, bool noise)
 {
 	static const unsigned char signature[8] = {
 		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'
@@ -143,7 +153,7 @@ int sim_png_encode(struct buf *out, uint32_t width, uint32_t height,
 	ihdr[11] = 0;	/* adaptive filtering */
 	ihdr[12] = 0;	/* no interlace */
 	buf_init(&idat, out->max);
-	rc = compress_rows(&idat, width, height, seed);
+	rc = compress_rows(&idat, width, height, seed, noise);
 	if (rc == 0)
 		rc = buf_add(out, signature, sizeof(signature));
 	if (rc == 0)

@@ -35,6 +35,7 @@ static const char usage[] =
 "                    (message \"simulated failure\"); credits are refunded\n"
 "  [sim:outputs=N]   N output images (1..4)\n"
 "  [sim:nonimage]    the image URLs answer 200 with <html>expired</html>\n"
+"  [sim:noise]       images of random pixels, which do not compress\n"
 "\n"
 "Control endpoints (no key): GET /_sim/stats, /_sim/requests,\n"
 "/_sim/prompts; POST /_sim/faults (a rule), DELETE /_sim/faults,\n"

@@ -32,6 +32,7 @@ struct sim_task {
 	int outputs;			/* 1..SIM_OUTPUTS_MAX */
 	char fail_code[64];		/* "" unless the task is to fail */
 	bool nonimage;			/* files serve an HTML page */
+	bool noise;			/* images that do not compress */
 	bool image_to_image;
 	uint32_t width, height;
 	char *callback_url;		/* NULL: none */
