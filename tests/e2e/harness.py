@@ -282,3 +282,59 @@ def user_prompts(test):
     """/_sim/prompts without settle()'s sentinel prompts."""
     return {p: c for p, c in test.sim.prompts().items()
             if not p.startswith("settle barrier ")}
+
+
+# -- whole-image check (appended) -------------------------------------------
+def png_size(data):
+    """(width, height) of a whole PNG, or AssertionError saying what is
+    wrong: the signature, every chunk's length and CRC, IHDR first, IEND
+    last with nothing after it, and (non-interlaced) the inflated IDAT
+    holding exactly height rows of the IHDR's width."""
+    import struct
+    import zlib
+
+    def bad(why):
+        raise AssertionError("not a whole PNG (%d bytes): %s" %
+                             (len(data), why))
+
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        bad("no PNG signature")
+    pos, ihdr, idat, ended = 8, None, [], False
+    while pos < len(data):
+        if ended:
+            bad("bytes after IEND")
+        if pos + 8 > len(data):
+            bad("cut inside a chunk header at %d" % pos)
+        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            bad("chunk %r cut short at %d" % (ctype, pos))
+        body = data[pos + 8:pos + 8 + length]
+        crc, = struct.unpack(">I", data[pos + 8 + length:end])
+        if zlib.crc32(ctype + body) & 0xffffffff != crc:
+            bad("bad CRC in chunk %r at %d" % (ctype, pos))
+        if ihdr is None and ctype != b"IHDR":
+            bad("first chunk is %r" % ctype)
+        if ctype == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif ctype == b"IDAT":
+            idat.append(body)
+        elif ctype == b"IEND":
+            ended = True
+        pos = end
+    if not ended:
+        bad("no IEND")
+    width, height, depth, color, _, _, interlace = ihdr
+    if interlace == 0:
+        channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color)
+        if channels is None:
+            bad("color type %d" % color)
+        try:
+            raw = zlib.decompress(b"".join(idat))
+        except zlib.error as e:
+            bad("IDAT does not inflate: %s" % e)
+        row = (width * channels * depth + 7) // 8 + 1
+        if len(raw) != row * height:
+            bad("IDAT holds %d bytes, %dx%d needs %d" %
+                (len(raw), width, height, row * height))
+    return width, height
