@@ -629,7 +629,8 @@ static bool retire_if_done(struct core *c, struct task *t)
 /* After an end under the lock: record or retire, unlock, notify. A
  * completion need not be durable: the images' metadata is, and a restart
  * that finds the task downloading publishes what is stored. */
-static int finish_task(struct core *c, struct task *t, bool completed)
+static int finish_task(struct core *c, struct task *t, bool completed,
+		       bool published)
 {
 	char *name = strdup(t->name);
 	int rc = 0;
@@ -640,10 +641,11 @@ static int finish_task(struct core *c, struct task *t, bool completed)
 	else
 		rc = task_save_as(c, t, !completed);
 	pthread_mutex_unlock(&c->lock);
+	/* out/ first: a reader woken by the job's end opens its image next */
+	if (published)
+		notify_outputs(c);
 	if (name)
 		notify_job(c, name);
-	if (completed)
-		notify_outputs(c);
 	free(name);
 	return rc;
 }
@@ -683,7 +685,7 @@ int core_task_completed(struct core *c, uint64_t seq)
 		t->state = TASK_COMPLETED;
 	}
 	t->note[0] = '\0';
-	return finish_task(c, t, true);
+	return finish_task(c, t, true, true);
 }
 
 int core_task_failed(struct core *c, uint64_t seq, const char *code,
@@ -691,7 +693,6 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 {
 	struct task *t;
 	bool published;
-	int rc;
 
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, -1);
@@ -711,8 +712,5 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 	t->state = TASK_FAILED;
 	t->note[0] = '\0';
 	snprintf(t->error, sizeof(t->error), "%s: %s", code, message);
-	rc = finish_task(c, t, false);
-	if (published)
-		notify_outputs(c);
-	return rc;
+	return finish_task(c, t, false, published);
 }

@@ -68,17 +68,20 @@ static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
 }
 
 void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
-		    double ttl)
+		    double entry_ttl, double attr_ttl,
+		    const struct fuse_file_info *fi)
 {
 	struct fuse_entry_param e;
+	int rc;
 
 	memset(&e, 0, sizeof(e));
 	e.ino = n->ino;
 	e.attr = *st;
 	e.attr.st_ino = n->ino;
-	e.attr_timeout = ttl;
-	e.entry_timeout = ttl;
-	if (fuse_reply_entry(req, &e) == -ENOENT) {
+	e.attr_timeout = attr_ttl;
+	e.entry_timeout = entry_ttl;
+	rc = fi ? fuse_reply_create(req, &e, fi) : fuse_reply_entry(req, &e);
+	if (rc == -ENOENT) {
 		/* the kernel dropped the request: undo the lookup count */
 		struct fs *fs = fs_of(req);
 

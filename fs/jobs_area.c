@@ -81,24 +81,7 @@ static void reply_jobs_entry(fuse_req_t req, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (!fi) {
-		fs_reply_entry(req, n, &st, TTL_JOBS);
-		return;
-	}
-	{
-		struct fuse_entry_param e;
-
-		memset(&e, 0, sizeof(e));
-		e.ino = n->ino;
-		e.attr = st;
-		e.attr.st_ino = n->ino;
-		e.attr_timeout = e.entry_timeout = TTL_JOBS;
-		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-			pthread_mutex_lock(&fs->nodes_lock);
-			node_forget(fs, n->ino, 1);
-			pthread_mutex_unlock(&fs->nodes_lock);
-		}
-	}
+	fs_reply_entry(req, n, &st, TTL_JOBS, TTL_JOBS, fi);
 }
 
 void jobs_lookup(fuse_req_t req, const char *name)

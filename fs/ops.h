@@ -15,15 +15,21 @@
 #define TTL_JOBS 1.0		/* changes come through us anyway */
 #define TTL_VIEW 0.0		/* status/, wait/, credits change all along */
 #define TTL_OUT 3600.0		/* an image never changes in place */
+/* ... but a name in out/ moves to a newer image when a job's next task
+ * completes: the kernel asks at every path lookup, so that `cat wait/x &&
+ * cp out/x.png` never gets the older image from a cached entry */
+#define TTL_OUT_NAME 0.0
 
 static inline struct fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
 
-/* Reply an entry for node n with attributes st (n already referenced). */
+/* Reply an entry for node n with attributes st (n already referenced):
+ * for a lookup, or with fi for a create. */
 void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
-		    double ttl);
+		    double entry_ttl, double attr_ttl,
+		    const struct fuse_file_info *fi);
 /* Fill the attributes every synthetic file shares. */
 void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
 		       mode_t mode, off_t size, time_t mtime);

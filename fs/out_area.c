@@ -57,7 +57,7 @@ void out_lookup(fuse_req_t req, const char *name)
 		return;
 	}
 	output_stat(fs, &o, n->ino, &st);
-	fs_reply_entry(req, n, &st, TTL_OUT);
+	fs_reply_entry(req, n, &st, TTL_OUT_NAME, TTL_OUT, NULL);
 }
 
 void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)

@@ -62,7 +62,7 @@ void view_lookup(fuse_req_t req, enum fs_area area, const char *name)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fs_reply_entry(req, n, &st, TTL_VIEW);
+	fs_reply_entry(req, n, &st, TTL_VIEW, TTL_VIEW, NULL);
 }
 
 static enum fs_area area_of_ino(struct fs *fs, fuse_ino_t ino, char *name,
