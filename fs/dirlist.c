@@ -4,24 +4,44 @@
 
 #include "ops.h"
 
-int dirlist_add(struct dirlist *dl, const char *name, mode_t type)
+static int dirlist_grow(struct dirlist *dl)
 {
-	char **names = realloc(dl->names, (dl->n + 1) * sizeof(*names));
+	size_t cap = dl->cap ? dl->cap * 2 : 32;
+	char **names = realloc(dl->names, cap * sizeof(*names));
 	mode_t *types;
 
 	if (!names)
 		return -ENOMEM;
 	dl->names = names;
-	types = realloc(dl->types, (dl->n + 1) * sizeof(*types));
+	types = realloc(dl->types, cap * sizeof(*types));
 	if (!types)
 		return -ENOMEM;
 	dl->types = types;
+	dl->cap = cap;
+	return 0;
+}
+
+int dirlist_add(struct dirlist *dl, const char *name, mode_t type)
+{
+	if (dl->n == dl->cap && dirlist_grow(dl) < 0)
+		return -ENOMEM;
 	dl->names[dl->n] = strdup(name);
 	if (!dl->names[dl->n])
 		return -ENOMEM;
 	dl->types[dl->n] = type;
 	dl->n++;
 	return 0;
+}
+
+int dirlist_add_names(struct dirlist *dl, char **names, size_t n)
+{
+	size_t i;
+	int rc = names ? 0 : -ENOMEM;
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = dirlist_add(dl, names[i], S_IFREG);
+	core_free_names(names, n);
+	return rc;
 }
 
 void dirlist_free(struct dirlist *dl)

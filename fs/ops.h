@@ -36,11 +36,14 @@ void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
 
 /* A directory listing taken at opendir and served from memory. */
 struct dirlist {
-	size_t n;
+	size_t n, cap;
 	char **names;
 	mode_t *types;
 };
 int dirlist_add(struct dirlist *dl, const char *name, mode_t type);
+/* Add the core's names (regular files) and free them; names NULL: the
+ * core ran out of memory. */
+int dirlist_add_names(struct dirlist *dl, char **names, size_t n);
 void dirlist_free(struct dirlist *dl);
 
 /* jobs/ */

@@ -174,12 +174,8 @@ void out_listxattr(fuse_req_t req, struct fs_node *n, size_t size)
 
 int out_list(struct fs *fs, struct dirlist *dl)
 {
-	size_t i, n;
+	size_t n;
 	char **names = core_output_names(fs->core, &n);
-	int rc = names ? 0 : -ENOMEM;
 
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = dirlist_add(dl, names[i], S_IFREG);
-	core_free_names(names, n);
-	return rc;
+	return dirlist_add_names(dl, names, n);
 }

@@ -185,12 +185,8 @@ void view_release(fuse_req_t req, struct fuse_file_info *fi)
 
 int view_list(struct fs *fs, struct dirlist *dl)
 {
-	size_t i, n;
+	size_t n;
 	char **names = core_job_names(fs->core, &n);
-	int rc = names ? 0 : -ENOMEM;
 
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = dirlist_add(dl, names[i], S_IFREG);
-	core_free_names(names, n);
-	return rc;
+	return dirlist_add_names(dl, names, n);
 }
