@@ -49,6 +49,24 @@ static void again(struct net *n, struct ntask *t, const char *what,
 	net_schedule(n, t, STEP_DOWNLOAD, delay);
 }
 
+/* The data directory cannot take the image now (disk full, read-only):
+ * the image is paid for and still at the API, so keep trying with the
+ * polls' unbounded backoff, and say why in the status. The URL was not at
+ * fault, so it keeps its one refresh for when it expires. */
+static void store_trouble(struct net *n, struct ntask *t, const char *why)
+{
+	int64_t delay = net_backoff(n, REQ_POLL, t->store_failures++, 0);
+	char note[768];
+
+	t->repolled = false;
+	snprintf(note, sizeof(note), "download: %s; the image waits at the "
+		 "API, retrying in %lld s", why,
+		 (long long)((delay + 999) / 1000));
+	log_warn("%s #%" PRIu64 ": %s", t->name, t->seq, note);
+	core_task_note(n->core, t->seq, note);
+	net_schedule(n, t, STEP_DOWNLOAD, delay);
+}
+
 static void completed(struct net *n, struct ntask *t)
 {
 	if (core_task_completed(n->core, t->seq) == 0)
@@ -75,7 +93,11 @@ void download_start(struct net *n, struct ntask *t,
 	}
 	fd = core_tmpfile(n->core, t->tmp_path, sizeof(t->tmp_path));
 	if (fd < 0) {
-		again(n, t, strerror(-fd), 0);
+		char why[300];
+
+		snprintf(why, sizeof(why), "cannot make a temporary file: %s",
+			 strerror(-fd));
+		store_trouble(n, t, why);
 		return;
 	}
 	x = xfer_download(&n->pool, ct->urls[i], fd);
@@ -99,6 +121,7 @@ static void store(struct net *n, struct ntask *t, const char *host)
 
 	if (rc == 0) {
 		t->download_failures = 0;
+		t->store_failures = 0;
 		net_schedule(n, t, STEP_DOWNLOAD, 0);
 	} else if (rc == -EBADMSG) {
 		snprintf(why, sizeof(why), "%s answered with something that "
@@ -109,7 +132,7 @@ static void store(struct net *n, struct ntask *t, const char *host)
 	} else {	/* the core removed the file */
 		snprintf(why, sizeof(why), "cannot store the image: %s",
 			 strerror(-rc));
-		again(n, t, why, 0);
+		store_trouble(n, t, why);
 	}
 }
 
@@ -127,6 +150,10 @@ void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		return;
 	}
 	unlink(t->tmp_path);
+	if (x->write_errno) {
+		store_trouble(n, t, r->what);
+		return;
+	}
 	if (r->transport == TRANSPORT_OK)
 		snprintf(why, sizeof(why), "%s answered %ld", host, r->status);
 	else

@@ -50,6 +50,7 @@ struct ntask {
 	unsigned create_attempts;	/* creation requests sent */
 	unsigned poll_failures;		/* transient poll failures in a row */
 	unsigned download_failures;	/* of the current output */
+	unsigned store_failures;	/* the data dir refused, in a row */
 	bool repolled;			/* fresh URLs were asked for once */
 	size_t output;			/* the output being downloaded */
 	char tmp_path[PATH_MAX];	/* its temporary file */
