@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "json.h"
+#include "utf8.h"
 
 /* The value lists, space-separated: the one place they are spelled out, used
  * both to check a value and to tell the user what is allowed. */
@@ -71,27 +72,35 @@ struct quoted {
 };
 
 /* s[0..n) made safe for a one-line message: at most QUOTE_MAX bytes (cut at
- * a UTF-8 character boundary, "..." marks the cut), control characters and
- * newlines shown as '?'. */
+ * a UTF-8 character boundary, "..." marks the cut), valid UTF-8 characters
+ * kept, control characters, DEL and each byte of an invalid sequence shown
+ * as '?' (so the message stays valid UTF-8 whatever the user wrote). */
 static const char *quote(struct quoted *q, const char *s, size_t n)
 {
-	size_t cut = n, i;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, len;
+	uint32_t cp = 0;
+	bool bad;
 
-	if (n > QUOTE_MAX) {
-		cut = QUOTE_MAX;
-		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
-			cut--;
+	while (i < n) {
+		/* invalid bytes and C0, DEL and C1 controls: one '?' a byte */
+		len = utf8_char(u + i, n - i, &cp);
+		bad = len == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+		if (bad)
+			len = 1;	/* one '?' for one byte */
+		if (i + len > QUOTE_MAX)
+			break;
+		if (bad)
+			q->s[i] = '?';
+		else
+			memcpy(q->s + i, s + i, len);
+		i += len;
 	}
-	for (i = 0; i < cut; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		q->s[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	if (i < n) {
+		memcpy(q->s + i, "...", 3);
+		i += 3;
 	}
-	if (cut < n) {
-		memcpy(q->s + cut, "...", 3);
-		cut += 3;
-	}
-	q->s[cut] = '\0';
+	q->s[i] = '\0';
 	return q->s;
 }
 
@@ -740,41 +749,6 @@ int opts_parse_json(struct job_opts *o, const char *label, const char *text,
 
 /* ---- the prompt ---- */
 
-static bool is_cont(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
-/* Length of the UTF-8 character at s (n > 0 bytes left), 0 when it is not
- * valid: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_char_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)		/* a continuation byte, or overlong */
-		return 0;
-	if (c < 0xe0)
-		return n >= 2 && is_cont(s[1]) ? 2 : 0;
-	if (c < 0xf0) {
-		if (n < 3 || !is_cont(s[1]) || !is_cont(s[2]) ||
-		    (c == 0xe0 && s[1] < 0xa0) ||	/* overlong */
-		    (c == 0xed && s[1] >= 0xa0))	/* surrogate */
-			return 0;
-		return 3;
-	}
-	if (c < 0xf5) {
-		if (n < 4 || !is_cont(s[1]) || !is_cont(s[2]) ||
-		    !is_cont(s[3]) ||
-		    (c == 0xf0 && s[1] < 0x90) ||	/* overlong */
-		    (c == 0xf4 && s[1] >= 0x90))	/* > U+10FFFF */
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 int prompt_check(const char *label, const char *text, size_t len,
 		 size_t *plen, char *err, size_t errlen)
 {
@@ -791,7 +765,7 @@ int prompt_check(const char *label, const char *text, size_t len,
 			return fail(err, errlen, label, 0,
 				    "prompt has a NUL byte at byte offset %zu",
 				    i);
-		n = utf8_char_len(s + i, len - i);
+		n = utf8_char(s + i, len - i, NULL);
 		if (n == 0)
 			return fail(err, errlen, label, 0,
 				    "prompt is not valid UTF-8 at byte offset %zu",

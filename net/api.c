@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/json.h"
+#include "core/utf8.h"
 
 /* No answer of the API needs more tokens; a bigger one (a 10,000-element
  * array) is refused before anything looks at it. */
@@ -35,60 +36,29 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- text that ends up in a status line ---- */
 
-/* The length of the valid UTF-8 character at s (stored in *cp), or 0 when
- * it is not one (overlong, surrogate, beyond U+10FFFF, cut short). */
-static size_t utf8_char(const unsigned char *s, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2, c &= 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3, c &= 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* A message for one line of a status file: printable UTF-8 is kept,
  * control characters (C0, DEL, C1) and invalid bytes become '?', and it is
  * cut at a character boundary to fit dst. */
 static void sanitize_text(char *dst, size_t dstsz, const char *src)
 {
 	const unsigned char *s = (const unsigned char *)src;
-	size_t o = 0, n;
+	size_t len = strlen(src), i = 0, o = 0, n;
 	uint32_t cp;
 
-	while (*s) {
-		n = utf8_char(s, &cp);
+	while (i < len) {
+		n = utf8_char(s + i, len - i, &cp);
 		if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
 			if (o + 1 >= dstsz)
 				break;
 			dst[o++] = '?';
-			s += n ? n : 1;
+			i += n ? n : 1;
 			continue;
 		}
 		if (o + n >= dstsz)
 			break;
-		memcpy(dst + o, s, n);
+		memcpy(dst + o, s + i, n);
 		o += n;
-		s += n;
+		i += n;
 	}
 	dst[o] = '\0';
 }

@@ -9,9 +9,8 @@
 
 #include "core/buf.h"
 
-/* Length of the valid UTF-8 sequence at s[0..len) (len > 0), 0 when
- * invalid: overlong forms, surrogates and values past U+10FFFF are. */
-size_t sim_utf8_seq(const unsigned char *s, size_t len);
+/* Is s[0..len) valid UTF-8? (core/utf8's utf8_valid under the name the
+ * simulator's request checks use.) */
 bool sim_utf8_valid(const char *s, size_t len);
 /* Is s[0..len) one JSON value in valid UTF-8? */
 bool sim_json_valid(const char *s, size_t len);

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "core/buf.h"
 #include "core/opts.h"
+#include "core/utf8.h"
 
 #define INI "jobs/cat.opts"
 #define JSN "jobs/cat.json"
@@ -393,6 +394,70 @@ static void test_ini_quote_cut(void)
 	q = strstr(err, "'k");
 	CHECK(q && strlen(q) == 1 + 59 + 3 + 1);	/* k + 29 é + ... + ' */
 	CHECK(q && strcmp(q + 60, "...'") == 0);
+	opts_free(&o);
+	buf_free(&b);
+}
+
+/* User text that is not UTF-8 is quoted with '?' for each bad byte, so the
+ * message (which ends up in a status file) is always valid UTF-8. */
+static const struct {
+	bool is_json;
+	const char *text;
+	const char *want;
+} bad_utf8[] = {
+	{ false, "\xff\xfe = 1k", INI ": line 1: unknown key '\?\?'" },
+	{ true, "{\"\xff\xfe\":1}", JSN ": line 1: unknown key '\?\?'" },
+	/* valid characters kept, a cut-short one is one '?' per byte */
+	{ false, "caf\xc3\xa9\xe2\x82 = 1", INI ": line 1: unknown key 'caf\xc3\xa9\?\?'" },
+	{ true, "{\"caf\xc3\xa9\xe2\x82\":1}", JSN ": line 1: unknown key 'caf\xc3\xa9\?\?'" },
+	/* overlong, surrogate, past U+10FFFF, lone continuation byte */
+	{ false, "resolution = \xc0\x80",
+	  INI ": line 1: key 'resolution': '\?\?' is not one of 1k 2k 4k" },
+	{ true, "{\"resolution\":\"\xed\xa0\x80\"}",
+	  JSN ": line 1: key 'resolution': '\?\?\?' is not one of 1k 2k 4k" },
+	{ false, "aspect_ratio = \xf4\x90\x80\x80",
+	  INI ": line 1: key 'aspect_ratio': '\?\?\?\?' is not one of " ALL_RATIOS },
+	{ true, "{\"aspect_ratio\":\"16\x80""9\"}",
+	  JSN ": line 1: key 'aspect_ratio': '16?9' is not one of " ALL_RATIOS },
+	{ false, "\xfe\n", INI ": line 1: no '=' in '\?'" },
+};
+
+static void test_quote_bad_utf8(void)
+{
+	struct job_opts o;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++) {
+		if (bad_utf8[i].is_json)
+			CHECK(json(&o, bad_utf8[i].text) == -1);
+		else
+			CHECK(ini(&o, bad_utf8[i].text) == -1);
+		CHECK_STR(err, bad_utf8[i].want);
+		CHECK(utf8_valid(err, strlen(err)));
+		CHECK(strchr(err, '?') != NULL);
+		opts_free(&o);
+	}
+}
+
+/* The cut at QUOTE_MAX bytes still falls on a character boundary when bad
+ * bytes and characters are mixed: 58 bad bytes, then a 3-byte character
+ * that would end past byte 60. */
+static void test_quote_bad_utf8_cut(void)
+{
+	struct buf b;
+	struct job_opts o;
+	const char *q;
+	int i;
+
+	buf_init(&b, 4096);
+	for (i = 0; i < 58; i++)
+		buf_addstr(&b, "\xff");
+	buf_addstr(&b, "\xe2\x82\xac\xff = 1");
+	CHECK(ini(&o, buf_str(&b)) == -1);
+	CHECK(utf8_valid(err, strlen(err)));
+	q = strstr(err, "'?");
+	CHECK(q && strlen(q) == 1 + 58 + 3 + 1);
+	CHECK(q && strspn(q + 1, "?") == 58 && strcmp(q + 59, "...'") == 0);
 	opts_free(&o);
 	buf_free(&b);
 }
@@ -905,6 +970,8 @@ int main(void)
 	test_ini_urls_limit();
 	test_ini_long();
 	test_ini_quote_cut();
+	test_quote_bad_utf8();
+	test_quote_bad_utf8_cut();
 	test_ini_many_keys();
 	test_json_good();
 	test_json_bad();

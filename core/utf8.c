@@ -1,0 +1,45 @@
+/* The strict UTF-8 decoder: see utf8.h. */
+#include "utf8.h"
+
+size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len, i;
+
+	if (c < 0x80) {
+		len = 1, min = 0;
+	} else if (c >= 0xc2 && c <= 0xdf) {	/* C0, C1: always overlong */
+		len = 2, c &= 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, c &= 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {	/* F5 and up: past U+10FFFF */
+		len = 4, c &= 0x07, min = 0x10000;
+	} else {
+		return 0;	/* a continuation byte, or no lead byte at all */
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	if (cp)
+		*cp = c;
+	return len;
+}
+
+bool utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, len;
+
+	for (i = 0; i < n; i += len) {
+		len = utf8_char(u + i, n - i, NULL);
+		if (len == 0)
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,169 @@
+/* core/utf8.c: the strict decoder at every boundary, and utf8_valid. */
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/utf8.h"
+
+/* A sequence, its length as given, and what utf8_char says about it. */
+static const struct {
+	const char *s;
+	size_t n;
+	size_t want_len;	/* 0: invalid */
+	uint32_t want_cp;
+} chars[] = {
+	/* the boundaries of each length */
+	{ "\x00", 1, 1, 0x0 },
+	{ "A", 1, 1, 0x41 },
+	{ "\x7f", 1, 1, 0x7f },
+	{ "\xc2\x80", 2, 2, 0x80 },
+	{ "\xc3\xa9", 2, 2, 0xe9 },
+	{ "\xdf\xbf", 2, 2, 0x7ff },
+	{ "\xe0\xa0\x80", 3, 3, 0x800 },
+	{ "\xe2\x82\xac", 3, 3, 0x20ac },
+	{ "\xed\x9f\xbf", 3, 3, 0xd7ff },	/* just below the surrogates */
+	{ "\xee\x80\x80", 3, 3, 0xe000 },	/* just above them */
+	{ "\xef\xbf\xbf", 3, 3, 0xffff },
+	{ "\xf0\x90\x80\x80", 4, 4, 0x10000 },
+	{ "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff },
+	/* only the first character counts */
+	{ "ab", 2, 1, 0x61 },
+	{ "\xc3\xa9z", 3, 2, 0xe9 },
+	/* overlong forms */
+	{ "\xc0\x80", 2, 0, 0 },
+	{ "\xc1\xbf", 2, 0, 0 },
+	{ "\xe0\x80\x80", 3, 0, 0 },
+	{ "\xe0\x9f\xbf", 3, 0, 0 },
+	{ "\xf0\x80\x80\x80", 4, 0, 0 },
+	{ "\xf0\x8f\xbf\xbf", 4, 0, 0 },
+	/* surrogates */
+	{ "\xed\xa0\x80", 3, 0, 0 },
+	{ "\xed\xbf\xbf", 3, 0, 0 },
+	/* past U+10FFFF */
+	{ "\xf4\x90\x80\x80", 4, 0, 0 },
+	{ "\xf5\x80\x80\x80", 4, 0, 0 },
+	{ "\xf7\xbf\xbf\xbf", 4, 0, 0 },
+	{ "\xf8\x88\x80\x80\x80", 5, 0, 0 },
+	{ "\xfe", 1, 0, 0 },
+	{ "\xff", 1, 0, 0 },
+	/* lone continuation bytes */
+	{ "\x80", 1, 0, 0 },
+	{ "\xbf", 1, 0, 0 },
+	{ "\x80" "A", 2, 0, 0 },
+	/* truncated by the end of the bytes given */
+	{ "\xc3", 1, 0, 0 },
+	{ "\xe2\x82", 2, 0, 0 },
+	{ "\xe2", 1, 0, 0 },
+	{ "\xf0\x90\x80", 3, 0, 0 },
+	{ "\xf0\x90", 2, 0, 0 },
+	{ "\xc3\xa9", 1, 0, 0 },	/* the bytes are there, n says no */
+	{ "\xf0\x90\x80\x80", 3, 0, 0 },
+	/* truncated by a non-continuation byte (a NUL included) */
+	{ "\xc3" "A", 2, 0, 0 },
+	{ "\xc3\x00", 2, 0, 0 },
+	{ "\xe2\x82" "A", 3, 0, 0 },
+	{ "\xe2\x00\xac", 3, 0, 0 },
+	{ "\xf0\x90\x80" "A", 4, 0, 0 },
+	{ "\xf0\x90\xc3\xa9", 4, 0, 0 },
+};
+
+static void test_chars(void)
+{
+	uint32_t cp;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(chars) / sizeof(chars[0]); i++) {
+		cp = 0xdeadbeef;
+		len = utf8_char((const unsigned char *)chars[i].s, chars[i].n,
+				&cp);
+		if (len != chars[i].want_len)
+			fprintf(stderr, "case %zu: length %zu, want %zu\n", i,
+				len, chars[i].want_len);
+		CHECK(len == chars[i].want_len);
+		if (chars[i].want_len)
+			CHECK(cp == chars[i].want_cp);
+		else
+			CHECK(cp == 0xdeadbeef);	/* untouched */
+		/* cp is optional */
+		CHECK(utf8_char((const unsigned char *)chars[i].s, chars[i].n,
+				NULL) == chars[i].want_len);
+		/* utf8_valid agrees on the character alone */
+		if (chars[i].want_len)
+			CHECK(utf8_valid(chars[i].s, chars[i].want_len));
+		else
+			CHECK(!utf8_valid(chars[i].s, chars[i].n));
+	}
+}
+
+/* c in UTF-8, the textbook way: the length. */
+static size_t encode(uint32_t c, unsigned char *s)
+{
+	if (c < 0x80) {
+		s[0] = (unsigned char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		s[0] = (unsigned char)(0xc0 | c >> 6);
+		s[1] = (unsigned char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		s[0] = (unsigned char)(0xe0 | c >> 12);
+		s[1] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+		s[2] = (unsigned char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	s[0] = (unsigned char)(0xf0 | c >> 18);
+	s[1] = (unsigned char)(0x80 | (c >> 12 & 0x3f));
+	s[2] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+	s[3] = (unsigned char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/* Every code point but the surrogates decodes back to itself, and only
+ * when all its bytes are there; no byte 80..FF is a character alone. */
+static void test_all_code_points(void)
+{
+	unsigned char s[4];
+	uint32_t c, cp;
+	size_t n, bad = 0;
+
+	for (c = 0; c <= 0x10ffff; c++) {
+		n = encode(c, s);
+		if (c >= 0xd800 && c <= 0xdfff) {
+			bad += utf8_char(s, n, NULL) != 0;
+			continue;
+		}
+		cp = 0;
+		if (utf8_char(s, n, &cp) != n || cp != c ||
+		    (n > 1 && utf8_char(s, n - 1, NULL) != 0))
+			bad++;
+	}
+	CHECK(bad == 0);
+	for (c = 0x80; c <= 0xff; c++) {
+		s[0] = (unsigned char)c;
+		CHECK(utf8_char(s, 1, NULL) == 0);
+	}
+}
+
+static void test_valid(void)
+{
+	CHECK(utf8_valid("", 0));
+	CHECK(utf8_valid("plain ASCII", 11));
+	CHECK(utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88", 14));
+	CHECK(utf8_valid("a\0b", 3));		/* NUL is a character */
+	CHECK(!utf8_valid("caf\xc3", 4));	/* cut short at the end */
+	CHECK(utf8_valid("caf\xc3\xa9", 3));	/* only n bytes are looked at */
+	CHECK(!utf8_valid("\xff\xfe", 2));
+	CHECK(!utf8_valid("ok \x80 ok", 7));
+	CHECK(!utf8_valid("ok \xed\xa0\x80", 6));
+	CHECK(!utf8_valid("ok \xc0\x80", 5));
+}
+
+int main(void)
+{
+	test_chars();
+	test_all_code_points();
+	test_valid();
+	return check_result("test_utf8");
+}
