@@ -177,12 +177,14 @@ int main(int argc, char **argv)
 	/* an unmount or a signal (SIGTERM, SIGINT, SIGHUP) is a clean end */
 	ret = run_loop(se, &fopts) >= 0 ? 0 : 1;
 
-	fs_stop_notifier(&fs);
 out_net:
 	net_stop(wiring.net);
-	/* nothing may call the hooks once their targets are gone */
+	/* nothing may call the hooks once their targets are gone; the
+	 * notifier goes last: a creation answered during net_stop still
+	 * tells it about the job */
 	memset(&hooks, 0, sizeof(hooks));
 	core_set_hooks(core, &hooks);
+	fs_stop_notifier(&fs);
 out_sim:
 	if (sim)
 		sim_stop(sim);

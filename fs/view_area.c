@@ -112,6 +112,23 @@ void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
+/* Reply with a copy of data: once the kernel has the reply, the reader may
+ * close the file, and the release (on another thread) frees the handle
+ * while fuse_reply_buf may still be returning through code that looks at
+ * the buffer again (the sanitizers' writev interceptors do). */
+static void reply_copy(fuse_req_t req, const char *data, size_t size)
+{
+	char *copy = malloc(size);
+
+	if (!copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(copy, data, size);
+	fuse_reply_buf(req, copy, size);
+	free(copy);
+}
+
 /* Answer a read from the snapshot: a failed job's wait/ file gives EIO
  * after its text, so `cat wait/NAME` prints why and exits non-zero. */
 void view_reply(fuse_req_t req, struct view_handle *h, size_t size, off_t off)
@@ -127,7 +144,7 @@ void view_reply(fuse_req_t req, struct view_handle *h, size_t size, off_t off)
 	}
 	if (size > len - (size_t)off)
 		size = len - (size_t)off;
-	fuse_reply_buf(req, buf_str(&h->text) + off, size);
+	reply_copy(req, buf_str(&h->text) + off, size);
 }
 
 /* Take the snapshot if the file can be answered now. 0: rendered; -EAGAIN:
