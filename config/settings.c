@@ -12,10 +12,7 @@
 #define POLL_INTERVAL_MAX 3600.0
 #define MAX_INFLIGHT_MAX 1000
 
-/* Kept in step with core/opts.c's lists; only used in messages. */
-#define ASPECT_RATIOS \
-	"auto 1:1 5:4 4:3 3:2 16:9 21:9 9:16 4:5 3:4 2:3 2:1 1:2 9:21"
-#define RESOLUTIONS "1k 2k 4k"
+/* what opts_parse_bool accepts, for messages */
 #define FLAGS "true false yes no on off 1 0"
 
 void quote_value(const char *value, char *out, size_t outlen)

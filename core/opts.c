@@ -12,11 +12,6 @@
 #include "json.h"
 #include "utf8.h"
 
-/* The value lists, space-separated: the one place they are spelled out, used
- * both to check a value and to tell the user what is allowed. */
-#define ASPECT_RATIOS "auto 1:1 5:4 4:3 3:2 16:9 21:9 9:16 4:5 3:4 2:3 2:1 1:2 9:21"
-#define ASPECT_RATIOS_4K "16:9 9:16 2:1 1:2 21:9 9:21"
-#define RESOLUTIONS "1k 2k 4k"
 #define BOOLS_TRUE "true yes on 1"
 #define BOOLS_FALSE "false no off 0"
 

@@ -16,6 +16,12 @@
 #define PROMPT_MAX_FILE (1024 * 1024)	/* bigger prompt files: EFBIG */
 #define SIDECAR_MAX_FILE (256 * 1024)	/* bigger sidecars are refused */
 
+/* The value lists, space-separated: the one place they are spelled out, used
+ * both to check a value and to tell the user what is allowed. */
+#define ASPECT_RATIOS "auto 1:1 5:4 4:3 3:2 16:9 21:9 9:16 4:5 3:4 2:3 2:1 1:2 9:21"
+#define ASPECT_RATIOS_4K "16:9 9:16 2:1 1:2 21:9 9:21"
+#define RESOLUTIONS "1k 2k 4k"
+
 struct job_opts {
 	char aspect_ratio[8];	/* "auto", "16:9", ... */
 	char resolution[4];	/* "1k", "2k", "4k" */
