@@ -77,6 +77,11 @@ struct core {
 	double spent_today;
 };
 
+/* jobs.c: the hooks, called without any lock held */
+void core_notify_job(struct core *c, const char *name);
+void core_notify_ready(struct core *c, uint64_t seq);
+void core_notify_outputs(struct core *c);
+
 /* task.c: records */
 struct task *task_new(uint64_t seq, const char *name);
 void task_free(struct task *t);
@@ -90,6 +95,9 @@ int task_save(struct core *c, const struct task *t);
 int task_save_as(struct core *c, const struct task *t, bool durable);
 void task_delete_record(struct core *c, const struct task *t);
 double task_price(const struct task *t);
+
+/* submit.c */
+bool submit_input_unchanged(struct core *c, const struct task *t);
 
 /* outputs.c: out/ */
 int outputs_load(struct core *c);

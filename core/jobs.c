@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -22,19 +24,19 @@ void format_utc(time_t t, char *out, size_t outsz)
 	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void notify_job(struct core *c, const char *name)
+void core_notify_job(struct core *c, const char *name)
 {
 	if (c->hooks.job_changed)
 		c->hooks.job_changed(c->hooks.ctx, name);
 }
 
-static void notify_ready(struct core *c, uint64_t seq)
+void core_notify_ready(struct core *c, uint64_t seq)
 {
 	if (c->hooks.task_ready)
 		c->hooks.task_ready(c->hooks.ctx, seq);
 }
 
-static void notify_outputs(struct core *c)
+void core_notify_outputs(struct core *c)
 {
 	if (c->hooks.outputs_changed)
 		c->hooks.outputs_changed(c->hooks.ctx);
@@ -104,9 +106,35 @@ static void resolve_interrupted(struct core *c)
 	}
 }
 
-/* Ended tasks that were superseded have nothing left to show; a removed
- * job's last task is remembered (out of sight) for a week. */
-static void drop_finished_leftovers(struct core *c)
+static bool prompt_file_exists(struct core *c, const char *name)
+{
+	char file[NAME_MAX + 1];
+	struct stat st;
+
+	snprintf(file, sizeof(file), "%s.txt", name);
+	return fstatat(c->store.jobs_fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* What a restart must not keep:
+ * - a queued task that is not its job's newest, or whose prompt file is
+ *   gone: it was replaced or removed, and the kill came before its record
+ *   was deleted; sending it would pay for a prompt nobody wants (one whose
+ *   file changed is kept, failed: see check_queued);
+ * - an ended task that was superseded: nothing left to show;
+ * - a removed job's last task after a week (it is remembered out of sight
+ *   so that the same prompt written again costs nothing). */
+static bool stale_at_start(struct core *c, const struct task *t,
+			   time_t week_ago)
+{
+	if (t->state == TASK_QUEUED)
+		return !table_is_current(c, t) || t->forgotten ||
+		       !prompt_file_exists(c, t->name);
+	return task_state_ended(t->state) &&
+	       (!table_is_current(c, t) ||
+		(t->forgotten && t->updated < week_ago));
+}
+
+static void drop_leftovers(struct core *c)
 {
 	time_t week_ago = time(NULL) - 7 * 24 * 3600;
 	size_t i = 0;
@@ -114,15 +142,35 @@ static void drop_finished_leftovers(struct core *c)
 	while (i < c->n_tasks) {
 		struct task *t = c->tasks[i];
 
-		if (task_state_ended(t->state) &&
-		    (!table_is_current(c, t) ||
-		     (t->forgotten && t->updated < week_ago))) {
+		if (stale_at_start(c, t, week_ago)) {
 			task_delete_record(c, t);
 			table_remove(c, t);
 			task_free(t);
 			continue;
 		}
 		i++;
+	}
+}
+
+/* A queued task whose prompt file or sidecar changed while the daemon was
+ * down (killed between a write and its close) is not sent: what the user
+ * wants is unsure, and a send costs money. */
+static void check_queued(struct core *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_tasks; i++) {
+		struct task *t = c->tasks[i];
+
+		if (t->state != TASK_QUEUED || submit_input_unchanged(c, t))
+			continue;
+		t->state = TASK_FAILED;
+		t->updated = time(NULL);
+		snprintf(t->error, sizeof(t->error),
+			 "interrupted: jobs/%s.txt or its sidecar changed "
+			 "while the daemon was stopped; nothing was sent "
+			 "(write the prompt again to send it)", t->name);
+		task_save(c, t);
 	}
 }
 
@@ -156,7 +204,8 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 		return NULL;
 	}
 	resolve_interrupted(c);
-	drop_finished_leftovers(c);
+	drop_leftovers(c);
+	check_queued(c);
 	credits_load(c);
 	return c;
 }
@@ -164,6 +213,13 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 void core_set_hooks(struct core *c, const struct core_hooks *hooks)
 {
 	c->hooks = *hooks;
+}
+
+void core_note_pid(struct core *c)
+{
+	if (store_note_pid(&c->store) < 0)
+		log_warn("%s/lock: cannot record the pid: %s", c->store.path,
+			 strerror(errno));
 }
 
 void core_start(struct core *c)
@@ -179,7 +235,7 @@ void core_start(struct core *c)
 	}
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < n; i++)
-		notify_ready(c, seqs[i]);
+		core_notify_ready(c, seqs[i]);
 	free(seqs);
 }
 
@@ -382,7 +438,7 @@ static int commit_change_as(struct core *c, struct task *t, bool durable)
 	name = strdup(t->name);
 	pthread_mutex_unlock(&c->lock);
 	if (name)
-		notify_job(c, name);
+		core_notify_job(c, name);
 	free(name);
 	return rc;
 }
@@ -395,6 +451,8 @@ static int commit_change(struct core *c, struct task *t)
 int core_task_sending(struct core *c, uint64_t seq)
 {
 	struct task *t;
+	char *name;
+	int rc;
 
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, TASK_QUEUED);
@@ -404,7 +462,22 @@ int core_task_sending(struct core *c, uint64_t seq)
 	}
 	t->state = TASK_SENDING;
 	t->note[0] = '\0';
-	return commit_change(c, t);
+	t->updated = time(NULL);
+	rc = task_save(c, t);
+	if (rc < 0) {
+		/* not recorded: it must not leave (a restart would not know
+		 * it may exist); it stays queued and is tried again */
+		t->state = TASK_QUEUED;
+		snprintf(t->note, sizeof(t->note),
+			 "cannot record the job before sending it: %s",
+			 strerror(-rc));
+	}
+	name = strdup(t->name);
+	pthread_mutex_unlock(&c->lock);
+	if (name)
+		core_notify_job(c, name);
+	free(name);
+	return rc;
 }
 
 int core_task_requeue(struct core *c, uint64_t seq, const char *note)
@@ -478,7 +551,7 @@ void core_task_note(struct core *c, uint64_t seq, const char *note)
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (name)
-		notify_job(c, name);
+		core_notify_job(c, name);
 	free(name);
 }
 
@@ -643,9 +716,9 @@ static int finish_task(struct core *c, struct task *t, bool completed,
 	pthread_mutex_unlock(&c->lock);
 	/* out/ first: a reader woken by the job's end opens its image next */
 	if (published)
-		notify_outputs(c);
+		core_notify_outputs(c);
 	if (name)
-		notify_job(c, name);
+		core_notify_job(c, name);
 	free(name);
 	return rc;
 }

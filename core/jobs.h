@@ -69,6 +69,8 @@ struct core_defaults {
 struct core *core_open(const char *data_dir, const struct core_defaults *def,
 		       char *err, size_t errlen);
 void core_set_hooks(struct core *c, const struct core_hooks *hooks);
+/* After fuse_daemonize forked: the lock file names the daemon's pid. */
+void core_note_pid(struct core *c);
 /* Announce, through task_ready, every task that needs the network (after a
  * restart: queued ones and ones with a task id). Call once the network
  * thread runs. */

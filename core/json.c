@@ -573,6 +573,18 @@ int json_get_number(const struct json_doc *doc, int i, double *out)
 	return 0;
 }
 
+int json_get_uint(const struct json_doc *doc, int i, uint64_t max,
+		  uint64_t *out)
+{
+	double v;
+
+	if (json_get_number(doc, i, &v) < 0 || v < 0 || v > (double)max ||
+	    v != floor(v))
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
 static bool primitive_is(const struct json_doc *doc, int i, const char *word)
 {
 	size_t len;

@@ -8,6 +8,7 @@
 #include <jsmn.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -58,6 +59,10 @@ char *json_member_string(const struct json_doc *doc, int obj, const char *key,
 			 size_t max);
 /* A number token (integer or decimal) as a double. -1 when not a number. */
 int json_get_number(const struct json_doc *doc, int i, double *out);
+/* A whole number in [0, max] (max at most 2^53, where doubles stop being
+ * exact). -1 when not a number, not whole, or out of range. */
+int json_get_uint(const struct json_doc *doc, int i, uint64_t max,
+		  uint64_t *out);
 /* true/false token. -1 when not a boolean. */
 int json_get_bool(const struct json_doc *doc, int i, bool *out);
 /* A primitive null token. */

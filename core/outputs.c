@@ -155,7 +155,8 @@ static struct output *meta_parse(const char *text, size_t len)
 {
 	struct json_doc doc;
 	struct output *o;
-	double id = 0, sec = 0, nsec = 0;
+	uint64_t id = 0, sec = 0, nsec = 0;
+	bool numbers_ok = false;
 
 	if (json_parse(&doc, text, len, META_TOKENS) < 0)
 		return NULL;
@@ -171,16 +172,21 @@ static struct output *meta_parse(const char *text, size_t len)
 		o->task_id = json_member_string(&doc, 0, "task_id", 1024);
 		o->options = json_member_string(&doc, 0, "options", META_MAX);
 		o->url = json_member_string(&doc, 0, "url", META_MAX);
-		json_get_number(&doc, json_get(&doc, 0, "id"), &id);
-		json_get_number(&doc, json_get(&doc, 0, "completed"), &sec);
-		json_get_number(&doc, json_get(&doc, 0, "completed_ns"), &nsec);
-		o->id = (uint64_t)id;
+		numbers_ok =
+			json_get_uint(&doc, json_get(&doc, 0, "id"), 1ULL << 52,
+				      &id) == 0 &&
+			json_get_uint(&doc, json_get(&doc, 0, "completed"),
+				      1ULL << 40, &sec) == 0 &&
+			json_get_uint(&doc, json_get(&doc, 0, "completed_ns"),
+				      999999999, &nsec) == 0;
+		o->id = id;
 		o->mtime.tv_sec = (time_t)sec;
 		o->mtime.tv_nsec = (long)nsec;
 	}
 	json_doc_free(&doc);
-	if (o && (!o->name || !o->job || !o->prompt || !o->task_id || !o->options ||
-		  !o->url || !o->name[0] || strchr(o->name, '/'))) {
+	if (o && (!numbers_ok || !o->name || !o->job || !o->prompt ||
+		  !o->task_id || !o->options || !o->url || !o->name[0] ||
+		  strchr(o->name, '/'))) {
 		output_free(o);
 		o = NULL;
 	}
@@ -272,18 +278,19 @@ static char *history_name(struct core *c, const char *name, time_t when)
 	return NULL;
 }
 
-/* The status of o's job names o's image: follow its new name. */
-static void follow_rename(struct core *c, const struct output *o,
-			  const char *old)
+/* The status of job names its image `old`, which is now called `now`
+ * (NULL: deleted): keep the outputs line true. */
+static void follow_output(struct core *c, const char *job, const char *old,
+			  const char *now)
 {
-	struct task *t = table_current(c, o->job);
+	struct task *t = table_current(c, job);
 	size_t i;
 
 	for (i = 0; t && i < t->n_urls; i++) {
 		if (t->published[i] && strcmp(t->published[i], old) == 0) {
-			char *name = strdup(o->name);
+			char *name = now ? strdup(now) : NULL;
 
-			if (!name)
+			if (now && !name)
 				return;
 			free(t->published[i]);
 			t->published[i] = name;
@@ -309,7 +316,7 @@ static int output_retire(struct core *c, struct output *o)
 		o->live = true;
 		free(hist);
 	} else {
-		follow_rename(c, o, old);
+		follow_output(c, o->job, old, o->name);
 		free(old);
 	}
 	outputs_insert(c, o);
@@ -540,11 +547,12 @@ int core_output_unlink(struct core *c, const char *name)
 		if (rc == 0) {
 			unlinkat(c->store.out_fd, o->backing, 0);
 			outputs_remove(c, o);
+			follow_output(c, o->job, o->name, NULL);
 			output_free(o);
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (rc == 0 && c->hooks.outputs_changed)
-		c->hooks.outputs_changed(c->hooks.ctx);
+	if (rc == 0)
+		core_notify_outputs(c);
 	return rc;
 }

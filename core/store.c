@@ -73,9 +73,7 @@ static void drop_download(void *ctx, const char *name)
 
 static int take_lock(struct store *s, char *err, size_t errlen)
 {
-	char pid[32];
 	struct buf other;
-	int n;
 
 	s->lock_fd = openat(s->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
 			    0600);
@@ -93,11 +91,20 @@ static int take_lock(struct store *s, char *err, size_t errlen)
 		buf_free(&other);
 		return -1;
 	}
-	n = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, pid, n, 0) < 0) {
+	if (store_note_pid(s) < 0) {
 		snprintf(err, errlen, "%s/lock: %s", s->path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int store_note_pid(struct store *s)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+
+	if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, pid, n, 0) < 0)
+		return -1;
 	return 0;
 }
 
@@ -192,7 +199,9 @@ int store_write_atomic(int dir_fd, const char *name, const void *data,
 	if (fd < 0)
 		return -errno;
 	rc = write_all(fd, data, len);
-	if (rc == 0 && durable && fsync(fd) < 0)
+	/* always: renaming a file whose data is not on disk over a good one
+	 * can leave an empty file after a power loss (XFS, btrfs) */
+	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;

@@ -32,10 +32,13 @@ int store_open(struct store *s, const char *data_dir, char *err,
 	       size_t errlen);
 void store_close(struct store *s);
 
-/* Replace dir_fd/name with data, atomically: a reader (or a restart after
- * a crash of the process) sees the old content or the new one. With
- * durable, also fsync the file and the directory, so that a power loss
- * cannot undo the change. 0 or -errno. */
+/* Write this process's pid into the lock file (again after a fork), for
+ * the message a second daemon prints. -1 with errno. */
+int store_note_pid(struct store *s);
+/* Replace dir_fd/name with data, atomically: a reader, or a restart after
+ * a crash or a power loss, finds the old content or the new one (the new
+ * file's data is synced before the rename). With durable, the directory is
+ * synced too, so that a power loss cannot undo the change. 0 or -errno. */
 int store_write_atomic(int dir_fd, const char *name, const void *data,
 		       size_t len, bool durable);
 /* Read dir_fd/name whole into out (cleared first). -EFBIG when it is bigger

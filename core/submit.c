@@ -165,6 +165,22 @@ static bool same_as_current(const struct task *cur, const struct input *in)
 	       strcmp(cur->opts_json, buf_str(&in->opts_json)) == 0;
 }
 
+/* Do jobs/NAME.txt and its sidecar still say what queued task t says?
+ * (After a kill, a queued task is sent only if they do.) */
+bool submit_input_unchanged(struct core *c, const struct task *t)
+{
+	struct input in;
+	bool same;
+
+	input_init(c, &in);
+	same = read_input(c, t->name, &in) == 0 && !in.error[0] &&
+	       t->prompt_len == in.prompt_len &&
+	       memcmp(t->prompt, buf_str(&in.prompt_file), in.prompt_len) == 0 &&
+	       strcmp(t->opts_json, buf_str(&in.opts_json)) == 0;
+	input_free(&in);
+	return same;
+}
+
 static struct task *task_from_input(uint64_t seq, const char *name,
 				    struct input *in)
 {
@@ -212,10 +228,9 @@ static void refuse_unrecorded(struct task *t, int err)
 }
 
 /* The same prompt again after its file was removed: show the job again. */
-static int remember(struct core *c, const char *name)
+static int remember(struct core *c, const char *name, bool *shown)
 {
 	struct task *t;
-	bool shown = false;
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
@@ -223,23 +238,23 @@ static int remember(struct core *c, const char *name)
 	if (t && t->forgotten) {
 		t->forgotten = false;
 		rc = task_save(c, t);
-		shown = true;
+		*shown = true;
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (shown && c->hooks.job_changed)
-		c->hooks.job_changed(c->hooks.ctx, name);
 	return rc;
 }
 
-int core_submit(struct core *c, const char *name)
+/* The submission proper, under the submit lock. What the others must be
+ * told is left in *changed and *ready (0: nothing to send). */
+static int submit_locked(struct core *c, const char *name, bool *changed,
+			 uint64_t *ready)
 {
 	struct input in;
 	struct task *t = NULL, *cur;
 	uint64_t seq;
-	bool queued, same;
+	bool same;
 	int rc, saved;
 
-	pthread_mutex_lock(&c->submit_lock);
 	input_init(c, &in);
 	rc = read_input(c, name, &in);
 	if (rc < 0)
@@ -249,7 +264,7 @@ int core_submit(struct core *c, const char *name)
 	seq = c->last_seq + 1;
 	pthread_mutex_unlock(&c->lock);
 	if (same) {
-		rc = remember(c, name);
+		rc = remember(c, name, changed);
 		goto out;
 	}
 	rc = -ENOMEM;
@@ -260,7 +275,9 @@ int core_submit(struct core *c, const char *name)
 	saved = task_save(c, t);
 	if (saved < 0)
 		refuse_unrecorded(t, saved);
-	queued = t->state == TASK_QUEUED;
+	log_info("jobs/%s.txt: task %llu %s", name, (unsigned long long)seq,
+		 t->state == TASK_QUEUED ? "queued" : t->error);
+	*ready = t->state == TASK_QUEUED ? seq : 0;
 	pthread_mutex_lock(&c->lock);
 	cur = table_current(c, name);
 	rc = table_insert(c, t);
@@ -268,22 +285,33 @@ int core_submit(struct core *c, const char *name)
 		supersede(c, cur);
 	pthread_mutex_unlock(&c->lock);
 	if (rc < 0) {
+		*ready = 0;
 		task_delete_record(c, t);
 		goto out;
 	}
-	log_info("jobs/%s.txt: task %llu %s", name, (unsigned long long)seq,
-		 queued ? "queued" : t->error);
 	t = NULL;
+	*changed = true;
 	rc = saved;
-	if (c->hooks.job_changed)
-		c->hooks.job_changed(c->hooks.ctx, name);
-	if (queued && c->hooks.task_ready)
-		c->hooks.task_ready(c->hooks.ctx, seq);
 out:
 	task_free(t);
 	input_free(&in);
-	pthread_mutex_unlock(&c->submit_lock);
 	return rc == -ENOENT ? 0 : rc;
+}
+
+int core_submit(struct core *c, const char *name)
+{
+	bool changed = false;
+	uint64_t ready = 0;
+	int rc;
+
+	pthread_mutex_lock(&c->submit_lock);
+	rc = submit_locked(c, name, &changed, &ready);
+	pthread_mutex_unlock(&c->submit_lock);
+	if (changed)
+		core_notify_job(c, name);
+	if (ready)
+		core_notify_ready(c, ready);
+	return rc;
 }
 
 void core_prompt_removed(struct core *c, const char *name)
@@ -307,6 +335,6 @@ void core_prompt_removed(struct core *c, const char *name)
 	}
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_unlock(&c->submit_lock);
-	if (changed && c->hooks.job_changed)
-		c->hooks.job_changed(c->hooks.ctx, name);
+	if (changed)
+		core_notify_job(c, name);
 }

@@ -134,15 +134,14 @@ static int load_strings(const struct json_doc *doc, int arr, char **dst,
 	return 0;
 }
 
-static int load_number(const struct json_doc *doc, const char *key,
-		       long long *out)
-{
-	double v;
+/* Times and sequence numbers in records: whole, not negative, and far
+ * from where a cast to time_t or uint64_t could go wrong. */
+#define RECORD_NUMBER_MAX (1ULL << 52)
 
-	if (json_get_number(doc, json_get(doc, 0, key), &v) < 0)
-		return -1;
-	*out = (long long)v;
-	return 0;
+static int load_number(const struct json_doc *doc, const char *key,
+		       uint64_t *out)
+{
+	return json_get_uint(doc, json_get(doc, 0, key), RECORD_NUMBER_MAX, out);
 }
 
 static int load_options(struct task *t, const struct json_doc *doc, int i)
@@ -178,7 +177,7 @@ static void drop_empty(char **s)
 static int load_fields(struct task *t, const struct json_doc *doc)
 {
 	char *s;
-	long long num;
+	uint64_t num;
 	size_t n_stored = 0, n_published = 0, i;
 	bool b = false;
 
@@ -234,7 +233,7 @@ struct task *task_from_json(const char *text, size_t len, char *err,
 	struct json_doc doc;
 	struct task *t = NULL;
 	char *name;
-	double seq;
+	uint64_t seq;
 
 	if (json_parse(&doc, text, len, RECORD_TOKENS) < 0 ||
 	    !json_is_object(&doc, 0)) {
@@ -242,12 +241,13 @@ struct task *task_from_json(const char *text, size_t len, char *err,
 		return NULL;
 	}
 	name = json_member_string(&doc, 0, "name", 1024);
-	if (!name || json_get_number(&doc, json_get(&doc, 0, "seq"), &seq) < 0 ||
-	    seq < 1) {
+	/* the name becomes a file name: one path component */
+	if (!name || !name[0] || strchr(name, '/') ||
+	    load_number(&doc, "seq", &seq) < 0 || seq < 1) {
 		snprintf(err, errlen, "no name or seq");
 		goto out;
 	}
-	t = task_new((uint64_t)seq, name);
+	t = task_new(seq, name);
 	if (t && load_fields(t, &doc) < 0) {
 		snprintf(err, errlen, "a field is missing or malformed");
 		task_free(t);

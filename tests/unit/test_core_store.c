@@ -436,6 +436,76 @@ static void test_seq_not_reused(void)
 	fx_close(&f);
 }
 
+/* Read records/SEQ.json whole (for putting it back after a "crash"). */
+static bool read_record(struct fx *f, uint64_t seq, char *out, size_t outsz)
+{
+	char path[256];
+	size_t n;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/records/%016" PRIu64 ".json", f->data,
+		 seq);
+	fp = fopen(path, "r");
+	if (!fp)
+		return false;
+	n = fread(out, 1, outsz - 1, fp);
+	fclose(fp);
+	out[n] = '\0';
+	return n > 0;
+}
+
+static bool write_record(struct fx *f, uint64_t seq, const char *text)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/records/%016" PRIu64 ".json", f->data,
+		 seq);
+	fp = fopen(path, "w");
+	if (!fp)
+		return false;
+	fputs(text, fp);
+	return fclose(fp) == 0;
+}
+
+/* Queued tasks a kill left behind that must not be sent at the restart:
+ * one replaced by a newer submission whose record was not yet deleted, one
+ * whose prompt file was removed, one whose prompt file changed. */
+static void test_restart_drops_stale_queued(void)
+{
+	char old_record[65536];
+	uint64_t s1, s2, s3, s4;
+	struct fx f;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	s1 = fx_submit(&f, "cat", "a cat");
+	CHECK(read_record(&f, s1, old_record, sizeof(old_record)));
+	s2 = fx_submit(&f, "cat", "a dog");
+	CHECK(s2 > s1 && !fx_task_exists(&f, s1));
+	CHECK(write_record(&f, s1, old_record));	/* the kill came first */
+	s3 = fx_submit(&f, "emu", "an emu");
+	CHECK(unlinkat(core_jobs_dirfd(f.c), "emu.txt", 0) == 0);
+	s4 = fx_submit(&f, "fox", "a fox");
+	CHECK(fx_write_job(&f, "fox.txt", "a red fox\n") == 0);
+
+	CHECK(fx_reopen(&f));
+	core_start(f.c);
+	CHECK(ready_has(&f, s2));
+	CHECK(!ready_has(&f, s1) && !ready_has(&f, s3) && !ready_has(&f, s4));
+	CHECK(f.calls.n_ready == 1);
+	CHECK(!fx_task_exists(&f, s1) && !fx_task_exists(&f, s3));
+	CHECK(!fx_is_job(&f, "emu"));
+	CHECK_STR(fx_first_line(&f, "fox"), "failed");
+	CHECK(fx_matches(fx_value(fx_status(&f, "fox"), "error"),
+			 "^interrupted: jobs/fox\\.txt .*changed.*nothing was "
+			 "sent"));
+	CHECK_STR(fx_first_line(&f, "cat"), "queued");
+	fx_close(&f);
+}
+
 int main(void)
 {
 	test_restart_states();
@@ -445,5 +515,6 @@ int main(void)
 	test_corrupt_and_leftovers();
 	test_lock_and_mode();
 	test_seq_not_reused();
+	test_restart_drops_stale_queued();
 	return check_result("test_core_store");
 }
