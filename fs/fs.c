@@ -60,17 +60,20 @@ void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
 
 static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
-	mode_t mode = ino == FS_INO_JOBS ? S_IFDIR | 0755
+	/* out/ is writable for rm under default_permissions (allow_other);
+	 * nothing else can be changed there */
+	mode_t mode = ino == FS_INO_JOBS || ino == FS_INO_OUT ? S_IFDIR | 0755
 		    : ino == FS_INO_CREDITS ? S_IFREG | 0444
 		    : S_IFDIR | 0555;
 
 	fs_stat_synthetic(fs, st, ino, mode, 0, fs->mount_time.tv_sec);
 }
 
-void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
-		    double entry_ttl, double attr_ttl,
-		    const struct fuse_file_info *fi)
+int fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
+		   double entry_ttl, double attr_ttl,
+		   const struct fuse_file_info *fi)
 {
+	struct fs *fs = fs_of(req);	/* req is gone once replied */
 	struct fuse_entry_param e;
 	int rc;
 
@@ -81,14 +84,13 @@ void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
 	e.attr_timeout = attr_ttl;
 	e.entry_timeout = entry_ttl;
 	rc = fi ? fuse_reply_create(req, &e, fi) : fuse_reply_entry(req, &e);
-	if (rc == -ENOENT) {
-		/* the kernel dropped the request: undo the lookup count */
-		struct fs *fs = fs_of(req);
-
-		pthread_mutex_lock(&fs->nodes_lock);
-		node_forget(fs, n->ino, 1);
-		pthread_mutex_unlock(&fs->nodes_lock);
-	}
+	if (rc != -ENOENT)
+		return 0;
+	/* the kernel dropped the request: undo the lookup count */
+	pthread_mutex_lock(&fs->nodes_lock);
+	node_forget(fs, e.ino, 1);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return -ENOENT;
 }
 
 static void root_lookup(fuse_req_t req, const char *name)
@@ -168,17 +170,24 @@ static int node_get(struct fs *fs, fuse_ino_t ino, struct node_ref *r)
 
 	pthread_mutex_lock(&fs->nodes_lock);
 	n = node_by_ino(fs, ino);
+	r->area = n ? n->area : AREA_NONE;
 	if (n && n->name) {
-		r->area = n->area;
 		snprintf(r->name, sizeof(r->name), "%s", n->name);
 		r->copy = *n;
 		r->copy.name = r->name;
 		rc = 0;
 	} else if (n) {
-		rc = -ENOENT;
+		rc = -ENOENT;	/* detached: r->area still says where */
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return rc;
+}
+
+/* The area of an open file is in the handle's first field (see each area's
+ * handle struct): read, write and release dispatch on it. */
+static enum fs_area handle_area(const struct fuse_file_info *fi)
+{
+	return *(const enum fs_area *)(uintptr_t)fi->fh;
 }
 
 static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st,
@@ -195,6 +204,10 @@ static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		return 0;
 	}
 	rc = node_get(fs, ino, &r);
+	if (rc == -ENOENT && r.area == AREA_JOBS) {
+		*ttl = TTL_JOBS;
+		return jobs_getattr_unnamed(fs, ino, st);
+	}
 	if (rc < 0)
 		return rc;
 	switch (r.area) {
@@ -217,10 +230,13 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct stat st;
-	double ttl;
-	int rc = attr_of(fs_of(req), ino, &st, &ttl);
+	double ttl = TTL_JOBS;
+	int rc;
 
-	(void)fi;
+	if (fi && ino >= FS_INO_FIRST_DYNAMIC && handle_area(fi) == AREA_JOBS)
+		rc = jobs_fgetattr(fs_of(req), ino, fi, &st);
+	else
+		rc = attr_of(fs_of(req), ino, &st, &ttl);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -236,6 +252,13 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int rc = ino < FS_INO_FIRST_DYNAMIC ? -EACCES
 					    : node_get(fs_of(req), ino, &r);
 
+	if (rc == -ENOENT && r.area == AREA_JOBS) {
+		/* open, but unlinked or renamed over since: by descriptor */
+		r.name[0] = '\0';
+		r.copy.ino = ino;
+		r.copy.name = r.name;
+		rc = 0;
+	}
 	if (rc == 0 && r.area != AREA_JOBS)
 		rc = -EACCES;
 	if (rc < 0) {
@@ -274,13 +297,6 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	default:
 		fuse_reply_err(req, ESTALE);
 	}
-}
-
-/* The area of an open file is in the handle's first field (see each area's
- * handle struct): read, write and release dispatch on it. */
-static enum fs_area handle_area(const struct fuse_file_info *fi)
-{
-	return *(const enum fs_area *)(uintptr_t)fi->fh;
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -411,8 +427,10 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
+	/* EACCES, not EXDEV, across directories: mv(1) would fall back to
+	 * copy and unlink, moving an image out of out/ */
 	if (parent != FS_INO_JOBS || newparent != FS_INO_JOBS) {
-		fuse_reply_err(req, parent == newparent ? EACCES : EXDEV);
+		fuse_reply_err(req, EACCES);
 		return;
 	}
 	jobs_rename(req, name, newname, flags);
@@ -592,6 +610,18 @@ static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	fuse_reply_err(req, (mask & W_OK) && !writable ? EACCES : 0);
 }
 
+/* fsync of jobs/ (an editor saving carefully: write, fsync, rename,
+ * fsync the directory) syncs the stored directory. */
+static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	int fd = core_jobs_dirfd(fs_of(req)->core);
+
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, ino == FS_INO_JOBS && fsync(fd) < 0 ? errno : 0);
+}
+
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs sv;
@@ -643,6 +673,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
 	.releasedir = fs_releasedir,
+	.fsyncdir = fs_fsyncdir,
 	.statfs = fs_statfs,
 	.access = fs_access,
 	.getxattr = fs_getxattr,

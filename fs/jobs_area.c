@@ -23,6 +23,11 @@ struct jobs_handle {
 	bool truncated;		/* created or truncated, nothing written yet */
 };
 
+static struct jobs_handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct jobs_handle *)(uintptr_t)fi->fh;
+}
+
 static int jobs_fd(fuse_req_t req)
 {
 	return core_jobs_dirfd(fs_of(req)->core);
@@ -61,32 +66,55 @@ int jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	return 0;
 }
 
-static void reply_jobs_entry(fuse_req_t req, const char *name,
-			     struct fuse_file_info *fi)
+static void track_open(struct fs *fs, fuse_ino_t ino, int fd)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	node_opened(fs, ino, fd);
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+static void track_release(struct fs *fs, fuse_ino_t ino)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	node_released(fs, ino);
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+/* Reply the entry of jobs/NAME, whose attributes are st; with fi, for a
+ * create. 0, or -errno when the reply could not be given (then the caller
+ * still owns fi's handle). */
+static int reply_jobs_entry(fuse_req_t req, const char *name, struct stat *st,
+			    struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node *n;
-	struct stat st;
 
-	if (fstatat(jobs_fd(req), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	st.st_uid = fs->uid;
-	st.st_gid = fs->gid;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_ref(fs, AREA_JOBS, name, (uint64_t)st.st_ino);
+	n = node_ref(fs, AREA_JOBS, name, (uint64_t)st->st_ino);
+	if (n && fi)
+		node_opened(fs, n->ino, handle_of(fi)->fd);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
-		return;
+		return -ENOMEM;
 	}
-	fs_reply_entry(req, n, &st, TTL_JOBS, TTL_JOBS, fi);
+	if (fs_reply_entry(req, n, st, TTL_JOBS, TTL_JOBS, fi) == 0)
+		return 0;
+	if (fi)
+		track_release(fs, n->ino);
+	return -ENOENT;
 }
 
 void jobs_lookup(fuse_req_t req, const char *name)
 {
-	reply_jobs_entry(req, name, NULL);
+	struct stat st;
+
+	if (fstatat(jobs_fd(req), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		fuse_reply_err(req, errno);
+	else
+		reply_jobs_entry(req, name, &st, NULL);
 }
 
 static struct jobs_handle *handle_new(int fd, bool truncated)
@@ -101,11 +129,6 @@ static struct jobs_handle *handle_new(int fd, bool truncated)
 	return h;
 }
 
-static struct jobs_handle *handle_of(struct fuse_file_info *fi)
-{
-	return (struct jobs_handle *)(uintptr_t)fi->fh;
-}
-
 /* Flags for the stored file: the caller's access mode and the ones that
  * change how it is written. */
 static int stored_flags(int flags)
@@ -118,6 +141,7 @@ void jobs_create(fuse_req_t req, const char *name, mode_t mode,
 		 struct fuse_file_info *fi)
 {
 	struct jobs_handle *h;
+	struct stat st;
 	int rc = core_check_prompt_filename(name), fd;
 
 	if (rc < 0) {
@@ -134,13 +158,17 @@ void jobs_create(fuse_req_t req, const char *name, mode_t mode,
 		return;
 	}
 	h = handle_new(fd, true);
-	if (!h) {
-		close(fd);
-		fuse_reply_err(req, ENOMEM);
-		return;
+	if (!h || fstat(fd, &st) < 0) {
+		rc = h ? -errno : -ENOMEM;
+		fuse_reply_err(req, -rc);
+	} else {
+		fi->fh = (uintptr_t)h;
+		rc = reply_jobs_entry(req, name, &st, fi);
 	}
-	fi->fh = (uintptr_t)h;
-	reply_jobs_entry(req, name, fi);
+	if (rc < 0) {	/* no release will come for this handle */
+		close(fd);
+		free(h);
+	}
 }
 
 void jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
@@ -159,7 +187,9 @@ void jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
+	track_open(fs_of(req), n->ino, fd);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
+		track_release(fs_of(req), n->ino);
 		close(fd);
 		free(h);
 	}
@@ -239,12 +269,13 @@ static int submit_handle(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h)
 	return name[0] ? submit(fs, name) : 0;
 }
 
-/* Does process pid still hold another descriptor on jobs/FILE? A shell's
- * `echo x > jobs/a.txt` opens the file, dup2()s it onto stdout and closes
- * the first descriptor before echo writes: that close must not submit the
- * still empty file. /proc/PID/fd links are read with readlink, which never
- * calls back into this filesystem. */
-static bool writer_still_has_it(struct fs *fs, pid_t pid, const char *file)
+/* Does process pid still hold another descriptor on jobs/FILE? 1 yes, 0
+ * no, -1 cannot tell (another user's process, another mount namespace). A
+ * shell's `echo x > jobs/a.txt` opens the file, dup2()s it onto stdout and
+ * closes the first descriptor before echo writes: that close must not
+ * submit the still empty file. /proc/PID/fd links are read with readlink,
+ * which never calls back into this filesystem. */
+static int writer_still_has_it(struct fs *fs, pid_t pid, const char *file)
 {
 	char dir[64], link[PATH_MAX + 1], want[PATH_MAX + 1];
 	struct dirent *de;
@@ -254,11 +285,11 @@ static bool writer_still_has_it(struct fs *fs, pid_t pid, const char *file)
 
 	n = snprintf(want, sizeof(want), "%s/jobs/%s", fs->mountpoint, file);
 	if (n < 0 || (size_t)n >= sizeof(want))
-		return false;
+		return -1;
 	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
 	d = opendir(dir);
 	if (!d)
-		return false;
+		return -1;
 	while (!found && (de = readdir(d)) != NULL) {
 		ssize_t len = readlinkat(dirfd(d), de->d_name, link,
 					 sizeof(link) - 1);
@@ -269,24 +300,28 @@ static bool writer_still_has_it(struct fs *fs, pid_t pid, const char *file)
 		found = strcmp(link, want) == 0;
 	}
 	closedir(d);
-	return found;
+	return found ? 1 : 0;
 }
 
 /* close() of a descriptor on a changed prompt file submits it, so
  * status/NAME exists when close() returns — unless the closing process
- * keeps another descriptor on the file (then its last close does). Later
- * flushes with nothing new written (dup, fork) submit nothing. What no
- * flush submitted, the release does. */
+ * keeps another descriptor on the file (then its last close does). When
+ * that cannot be told, a file that was written is submitted, and one that
+ * was only created or truncated waits for the release: submitting the
+ * empty file before the write that follows could pay for an image edit
+ * without a prompt. Later flushes with nothing new written (dup, fork)
+ * submit nothing. What no flush submitted, the release does. */
 void jobs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct jobs_handle *h = handle_of(fi);
 	struct fs *fs = fs_of(req);
 	char name[NAME_MAX + 1];
-	int rc = 0;
+	int rc = 0, held;
 
 	if (h->written || h->truncated) {
 		current_name(fs, ino, name, sizeof(name));
-		if (!writer_still_has_it(fs, fuse_req_ctx(req)->pid, name))
+		held = writer_still_has_it(fs, fuse_req_ctx(req)->pid, name);
+		if (held == 0 || (held < 0 && h->written))
 			rc = submit_handle(fs, ino, h);
 	}
 	fuse_reply_err(req, -rc);
@@ -298,6 +333,7 @@ void jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (h->written || h->truncated)
 		submit_handle(fs_of(req), ino, h);
+	track_release(fs_of(req), ino);
 	close(h->fd);
 	free(h);
 	fuse_reply_err(req, 0);
@@ -332,8 +368,7 @@ static int set_size(fuse_req_t req, struct fs_node *n, off_t size,
 	return rc;
 }
 
-static int set_times(fuse_req_t req, struct fs_node *n, struct stat *attr,
-		     int to_set)
+static int set_times(int fd, struct stat *attr, int to_set)
 {
 	struct timespec tv[2];
 
@@ -346,30 +381,92 @@ static int set_times(fuse_req_t req, struct fs_node *n, struct stat *attr,
 		tv[1].tv_nsec = UTIME_NOW;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		tv[1] = attr->st_mtim;
-	if (utimensat(jobs_fd(req), n->name, tv, AT_SYMLINK_NOFOLLOW) < 0)
+	return futimens(fd, tv) < 0 ? -errno : 0;
+}
+
+/* The attributes of the stored file behind fd, as the mount shows them. */
+static int stat_fd(struct fs *fs, int fd, fuse_ino_t ino, struct stat *st)
+{
+	if (fstat(fd, st) < 0)
 		return -errno;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_ino = ino;
 	return 0;
 }
 
-void jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
-		  int to_set, struct fuse_file_info *fi)
+int jobs_fgetattr(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
+		  struct stat *st)
 {
-	struct stat st;
+	return stat_fd(fs, handle_of(fi)->fd, ino, st);
+}
+
+/* A descriptor of the stored file of a node whose name is gone but that is
+ * still open somewhere (the caller closes it); -1 with errno ENOENT when
+ * nothing has it open. */
+static int open_fd_of(struct fs *fs, fuse_ino_t ino)
+{
+	struct fs_node *n;
+	int fd = -1;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = node_by_ino(fs, ino);
+	if (n && n->fd >= 0)
+		fd = fcntl(n->fd, F_DUPFD_CLOEXEC, 0);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (fd < 0 && (!n || n->fd < 0))
+		errno = ENOENT;
+	return fd;
+}
+
+int jobs_getattr_unnamed(struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	int fd = open_fd_of(fs, ino), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = stat_fd(fs, fd, ino, st);
+	close(fd);
+	return rc;
+}
+
+static int apply_attrs(fuse_req_t req, struct fs_node *n, int fd,
+		       struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
 	int rc = 0;
 
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
-		rc = -EPERM;	/* the files are the mounting user's */
-	if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE) &&
-	    fchmodat(jobs_fd(req), n->name, attr->st_mode & 07777, 0) < 0)
-		rc = -errno;
-	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+		return -EPERM;	/* the files are the mounting user's */
+	if ((to_set & FUSE_SET_ATTR_MODE) &&
+	    fchmod(fd, attr->st_mode & 07777) < 0)
+		return -errno;
+	if (to_set & FUSE_SET_ATTR_SIZE)
 		rc = set_size(req, n, attr->st_size, fi);
 	if (rc == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 				  FUSE_SET_ATTR_ATIME_NOW |
 				  FUSE_SET_ATTR_MTIME_NOW)))
-		rc = set_times(req, n, attr, to_set);
+		rc = set_times(fd, attr, to_set);
+	return rc;
+}
+
+/* By the open file's descriptor when there is one (fchmod, ftruncate on a
+ * file that was unlinked or renamed over since), else by name. */
+void jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
+		  int to_set, struct fuse_file_info *fi)
+{
+	int fd = fi ? handle_of(fi)->fd
+		 : n->name[0] ? openat(jobs_fd(req), n->name,
+				       O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+			      : open_fd_of(fs_of(req), n->ino);
+	struct stat st;
+	int rc = fd < 0 ? -errno : 0;
+
 	if (rc == 0)
-		rc = jobs_getattr(fs_of(req), n, &st);
+		rc = apply_attrs(req, n, fd, attr, to_set, fi);
+	if (rc == 0)
+		rc = stat_fd(fs_of(req), fd, n->ino, &st);
+	if (!fi && fd >= 0)
+		close(fd);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -417,10 +514,13 @@ static void rename_nodes(struct fs *fs, const char *name, const char *newname,
 	pthread_mutex_lock(&fs->nodes_lock);
 	from = node_by_name(fs, AREA_JOBS, name);
 	to = node_by_name(fs, AREA_JOBS, newname);
-	if (flags & RENAME_EXCHANGE) {
-		if (from)
+	if ((flags & RENAME_EXCHANGE) && from && to) {
+		node_swap_names(fs, from, to);
+	} else if (flags & RENAME_EXCHANGE) {
+		/* the one the kernel knows takes the other name */
+		if (from && node_rename(fs, from, newname) < 0)
 			node_detach(fs, from);
-		if (to)
+		if (to && node_rename(fs, to, name) < 0)
 			node_detach(fs, to);
 	} else {
 		if (to)
@@ -446,14 +546,14 @@ void jobs_rename(fuse_req_t req, const char *name, const char *newname,
 		return;
 	}
 	rename_nodes(fs, name, newname, flags);
-	if (flags & RENAME_EXCHANGE) {
-		rc = submit(fs, name);
-	} else if (strcmp(name, newname) != 0) {
+	if (flags & RENAME_EXCHANGE)
+		submit(fs, name);
+	else if (strcmp(name, newname) != 0)
 		forget_prompt(fs, name);
-	}
-	if (rc == 0)
-		rc = submit(fs, newname);
-	fuse_reply_err(req, -rc);
+	/* the rename is done whatever the submission says: a store failure
+	 * is in the status (and the log), not in rename's result */
+	submit(fs, newname);
+	fuse_reply_err(req, 0);
 }
 
 int jobs_list(struct fs *fs, struct dirlist *dl)

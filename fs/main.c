@@ -92,19 +92,91 @@ static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *o)
 	return rc;
 }
 
+static void wire_hooks(struct core *core, struct wiring *wiring)
+{
+	struct core_hooks hooks = {
+		.ctx = wiring,
+		.job_changed = hook_job_changed,
+		.outputs_changed = hook_outputs_changed,
+		.task_ready = hook_task_ready,
+		.credits_wanted = hook_credits_wanted,
+		.credits_changed = hook_credits_changed,
+	};
+
+	core_set_hooks(core, &hooks);
+}
+
+/* Everything that runs threads, so after fuse_daemonize (which forks):
+ * the simulator, the network thread, the notifier, the FUSE loop. */
+static int serve(const struct config *cfg, struct core *core, struct fs *fs,
+		 const struct fuse_cmdline_opts *fopts)
+{
+	static const struct core_hooks no_hooks;
+	struct wiring wiring = { .fs = fs };
+	struct net_config ncfg;
+	struct sim *sim = NULL;
+	char err[512], sim_url[64];
+	int ret = 1;
+
+	if (cfg->simulate) {
+		sim = start_simulator(sim_url, sizeof(sim_url));
+		if (!sim)
+			return 1;
+	}
+	ncfg.api_url = cfg->simulate ? sim_url : cfg->api_url;
+	ncfg.api_key = cfg->simulate ? SIMULATE_KEY : cfg->api_key;
+	ncfg.poll_interval = cfg->simulate ? 0.25 : cfg->poll_interval;
+	ncfg.max_inflight = cfg->max_inflight;
+	wiring.net = net_start(core, &ncfg, err, sizeof(err));
+	if (!wiring.net) {
+		log_err("%s", err);
+		goto out;
+	}
+	wire_hooks(core, &wiring);
+	if (fs_start_notifier(fs) == 0) {
+		core_start(core);
+		log_info("mounted %s (data in %s)", cfg->mountpoint,
+			 cfg->data_dir);
+		/* an unmount or a signal (SIGTERM, SIGINT, SIGHUP) is a clean
+		 * end */
+		ret = run_loop(fs->se, fopts) >= 0 ? 0 : 1;
+	}
+	net_stop(wiring.net);
+	/* nothing may call the hooks once their targets are gone; the
+	 * notifier goes last: a creation answered during net_stop still
+	 * tells it about the job */
+	core_set_hooks(core, &no_hooks);
+	fs_stop_notifier(fs);
+out:
+	if (sim)
+		sim_stop(sim);
+	return ret;
+}
+
+static struct core *open_core(const struct config *cfg)
+{
+	struct core_defaults defaults = {
+		.aspect_ratio = cfg->aspect_ratio,
+		.resolution = cfg->resolution,
+		.nsfw_checker = cfg->nsfw_checker,
+	};
+	struct core *core;
+	char err[512];
+
+	core = core_open(cfg->data_dir, &defaults, err, sizeof(err));
+	if (!core)
+		fprintf(stderr, "gptimgfs: %s\n", err);
+	return core;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg = { 0 };
 	struct fuse_cmdline_opts fopts = { 0 };
-	struct core_defaults defaults;
-	struct core_hooks hooks = { 0 };
-	struct net_config ncfg;
-	struct wiring wiring = { 0 };
 	struct fuse_session *se = NULL;
 	struct core *core = NULL;
-	struct sim *sim = NULL;
 	struct fs fs;
-	char err[512], sim_url[64], *mount_path = NULL;
+	char err[512], *mount_path = NULL;
 	int ret = 1;
 
 	/* the key lives in this process's memory: no core dumps, no ptrace
@@ -122,14 +194,9 @@ int main(int argc, char **argv)
 	if (fuse_parse_cmdline(&cfg.fuse_args, &fopts) != 0)
 		goto out_config;
 	log_set_debug(cfg.debug);
-	defaults.aspect_ratio = cfg.aspect_ratio;
-	defaults.resolution = cfg.resolution;
-	defaults.nsfw_checker = cfg.nsfw_checker;
-	core = core_open(cfg.data_dir, &defaults, err, sizeof(err));
-	if (!core) {
-		fprintf(stderr, "gptimgfs: %s\n", err);
+	core = open_core(&cfg);
+	if (!core)
 		goto out_config;
-	}
 	if (fs_init(&fs, core) < 0)
 		goto out_core;
 	se = fuse_session_new(&cfg.fuse_args, &fs_ops, sizeof(fs_ops), &fs);
@@ -146,48 +213,8 @@ int main(int argc, char **argv)
 	if (fuse_daemonize(fopts.foreground) != 0)
 		goto out_unmount;
 	log_to_syslog(!fopts.foreground);
-
-	/* threads start only now: fuse_daemonize forks */
-	if (cfg.simulate) {
-		sim = start_simulator(sim_url, sizeof(sim_url));
-		if (!sim)
-			goto out_unmount;
-	}
-	ncfg.api_url = cfg.simulate ? sim_url : cfg.api_url;
-	ncfg.api_key = cfg.simulate ? SIMULATE_KEY : cfg.api_key;
-	ncfg.poll_interval = cfg.simulate ? 0.25 : cfg.poll_interval;
-	ncfg.max_inflight = cfg.max_inflight;
-	wiring.fs = &fs;
-	wiring.net = net_start(core, &ncfg, err, sizeof(err));
-	if (!wiring.net) {
-		log_err("%s", err);
-		goto out_sim;
-	}
-	hooks.ctx = &wiring;
-	hooks.job_changed = hook_job_changed;
-	hooks.outputs_changed = hook_outputs_changed;
-	hooks.task_ready = hook_task_ready;
-	hooks.credits_wanted = hook_credits_wanted;
-	hooks.credits_changed = hook_credits_changed;
-	core_set_hooks(core, &hooks);
-	if (fs_start_notifier(&fs) < 0)
-		goto out_net;
-	core_start(core);
-	log_info("mounted %s (data in %s)", cfg.mountpoint, cfg.data_dir);
-	/* an unmount or a signal (SIGTERM, SIGINT, SIGHUP) is a clean end */
-	ret = run_loop(se, &fopts) >= 0 ? 0 : 1;
-
-out_net:
-	net_stop(wiring.net);
-	/* nothing may call the hooks once their targets are gone; the
-	 * notifier goes last: a creation answered during net_stop still
-	 * tells it about the job */
-	memset(&hooks, 0, sizeof(hooks));
-	core_set_hooks(core, &hooks);
-	fs_stop_notifier(&fs);
-out_sim:
-	if (sim)
-		sim_stop(sim);
+	core_note_pid(core);
+	ret = serve(&cfg, core, &fs, &fopts);
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:

@@ -1,8 +1,10 @@
 #include "node.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NODE_BUCKETS 16384
 
@@ -29,6 +31,8 @@ void nodes_destroy(struct fs *fs)
 
 		for (; n; n = next) {
 			next = n->next_ino;
+			if (n->fd >= 0)
+				close(n->fd);
 			free(n->name);
 			free(n);
 		}
@@ -142,6 +146,7 @@ struct fs_node *node_ref(struct fs *fs, enum fs_area area, const char *name,
 		return NULL;
 	}
 	n->ino = fs->next_ino++;
+	n->fd = -1;
 	n->area = area;
 	n->key = key;
 	n->nlookup = 1;
@@ -175,6 +180,18 @@ int node_rename(struct fs *fs, struct fs_node *n, const char *name)
 	return 0;
 }
 
+void node_swap_names(struct fs *fs, struct fs_node *a, struct fs_node *b)
+{
+	char *name = a->name;
+
+	unlink_name(fs, a);
+	unlink_name(fs, b);
+	a->name = b->name;
+	b->name = name;
+	link_name(fs, a);
+	link_name(fs, b);
+}
+
 void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct fs_node **pp = &fs->by_ino[ino_bucket(fs, ino)], *n;
@@ -189,5 +206,29 @@ void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 		return;
 	*pp = n->next_ino;
 	node_detach(fs, n);
+	if (n->fd >= 0)
+		close(n->fd);
 	free(n);
+}
+
+void node_opened(struct fs *fs, fuse_ino_t ino, int fd)
+{
+	struct fs_node *n = node_by_ino(fs, ino);
+
+	if (!n)
+		return;
+	if (n->fd < 0)
+		n->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	n->opens++;
+}
+
+void node_released(struct fs *fs, fuse_ino_t ino)
+{
+	struct fs_node *n = node_by_ino(fs, ino);
+
+	if (!n || n->opens == 0 || --n->opens > 0)
+		return;
+	if (n->fd >= 0)
+		close(n->fd);
+	n->fd = -1;
 }

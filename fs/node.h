@@ -15,6 +15,10 @@ struct fs_node {
 	char *name;		/* NULL once detached (unlinked, replaced) */
 	uint64_t key;
 	uint64_t nlookup;
+	/* jobs/ files: while open, a descriptor of the stored file, so that
+	 * fstat and fchmod work once the name is gone (unlink, rename over) */
+	int fd;
+	unsigned opens;
 	struct fs_node *next_ino;
 	struct fs_node *next_name;
 };
@@ -33,9 +37,14 @@ struct fs_node *node_by_name(struct fs *fs, enum fs_area area,
 struct fs_node *node_ref(struct fs *fs, enum fs_area area, const char *name,
 			 uint64_t key);
 void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
+/* A handle on node ino's stored file fd was opened / released. */
+void node_opened(struct fs *fs, fuse_ino_t ino, int fd);
+void node_released(struct fs *fs, fuse_ino_t ino);
 /* The name no longer leads to this node. */
 void node_detach(struct fs *fs, struct fs_node *n);
 /* A rename: the node now has another name. */
 int node_rename(struct fs *fs, struct fs_node *n, const char *name);
+/* RENAME_EXCHANGE: a and b (both named) trade names. */
+void node_swap_names(struct fs *fs, struct fs_node *a, struct fs_node *b);
 
 #endif

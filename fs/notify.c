@@ -25,6 +25,7 @@ struct fs_parked {
 	struct view_handle *h;
 	size_t size;
 	off_t off;
+	int rc;			/* the last render's */
 	struct fs_parked *next;
 };
 
@@ -98,6 +99,7 @@ void park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
 	struct fs_parked *p = calloc(1, sizeof(*p));
 	enum event_kind kind = h->area == AREA_NONE ? EV_CREDITS : EV_JOB;
 	char name[sizeof(h->name)];
+	bool interrupted;
 
 	/* once answered, the reader may close the file and free h */
 	memcpy(name, h->name, sizeof(name));
@@ -109,16 +111,23 @@ void park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
 	p->h = h;
 	p->size = size;
 	p->off = off;
-	/* The callback may run at once (already interrupted) and find
-	 * nothing parked; checking fuse_req_interrupted after adding closes
-	 * that window. */
+	/* An interrupt that comes before p is parked finds nothing to answer
+	 * (the callback may even run at once, here), but it has marked req;
+	 * one that comes later finds p. Once p is parked, req belongs to
+	 * whoever unparks it: it is not touched after the unlock. */
 	fuse_req_interrupt_func(req, on_interrupt, fs);
 	pthread_mutex_lock(&fs->parked_lock);
-	p->next = fs->parked;
-	fs->parked = p;
+	interrupted = fuse_req_interrupted(req);
+	if (!interrupted) {
+		p->next = fs->parked;
+		fs->parked = p;
+	}
 	pthread_mutex_unlock(&fs->parked_lock);
-	if (fuse_req_interrupted(req) && unpark(fs, req))
+	if (interrupted) {
+		free(p);
 		fuse_reply_err(req, EINTR);
+		return;
+	}
 	/* the job may have ended between the render and the parking */
 	push_event(fs, kind, name);
 }
@@ -135,7 +144,7 @@ static void answer_parked(struct fs *fs, bool credits, const char *name)
 				     : p->h->area != AREA_NONE &&
 					       strcmp(p->h->name, name) == 0;
 
-		if (match && view_render(fs, p->h) != -EAGAIN) {
+		if (match && (p->rc = view_render(fs, p->h)) != -EAGAIN) {
 			*pp = p->next;
 			p->next = ready;
 			ready = p;
@@ -146,10 +155,10 @@ static void answer_parked(struct fs *fs, bool credits, const char *name)
 	pthread_mutex_unlock(&fs->parked_lock);
 	while ((p = ready) != NULL) {
 		ready = p->next;
-		if (p->h->rendered)
+		if (p->rc == 0)
 			view_reply(p->req, p->h, p->size, p->off);
-		else
-			fuse_reply_err(p->req, ENOENT);	/* the job is gone */
+		else	/* e.g. ENOENT: the job is gone */
+			fuse_reply_err(p->req, -p->rc);
 		free(p);
 	}
 }

@@ -26,10 +26,11 @@ static inline struct fs *fs_of(fuse_req_t req)
 }
 
 /* Reply an entry for node n with attributes st (n already referenced):
- * for a lookup, or with fi for a create. */
-void fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
-		    double entry_ttl, double attr_ttl,
-		    const struct fuse_file_info *fi);
+ * for a lookup, or with fi for a create. -ENOENT when the kernel no longer
+ * wanted it (the lookup is undone), else 0. */
+int fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
+		   double entry_ttl, double attr_ttl,
+		   const struct fuse_file_info *fi);
 /* Fill the attributes every synthetic file shares. */
 void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
 		       mode_t mode, off_t size, time_t mtime);
@@ -49,6 +50,11 @@ void dirlist_free(struct dirlist *dl);
 /* jobs/ */
 void jobs_lookup(fuse_req_t req, const char *name);
 int jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
+/* fstat of an open jobs/ file, named or not any more */
+int jobs_fgetattr(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
+		  struct stat *st);
+/* stat of a jobs/ file whose name is gone while it is still open */
+int jobs_getattr_unnamed(struct fs *fs, fuse_ino_t ino, struct stat *st);
 void jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
 		  int to_set, struct fuse_file_info *fi);
 void jobs_create(fuse_req_t req, const char *name, mode_t mode,
@@ -69,6 +75,7 @@ int jobs_list(struct fs *fs, struct dirlist *dl);
 /* status/, wait/, credits */
 struct view_handle {
 	enum fs_area area;	/* first: see handle_area(); AREA_NONE: credits */
+	pthread_mutex_t lock;	/* two reads of one descriptor may overlap */
 	bool rendered;		/* text holds the snapshot */
 	bool failed;		/* wait/: the job failed (EIO after the text) */
 	char name[NAME_MAX + 1];

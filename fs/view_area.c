@@ -83,6 +83,13 @@ static enum fs_area area_of_ino(struct fs *fs, fuse_ino_t ino, char *name,
 	return area;
 }
 
+static void view_handle_free(struct view_handle *h)
+{
+	pthread_mutex_destroy(&h->lock);
+	buf_free(&h->text);
+	free(h);
+}
+
 void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct view_handle *h;
@@ -103,53 +110,47 @@ void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	buf_init(&h->text, VIEW_MAX);
+	pthread_mutex_init(&h->lock, NULL);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->nonseekable = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		buf_free(&h->text);
-		free(h);
-	}
-}
-
-/* Reply with a copy of data: once the kernel has the reply, the reader may
- * close the file, and the release (on another thread) frees the handle
- * while fuse_reply_buf may still be returning through code that looks at
- * the buffer again (the sanitizers' writev interceptors do). */
-static void reply_copy(fuse_req_t req, const char *data, size_t size)
-{
-	char *copy = malloc(size);
-
-	if (!copy) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	memcpy(copy, data, size);
-	fuse_reply_buf(req, copy, size);
-	free(copy);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		view_handle_free(h);
 }
 
 /* Answer a read from the snapshot: a failed job's wait/ file gives EIO
  * after its text, so `cat wait/NAME` prints why and exits non-zero. */
 void view_reply(fuse_req_t req, struct view_handle *h, size_t size, off_t off)
 {
-	size_t len = h->text.len;
+	char *copy = NULL;
+	int err = 0;
 
-	if ((size_t)off >= len) {
-		if (h->failed)
-			fuse_reply_err(req, EIO);
+	pthread_mutex_lock(&h->lock);
+	if ((size_t)off >= h->text.len) {
+		err = h->failed ? EIO : 0;
+		size = 0;
+	} else {
+		if (size > h->text.len - (size_t)off)
+			size = h->text.len - (size_t)off;
+		copy = malloc(size);
+		if (copy)
+			memcpy(copy, buf_str(&h->text) + off, size);
 		else
-			fuse_reply_buf(req, NULL, 0);
-		return;
+			err = ENOMEM;
 	}
-	if (size > len - (size_t)off)
-		size = len - (size_t)off;
-	reply_copy(req, buf_str(&h->text) + off, size);
+	pthread_mutex_unlock(&h->lock);
+	/* From a copy: once the kernel has the reply, the reader may close
+	 * the file and the release (on another thread) frees h while
+	 * fuse_reply_buf is still returning through code that looks at the
+	 * buffer again (the sanitizers' writev interceptors do). */
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, copy, size);
+	free(copy);
 }
 
-/* Take the snapshot if the file can be answered now. 0: rendered; -EAGAIN:
- * park the read; another -errno: fail it. */
-int view_render(struct fs *fs, struct view_handle *h)
+static int render_locked(struct fs *fs, struct view_handle *h)
 {
 	struct core_status_info info;
 	int rc;
@@ -168,6 +169,18 @@ int view_render(struct fs *fs, struct view_handle *h)
 	}
 	if (rc == 0)
 		h->rendered = true;
+	return rc;
+}
+
+/* Take the snapshot if the file can be answered now. 0: rendered; -EAGAIN:
+ * park the read; another -errno: fail it. */
+int view_render(struct fs *fs, struct view_handle *h)
+{
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = render_locked(fs, h);
+	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
 
@@ -193,10 +206,7 @@ void view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void view_release(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct view_handle *h = (struct view_handle *)(uintptr_t)fi->fh;
-
-	buf_free(&h->text);
-	free(h);
+	view_handle_free((struct view_handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -31,8 +31,9 @@ class BasicTest(MountedTest):
     def test_layout_and_modes(self):
         self.assertEqual(sorted(os.listdir(self.m.path)),
                          ["credits", "jobs", "out", "status", "wait"])
+        # out/ is 0755 so that rm works there under default_permissions
         for d, mode in (("jobs", 0o755), ("status", 0o555), ("wait", 0o555),
-                        ("out", 0o555)):
+                        ("out", 0o755)):
             st = os.stat(self.m.p(d))
             self.assertTrue(stat.S_ISDIR(st.st_mode))
             self.assertEqual(stat.S_IMODE(st.st_mode), mode, d)
