@@ -427,6 +427,25 @@ static struct task *task_in(struct core *c, uint64_t seq, int from)
 	return t;
 }
 
+/* Task seq in state `from` (any when from < 0) with the lock held, or NULL
+ * and the lock not held. */
+static struct task *lock_task(struct core *c, uint64_t seq, int from)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&c->lock);
+	t = task_in(c, seq, from);
+	if (!t)
+		pthread_mutex_unlock(&c->lock);
+	return t;
+}
+
+/* The API has the task and it has not ended. */
+static bool at_api(const struct task *t)
+{
+	return t->state >= TASK_PENDING && !task_state_ended(t->state);
+}
+
 /* Record a change of t made under the lock, release it, tell the others. */
 static int commit_change_as(struct core *c, struct task *t, bool durable)
 {
@@ -454,12 +473,9 @@ int core_task_sending(struct core *c, uint64_t seq)
 	char *name;
 	int rc;
 
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, TASK_QUEUED);
-	if (!t) {
-		pthread_mutex_unlock(&c->lock);
+	t = lock_task(c, seq, TASK_QUEUED);
+	if (!t)
 		return -ENOENT;
-	}
 	t->state = TASK_SENDING;
 	t->note[0] = '\0';
 	t->updated = time(NULL);
@@ -507,12 +523,9 @@ int core_task_created(struct core *c, uint64_t seq, const char *task_id)
 {
 	struct task *t;
 
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, TASK_SENDING);
-	if (!t) {
-		pthread_mutex_unlock(&c->lock);
+	t = lock_task(c, seq, TASK_SENDING);
+	if (!t)
 		return -ENOENT;
-	}
 	t->state = TASK_PENDING;
 	snprintf(t->task_id, sizeof(t->task_id), "%s", task_id);
 	credits_spent(c, task_price(t));
@@ -525,7 +538,7 @@ int core_task_progress(struct core *c, uint64_t seq, enum task_state st)
 
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, -1);
-	if (!t || t->state < TASK_PENDING || task_state_ended(t->state)) {
+	if (!t || !at_api(t)) {
 		pthread_mutex_unlock(&c->lock);
 		return -ENOENT;
 	}
@@ -570,7 +583,7 @@ int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
 	}
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, -1);
-	if (!t || t->state < TASK_PENDING || task_state_ended(t->state)) {
+	if (!t || !at_api(t)) {
 		pthread_mutex_unlock(&c->lock);
 		for (i = 0; i < n; i++)
 			free(copy[i]);
@@ -739,12 +752,9 @@ int core_task_completed(struct core *c, uint64_t seq)
 	struct task *t;
 	int rc;
 
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, TASK_DOWNLOADING);
-	if (!t) {
-		pthread_mutex_unlock(&c->lock);
+	t = lock_task(c, seq, TASK_DOWNLOADING);
+	if (!t)
 		return -ENOENT;
-	}
 	/* the images are whole and in place before the record says so */
 	rc = all_stored(t) ? outputs_publish(c, t, table_is_current(c, t))
 			   : -EINVAL;
