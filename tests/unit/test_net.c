@@ -35,6 +35,7 @@ struct env {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	unsigned generation;	/* bumped by every hook call */
+	struct buf st;		/* a status text, for the test to read */
 };
 
 static void bump(struct env *e)
@@ -103,6 +104,7 @@ static int setup(struct env *e, unsigned max_inflight)
 	char err[256];
 
 	memset(e, 0, sizeof(*e));
+	buf_init(&e->st, 1 << 16);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->changed, NULL);
 	snprintf(e->dir, sizeof(e->dir), "/tmp/test_net.XXXXXX");
@@ -146,6 +148,7 @@ static void teardown(struct env *e)
 	nftw(e->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 	pthread_cond_destroy(&e->changed);
 	pthread_mutex_destroy(&e->lock);
+	buf_free(&e->st);
 }
 
 static void write_prompt(struct env *e, const char *name, const char *prompt)
@@ -269,21 +272,18 @@ static bool has_output(struct env *e, const char *file)
 static void test_job_completes(void)
 {
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	submit(&e, "cat", "a cat on a mat");
-	CHECK(wait_end(&e, "cat", &st) == TASK_COMPLETED);
-	CHECK(strncmp(buf_str(&st), "completed\n", 10) == 0);
-	CHECK(strstr(buf_str(&st), "task_id: ") != NULL);
+	CHECK(wait_end(&e, "cat", &e.st) == TASK_COMPLETED);
+	CHECK(strncmp(buf_str(&e.st), "completed\n", 10) == 0);
+	CHECK(strstr(buf_str(&e.st), "task_id: ") != NULL);
 	CHECK(has_output(&e, "cat.png"));
 	CHECK(sim_stat(&e, "creates") == 1);
 	CHECK(sim_stat(&e, "auth_on_files") == 0);
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -292,7 +292,6 @@ static void test_many_jobs_one_slot(void)
 {
 	static const char *const names[] = { "a", "b", "c", "d", "e" };
 	struct env e;
-	struct buf st;
 	char file[16];
 	size_t i;
 
@@ -300,39 +299,34 @@ static void test_many_jobs_one_slot(void)
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	for (i = 0; i < 5; i++)
 		submit(&e, names[i], names[i]);
 	for (i = 0; i < 5; i++) {
-		CHECK(wait_end(&e, names[i], &st) == TASK_COMPLETED);
+		CHECK(wait_end(&e, names[i], &e.st) == TASK_COMPLETED);
 		snprintf(file, sizeof(file), "%s.png", names[i]);
 		CHECK(has_output(&e, file));
 	}
 	CHECK(sim_stat(&e, "creates") == 5);
 	CHECK(sim_stat(&e, "create_requests") == 5);
-	buf_free(&st);
 	teardown(&e);
 }
 
 static void test_create_retried_after_503(void)
 {
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"error\","
 		      "\"status\":503,\"code\":\"upstream_error\","
 		      "\"count\":1}");
 	submit(&e, "dog", "a dog");
-	CHECK(wait_end(&e, "dog", &st) == TASK_COMPLETED);
+	CHECK(wait_end(&e, "dog", &e.st) == TASK_COMPLETED);
 	CHECK(has_output(&e, "dog.png"));
 	CHECK(sim_stat(&e, "create_requests") == 2);
 	CHECK(sim_stat(&e, "creates") == 1);
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -343,46 +337,40 @@ static void test_create_retried_after_503(void)
 static void test_lost_answer_not_resent(void)
 {
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	submit(&e, "ant", "an ant");	/* leaves a connection to reuse */
-	CHECK(wait_end(&e, "ant", &st) == TASK_COMPLETED);
+	CHECK(wait_end(&e, "ant", &e.st) == TASK_COMPLETED);
 	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"drop_after\","
 		      "\"count\":1}");
 	submit(&e, "owl", "an owl");
-	CHECK(wait_end(&e, "owl", &st) == TASK_FAILED);
-	CHECK(strstr(buf_str(&st), "error: interrupted: ") != NULL);
-	CHECK(strstr(buf_str(&st), "may have been created and charged") !=
+	CHECK(wait_end(&e, "owl", &e.st) == TASK_FAILED);
+	CHECK(strstr(buf_str(&e.st), "error: interrupted: ") != NULL);
+	CHECK(strstr(buf_str(&e.st), "may have been created and charged") !=
 	      NULL);
 	CHECK(sim_stat(&e, "creates") == 2);
 	CHECK(sim_stat(&e, "create_requests") == 2);
-	buf_free(&st);
 	teardown(&e);
 }
 
 static void test_create_refused(void)
 {
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"error\","
 		      "\"status\":402,\"code\":\"insufficient_credits\","
 		      "\"count\":1}");
 	submit(&e, "elk", "an elk");
-	CHECK(wait_end(&e, "elk", &st) == TASK_FAILED);
-	CHECK(strstr(buf_str(&st), "error: insufficient_credits: ") != NULL);
+	CHECK(wait_end(&e, "elk", &e.st) == TASK_FAILED);
+	CHECK(strstr(buf_str(&e.st), "error: insufficient_credits: ") != NULL);
 	CHECK(sim_stat(&e, "create_requests") == 1);
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -392,13 +380,11 @@ static void test_create_refused(void)
 static void test_poll_and_download_faults(void)
 {
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	add_fault(&e, "{\"endpoint\":\"task\",\"action\":\"error\","
 		      "\"status\":500,\"count\":2}");
 	add_fault(&e, "{\"endpoint\":\"task\",\"action\":\"drop_before\","
@@ -410,12 +396,11 @@ static void test_poll_and_download_faults(void)
 	add_fault(&e, "{\"endpoint\":\"file\",\"action\":\"truncate\","
 		      "\"bytes\":100,\"count\":1}");
 	submit(&e, "fox", "a fox");
-	CHECK(wait_end(&e, "fox", &st) == TASK_COMPLETED);
+	CHECK(wait_end(&e, "fox", &e.st) == TASK_COMPLETED);
 	CHECK(has_output(&e, "fox.png"));
 	CHECK(sim_stat(&e, "creates") == 1);
 	CHECK(sim_stat(&e, "downloads") == 3);
 	CHECK(sim_stat(&e, "auth_on_files") == 0);
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -425,24 +410,21 @@ static void test_create_honours_retry_after(void)
 {
 	struct timespec t0, t1;
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"error\","
 		      "\"status\":429,\"code\":\"rate_limit_exceeded\","
 		      "\"retry_after\":\"2\",\"count\":1}");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	submit(&e, "bee", "a bee");
-	CHECK(wait_end(&e, "bee", &st) == TASK_COMPLETED);
+	CHECK(wait_end(&e, "bee", &e.st) == TASK_COMPLETED);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	CHECK(t1.tv_sec - t0.tv_sec >= 2);
 	CHECK(sim_stat(&e, "create_requests") == 2);
 	CHECK(sim_stat(&e, "creates") == 1);
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -450,21 +432,18 @@ static void test_create_honours_retry_after(void)
 static void test_download_fails_after_refresh(void)
 {
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	add_fault(&e, "{\"endpoint\":\"file\",\"action\":\"error\","
 		      "\"status\":410,\"count\":2}");
 	submit(&e, "gnu", "a gnu");
-	CHECK(wait_end(&e, "gnu", &st) == TASK_FAILED);
-	CHECK(strstr(buf_str(&st), "error: download_failed: ") != NULL);
-	CHECK(strstr(buf_str(&st), "answered 410") != NULL);
+	CHECK(wait_end(&e, "gnu", &e.st) == TASK_FAILED);
+	CHECK(strstr(buf_str(&e.st), "error: download_failed: ") != NULL);
+	CHECK(strstr(buf_str(&e.st), "answered 410") != NULL);
 	CHECK(!has_output(&e, "gnu.png"));
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -474,23 +453,20 @@ static void test_stop_and_resume(void)
 {
 	struct core_status_info info = { .state = TASK_SENDING };
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	submit(&e, "hen", "a hen");
 	net_stop(e.net);
-	CHECK(core_status(e.core, "hen", &st, &info) == 0);
+	CHECK(core_status(e.core, "hen", &e.st, &info) == 0);
 	CHECK(info.state == TASK_QUEUED || info.state == TASK_PENDING ||
 	      info.state == TASK_PROCESSING);
 	CHECK(start_net(&e, 4) == 0);
-	CHECK(wait_end(&e, "hen", &st) == TASK_COMPLETED);
+	CHECK(wait_end(&e, "hen", &e.st) == TASK_COMPLETED);
 	CHECK(has_output(&e, "hen.png"));
 	CHECK(sim_stat(&e, "creates") == 1);
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -501,14 +477,12 @@ static void test_stop_waits_for_creation(void)
 {
 	struct core_status_info info = { .state = TASK_SENDING };
 	struct env e;
-	struct buf st;
 	unsigned gen;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"stall\","
 		      "\"delay_ms\":1500,\"count\":1}");
 	submit(&e, "yak", "a yak");
@@ -517,7 +491,7 @@ static void test_stop_waits_for_creation(void)
 	for (;;) {
 		gen = e.generation;
 		pthread_mutex_unlock(&e.lock);
-		if (core_status(e.core, "yak", &st, &info) == 0 &&
+		if (core_status(e.core, "yak", &e.st, &info) == 0 &&
 		    info.state != TASK_QUEUED)
 			break;
 		pthread_mutex_lock(&e.lock);
@@ -526,13 +500,12 @@ static void test_stop_waits_for_creation(void)
 	}
 	CHECK(info.state == TASK_SENDING);
 	net_stop(e.net);
-	CHECK(core_status(e.core, "yak", &st, &info) == 0);
+	CHECK(core_status(e.core, "yak", &e.st, &info) == 0);
 	CHECK(info.state == TASK_PENDING);
-	CHECK(strstr(buf_str(&st), "task_id: ") != NULL);
+	CHECK(strstr(buf_str(&e.st), "task_id: ") != NULL);
 	CHECK(start_net(&e, 4) == 0);
-	CHECK(wait_end(&e, "yak", &st) == TASK_COMPLETED);
+	CHECK(wait_end(&e, "yak", &e.st) == TASK_COMPLETED);
 	CHECK(sim_stat(&e, "creates") == 1);
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -618,22 +591,19 @@ static void test_credits_errors(void)
 static void test_create_bad_answer(void)
 {
 	struct env e;
-	struct buf st;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"malformed\","
 		      "\"count\":1}");
 	submit(&e, "cod", "a cod");
-	CHECK(wait_end(&e, "cod", &st) == TASK_FAILED);
-	CHECK(strstr(buf_str(&st), "error: bad_response: ") != NULL);
-	CHECK(strstr(buf_str(&st), "may have been created and charged") !=
+	CHECK(wait_end(&e, "cod", &e.st) == TASK_FAILED);
+	CHECK(strstr(buf_str(&e.st), "error: bad_response: ") != NULL);
+	CHECK(strstr(buf_str(&e.st), "may have been created and charged") !=
 	      NULL);
 	CHECK(sim_stat(&e, "create_requests") == 1);
-	buf_free(&st);
 	teardown(&e);
 }
 
@@ -645,14 +615,12 @@ static void test_unreachable_api(void)
 	struct core_status_info info = { .state = TASK_SENDING };
 	struct timespec deadline, t0, t1;
 	struct env e;
-	struct buf st;
 	unsigned gen;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
 		return;
 	}
-	buf_init(&st, 1 << 16);
 	net_stop(e.net);
 	snprintf(e.api_url, sizeof(e.api_url), "http://127.0.0.1:1");
 	CHECK(start_net(&e, 4) == 0);
@@ -662,8 +630,8 @@ static void test_unreachable_api(void)
 	for (;;) {
 		gen = e.generation;
 		pthread_mutex_unlock(&e.lock);
-		if (core_status(e.core, "emu", &st, &info) == 0 &&
-		    strstr(buf_str(&st), "retry 2 of 5 after ") != NULL)
+		if (core_status(e.core, "emu", &e.st, &info) == 0 &&
+		    strstr(buf_str(&e.st), "retry 2 of 5 after ") != NULL)
 			break;
 		pthread_mutex_lock(&e.lock);
 		while (gen == e.generation &&
@@ -676,19 +644,18 @@ static void test_unreachable_api(void)
 		}
 	}
 	CHECK(info.state == TASK_QUEUED);
-	CHECK(strstr(buf_str(&st), "retry 2 of 5 after ") != NULL);
+	CHECK(strstr(buf_str(&e.st), "retry 2 of 5 after ") != NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	net_stop(e.net);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	CHECK(t1.tv_sec - t0.tv_sec < 2);
-	CHECK(core_status(e.core, "emu", &st, &info) == 0);
+	CHECK(core_status(e.core, "emu", &e.st, &info) == 0);
 	CHECK(info.state == TASK_QUEUED);
 	/* teardown stops a net: give it one on the simulator */
 	snprintf(e.api_url, sizeof(e.api_url), "http://127.0.0.1:%u",
 		 sim_port(e.sim));
 	CHECK(start_net(&e, 4) == 0);
-	CHECK(wait_end(&e, "emu", &st) == TASK_COMPLETED);
-	buf_free(&st);
+	CHECK(wait_end(&e, "emu", &e.st) == TASK_COMPLETED);
 	teardown(&e);
 }
 
