@@ -447,19 +447,23 @@ static bool at_api(const struct task *t)
 }
 
 /* Record a change of t made under the lock, release it, tell the others. */
-static int commit_change_as(struct core *c, struct task *t, bool durable)
+/* Release the lock taken for a change of t and tell the others; rc is
+ * passed through. */
+static int unlock_notify(struct core *c, const struct task *t, int rc)
 {
-	char *name;
-	int rc;
+	char *name = strdup(t->name);
 
-	t->updated = time(NULL);
-	rc = task_save_as(c, t, durable);
-	name = strdup(t->name);
 	pthread_mutex_unlock(&c->lock);
 	if (name)
 		core_notify_job(c, name);
 	free(name);
 	return rc;
+}
+
+static int commit_change_as(struct core *c, struct task *t, bool durable)
+{
+	t->updated = time(NULL);
+	return unlock_notify(c, t, task_save_as(c, t, durable));
 }
 
 static int commit_change(struct core *c, struct task *t)
@@ -470,7 +474,6 @@ static int commit_change(struct core *c, struct task *t)
 int core_task_sending(struct core *c, uint64_t seq)
 {
 	struct task *t;
-	char *name;
 	int rc;
 
 	t = lock_task(c, seq, TASK_QUEUED);
@@ -488,12 +491,7 @@ int core_task_sending(struct core *c, uint64_t seq)
 			 "cannot record the job before sending it: %s",
 			 strerror(-rc));
 	}
-	name = strdup(t->name);
-	pthread_mutex_unlock(&c->lock);
-	if (name)
-		core_notify_job(c, name);
-	free(name);
-	return rc;
+	return unlock_notify(c, t, rc);
 }
 
 int core_task_requeue(struct core *c, uint64_t seq, const char *note)
@@ -553,19 +551,16 @@ int core_task_progress(struct core *c, uint64_t seq, enum task_state st)
 
 void core_task_note(struct core *c, uint64_t seq, const char *note)
 {
-	struct task *t;
-	char *name = NULL;
+	struct task *t = lock_task(c, seq, -1);
 
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, -1);
-	if (t && strcmp(t->note, note) != 0) {
-		snprintf(t->note, sizeof(t->note), "%s", note);
-		name = strdup(t->name);
+	if (!t)
+		return;
+	if (strcmp(t->note, note) == 0) {
+		pthread_mutex_unlock(&c->lock);
+		return;
 	}
-	pthread_mutex_unlock(&c->lock);
-	if (name)
-		core_notify_job(c, name);
-	free(name);
+	snprintf(t->note, sizeof(t->note), "%s", note);
+	unlock_notify(c, t, 0);
 }
 
 int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
