@@ -53,6 +53,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	SETTING("key_file", SET_KEY_FILE),
 	SETTING("poll_interval", SET_POLL_INTERVAL),
 	SETTING("max_inflight", SET_MAX_INFLIGHT),
+	SETTING("daily_budget", SET_DAILY_BUDGET),
 	SETTING("aspect_ratio", SET_ASPECT_RATIO),
 	SETTING("resolution", SET_RESOLUTION),
 	SETTING("nsfw_checker", SET_NSFW_CHECKER),
@@ -237,6 +238,8 @@ void cmdline_help(void)
 	       "    -o poll_interval=SECS  seconds between polls of a task "
 	       "(2)\n"
 	       "    -o max_inflight=N      tasks at the API at once (8)\n"
+	       "    -o daily_budget=CREDITS  credits a UTC day may cost "
+	       "(none)\n"
 	       "    -o aspect_ratio=RATIO  jobs' default aspect ratio (auto)\n"
 	       "    -o resolution=RES      jobs' default resolution: 1k 2k 4k "
 	       "(1k)\n"

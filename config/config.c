@@ -213,6 +213,9 @@ static int resolve(struct load *ld, struct config *cfg)
 	cfg->max_inflight = DEFAULT_MAX_INFLIGHT;
 	if ((v = pick(ld, SET_MAX_INFLIGHT)))
 		parse_count(v, &cfg->max_inflight, why, sizeof(why));
+	cfg->daily_budget = -1;
+	if ((v = pick(ld, SET_DAILY_BUDGET)))
+		parse_credits(v, &cfg->daily_budget, why, sizeof(why));
 	cfg->nsfw_checker = DEFAULT_NSFW_CHECKER;
 	if ((v = pick(ld, SET_NSFW_CHECKER)))
 		parse_flag(v, &cfg->nsfw_checker, why, sizeof(why));

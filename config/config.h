@@ -16,6 +16,7 @@ struct config {
 	char *api_key;		/* secret: never logged, never in the mount */
 	double poll_interval;	/* seconds between polls of one task */
 	unsigned max_inflight;	/* tasks at the API at once */
+	double daily_budget;	/* credits a UTC day, < 0: none */
 	bool simulate;
 	bool foreground;
 	bool debug;

@@ -17,6 +17,7 @@ enum setting {
 	SET_KEY_FILE,
 	SET_POLL_INTERVAL,
 	SET_MAX_INFLIGHT,
+	SET_DAILY_BUDGET,
 	SET_SIMULATE,
 	SET_ASPECT_RATIO,
 	SET_RESOLUTION,
@@ -68,6 +69,8 @@ void quote_value(const char *value, char *out, size_t outlen);
  * on a value that is already in a layer. */
 int parse_seconds(const char *v, double *out, char *why, size_t whylen);
 int parse_count(const char *v, unsigned *out, char *why, size_t whylen);
+/* A plain decimal number of credits, or "none" (-1). */
+int parse_credits(const char *v, double *out, char *why, size_t whylen);
 int parse_flag(const char *v, bool *out, char *why, size_t whylen);
 
 /* api_url: http:// or https:// with a host, plain http:// only to loopback.

@@ -11,6 +11,7 @@
 #define NUMBER_MAX 16		/* digits and point of a number we accept */
 #define POLL_INTERVAL_MAX 3600.0
 #define MAX_INFLIGHT_MAX 1000
+#define CREDITS_MAX 1e9		/* daily_budget */
 
 /* what opts_parse_bool accepts, for messages */
 #define FLAGS "true false yes no on off 1 0"
@@ -47,14 +48,20 @@ static void bad_value(const char *v, const char *what, char *why,
 }
 
 /* Plain decimals only: strtod would also take "inf", "nan", "1e3", "0x10". */
-int parse_seconds(const char *v, double *out, char *why, size_t whylen)
+static bool plain_decimal(const char *v)
 {
 	size_t digits = strspn(v, "0123456789");
 	size_t frac = v[digits] == '.' ? strspn(v + digits + 1, "0123456789") : 0;
 	size_t len = digits + (v[digits] == '.') + frac;
+
+	return len > 0 && len <= NUMBER_MAX && !v[len] && digits + frac > 0;
+}
+
+int parse_seconds(const char *v, double *out, char *why, size_t whylen)
+{
 	double d;
 
-	if (len == 0 || len > NUMBER_MAX || v[len] || digits + frac == 0) {
+	if (!plain_decimal(v)) {
 		bad_value(v, "is not a number of seconds", why, whylen);
 		return -1;
 	}
@@ -65,6 +72,26 @@ int parse_seconds(const char *v, double *out, char *why, size_t whylen)
 		return -1;
 	}
 	*out = d;
+	return 0;
+}
+
+int parse_credits(const char *v, double *out, char *why, size_t whylen)
+{
+	if (strcmp(v, "none") == 0) {
+		*out = -1;
+		return 0;
+	}
+	if (!plain_decimal(v)) {
+		bad_value(v, "is not a number of credits (or none)", why,
+			  whylen);
+		return -1;
+	}
+	*out = strtod(v, NULL);
+	if (*out > CREDITS_MAX) {
+		bad_value(v, "is out of range (at most 1000000000)", why,
+			  whylen);
+		return -1;
+	}
 	return 0;
 }
 
@@ -129,6 +156,15 @@ static char *accept_seconds(const char *v, const char *home, char *why,
 
 	(void)home;
 	return parse_seconds(v, &d, why, whylen) ? NULL : copy(v, why, whylen);
+}
+
+static char *accept_credits(const char *v, const char *home, char *why,
+			    size_t whylen)
+{
+	double d;
+
+	(void)home;
+	return parse_credits(v, &d, why, whylen) ? NULL : copy(v, why, whylen);
 }
 
 static char *accept_count(const char *v, const char *home, char *why,
@@ -202,6 +238,8 @@ const struct setting_def settings[SET_COUNT] = {
 				accept_seconds },
 	[SET_MAX_INFLIGHT] = { "max_inflight", "GPTIMGFS_MAX_INFLIGHT",
 			       accept_count },
+	[SET_DAILY_BUDGET] = { "daily_budget", "GPTIMGFS_DAILY_BUDGET",
+			       accept_credits },
 	[SET_SIMULATE] = { "simulate", NULL, accept_flag },
 	[SET_ASPECT_RATIO] = { "aspect_ratio", NULL, accept_aspect_ratio },
 	[SET_RESOLUTION] = { "resolution", NULL, accept_resolution },

@@ -1,6 +1,7 @@
-/* The credits file (SPEC section 5): the balance as the API last reported
- * it, asked for at most once every few seconds, and what this daemon's tasks
- * cost today (UTC), kept in DATA_DIR/spent.json across restarts. */
+/* The credits file (gptimgfs(1), FILES): the balance as the API last
+ * reported it, asked for at most once every few seconds; what this data
+ * directory's tasks cost today (UTC), kept in DATA_DIR/spent.json across
+ * restarts (ledger.h); and the daily budget that creations must fit in. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,56 +13,96 @@
 
 #define CREDITS_FRESH_SECONDS 5.0
 
-static void today(char *out, size_t outsz)
+/* spent.json is a statistic and a budget: replaced atomically, not
+ * worth an fsync on every task (a power loss forgets the last few). */
+static void ledger_save(struct core *c)
 {
-	time_t now = time(NULL);
-	struct tm tm;
+	struct buf b;
 
-	gmtime_r(&now, &tm);
-	strftime(out, outsz, "%Y-%m-%d", &tm);
+	buf_init(&b, 256);
+	if (ledger_to_json(&c->ledger, &b) < 0 ||
+	    store_write_atomic(c->store.dir_fd, "spent.json", b.data, b.len,
+			       false) < 0)
+		log_warn("cannot record today's spending in %s/spent.json",
+			 c->store.path);
+	buf_free(&b);
 }
 
 void credits_load(struct core *c)
 {
-	struct json_doc doc;
 	struct buf b;
-	char *day = NULL;
-	double spent = 0;
 
-	today(c->spent_day, sizeof(c->spent_day));
 	buf_init(&b, 4096);
-	if (store_read_file(c->store.dir_fd, "spent.json", 4096, &b) == 0 &&
-	    json_parse(&doc, b.data, b.len, 16) == 0) {
-		day = json_member_string(&doc, 0, "day", 16);
-		json_get_number(&doc, json_get(&doc, 0, "credits"), &spent);
-		json_doc_free(&doc);
-	}
-	if (day && strcmp(day, c->spent_day) == 0)
-		c->spent_today = spent;
-	free(day);
+	if (store_read_file(c->store.dir_fd, "spent.json", 4096, &b) == 0)
+		ledger_from_json(&c->ledger, b.data, b.len, time(NULL));
+	else
+		ledger_init(&c->ledger, time(NULL));
 	buf_free(&b);
 }
 
-/* Called under the lock when a task is created (+) or refunded (-). */
-void credits_spent(struct core *c, double amount)
+void core_set_daily_budget(struct core *c, double credits)
 {
-	char day[11], text[64];
-	int n;
+	pthread_mutex_lock(&c->lock);
+	c->budget = credits < 0 ? LEDGER_NO_BUDGET : ledger_mc(credits);
+	pthread_mutex_unlock(&c->lock);
+}
 
-	today(day, sizeof(day));
-	if (strcmp(day, c->spent_day) != 0) {
-		memcpy(c->spent_day, day, sizeof(day));
-		c->spent_today = 0;
+static double credits_of(int64_t mc)
+{
+	return (double)mc / 1000.0;
+}
+
+int credits_reserve(struct core *c, struct task *t)
+{
+	int64_t price = ledger_mc(task_price(t));
+	time_t now = time(NULL);
+	int64_t used;
+
+	if (!ledger_reserve(&c->ledger, c->budget, price, now)) {
+		used = ledger_used(&c->ledger, now);
+		t->state = TASK_FAILED;
+		snprintf(t->error, sizeof(t->error),
+			 "budget_exceeded: the daily budget is %.1f credits; "
+			 "%.1f are spent or held today (%.1f of them possibly "
+			 "spent) and this task costs %.1f; nothing was sent "
+			 "(write the prompt again after midnight UTC, or raise "
+			 "daily_budget)",
+			 credits_of(c->budget), credits_of(used),
+			 credits_of(c->ledger.doubt), credits_of(price));
+		return -EDQUOT;
 	}
-	c->spent_today += amount;
-	if (c->spent_today < 0.05)
-		c->spent_today = 0;
-	n = snprintf(text, sizeof(text), "{\"day\":\"%s\",\"credits\":%.1f}\n",
-		     c->spent_day, c->spent_today);
-	/* a statistic: not worth an fsync on every task */
-	if (store_write_atomic(c->store.dir_fd, "spent.json", text, (size_t)n,
-			       false) < 0)
-		log_warn("cannot record today's spending in spent.json");
+	t->sent = now;
+	t->charge = CHARGE_HELD;
+	return 0;
+}
+
+void credits_created(struct core *c, struct task *t)
+{
+	ledger_created(&c->ledger, ledger_mc(task_price(t)), t->sent,
+		       time(NULL));
+	t->charge = CHARGE_SPENT;
+	ledger_save(c);
+}
+
+void credits_not_created(struct core *c, struct task *t)
+{
+	ledger_not_created(&c->ledger, ledger_mc(task_price(t)));
+	t->charge = CHARGE_NONE;
+}
+
+void credits_lost(struct core *c, struct task *t)
+{
+	ledger_lost(&c->ledger, ledger_mc(task_price(t)), t->sent, time(NULL));
+	t->charge = CHARGE_DOUBT;
+	ledger_save(c);
+}
+
+void credits_refunded(struct core *c, struct task *t)
+{
+	ledger_refunded(&c->ledger, ledger_mc(task_price(t)), t->sent,
+			time(NULL));
+	t->charge = CHARGE_REFUNDED;
+	ledger_save(c);
 }
 
 static double seconds_since(const struct timespec *then)
@@ -75,16 +116,21 @@ static double seconds_since(const struct timespec *then)
 
 static int render_credits(struct core *c, struct buf *out)
 {
-	char day[11];
+	int64_t used = ledger_used(&c->ledger, time(NULL));
 	int rc = 0;
 
-	today(day, sizeof(day));
 	if (c->credits_error[0])
 		rc |= buf_printf(out, "error: %s\n", c->credits_error);
 	else
 		rc |= buf_printf(out, "%.15g\n", c->balance);
-	rc |= buf_printf(out, "spent_today: %.1f\n",
-			 strcmp(day, c->spent_day) == 0 ? c->spent_today : 0.0);
+	rc |= buf_printf(out, "spent_today: %.1f\npossibly_spent_today: %.1f\n",
+			 credits_of(c->ledger.spent),
+			 credits_of(c->ledger.doubt));
+	if (c->budget != LEDGER_NO_BUDGET)
+		rc |= buf_printf(out, "budget: %.1f\nbudget_left: %.1f\n",
+				 credits_of(c->budget),
+				 credits_of(used < c->budget ? c->budget - used
+							     : 0));
 	return rc ? -ENOMEM : 0;
 }
 

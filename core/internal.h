@@ -9,11 +9,22 @@
 
 #include "buf.h"
 #include "jobs.h"
+#include "ledger.h"
 #include "opts.h"
 #include "store.h"
 
 #define NOTE_MAX 512
 #define ERROR_MAX 1024
+
+/* What a task cost, as far as this daemon can know (records/SEQ.json
+ * "charge"; the credits line of its status and the daily ledger). */
+enum task_charge {
+	CHARGE_NONE,		/* never created at the API: nothing charged */
+	CHARGE_HELD,		/* its creation is on the wire */
+	CHARGE_SPENT,		/* the API created it: charged */
+	CHARGE_REFUNDED,	/* created, failed, credits given back */
+	CHARGE_DOUBT,		/* the creation's answer was lost: maybe */
+};
 
 /* One submission of a job, as recorded in records/SEQ.json. */
 struct task {
@@ -27,6 +38,8 @@ struct task {
 	char task_id[TASK_ID_MAX + 1];
 	time_t submitted;
 	time_t updated;
+	time_t sent;			/* its creation was sent; 0: never */
+	enum task_charge charge;
 	char error[ERROR_MAX];		/* "CODE: message" when failed */
 	char note[NOTE_MAX];		/* transient, not recorded */
 	size_t n_urls;
@@ -73,14 +86,20 @@ struct core {
 	struct timespec credits_at;	/* CLOCK_MONOTONIC of the answer */
 	double balance;
 	char credits_error[ERROR_MAX];
-	char spent_day[11];		/* YYYY-MM-DD, UTC */
-	double spent_today;
+	struct ledger ledger;		/* today's spending (spent.json) */
+	int64_t budget;			/* millicredits a day, or LEDGER_NO_BUDGET */
 };
 
 /* jobs.c: the hooks, called without any lock held */
 void core_notify_job(struct core *c, const char *name);
 void core_notify_ready(struct core *c, uint64_t seq);
 void core_notify_outputs(struct core *c);
+/* Under the lock: t leaves the table for good, record and all. */
+void task_drop(struct core *c, struct task *t);
+/* Under the lock: drop the tasks of job `name` that the table no longer
+ * needs (table_keeps), records and all; their images stay in out/. A task
+ * whose own name string `name` is stays. */
+void prune_job(struct core *c, const char *name);
 
 /* task.c: records */
 struct task *task_new(uint64_t seq, const char *name);
@@ -106,9 +125,19 @@ struct output *outputs_find(struct core *c, const char *name);
 int outputs_publish(struct core *c, struct task *t, bool current);
 struct output *outputs_by_backing(struct core *c, const char *backing);
 
-/* credits.c: the balance cache and today's spending */
+/* credits.c: the balance cache, today's spending and the budget. The
+ * charge transitions of a task, called under the lock: */
 void credits_load(struct core *c);
-void credits_spent(struct core *c, double amount);
+/* Before a creation is sent: hold its credits, or (the daily budget would
+ * be exceeded) fail t with budget_exceeded and return -EDQUOT. */
+int credits_reserve(struct core *c, struct task *t);
+/* The creation's answer: created, not created, lost (maybe created). */
+void credits_created(struct core *c, struct task *t);
+void credits_not_created(struct core *c, struct task *t);
+void credits_lost(struct core *c, struct task *t);
+/* A created task failed before its images were ready: the API gives its
+ * credits back. */
+void credits_refunded(struct core *c, struct task *t);
 
 /* sniff.c: what the downloaded bytes are */
 int sniff_extension(const unsigned char *head, size_t len, const char *url,

@@ -95,6 +95,7 @@ static void resolve_interrupted(struct core *c)
 
 		if (t->state != TASK_SENDING)
 			continue;
+		credits_lost(c, t);
 		t->state = TASK_FAILED;
 		t->updated = time(NULL);
 		snprintf(t->error, sizeof(t->error),
@@ -120,7 +121,7 @@ static bool prompt_file_exists(struct core *c, const char *name)
  *   gone: it was replaced or removed, and the kill came before its record
  *   was deleted; sending it would pay for a prompt nobody wants (one whose
  *   file changed is kept, failed: see check_queued);
- * - an ended task that was superseded: nothing left to show;
+ * - an ended task the table no longer needs (table_keeps);
  * - a removed job's last task after a week (it is remembered out of sight
  *   so that the same prompt written again costs nothing). */
 static bool stale_at_start(struct core *c, const struct task *t,
@@ -130,8 +131,7 @@ static bool stale_at_start(struct core *c, const struct task *t,
 		return !table_is_current(c, t) || t->forgotten ||
 		       !prompt_file_exists(c, t->name);
 	return task_state_ended(t->state) &&
-	       (!table_is_current(c, t) ||
-		(t->forgotten && t->updated < week_ago));
+	       (!table_keeps(c, t) || (t->forgotten && t->updated < week_ago));
 }
 
 static void drop_leftovers(struct core *c)
@@ -143,9 +143,7 @@ static void drop_leftovers(struct core *c)
 		struct task *t = c->tasks[i];
 
 		if (stale_at_start(c, t, week_ago)) {
-			task_delete_record(c, t);
-			table_remove(c, t);
-			task_free(t);
+			task_drop(c, t);
 			continue;
 		}
 		i++;
@@ -203,10 +201,11 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 		core_close(c);
 		return NULL;
 	}
+	c->budget = LEDGER_NO_BUDGET;
+	credits_load(c);
 	resolve_interrupted(c);
 	drop_leftovers(c);
 	check_queued(c);
-	credits_load(c);
 	return c;
 }
 
@@ -280,6 +279,28 @@ static bool any_published(const struct task *t)
 	return false;
 }
 
+/* "credits: PRICE", or 0 with the reason when the task cost nothing. */
+static int render_charge(const struct task *t, struct buf *b)
+{
+	switch (t->charge) {
+	case CHARGE_REFUNDED:
+		return buf_printf(b, "credits: 0 (%.1f refunded by the API)\n",
+				  task_price(t));
+	case CHARGE_DOUBT:
+		return buf_printf(b, "credits: %.1f (possibly charged)\n",
+				  task_price(t));
+	case CHARGE_NONE:
+		if (t->state == TASK_FAILED)
+			return buf_addstr(b, "credits: 0 (nothing was "
+					     "charged)\n");
+		break;
+	case CHARGE_HELD:
+	case CHARGE_SPENT:
+		break;
+	}
+	return buf_printf(b, "credits: %.1f\n", task_price(t));
+}
+
 static int render_status(const struct task *t, struct buf *b)
 {
 	char when[32];
@@ -295,7 +316,7 @@ static int render_status(const struct task *t, struct buf *b)
 	rc |= buf_printf(b, "updated: %s\n", when);
 	rc |= buf_printf(b, "resolution: %s\naspect_ratio: %s\n",
 			 t->opts.resolution, t->opts.aspect_ratio);
-	rc |= buf_printf(b, "credits: %.1f\n", task_price(t));
+	rc |= render_charge(t, b);
 	if (any_published(t)) {
 		rc |= buf_addstr(b, "outputs:");
 		for (i = 0; i < t->n_urls; i++) {
@@ -446,7 +467,6 @@ static bool at_api(const struct task *t)
 	return t->state >= TASK_PENDING && !task_state_ended(t->state);
 }
 
-/* Record a change of t made under the lock, release it, tell the others. */
 /* Release the lock taken for a change of t and tell the others; rc is
  * passed through. */
 static int unlock_notify(struct core *c, const struct task *t, int rc)
@@ -471,6 +491,48 @@ static int commit_change(struct core *c, struct task *t)
 	return commit_change_as(c, t, true);
 }
 
+void task_drop(struct core *c, struct task *t)
+{
+	task_delete_record(c, t);
+	table_remove(c, t);
+	task_free(t);
+}
+
+/* Drop t if the table no longer needs it (table_keeps): its record goes,
+ * its images stay in out/. True when t was freed. */
+static bool drop_unless_kept(struct core *c, struct task *t)
+{
+	if (table_keeps(c, t))
+		return false;
+	task_drop(c, t);
+	return true;
+}
+
+void prune_job(struct core *c, const char *name)
+{
+	size_t i = c->n_tasks;
+
+	while (i-- > 0) {
+		struct task *t = c->tasks[i];
+
+		/* name may be the caller's task's own: that one stays */
+		if (t->name != name && strcmp(t->name, name) == 0)
+			drop_unless_kept(c, t);
+	}
+}
+
+/* The daily budget refused task t (now failed): record it; nothing is
+ * sent. */
+static int refuse_by_budget(struct core *c, struct task *t)
+{
+	log_warn("jobs/%s.txt: task %" PRIu64 ": %s", t->name, t->seq,
+		 t->error);
+	t->note[0] = '\0';
+	t->updated = time(NULL);
+	task_save(c, t);
+	return unlock_notify(c, t, -ENOENT);
+}
+
 int core_task_sending(struct core *c, uint64_t seq)
 {
 	struct task *t;
@@ -479,6 +541,8 @@ int core_task_sending(struct core *c, uint64_t seq)
 	t = lock_task(c, seq, TASK_QUEUED);
 	if (!t)
 		return -ENOENT;
+	if (credits_reserve(c, t) < 0)
+		return refuse_by_budget(c, t);
 	t->state = TASK_SENDING;
 	t->note[0] = '\0';
 	t->updated = time(NULL);
@@ -486,10 +550,14 @@ int core_task_sending(struct core *c, uint64_t seq)
 	if (rc < 0) {
 		/* not recorded: it must not leave (a restart would not know
 		 * it may exist); it stays queued and is tried again */
+		credits_not_created(c, t);
 		t->state = TASK_QUEUED;
 		snprintf(t->note, sizeof(t->note),
 			 "cannot record the job before sending it: %s",
 			 strerror(-rc));
+	} else {
+		/* the job's older ended task is no longer its reference */
+		prune_job(c, t->name);
 	}
 	return unlock_notify(c, t, rc);
 }
@@ -500,12 +568,12 @@ int core_task_requeue(struct core *c, uint64_t seq, const char *note)
 
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, TASK_SENDING);
+	if (t)
+		credits_not_created(c, t);
 	if (t && (t->forgotten || !table_is_current(c, t))) {
 		/* replaced or removed while it was being sent, and not created:
 		 * sending it again would pay for a prompt nobody wants */
-		task_delete_record(c, t);
-		table_remove(c, t);
-		task_free(t);
+		task_drop(c, t);
 		t = NULL;
 	}
 	if (!t) {
@@ -526,7 +594,7 @@ int core_task_created(struct core *c, uint64_t seq, const char *task_id)
 		return -ENOENT;
 	t->state = TASK_PENDING;
 	snprintf(t->task_id, sizeof(t->task_id), "%s", task_id);
-	credits_spent(c, task_price(t));
+	credits_created(c, t);
 	return commit_change(c, t);
 }
 
@@ -696,20 +764,10 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	return commit_change_as(c, t, false);
 }
 
-/* An ended task that was superseded leaves the table; its images, if any,
- * are in out/. */
-static bool retire_if_done(struct core *c, struct task *t)
-{
-	if (table_is_current(c, t))
-		return false;
-	task_delete_record(c, t);
-	table_remove(c, t);
-	return true;
-}
-
-/* After an end under the lock: record or retire, unlock, notify. A
- * completion need not be durable: the images' metadata is, and a restart
- * that finds the task downloading publishes what is stored. */
+/* After an end under the lock: record, or drop when the table no longer
+ * needs it; unlock, notify. A completion need not be durable: the images'
+ * metadata is, and a restart that finds the task downloading publishes
+ * what is stored. */
 static int finish_task(struct core *c, struct task *t, bool completed,
 		       bool published)
 {
@@ -717,9 +775,7 @@ static int finish_task(struct core *c, struct task *t, bool completed,
 	int rc = 0;
 
 	t->updated = time(NULL);
-	if (retire_if_done(c, t))
-		task_free(t);
-	else
+	if (!drop_unless_kept(c, t))
 		rc = task_save_as(c, t, !completed);
 	pthread_mutex_unlock(&c->lock);
 	/* out/ first: a reader woken by the job's end opens its image next */
@@ -729,6 +785,24 @@ static int finish_task(struct core *c, struct task *t, bool completed,
 		core_notify_job(c, name);
 	free(name);
 	return rc;
+}
+
+/* The job's reference task takes NAME.EXT in out/; an attempt refused
+ * since does not push its images to history names. */
+static bool takes_live_names(const struct core *c, const struct task *t)
+{
+	return table_reference(c, t->name) == t;
+}
+
+/* A creation that failed: the API said it did not create the task, or its
+ * answer was lost (net/ reports "interrupted" or "bad_response" then). */
+static void creation_failed(struct core *c, struct task *t, const char *code)
+{
+	if (strcmp(code, "interrupted") == 0 ||
+	    strcmp(code, "bad_response") == 0)
+		credits_lost(c, t);
+	else
+		credits_not_created(c, t);
 }
 
 static bool all_stored(const struct task *t)
@@ -751,7 +825,7 @@ int core_task_completed(struct core *c, uint64_t seq)
 	if (!t)
 		return -ENOENT;
 	/* the images are whole and in place before the record says so */
-	rc = all_stored(t) ? outputs_publish(c, t, table_is_current(c, t))
+	rc = all_stored(t) ? outputs_publish(c, t, takes_live_names(c, t))
 			   : -EINVAL;
 	if (rc < 0) {
 		snprintf(t->error, sizeof(t->error),
@@ -781,10 +855,12 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 	/* the API gives back what it held for a task that it failed; one that
 	 * completed was charged even if its download then failed, and the
 	 * images that did arrive are shown (paid for, never lost) */
-	if (t->task_id[0] && t->state < TASK_DOWNLOADING)
-		credits_spent(c, -task_price(t));
+	if (t->state == TASK_SENDING)
+		creation_failed(c, t, code);
+	else if (t->task_id[0] && t->state < TASK_DOWNLOADING)
+		credits_refunded(c, t);
 	if (t->state == TASK_DOWNLOADING &&
-	    outputs_publish(c, t, table_is_current(c, t)) < 0)
+	    outputs_publish(c, t, takes_live_names(c, t)) < 0)
 		log_err("%s: cannot publish the images that arrived", t->name);
 	published = t->state == TASK_DOWNLOADING;
 	t->state = TASK_FAILED;

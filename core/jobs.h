@@ -69,6 +69,9 @@ struct core_defaults {
 struct core *core_open(const char *data_dir, const struct core_defaults *def,
 		       char *err, size_t errlen);
 void core_set_hooks(struct core *c, const struct core_hooks *hooks);
+/* daily_budget: credits the tasks this data directory creates in one UTC
+ * day may cost; < 0 for none (the default). */
+void core_set_daily_budget(struct core *c, double credits);
 /* After fuse_daemonize forked: the lock file names the daemon's pid. */
 void core_note_pid(struct core *c);
 /* Announce, through task_ready, every task that needs the network (after a
@@ -87,15 +90,18 @@ bool core_prompt_name(const char *filename, char *name, size_t namesz);
  * too long for its outputs' names)? -errno (EINVAL, ENAMETOOLONG) or 0. */
 int core_check_prompt_filename(const char *filename);
 /* Submit job NAME from jobs/NAME.txt and its sidecar as they stand now
- * (SPEC section 2): creates a task, unless prompt and options equal those
- * of the current task and it has not failed. Invalid input makes a failed
- * task with an invalid_input error (nothing is sent). The task record is
- * durable when this returns. 0, or -errno when the store failed. */
+ * (gptimgfs(1), SUBMISSION): creates a task, unless prompt and options
+ * equal those of the job's newest task that was not refused before the API
+ * created it, and that task has not failed: then it is the job's current
+ * task again. Invalid input makes a failed task with an invalid_input
+ * error (nothing is sent). The task record is durable when this returns.
+ * 0, or -errno when the store failed. */
 int core_submit(struct core *c, const char *name);
 /* jobs/NAME.txt went away: forget the job once its task has ended. The
  * last task is remembered out of sight, so that writing the same prompt
  * again (an editor saving by rename and rewrite) brings it back instead of
- * paying for it twice. A task never sent is dropped. */
+ * paying for it twice. Tasks never sent, and attempts refused, are
+ * dropped. */
 void core_prompt_removed(struct core *c, const char *name);
 
 /* ---- status/ and wait/ ---- */
@@ -165,8 +171,9 @@ struct core_task {
 int core_task_get(struct core *c, uint64_t seq, struct core_task *t);
 void core_task_free(struct core_task *t);
 
-/* Queued -> sending, durably, right before the creation request leaves.
- * -ENOENT: the task was dropped, do not send it. */
+/* Queued -> sending, durably, right before the creation request leaves;
+ * its credits are held against the daily budget. -ENOENT: do not send it
+ * (the task was dropped, or the budget refused it and it failed). */
 int core_task_sending(struct core *c, uint64_t seq);
 /* The API answered that it did not create the task (or nothing was sent):
  * back to queued, with a note for the status file. */
@@ -193,7 +200,10 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
  * replace to history names) and record the task completed. */
 int core_task_completed(struct core *c, uint64_t seq);
 /* The task ended without an image. code: the API's error code or a local
- * one (network_error, download_failed, bad_response, ...). */
+ * one (network_error, download_failed, bad_response, ...). For a task
+ * being sent, "interrupted" and "bad_response" say the answer was lost and
+ * the API may have created and charged it; any other code, that it did
+ * not. */
 int core_task_failed(struct core *c, uint64_t seq, const char *code,
 		     const char *message);
 

@@ -1,7 +1,8 @@
-/* Submission (SPEC section 2): a prompt file and its sidecar, read as they
- * stand, become a task — unless they equal the current task's, which then
- * stands (no accidental spending). Invalid input becomes a failed task that
- * says why, and nothing is sent. */
+/* Submission (gptimgfs(1), SUBMISSION): a prompt file and its sidecar,
+ * read as they stand, become a task — unless they equal the job's
+ * reference task's (its newest one not refused, table.h), which then
+ * stands again (no accidental spending). Invalid input becomes a failed
+ * task that says why, and nothing is sent. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -156,13 +157,14 @@ static int read_input(struct core *c, const char *name, struct input *in)
 	return opts_to_json(&in->opts, &in->opts_json) < 0 ? -ENOMEM : 0;
 }
 
-static bool same_as_current(const struct task *cur, const struct input *in)
+/* Unchanged: what the reference task asked for, and it has not failed. */
+static bool same_as_reference(const struct task *ref, const struct input *in)
 {
-	return cur && cur->state != TASK_FAILED &&
-	       cur->prompt_len == in->prompt_len &&
-	       memcmp(cur->prompt, buf_str(&in->prompt_file),
+	return ref && ref->state != TASK_FAILED && !in->error[0] &&
+	       ref->prompt_len == in->prompt_len &&
+	       memcmp(ref->prompt, buf_str(&in->prompt_file),
 		      in->prompt_len) == 0 &&
-	       strcmp(cur->opts_json, buf_str(&in->opts_json)) == 0;
+	       strcmp(ref->opts_json, buf_str(&in->opts_json)) == 0;
 }
 
 /* Do jobs/NAME.txt and its sidecar still say what queued task t says?
@@ -204,17 +206,6 @@ static struct task *task_from_input(uint64_t seq, const char *name,
 	return t;
 }
 
-/* The task t replaces: one never sent is dropped (nothing was spent), one
- * that ended is retired, one in flight goes on (its images were paid for). */
-static void supersede(struct core *c, struct task *old)
-{
-	if (!old || (old->state != TASK_QUEUED && !task_state_ended(old->state)))
-		return;
-	task_delete_record(c, old);
-	table_remove(c, old);
-	task_free(old);
-}
-
 /* The store cannot record the job (disk full, data directory read-only):
  * nothing is sent, the status says why, and close() fails with the error.
  */
@@ -227,17 +218,23 @@ static void refuse_unrecorded(struct task *t, int err)
 		 strerror(-err));
 }
 
-/* The same prompt again after its file was removed: show the job again. */
-static int remember(struct core *c, const char *name, bool *shown)
+/* The input is the reference task's again: the attempts refused since are
+ * dropped (they cost nothing) and the job shows the reference task again,
+ * also when its prompt file had been removed. *shown: status/NAME changed. */
+static int restore(struct core *c, const char *name, bool *shown)
 {
-	struct task *t;
+	struct task *ref, *t;
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	t = table_current(c, name);
-	if (t && t->forgotten) {
-		t->forgotten = false;
-		rc = task_save(c, t);
+	ref = table_reference(c, name);
+	while ((t = table_current(c, name)) != ref) {
+		task_drop(c, t);
+		*shown = true;
+	}
+	if (ref->forgotten) {
+		ref->forgotten = false;
+		rc = task_save(c, ref);
 		*shown = true;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -250,7 +247,7 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 			 uint64_t *ready)
 {
 	struct input in;
-	struct task *t = NULL, *cur;
+	struct task *t = NULL;
 	uint64_t seq;
 	bool same;
 	int rc, saved;
@@ -260,11 +257,11 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 	if (rc < 0)
 		goto out;
 	pthread_mutex_lock(&c->lock);
-	same = same_as_current(table_current(c, name), &in);
+	same = same_as_reference(table_reference(c, name), &in);
 	seq = c->last_seq + 1;
 	pthread_mutex_unlock(&c->lock);
 	if (same) {
-		rc = remember(c, name, changed);
+		rc = restore(c, name, changed);
 		goto out;
 	}
 	rc = -ENOMEM;
@@ -279,10 +276,9 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 		 t->state == TASK_QUEUED ? "queued" : t->error);
 	*ready = t->state == TASK_QUEUED ? seq : 0;
 	pthread_mutex_lock(&c->lock);
-	cur = table_current(c, name);
 	rc = table_insert(c, t);
-	if (rc == 0)
-		supersede(c, cur);
+	if (rc == 0)	/* what t supersedes (table_keeps) */
+		prune_job(c, t->name);
 	pthread_mutex_unlock(&c->lock);
 	if (rc < 0) {
 		*ready = 0;
@@ -314,6 +310,9 @@ int core_submit(struct core *c, const char *name)
 	return rc;
 }
 
+/* jobs/NAME.txt went away: what was never sent goes (queued tasks, and
+ * refused attempts: nothing was spent), and the job's last task is
+ * forgotten: out of sight once it ends, remembered for a week. */
 void core_prompt_removed(struct core *c, const char *name)
 {
 	struct task *t;
@@ -321,17 +320,15 @@ void core_prompt_removed(struct core *c, const char *name)
 
 	pthread_mutex_lock(&c->submit_lock);
 	pthread_mutex_lock(&c->lock);
-	t = table_current(c, name);
-	if (t && t->state == TASK_QUEUED) {
-		/* never sent: nothing was spent, nothing to wait for */
-		task_delete_record(c, t);
-		table_remove(c, t);
-		task_free(t);
+	while ((t = table_current(c, name)) != NULL &&
+	       (t->state == TASK_QUEUED || task_refused(t))) {
+		task_drop(c, t);
 		changed = true;
-	} else if (t && !t->forgotten) {
+	}
+	if (t && !t->forgotten) {
 		t->forgotten = true;
 		task_save(c, t);
-		changed = task_state_ended(t->state);
+		changed = changed || task_state_ended(t->state);
 	}
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_unlock(&c->submit_lock);

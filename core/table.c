@@ -1,5 +1,7 @@
 /* The task table: every task with a record, sorted by seq. A job's current
- * task is its newest one. */
+ * task is its newest one, and what status/NAME shows. Its reference task is
+ * the newest one not refused before the API created it: what a new
+ * submission is compared with, and what takes NAME.EXT in out/. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,41 @@ struct task *table_current(const struct core *c, const char *name)
 bool table_is_current(const struct core *c, const struct task *t)
 {
 	return table_current(c, t->name) == t;
+}
+
+bool task_refused(const struct task *t)
+{
+	return t->state == TASK_FAILED && t->charge == CHARGE_NONE;
+}
+
+struct task *table_reference(const struct core *c, const char *name)
+{
+	size_t i;
+
+	for (i = c->n_tasks; i-- > 0;) {
+		if (strcmp(c->tasks[i]->name, name) == 0 &&
+		    !task_refused(c->tasks[i]))
+			return c->tasks[i];
+	}
+	return NULL;
+}
+
+bool table_keeps(const struct core *c, const struct task *t)
+{
+	bool found;
+	size_t i = table_index(c, t->seq, &found);
+
+	if (t->state != TASK_QUEUED && !task_state_ended(t->state))
+		return true;	/* in flight: its credits are spent */
+	for (i += found; i < c->n_tasks; i++) {
+		const struct task *newer = c->tasks[i];
+
+		if (strcmp(newer->name, t->name) != 0)
+			continue;
+		if (t->state != TASK_COMPLETED || newer->charge != CHARGE_NONE)
+			return false;
+	}
+	return true;
 }
 
 /* What status/NAME shows: the current task, unless the job was removed and

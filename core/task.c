@@ -24,6 +24,45 @@ const char *task_state_word(enum task_state st)
 	return state_words[st];
 }
 
+static const char *const charge_words[] = {
+	[CHARGE_NONE] = "none",	    [CHARGE_HELD] = "held",
+	[CHARGE_SPENT] = "spent",   [CHARGE_REFUNDED] = "refunded",
+	[CHARGE_DOUBT] = "doubt",
+};
+
+/* A record of an earlier version has no "charge": tell it from the rest. */
+static enum task_charge charge_of_old_record(const struct task *t)
+{
+	if (t->task_id[0])
+		return CHARGE_SPENT;
+	if (t->state == TASK_SENDING)
+		return CHARGE_HELD;
+	/* the words of every "answer lost" failure */
+	if (strstr(t->error, "may have been created"))
+		return CHARGE_DOUBT;
+	return CHARGE_NONE;
+}
+
+static int load_charge(struct task *t, const struct json_doc *doc)
+{
+	char *w = json_member_string(doc, 0, "charge", 16);
+	size_t i;
+
+	if (!w) {
+		t->charge = charge_of_old_record(t);
+		return 0;
+	}
+	for (i = 0; i < sizeof(charge_words) / sizeof(charge_words[0]); i++) {
+		if (strcmp(w, charge_words[i]) == 0) {
+			t->charge = (enum task_charge)i;
+			free(w);
+			return 0;
+		}
+	}
+	free(w);
+	return -1;
+}
+
 static int state_from_word(const char *w, enum task_state *st)
 {
 	size_t i;
@@ -97,6 +136,8 @@ int task_to_json(const struct task *t, struct buf *b)
 	rc |= buf_printf(b, ",\"submitted\":%lld,\"updated\":%lld,\"error\":",
 			 (long long)t->submitted, (long long)t->updated);
 	rc |= json_add_cstr(b, t->error);
+	rc |= buf_printf(b, ",\"sent\":%lld,\"charge\":\"%s\"",
+			 (long long)t->sent, charge_words[t->charge]);
 	rc |= buf_printf(b, ",\"forgotten\":%s,\"urls\":[",
 			 t->forgotten ? "true" : "false");
 	for (i = 0; i < t->n_urls; i++) {
@@ -209,6 +250,14 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 	if (load_number(doc, "updated", &num) < 0)
 		return -1;
 	t->updated = (time_t)num;
+	/* "sent" and "charge" are newer than the rest: optional */
+	if (json_get(doc, 0, "sent") >= 0) {
+		if (load_number(doc, "sent", &num) < 0)
+			return -1;
+		t->sent = (time_t)num;
+	}
+	if (load_charge(t, doc) < 0)
+		return -1;
 	json_get_bool(doc, json_get(doc, 0, "forgotten"), &b);
 	t->forgotten = b;
 	if (load_strings(doc, json_get(doc, 0, "urls"), t->urls, &t->n_urls) <

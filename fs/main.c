@@ -166,6 +166,8 @@ static struct core *open_core(const struct config *cfg)
 	core = core_open(cfg->data_dir, &defaults, err, sizeof(err));
 	if (!core)
 		fprintf(stderr, "gptimgfs: %s\n", err);
+	else
+		core_set_daily_budget(core, cfg->daily_budget);
 	return core;
 }
 
