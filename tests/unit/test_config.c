@@ -93,6 +93,7 @@ static void test_defaults(void)
 	CHECK_STR(cfg.api_url, "https://api.aivideoapi.ai");
 	CHECK(cfg.poll_interval == 2.0);
 	CHECK(cfg.max_inflight == 8);
+	CHECK(cfg.daily_budget < 0);
 	CHECK_STR(cfg.aspect_ratio, "auto");
 	CHECK_STR(cfg.resolution, "1k");
 	CHECK(cfg.nsfw_checker);
@@ -186,6 +187,24 @@ static void test_precedence(void)
 	CHECK_STR(cfg.resolution, "4k");
 	CHECK_STR(cfg.aspect_ratio, "16:9");
 	CHECK(cfg.nsfw_checker);
+
+	/* daily_budget: decimals; "none" undoes the file's */
+	write_file(cfgpath, "daily_budget = 47.5\n", 0644);
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK(cfg.daily_budget == 47.5);
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env,
+				   "GPTIMGFS_DAILY_BUDGET=0")) == CONFIG_OK);
+	CHECK(cfg.daily_budget == 0);
+	CHECK(load(ARGV("-o", "daily_budget=none", "/m"),
+		   ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK(cfg.daily_budget < 0);
+	refused(ARGV("-o", "daily_budget=1e3", "/m"), ENV(home_env, key_env),
+		"daily_budget: '1e3' is not a number of credits (or none)");
+	refused(ARGV("-o", "daily_budget=-2", "/m"), ENV(home_env, key_env),
+		"daily_budget");
+	refused(ARGV("-o", "daily_budget=1000000001", "/m"),
+		ENV(home_env, key_env), "is out of range");
+	unlink(cfgpath);
 
 	/* simulate = true in the file is undone by simulate=false */
 	write_file(cfgpath, "simulate = true\n", 0600);
