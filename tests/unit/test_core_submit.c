@@ -249,7 +249,11 @@ static const struct bad_input bad_inputs[] = {
 	{ "huge", NULL, 1024 * 1024 + 1, NULL, NULL, NULL, NULL,
 	  "invalid_input: jobs/huge.txt: larger than 1 MiB" },
 	{ "empty", "\n", 1, NULL, NULL, NULL, NULL,
-	  "invalid_input: jobs/empty.txt: empty prompt and no image_url" },
+	  "invalid_input: jobs/empty.txt: prompt is empty or only white space, "
+	  "and no image_url" },
+	{ "blank", "   \n\t \n", 7, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/blank.txt: prompt is empty or only white space, "
+	  "and no image_url" },
 	{ "fourk", "a cat", 5, "fourk.opts", "resolution = 4k\n", NULL, NULL,
 	  "invalid_input: jobs/fourk.txt: resolution 4k needs an aspect_ratio" },
 };
@@ -331,7 +335,9 @@ static void test_invalid_input(void)
 /* The limits themselves are accepted. */
 static void test_valid_edges(void)
 {
+	struct core_task t;
 	struct fx f;
+	uint64_t seq;
 	char *p;
 	size_t i;
 
@@ -352,10 +358,18 @@ static void test_valid_edges(void)
 			   "image_url = https://img.example/a.png\n") == 0);
 	CHECK(fx_submit(&f, "edit", "") != 0);
 	CHECK_STR(fx_first_line(&f, "edit"), "queued");
+	/* a blank one is an empty one: sent without text */
+	CHECK(fx_write_job(&f, "blank.opts",
+			   "image_url = https://img.example/a.png\n") == 0);
+	seq = fx_submit(&f, "blank", " \xe3\x80\x80\t\n");
+	CHECK(seq != 0);
+	CHECK(core_task_get(f.c, seq, &t) == 0);
+	CHECK(t.prompt_len == 0);
+	core_task_free(&t);
 	CHECK(fx_reopen(&f));
 	CHECK_STR(fx_first_line(&f, "edit"), "queued");
 	core_start(f.c);
-	CHECK(f.calls.n_ready == 2);
+	CHECK(f.calls.n_ready == 3);
 	fx_close(&f);
 }
 
