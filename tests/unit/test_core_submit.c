@@ -161,7 +161,7 @@ static void test_superseded_in_flight(void)
 	CHECK(fx_value(fx_status(&f, "cat"), "task_id") == NULL);
 	names = core_output_names(f.c, &n);
 	CHECK(n == 1);
-	CHECK(n == 1 && fx_matches(names[0], "^cat\\." FX_STAMP "\\.png$"));
+	CHECK(n == 1 && fx_matches(names[0], "^cat~" FX_STAMP "\\.png$"));
 	if (n == 1) {
 		CHECK_STR(fx_xattr(&f, names[0], "user.gptimgfs.prompt"),
 			  "a cat");
@@ -254,6 +254,9 @@ static const struct bad_input bad_inputs[] = {
 	{ "blank", "   \n\t \n", 7, NULL, NULL, NULL, NULL,
 	  "invalid_input: jobs/blank.txt: prompt is empty or only white space, "
 	  "and no image_url" },
+	/* a prompt file an older version let be created */
+	{ "a~b", "a cat", 5, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/a~b.txt: the name holds '~'" },
 	{ "fourk", "a cat", 5, "fourk.opts", "resolution = 4k\n", NULL, NULL,
 	  "invalid_input: jobs/fourk.txt: resolution 4k needs an aspect_ratio" },
 };
@@ -503,8 +506,15 @@ static void test_prompt_names(void)
 	CHECK(core_check_prompt_filename("a\nb.txt") == -EINVAL);
 	CHECK(core_check_prompt_filename("a\x7f.txt") == -EINVAL);
 	CHECK(core_check_prompt_filename("a cat.txt") == 0);
+	/* '~' is out/'s: NAME~2.png, NAME~20261125T083000Z.png */
+	CHECK(core_check_prompt_filename("a~b.txt") == -EINVAL);
+	CHECK(core_check_prompt_filename("~.txt") == -EINVAL);
+	CHECK(core_check_prompt_filename("a~.txt") == -EINVAL);
 	/* not a prompt file: anything goes */
 	CHECK(core_check_prompt_filename("a\nb.swp") == 0);
+	CHECK(core_check_prompt_filename("a.txt~") == 0);
+	CHECK(core_check_prompt_filename("~a.swp") == 0);
+	CHECK(core_check_prompt_filename(".a~b.txt.swp") == 0);
 }
 
 /* ---- credits ---- */
