@@ -54,7 +54,7 @@ struct task {
 struct output {
 	char *name;			/* its name in out/ */
 	char *job;			/* the job whose task made it */
-	bool live;			/* NAME.EXT / NAME-I.EXT, not history */
+	bool live;			/* NAME.EXT / NAME~I.EXT, not history */
 	char backing[64];
 	uint64_t id;
 	char *prompt;

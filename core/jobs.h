@@ -86,8 +86,11 @@ void core_close(struct core *c);
 int core_jobs_dirfd(const struct core *c);
 /* Is filename a prompt file ("NAME.txt", not hidden)? Then copy NAME. */
 bool core_prompt_name(const char *filename, char *name, size_t namesz);
-/* Is a prompt file with this name refused at creation (control characters,
- * too long for its outputs' names)? -errno (EINVAL, ENAMETOOLONG) or 0. */
+/* Is a prompt file with this name refused at creation and rename (control
+ * characters, '~' which out/ reserves for further and older images, too
+ * long for its outputs' names)? -errno (EINVAL, ENAMETOOLONG), with a log
+ * line naming the file and the reason, or 0. A job of such a name found in
+ * the store is never sent: its submission fails with invalid_input. */
 int core_check_prompt_filename(const char *filename);
 /* Submit job NAME from jobs/NAME.txt and its sidecar as they stand now
  * (gptimgfs(1), SUBMISSION): creates a task, unless prompt and options

@@ -772,7 +772,8 @@ int prompt_check(const char *label, const char *text, size_t len,
 		return fail(err, errlen, label, 0,
 			    "prompt has %zu characters, the limit is %d", chars,
 			    PROMPT_MAX_CHARS);
-	*plen = len;
+	/* blank is empty: refused alone, omitted next to an image URL */
+	*plen = utf8_blank(text, len) ? 0 : len;
 	return 0;
 }
 
@@ -806,7 +807,8 @@ int opts_validate(const struct job_opts *o, size_t prompt_len,
 			    o->aspect_ratio);
 	if (prompt_len == 0 && o->n_urls == 0)
 		return fail(err, errlen, label, 0,
-			    "empty prompt and no image_url: nothing to generate");
+			    "prompt is empty or only white space, and no "
+			    "image_url: nothing to generate");
 	return 0;
 }
 

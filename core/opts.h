@@ -51,12 +51,15 @@ int opts_parse_json(struct job_opts *o, const char *label, const char *text,
 
 /* The prompt from a prompt file's bytes: trailing newlines ("\n", "\r\n")
  * removed; valid UTF-8, no NUL, at most PROMPT_MAX_CHARS code points.
- * *plen is set to the prompt's length. 0, or -1 with err naming label. */
+ * *plen is set to the prompt's length, 0 when it is blank (utf8_blank():
+ * only white space or invisible characters): a blank prompt is an empty
+ * one. 0, or -1 with err naming label. */
 int prompt_check(const char *label, const char *text, size_t len,
 		 size_t *plen, char *err, size_t errlen);
 
 /* The cross-key rules: 4k needs an explicit aspect ratio from the 4k list;
- * prompt and image URLs not both empty. */
+ * prompt and image URLs not both empty (prompt_check() makes a blank
+ * prompt empty). */
 int opts_validate(const struct job_opts *o, size_t prompt_len,
 		  const char *label, char *err, size_t errlen);
 

@@ -242,36 +242,50 @@ int outputs_load(struct core *c)
 	return store_for_each(c->store.out_fd, load_entry, c);
 }
 
-/* NAME.EXT for output 0, NAME-2.EXT for output 1, ... */
-static void output_name(const struct task *t, size_t i, const char *ext,
+/* Names in out/. A job's current task has NAME.EXT, NAME~2.EXT, ...
+ * NAME~16.EXT; older images have NAME~STAMP.EXT and NAME~I~STAMP.EXT.
+ * Job names never hold '~' (core_check_prompt_filename), so none of these
+ * but NAME.EXT is, or can become, any job's first output. */
+
+/* ".EXT" of an image, from its stored file (SEQ-I.EXT), or "". */
+static const char *output_ext(const char *backing)
+{
+	const char *dot = strrchr(backing, '.');
+
+	return dot ? dot : "";
+}
+
+/* NAME.EXT for output 0, NAME~2.EXT for output 1, ... */
+static void output_name(const char *job, size_t i, const char *ext,
 			char *out, size_t outsz)
 {
 	if (i == 0)
-		snprintf(out, outsz, "%s.%s", t->name, ext);
+		snprintf(out, outsz, "%s%s", job, ext);
 	else
-		snprintf(out, outsz, "%s-%zu.%s", t->name, i + 1, ext);
+		snprintf(out, outsz, "%s~%zu%s", job, i + 1, ext);
 }
 
-/* BASE.EXT completed at `when` -> BASE.YYYYMMDDTHHMMSSZ.EXT, made unique
- * with -2, -3, ... if two were completed in the same second. */
-static char *history_name(struct core *c, const char *name, time_t when)
+/* The history name of output o: NAME~YYYYMMDDTHHMMSSZ.EXT for a first
+ * image, NAME~I~YYYYMMDDTHHMMSSZ.EXT for image I, stamped with its
+ * completion time; -2, -3, ... follow the stamp if two completed in the
+ * same second. Built from the job and the index, not from the current
+ * name, which a store of an older version may have spelt otherwise. */
+static char *history_name(struct core *c, const struct output *o)
 {
-	const char *dot = strrchr(name, '.');
-	size_t base = dot ? (size_t)(dot - name) : strlen(name);
-	const char *ext = dot ? dot : "";
-	char stamp[32], out[1200];
+	const char *ext = output_ext(o->backing);
+	char base[1100], stamp[32], out[1200];
 	struct tm tm;
 	int k;
 
-	gmtime_r(&when, &tm);
+	output_name(o->job, o->id % OPTS_MAX_URLS, "", base, sizeof(base));
+	gmtime_r(&o->mtime.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	for (k = 1; k < 1000; k++) {
 		if (k == 1)
-			snprintf(out, sizeof(out), "%.*s.%s%s", (int)base,
-				 name, stamp, ext);
+			snprintf(out, sizeof(out), "%s~%s%s", base, stamp, ext);
 		else
-			snprintf(out, sizeof(out), "%.*s.%s-%d%s", (int)base,
-				 name, stamp, k, ext);
+			snprintf(out, sizeof(out), "%s~%s-%d%s", base, stamp, k,
+				 ext);
 		if (!outputs_find(c, out))
 			return strdup(out);
 	}
@@ -302,7 +316,7 @@ static void follow_output(struct core *c, const char *job, const char *old,
 /* Move output o to its history name (the table is sorted by name). */
 static int output_retire(struct core *c, struct output *o)
 {
-	char *old = o->name, *hist = history_name(c, o->name, o->mtime.tv_sec);
+	char *old = o->name, *hist = history_name(c, o);
 	int rc;
 
 	if (!hist)
@@ -324,7 +338,8 @@ static int output_retire(struct core *c, struct output *o)
 }
 
 /* A new task of job NAME completed: every image an older task of the job
- * left under NAME.EXT or NAME-I.EXT moves to its history name. */
+ * left under a current name (NAME.EXT, NAME~I.EXT, or an older version's
+ * NAME-I.EXT) moves to its history name. */
 static int retire_live(struct core *c, const struct task *t)
 {
 	size_t i = 0;
@@ -369,7 +384,6 @@ static struct output *output_from_task(const struct task *t, size_t i)
 
 static int publish_one(struct core *c, struct task *t, size_t i, bool current)
 {
-	const char *ext = strrchr(t->stored[i], '.') + 1;
 	char name[1200];
 	struct output *o, *old;
 	struct stat st;
@@ -385,17 +399,17 @@ static int publish_one(struct core *c, struct task *t, size_t i, bool current)
 	o = output_from_task(t, i);
 	if (!o)
 		return -ENOMEM;
-	output_name(t, i, ext, name, sizeof(name));
+	output_name(t->name, i, output_ext(o->backing), name, sizeof(name));
 	old = outputs_find(c, name);
-	/* another job's image by that name ("a-2" vs "a"'s second) */
+	/* another job's image by that name: in a store of an older version,
+	 * "a"'s second image took "a-2.png", which is job "a-2"'s */
 	if (current && old) {
 		rc = output_retire(c, old);
 		if (rc < 0)
 			goto fail;
 	}
 	o->live = current;
-	o->name = current ? strdup(name)
-			  : history_name(c, name, o->mtime.tv_sec);
+	o->name = current ? strdup(name) : history_name(c, o);
 	rc = -ENOMEM;
 	if (!o->name)
 		goto fail;

@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "json.h"
 #include "log.h"
 #include "table.h"
 
-/* The longest NAME: its history outputs ("NAME-16.20261125T083000Z-99.webp")
- * must still fit in 255 bytes. */
+/* The longest NAME: its longest history output
+ * ("NAME~16~20261125T083000Z-999.webp", 30 bytes more, and extensions run
+ * to 5 letters) must still fit in NAME_MAX (255 bytes). */
 #define JOB_NAME_MAX 200
 
 bool core_prompt_name(const char *filename, char *name, size_t namesz)
@@ -31,21 +33,55 @@ bool core_prompt_name(const char *filename, char *name, size_t namesz)
 	return true;
 }
 
+/* Why NAME cannot name a job, in why: -ENAMETOOLONG, -EINVAL, or 0. */
+static int job_name_problem(const char *name, char *why, size_t whylen)
+{
+	const unsigned char *p;
+
+	if (strlen(name) > JOB_NAME_MAX) {
+		snprintf(why, whylen,
+			 "the name is longer than %d bytes before .txt "
+			 "(its history images must fit in 255 bytes)",
+			 JOB_NAME_MAX);
+		return -ENAMETOOLONG;
+	}
+	for (p = (const unsigned char *)name; *p; p++) {
+		/* a name is a line in status files and in scripts' output */
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(why, whylen,
+				 "the name holds a control character");
+			return -EINVAL;
+		}
+		/* NAME~2.png, NAME~20261125T083000Z.png: '~' marks another
+		 * image of a job, never a job's own first one */
+		if (*p == '~') {
+			snprintf(why, whylen,
+				 "the name holds '~', which out/ keeps for "
+				 "further and older images (NAME~2.png)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int core_check_prompt_filename(const char *filename)
 {
-	char name[NAME_MAX + 1];
-	const unsigned char *p;
+	char name[NAME_MAX + 1], why[160];
+	struct buf quoted;
+	int rc;
 
 	if (!core_prompt_name(filename, name, sizeof(name)))
 		return 0;
-	if (strlen(name) > JOB_NAME_MAX)
-		return -ENAMETOOLONG;
-	/* a name is a line in status files and in scripts' output */
-	for (p = (const unsigned char *)name; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return -EINVAL;
+	rc = job_name_problem(name, why, sizeof(why));
+	if (rc < 0) {
+		/* quoted: the name may hold control characters */
+		buf_init(&quoted, 4 * NAME_MAX);
+		json_add_cstr(&quoted, filename);
+		log_warn("jobs/: prompt file name %s refused: %s",
+			 buf_str(&quoted), why);
+		buf_free(&quoted);
 	}
-	return 0;
+	return rc;
 }
 
 /* What a submission read from jobs/. */
@@ -135,6 +171,18 @@ static void read_prompt(const char *label, struct input *in, int rc)
 	in->prompt_len = 0;
 }
 
+/* A prompt file that could not be created today may exist in a data
+ * directory of an older version: it is never sent. */
+static void check_job_name(const char *name, const char *label,
+			   struct input *in)
+{
+	char why[160];
+
+	if (job_name_problem(name, why, sizeof(why)) < 0)
+		snprintf(in->error, sizeof(in->error),
+			 "%s: %s; rename the file", label, why);
+}
+
 /* 0 when read (valid or not: see in->error), -ENOENT when the prompt file
  * is gone, another -errno when it cannot be read. */
 static int read_input(struct core *c, const char *name, struct input *in)
@@ -148,7 +196,9 @@ static int read_input(struct core *c, const char *name, struct input *in)
 			     &in->prompt_file);
 	if (rc < 0 && rc != -EFBIG)
 		return rc;
-	read_prompt(label, in, rc);
+	check_job_name(name, label, in);
+	if (!in->error[0])
+		read_prompt(label, in, rc);
 	if (!in->error[0])
 		read_options(c, name, in);
 	if (!in->error[0])

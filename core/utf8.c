@@ -43,3 +43,28 @@ bool utf8_valid(const char *s, size_t n)
 	}
 	return true;
 }
+
+/* Unicode White_Space, and the invisible U+200B-200D, U+2060 (zero-width
+ * space, joiners, word joiner) and U+FEFF (byte order mark): a text of
+ * these only shows nothing. */
+static bool blank_char(uint32_t cp)
+{
+	return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 ||
+	       cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200d) ||
+	       cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f ||
+	       cp == 0x2060 || cp == 0x3000 || cp == 0xfeff;
+}
+
+bool utf8_blank(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, len;
+	uint32_t cp;
+
+	for (i = 0; i < n; i += len) {
+		len = utf8_char(u + i, n - i, &cp);
+		if (len == 0 || !blank_char(cp))
+			return false;
+	}
+	return true;
+}

@@ -13,5 +13,10 @@
 size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp);
 /* Is s[0..n) valid UTF-8? */
 bool utf8_valid(const char *s, size_t n);
+/* Is s[0..n) valid UTF-8 made only of white space (Unicode White_Space:
+ * U+0009-000D, U+0020, U+0085, U+00A0, U+1680, U+2000-200A, U+2028,
+ * U+2029, U+202F, U+205F, U+3000) and of the invisible U+200B-200D,
+ * U+2060 and U+FEFF? True when n is 0. */
+bool utf8_blank(const char *s, size_t n);
 
 #endif

@@ -145,9 +145,6 @@ void jobs_create(fuse_req_t req, const char *name, mode_t mode,
 	int rc = core_check_prompt_filename(name), fd;
 
 	if (rc < 0) {
-		log_warn("jobs/: refused prompt file name (%s)",
-			 rc == -ENAMETOOLONG ? "longer than 200 bytes before .txt"
-					     : "control characters");
 		fuse_reply_err(req, -rc);
 		return;
 	}

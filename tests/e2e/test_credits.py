@@ -124,7 +124,7 @@ class CreditsTest(MountedTest):
                                      path + " " + attr)
         with open(self.m.p("credits"), "rb") as fh:
             self.assertNotIn(key.encode(), fh.read())
-        self.assertIn(self.m.p("out", "two-2.png"), seen)
+        self.assertIn(self.m.p("out", "two~2.png"), seen)
         self.assertNotIn(key, self.m.read_log())
         with open("/proc/%d/cmdline" % self.m.proc.pid, "rb") as fh:
             self.assertNotIn(key.encode(), fh.read())

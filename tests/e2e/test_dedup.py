@@ -19,8 +19,8 @@ XATTRS = ("user.gptimgfs.prompt", "user.gptimgfs.task_id",
 
 
 def history_re(base, ext="png"):
-    """BASE.<YYYYMMDDTHHMMSSZ>.EXT (a -N may make it unique)."""
-    return re.compile(r"^%s\.(\d{8}T\d{6}Z)(-\d+)?\.%s$" %
+    """BASE~<YYYYMMDDTHHMMSSZ>.EXT (a -N may make it unique)."""
+    return re.compile(r"^%s~(\d{8}T\d{6}Z)(-\d+)?\.%s$" %
                       (re.escape(base), re.escape(ext)))
 
 
@@ -199,10 +199,10 @@ class DedupTest(DedupBase):
     def test_several_outputs(self):
         self.write_prompt("m", "three cats [sim:outputs=3]")
         fields = self.done("m")
-        self.assertEqual(fields["outputs"], "out/m.png out/m-2.png out/m-3.png")
-        self.assertEqual(self.pngs("m"), ["m-2.png", "m-3.png", "m.png"])
+        self.assertEqual(fields["outputs"], "out/m.png out/m~2.png out/m~3.png")
+        self.assertEqual(self.pngs("m"), ["m.png", "m~2.png", "m~3.png"])
         urls = set()
-        for n in ("m.png", "m-2.png", "m-3.png"):
+        for n in ("m.png", "m~2.png", "m~3.png"):
             self.image("out/" + n)
             x = self.xattrs("out/" + n)
             self.assertEqual(x["user.gptimgfs.task_id"], fields["task_id"])
@@ -214,10 +214,10 @@ class DedupTest(DedupBase):
         # a new task with three outputs: the old three go to history
         self.write_prompt("m", "three dogs [sim:outputs=3]")
         fields = self.done("m")
-        self.assertEqual(fields["outputs"], "out/m.png out/m-2.png out/m-3.png")
+        self.assertEqual(fields["outputs"], "out/m.png out/m~2.png out/m~3.png")
         names = self.pngs("m")
         self.assertEqual(len(names), 6, names)
-        for base in ("m", "m-2", "m-3"):
+        for base in ("m", "m~2", "m~3"):
             hist = [n for n in names if history_re(base).match(n)]
             self.assertEqual(len(hist), 1, (base, names))
             self.assertEqual(
@@ -228,8 +228,8 @@ class DedupTest(DedupBase):
                 "three dogs [sim:outputs=3]")
 
     def test_fewer_outputs_retire_the_extra_names(self):
-        """out/NAME-2.png is the current task's second output: when the new
-        task has one output, the old NAME-2.png and NAME-3.png move to
+        """out/NAME~2.png is the current task's second output: when the new
+        task has one output, the old NAME~2.png and NAME~3.png move to
         history too instead of passing for the new task's."""
         self.write_prompt("f", "three owls [sim:outputs=3]")
         self.done("f")
@@ -238,9 +238,9 @@ class DedupTest(DedupBase):
         self.assertEqual(fields["outputs"], "out/f.png")
         names = self.pngs("f")
         self.assertEqual(len(names), 4, names)
-        self.assertNotIn("f-2.png", names)
-        self.assertNotIn("f-3.png", names)
-        for base in ("f", "f-2", "f-3"):
+        self.assertNotIn("f~2.png", names)
+        self.assertNotIn("f~3.png", names)
+        for base in ("f", "f~2", "f~3"):
             self.assertEqual(
                 len([n for n in names if history_re(base).match(n)]), 1,
                 (base, names))

@@ -12,6 +12,7 @@ bytes, invalid UTF-8 and 20,001 characters (test_sidecars.py), the key in
 the mount, xattrs and cmdline (test_credits.py)."""
 import errno
 import os
+import re
 import subprocess
 import threading
 import time
@@ -344,7 +345,7 @@ class HostileNameTest(HostileBase):
                  "a.txt", "*?[glob]", "x=y;z", "$(touch pwned)", "`id`",
                  "\U0001f469\u200d\U0001f469\u200d\U0001f467 family",
                  "caf\u00e9", "cafe\u0301", "\u202eevil\u202c", "'",
-                 '"', "%", "%%", "%s%s%s%n", " ", "~", "#hash", "@at",
+                 '"', "%", "%%", "%s%s%s%n", " ", "!", "#hash", "@at",
                  "a\u00a0nbsp", "\u4e2d\u6587\u540d\u5b57"]
         for name in names:
             with self.subTest(name=name):
@@ -376,7 +377,7 @@ class HostileNameTest(HostileBase):
 
     def test_200_byte_name_with_history_and_four_outputs(self):
         """The longest NAME, four outputs, then a second task: the first
-        task's outputs move to history names (NAME-4.<time>.png), which
+        task's outputs move to history names (NAME~4~<time>.png), which
         must still fit in 255 bytes."""
         name = "\u732b" * 66 + "zz"          # 200 bytes
         self.assertEqual(len(name.encode()), 200)
@@ -385,18 +386,17 @@ class HostileNameTest(HostileBase):
             self.assertEqual(rc, 0, text)
             self.assertEqual(status_fields(text)[1]["outputs"],
                              " ".join("out/%s%s.png" % (name, s)
-                                      for s in ("", "-2", "-3", "-4")))
+                                      for s in ("", "~2", "~3", "~4")))
         out = os.listdir(self.m.p("out"))
         self.assertEqual(len(out), 8, out)
         for n in out:
             self.assertTrue(n.startswith(name), n)
             self.assertLessEqual(len(n.encode()), 255)
             self.assertTrue(n.endswith(".png"), n)
-        history = [n for n in out if n.count(".") == 2]
+        history = [n for n in out if re.search(r"~\d{8}T\d{6}Z\.png$", n)]
         self.assertEqual(len(history), 4, out)
         for n in history:
-            self.assertRegex(n[len(name):],
-                             r"^(-[234])?\.\d{8}T\d{6}Z\.png$")
+            self.assertRegex(n[len(name):], r"^(~[234])?~\d{8}T\d{6}Z\.png$")
         self.assertEqual(self.counts(), (2, 2))
 
 

@@ -307,7 +307,7 @@ class ReadOnlyTest(MountedTest):
         self.assertEqual(sorted(os.listdir(self.m.p("wait"))),
                          ["bad", "x", "y", "z"])
         self.assertEqual(sorted(os.listdir(self.m.p("out"))),
-                         ["x.png", "y.png", "z-2.png", "z.png"])
+                         ["x.png", "y.png", "z.png", "z~2.png"])
         self.assertEqual(sorted(os.listdir(self.m.path)),
                          ["credits", "jobs", "out", "status", "wait"])
         for e in os.scandir(self.m.p("status")):
@@ -318,7 +318,7 @@ class ReadOnlyTest(MountedTest):
         r = subprocess.run(["ls", "-la", "status", "wait", "out"],
                            cwd=self.m.path, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for n in ("bad", "z-2.png"):
+        for n in ("bad", "z~2.png"):
             self.assertIn(n, r.stdout)
 
     # -- names ---------------------------------------------------------------

@@ -3,7 +3,7 @@
  * bytes are, rm, and a restart. */
 #include "core_fixture.h"
 
-#define HIST(name, ext) "^" name "\\." FX_STAMP "(-[0-9]+)?\\." ext "$"
+#define HIST(name, ext) "^" name "~" FX_STAMP "(-[0-9]+)?\\." ext "$"
 
 /* The one output name matching pattern, in a static buffer; "" if not
  * exactly one. */
@@ -145,11 +145,11 @@ static void test_history(void)
 		  "{\"aspect_ratio\":\"16:9\",\"resolution\":\"2k\","
 		  "\"nsfw_checker\":false}");
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "outputs"),
-		  "out/cat.png out/cat-2.png");
+		  "out/cat.png out/cat~2.png");
 	CHECK(fx_n_outputs(&f) == 3);
 
 	/* a third, with one output: every live image of the older task
-	 * moves to history (cat-2.png too), names stay unique within a
+	 * moves to history (cat~2.png too), names stay unique within a
 	 * second, nothing is lost */
 	s3 = fx_submit(&f, "cat", "a white cat");
 	CHECK(fx_send(&f, s3, "t-3") == 0);
@@ -158,8 +158,8 @@ static void test_history(void)
 	CHECK(core_output_find(f.c, hist1, &after) == 0);
 	CHECK_STR(after.backing, before.backing);
 	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.task_id"), "t-3");
-	CHECK(core_output_find(f.c, "cat-2.png", &after) == -ENOENT);
-	hist = output_matching(&f, HIST("cat-2", "png"));
+	CHECK(core_output_find(f.c, "cat~2.png", &after) == -ENOENT);
+	hist = output_matching(&f, HIST("cat~2", "png"));
 	CHECK(hist[0] != '\0');
 	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-2");
 	CHECK(core_output_find(f.c, hist, &after) == 0);
@@ -169,8 +169,8 @@ static void test_history(void)
 	fx_close(&f);
 }
 
-/* Job "a"'s second output and job "a-2"'s first share the name a-2.png:
- * whichever comes second takes it, the other moves to history. */
+/* Job "col"'s second output is col~2.png: job "col-2"'s image keeps
+ * out/col-2.png, whichever completes first, and across a restart. */
 static void test_name_collision(void)
 {
 	struct core_output o;
@@ -182,28 +182,167 @@ static void test_name_collision(void)
 		CHECK(0);
 		return;
 	}
-	s1 = fx_submit(&f, "a-2", "job a-2");
-	CHECK(fx_send(&f, s1, "t-a2") == 0);
+	s1 = fx_submit(&f, "col-2", "job col-2");
+	CHECK(fx_send(&f, s1, "t-col2") == 0);
 	CHECK(fx_complete(&f, s1) == 0);
-	s2 = fx_submit(&f, "a", "job a");
-	CHECK(fx_send(&f, s2, "t-a") == 0);
+	s2 = fx_submit(&f, "col", "job col");
+	CHECK(fx_send(&f, s2, "t-col") == 0);
 	CHECK(fx_complete_n(&f, s2, 2) == 0);
 	CHECK(fx_n_outputs(&f) == 3);
-	CHECK_STR(fx_xattr(&f, "a.png", "user.gptimgfs.task_id"), "t-a");
-	CHECK_STR(fx_xattr(&f, "a-2.png", "user.gptimgfs.task_id"), "t-a");
-	hist = output_matching(&f, HIST("a-2", "png"));
-	CHECK(hist[0] != '\0');
-	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-a2");
+	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"), "t-col2");
+	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-col");
+	CHECK_STR(fx_xattr(&f, "col~2.png", "user.gptimgfs.task_id"), "t-col");
+	CHECK_STR(fx_value(fx_status(&f, "col"), "outputs"),
+		  "out/col.png out/col~2.png");
+	CHECK_STR(fx_value(fx_status(&f, "col-2"), "outputs"),
+		  "out/col-2.png");
 
-	/* and back, after a restart */
+	/* after a restart, a new task of each: only their own images move */
 	CHECK(fx_reopen(&f));
-	s1 = fx_submit(&f, "a-2", "job a-2, again");
-	CHECK(fx_send(&f, s1, "t-a2b") == 0);
+	s1 = fx_submit(&f, "col-2", "job col-2, again");
+	CHECK(fx_send(&f, s1, "t-col2b") == 0);
 	CHECK(fx_complete(&f, s1) == 0);
-	CHECK(fx_n_outputs(&f) == 4);
-	CHECK_STR(fx_xattr(&f, "a-2.png", "user.gptimgfs.task_id"), "t-a2b");
-	CHECK_STR(fx_xattr(&f, "a.png", "user.gptimgfs.task_id"), "t-a");
-	CHECK(core_output_find(f.c, "a.png", &o) == 0);
+	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"),
+		  "t-col2b");
+	hist = output_matching(&f, HIST("col-2", "png"));
+	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-col2");
+	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-col");
+	CHECK_STR(fx_xattr(&f, "col~2.png", "user.gptimgfs.task_id"), "t-col");
+	s2 = fx_submit(&f, "col", "job col, again");
+	CHECK(fx_send(&f, s2, "t-colb") == 0);
+	CHECK(fx_complete_n(&f, s2, 2) == 0);
+	CHECK(fx_n_outputs(&f) == 6);
+	CHECK_STR(fx_xattr(&f, "col~2.png", "user.gptimgfs.task_id"),
+		  "t-colb");
+	hist = output_matching(&f, HIST("col", "png"));
+	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-col");
+	hist = output_matching(&f, HIST("col~2", "png"));
+	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-col");
+	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"),
+		  "t-col2b");
+	CHECK(core_output_find(f.c, "col.png", &o) == 0);
+	fx_close(&f);
+}
+
+/* 2023-11-14T22:13:20Z, the completion time of the images below. */
+#define OLD_TIME 1700000000
+#define OLD_STAMP "20231114T221320Z"
+
+/* An image as an older version stored it: DATA_DIR/out/BACKING and its
+ * metadata, named NAME in out/, output id % 16 of task id / 16 of JOB. */
+static void old_output(struct fx *f, const char *backing, const char *name,
+		       const char *job, bool live, unsigned id)
+{
+	char meta[512], file[96];
+	int fd = core_out_dirfd(f->c);
+
+	snprintf(meta, sizeof(meta),
+		 "{\"name\":\"%s\",\"job\":\"%s\",\"live\":%s,\"id\":%u,"
+		 "\"prompt\":\"old %s\",\"task_id\":\"t-old-%u\","
+		 "\"options\":\"{}\",\"url\":\"\",\"completed\":%d,"
+		 "\"completed_ns\":0}\n",
+		 name, job, live ? "true" : "false", id, name, id, OLD_TIME);
+	snprintf(file, sizeof(file), "%s.json", backing);
+	CHECK(fx_write_at(fd, backing, fx_png, FX_PNG_LEN) == 0);
+	CHECK(fx_write_at(fd, file, meta, strlen(meta)) == 0);
+}
+
+/* A store of an older version: "col"'s second image is live under
+ * col-2.png, history names have dots. Job col-2's first image still takes
+ * col-2.png; every old image moves to a '~' name built from its job and
+ * index, stamped with its own completion time, unique within the second;
+ * old history names stay. */
+static void test_old_store_names(void)
+{
+	struct fx f;
+	uint64_t seq;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	old_output(&f, "0000000000000001-0.png", "col.png", "col", true, 16);
+	old_output(&f, "0000000000000001-1.png", "col-2.png", "col", true, 17);
+	old_output(&f, "0000000000000000-0.png", "col." OLD_STAMP ".png", "col",
+		   false, 0);
+	/* sec.png would retire to sec~STAMP.png, sec~STAMP-2.png: taken */
+	old_output(&f, "0000000000000002-0.png", "sec.png", "sec", true, 32);
+	old_output(&f, "0000000000000003-0.png", "sec~" OLD_STAMP ".png", "sec",
+		   false, 48);
+	old_output(&f, "0000000000000004-0.png", "sec~" OLD_STAMP "-2.png",
+		   "sec", false, 64);
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 6);
+	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"),
+		  "t-old-17");
+
+	seq = fx_submit(&f, "col-2", "job col-2");
+	CHECK(seq > 4);	/* never a backing name of the old images */
+	CHECK(fx_send(&f, seq, "t-col2") == 0);
+	CHECK(fx_complete(&f, seq) == 0);
+	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"), "t-col2");
+	CHECK_STR(fx_xattr(&f, "col~2~" OLD_STAMP ".png",
+			   "user.gptimgfs.task_id"), "t-old-17");
+	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-old-16");
+
+	seq = fx_submit(&f, "col", "job col");
+	CHECK(fx_send(&f, seq, "t-col") == 0);
+	CHECK(fx_complete(&f, seq) == 0);
+	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-col");
+	CHECK_STR(fx_xattr(&f, "col~" OLD_STAMP ".png",
+			   "user.gptimgfs.task_id"), "t-old-16");
+	CHECK_STR(fx_xattr(&f, "col." OLD_STAMP ".png",
+			   "user.gptimgfs.task_id"), "t-old-0");
+
+	seq = fx_submit(&f, "sec", "job sec");
+	CHECK(fx_send(&f, seq, "t-sec") == 0);
+	CHECK(fx_complete(&f, seq) == 0);
+	CHECK_STR(fx_xattr(&f, "sec~" OLD_STAMP "-3.png",
+			   "user.gptimgfs.task_id"), "t-old-32");
+	CHECK_STR(fx_xattr(&f, "sec~" OLD_STAMP ".png",
+			   "user.gptimgfs.task_id"), "t-old-48");
+	CHECK(fx_n_outputs(&f) == 9);
+
+	/* the new names come back after a restart */
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 9);
+	CHECK_STR(fx_xattr(&f, "col~2~" OLD_STAMP ".png",
+			   "user.gptimgfs.task_id"), "t-old-17");
+	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"), "t-col2");
+	fx_close(&f);
+}
+
+/* Tasks of one job completing within one second: each older image gets
+ * its own history name. */
+static void test_same_second(void)
+{
+	char want[64], **names;
+	struct fx f;
+	uint64_t seq;
+	size_t i, n, hist = 0;
+	int k;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	for (k = 0; k < 4; k++) {
+		snprintf(want, sizeof(want), "take %d", k);
+		seq = fx_submit(&f, "fast", want);
+		CHECK(fx_send(&f, seq, want) == 0);
+		CHECK(fx_complete_n(&f, seq, 2) == 0);
+	}
+	names = core_output_names(f.c, &n);
+	CHECK(n == 8);
+	for (i = 0; i < n; i++)
+		hist += fx_matches(names[i], HIST("fast", "png")) ||
+			fx_matches(names[i], HIST("fast~2", "png"));
+	core_free_names(names, n);
+	CHECK(hist == 6);
+	CHECK_STR(fx_value(fx_status(&f, "fast"), "outputs"),
+		  "out/fast.png out/fast~2.png");
+	CHECK_STR(fx_xattr(&f, "fast~2.png", "user.gptimgfs.task_id"),
+		  "take 3");
 	fx_close(&f);
 }
 
@@ -214,8 +353,8 @@ static void test_three_outputs(void)
 	uint64_t seq;
 	char url[96];
 	size_t i;
-	static const char *const names[] = { "fox.png", "fox-2.png",
-					     "fox-3.png" };
+	static const char *const names[] = { "fox.png", "fox~2.png",
+					     "fox~3.png" };
 
 	if (!fx_open(&f)) {
 		CHECK(0);
@@ -225,7 +364,7 @@ static void test_three_outputs(void)
 	CHECK(fx_send(&f, seq, "t-fox") == 0);
 	CHECK(fx_complete_n(&f, seq, 3) == 0);
 	CHECK_STR(fx_value(fx_status(&f, "fox"), "outputs"),
-		  "out/fox.png out/fox-2.png out/fox-3.png");
+		  "out/fox.png out/fox~2.png out/fox~3.png");
 	for (i = 0; i < 3; i++) {
 		CHECK(core_output_find(f.c, names[i], &o) == 0);
 		CHECK(o.size == (off_t)(FX_PNG_LEN + i));
@@ -245,7 +384,7 @@ static void test_three_outputs(void)
 	CHECK(fx_download(&f, seq, 1, fx_png, FX_PNG_LEN, NULL, 0) == 0);
 	core_task_completed(f.c, seq);
 	CHECK(strcmp(fx_first_line(&f, "owl"), "completed") != 0);
-	CHECK(core_output_find(f.c, "owl-2.png", &o) == -ENOENT);
+	CHECK(core_output_find(f.c, "owl~2.png", &o) == -ENOENT);
 	fx_close(&f);
 }
 
@@ -448,7 +587,7 @@ static void test_restart(void)
 	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.prompt"),
 		  "\"a cat\", in quotes\\");
 	CHECK_STR(fx_value(fx_status(&f, "dog"), "outputs"),
-		  "out/dog.png out/dog-2.png out/dog-3.png");
+		  "out/dog.png out/dog~2.png out/dog~3.png");
 	shots_free(before, n_before);
 	shots_free(after, n_after);
 	fx_close(&f);
@@ -459,6 +598,8 @@ int main(void)
 	test_publish();
 	test_history();
 	test_name_collision();
+	test_old_store_names();
+	test_same_second();
 	test_three_outputs();
 	test_sniff();
 	test_unlink();

@@ -127,8 +127,8 @@ static void test_restart_states(void)
 	CHECK(fx_download(&f, d, 1, png2, sizeof(png2) - 1, NULL, 0) == 0);
 	CHECK(core_task_completed(f.c, d) == 0);
 	CHECK_STR(fx_value(fx_status(&f, "d"), "outputs"),
-		  "out/d.png out/d-2.png");
-	CHECK_STR(fx_xattr(&f, "d-2.png", "user.xdg.origin.url"),
+		  "out/d.png out/d~2.png");
+	CHECK_STR(fx_xattr(&f, "d~2.png", "user.xdg.origin.url"),
 		  "https://cdn.example/d/2.png");
 
 	/* the interrupted task's failure was recorded */
@@ -237,7 +237,7 @@ static void test_restart_superseded(void)
 	CHECK_STR(fx_first_line(&f, "cat"), "queued");
 	CHECK(fx_complete(&f, s1) == 0);
 	names = core_output_names(f.c, &n);
-	CHECK(n == 1 && fx_matches(names[0], "^cat\\." FX_STAMP "\\.png$"));
+	CHECK(n == 1 && fx_matches(names[0], "^cat~" FX_STAMP "\\.png$"));
 	core_free_names(names, n);
 	CHECK_STR(fx_first_line(&f, "cat"), "queued");
 	/* the completed task stays until the new one is sent (table_keeps),

@@ -161,7 +161,7 @@ static void test_superseded_in_flight(void)
 	CHECK(fx_value(fx_status(&f, "cat"), "task_id") == NULL);
 	names = core_output_names(f.c, &n);
 	CHECK(n == 1);
-	CHECK(n == 1 && fx_matches(names[0], "^cat\\." FX_STAMP "\\.png$"));
+	CHECK(n == 1 && fx_matches(names[0], "^cat~" FX_STAMP "\\.png$"));
 	if (n == 1) {
 		CHECK_STR(fx_xattr(&f, names[0], "user.gptimgfs.prompt"),
 			  "a cat");
@@ -253,7 +253,14 @@ static const struct bad_input bad_inputs[] = {
 	{ "huge", NULL, 1024 * 1024 + 1, NULL, NULL, NULL, NULL,
 	  "invalid_input: jobs/huge.txt: larger than 1 MiB" },
 	{ "empty", "\n", 1, NULL, NULL, NULL, NULL,
-	  "invalid_input: jobs/empty.txt: empty prompt and no image_url" },
+	  "invalid_input: jobs/empty.txt: prompt is empty or only white space, "
+	  "and no image_url" },
+	{ "blank", "   \n\t \n", 7, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/blank.txt: prompt is empty or only white space, "
+	  "and no image_url" },
+	/* a prompt file an older version let be created */
+	{ "a~b", "a cat", 5, NULL, NULL, NULL, NULL,
+	  "invalid_input: jobs/a~b.txt: the name holds '~'" },
 	{ "fourk", "a cat", 5, "fourk.opts", "resolution = 4k\n", NULL, NULL,
 	  "invalid_input: jobs/fourk.txt: resolution 4k needs an aspect_ratio" },
 };
@@ -335,7 +342,9 @@ static void test_invalid_input(void)
 /* The limits themselves are accepted. */
 static void test_valid_edges(void)
 {
+	struct core_task t;
 	struct fx f;
+	uint64_t seq;
 	char *p;
 	size_t i;
 
@@ -356,10 +365,18 @@ static void test_valid_edges(void)
 			   "image_url = https://img.example/a.png\n") == 0);
 	CHECK(fx_submit(&f, "edit", "") != 0);
 	CHECK_STR(fx_first_line(&f, "edit"), "queued");
+	/* a blank one is an empty one: sent without text */
+	CHECK(fx_write_job(&f, "blank.opts",
+			   "image_url = https://img.example/a.png\n") == 0);
+	seq = fx_submit(&f, "blank", " \xe3\x80\x80\t\n");
+	CHECK(seq != 0);
+	CHECK(core_task_get(f.c, seq, &t) == 0);
+	CHECK(t.prompt_len == 0);
+	core_task_free(&t);
 	CHECK(fx_reopen(&f));
 	CHECK_STR(fx_first_line(&f, "edit"), "queued");
 	core_start(f.c);
-	CHECK(f.calls.n_ready == 2);
+	CHECK(f.calls.n_ready == 3);
 	fx_close(&f);
 }
 
@@ -493,8 +510,15 @@ static void test_prompt_names(void)
 	CHECK(core_check_prompt_filename("a\nb.txt") == -EINVAL);
 	CHECK(core_check_prompt_filename("a\x7f.txt") == -EINVAL);
 	CHECK(core_check_prompt_filename("a cat.txt") == 0);
+	/* '~' is out/'s: NAME~2.png, NAME~20261125T083000Z.png */
+	CHECK(core_check_prompt_filename("a~b.txt") == -EINVAL);
+	CHECK(core_check_prompt_filename("~.txt") == -EINVAL);
+	CHECK(core_check_prompt_filename("a~.txt") == -EINVAL);
 	/* not a prompt file: anything goes */
 	CHECK(core_check_prompt_filename("a\nb.swp") == 0);
+	CHECK(core_check_prompt_filename("a.txt~") == 0);
+	CHECK(core_check_prompt_filename("~a.swp") == 0);
+	CHECK(core_check_prompt_filename(".a~b.txt.swp") == 0);
 }
 
 /* ---- unchanged since the last task sent ---- */

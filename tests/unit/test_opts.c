@@ -697,6 +697,18 @@ static const struct {
 	{ "a cat\n \n", 0, 7, NULL },		/* nor is a space */
 	{ "", 0, 0, NULL },
 	{ "\n\r\n\n", 0, 0, NULL },
+	/* blank is empty: white space and invisible characters only */
+	{ "   \n\t \n", 0, 0, NULL },
+	{ "\t\v\f\r", 0, 0, NULL },
+	{ "\xc2\x85\xc2\xa0\xe1\x9a\x80\xe2\x80\x80\xe2\x80\x8a", 0, 0, NULL },
+	{ "\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\x9f\xe3\x80\x80", 0, 0, NULL },
+	{ "\xef\xbb\xbf\xe2\x80\x8b\xe2\x80\x8c\xe2\x80\x8d\xe2\x81\xa0\n", 0, 0, NULL },
+	{ "\xef\xbb\xbf \xe3\x80\x80\t\xe2\x80\x8b\r\n", 0, 0, NULL },
+	{ "\xef\xbb\xbf a \n", 0, 6, NULL },		/* one visible character */
+	{ "\xe3\x80\x80.", 0, 4, NULL },
+	{ "\xe1\xa0\x8e", 0, 3, NULL },	/* U+180E: not White_Space */
+	{ "  \xc3\n", 0, 0, TXT ": prompt is not valid UTF-8 at byte offset 2" },
+	{ " \0 ", 3, 0, TXT ": prompt has a NUL byte at byte offset 1" },
 	{ "caf\xc3\xa9 \xf0\x9f\x90\x88 \xe4\xb8\xad", 0, 14, NULL },
 	{ "\xef\xbf\xbf\xf4\x8f\xbf\xbf\xed\x9f\xbf", 0, 10, NULL },
 	{ "ab\0c", 4, 0, TXT ": prompt has a NUL byte at byte offset 2" },
@@ -789,6 +801,10 @@ static void test_prompt_length(void)
 
 /* ---- the validation table ---- */
 
+#define EMPTY \
+	TXT ": prompt is empty or only white space, and no image_url: " \
+	"nothing to generate"
+
 static const struct {
 	const char *ratio;
 	const char *resolution;
@@ -800,8 +816,8 @@ static const struct {
 	{ "auto", "2k", 5, 0, NULL },
 	{ "1:1", "2k", 5, 0, NULL },
 	{ "auto", "1k", 0, 1, NULL },		/* edit without text */
-	{ "auto", "1k", 0, 0, TXT ": empty prompt and no image_url: nothing to generate" },
-	{ "16:9", "4k", 0, 0, TXT ": empty prompt and no image_url: nothing to generate" },
+	{ "auto", "1k", 0, 0, EMPTY },
+	{ "16:9", "4k", 0, 0, EMPTY },
 	{ "16:9", "4k", 5, 0, NULL },
 	{ "9:16", "4k", 5, 0, NULL },
 	{ "2:1", "4k", 5, 0, NULL },
@@ -872,7 +888,7 @@ static void test_validate_sidecars(void)
 	opts_free(&o);
 	CHECK(json(&o, "{\"image_urls\":[]}") == 0);
 	CHECK(opts_validate(&o, 0, TXT, err, sizeof(err)) == -1);
-	CHECK_STR(err, TXT ": empty prompt and no image_url: nothing to generate");
+	CHECK_STR(err, EMPTY);
 	opts_free(&o);
 }
 

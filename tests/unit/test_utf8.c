@@ -1,4 +1,5 @@
-/* core/utf8.c: the strict decoder at every boundary, and utf8_valid. */
+/* core/utf8.c: the strict decoder at every boundary, utf8_valid and
+ * utf8_blank. */
 #include <stdint.h>
 #include <string.h>
 
@@ -160,10 +161,56 @@ static void test_valid(void)
 	CHECK(!utf8_valid("ok \xc0\x80", 5));
 }
 
+/* The blank characters: Unicode White_Space, then the invisible ones. */
+static const uint32_t blanks[] = {
+	0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680,
+	0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
+	0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+	0x200b, 0x200c, 0x200d, 0x2060, 0xfeff,
+};
+#define N_BLANKS (sizeof(blanks) / sizeof(blanks[0]))
+
+/* Exactly the listed code points are blank alone; any mix of them is;
+ * one other character, or one invalid byte, is not. */
+static void test_blank(void)
+{
+	unsigned char s[4 * N_BLANKS + 1];
+	size_t i, n = 0, found = 0, wrong = 0;
+	uint32_t c;
+
+	for (c = 0; c <= 0x10ffff; c++) {
+		bool listed = false;
+
+		if (c >= 0xd800 && c <= 0xdfff)
+			continue;
+		for (i = 0; i < N_BLANKS; i++)
+			listed |= blanks[i] == c;
+		n = encode(c, s);
+		found += listed;
+		wrong += utf8_blank((const char *)s, n) != listed;
+	}
+	CHECK(found == N_BLANKS);
+	CHECK(wrong == 0);
+
+	for (i = 0, n = 0; i < N_BLANKS; i++)
+		n += encode(blanks[i], s + n);
+	CHECK(utf8_blank((const char *)s, n));
+	s[n] = 'x';
+	CHECK(!utf8_blank((const char *)s, n + 1));
+	CHECK(utf8_blank("", 0));
+	CHECK(utf8_blank(" \t\r\n", 4));
+	CHECK(!utf8_blank(" . ", 3));
+	CHECK(!utf8_blank(" \0 ", 3));		/* NUL is not white space */
+	CHECK(!utf8_blank("  \xc2", 3));	/* cut short */
+	CHECK(!utf8_blank(" \xc0\xa0", 3));	/* overlong U+0020 */
+	CHECK(!utf8_blank("\xe2\x80", 2));
+}
+
 int main(void)
 {
 	test_chars();
 	test_all_code_points();
 	test_valid();
+	test_blank();
 	return check_result("test_utf8");
 }
