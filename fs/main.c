@@ -95,7 +95,6 @@ static int check_key(const struct config *cfg, double *balance)
 	struct net_config ncfg;
 	struct sim *sim = NULL;
 
-	*balance = NAN;
 	if (cfg->simulate && !(sim = start_simulator(sim_url, sizeof(sim_url))))
 		return -1;
 	api_target(cfg, sim_url, &ncfg);

@@ -21,8 +21,9 @@ struct net_config {
 
 /* The key check at start: one GET /v1/credits with curl's easy interface,
  * no retry, at most NET_KEYCHECK_TIMEOUT seconds (NET_KEYCHECK_CONNECT to
- * connect). It runs before the mount and the fork, so it leaves no thread
- * behind. Only api_url and api_key of cfg are used. */
+ * connect). No thread it starts outlives it (curl's resolver thread is
+ * joined), so it may run before the fork of fuse_daemonize. Only api_url
+ * and api_key of cfg are used. */
 #define NET_KEYCHECK_TIMEOUT 10L
 #define NET_KEYCHECK_CONNECT 5L
 
