@@ -245,18 +245,22 @@ static int load_key(struct load *ld, struct config *cfg)
 
 	if (cfg->simulate)
 		return 0;
-	if (ld->env.value[SET_API_KEY])
+	if (ld->env.value[SET_API_KEY]) {
 		from = &ld->env.value[SET_API_KEY];
-	else if (cfg->key_file)
+		cfg->key_source = KEY_FROM_ENV;
+	} else if (cfg->key_file) {
 		cfg->api_key = key_file_read(cfg->key_file, ld->err,
 					     ld->errlen);
-	else if (ld->file.value[SET_API_KEY])
+		cfg->key_source = KEY_FROM_KEY_FILE;
+	} else if (ld->file.value[SET_API_KEY]) {
 		from = &ld->file.value[SET_API_KEY];
-	else
+		cfg->key_source = KEY_FROM_CONFIG_FILE;
+	} else {
 		snprintf(ld->err, ld->errlen, "gptimgfs: no API key: set "
 			 "GPTIMGFS_API_KEY, key_file=FILE, or api_key in %s "
 			 "(mode 600)", ld->config_path ? ld->config_path :
 			 "the config file");
+	}
 	if (from) {
 		cfg->api_key = *from;
 		*from = NULL;
@@ -302,6 +306,24 @@ out:
 	if (result != CONFIG_OK)
 		config_free(cfg);
 	return result;
+}
+
+void config_key_source(const struct config *cfg, char *out, size_t outsz)
+{
+	switch (cfg->key_source) {
+	case KEY_FROM_ENV:
+		snprintf(out, outsz, "GPTIMGFS_API_KEY");
+		break;
+	case KEY_FROM_KEY_FILE:
+		snprintf(out, outsz, "key_file %s", cfg->key_file);
+		break;
+	case KEY_FROM_CONFIG_FILE:
+		snprintf(out, outsz, "api_key in %s", cfg->config_file);
+		break;
+	case KEY_FROM_SIMULATOR:
+		snprintf(out, outsz, "the simulator's built-in key");
+		break;
+	}
 }
 
 void config_free(struct config *cfg)

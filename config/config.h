@@ -7,6 +7,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Where the API key came from, for messages that must name it. */
+enum key_source {
+	KEY_FROM_SIMULATOR,	/* simulate: the simulator's own key */
+	KEY_FROM_ENV,		/* GPTIMGFS_API_KEY */
+	KEY_FROM_KEY_FILE,	/* the file key_file */
+	KEY_FROM_CONFIG_FILE,	/* api_key in config_file */
+};
+
 struct config {
 	char *mountpoint;	/* absolute */
 	char *config_file;	/* the config file read, NULL when none */
@@ -14,6 +22,7 @@ struct config {
 	char *api_url;		/* without a trailing '/' */
 	char *key_file;		/* NULL when none was given */
 	char *api_key;		/* secret: never logged, never in the mount */
+	enum key_source key_source;
 	double poll_interval;	/* seconds between polls of one task */
 	unsigned max_inflight;	/* tasks at the API at once */
 	double daily_budget;	/* credits a UTC day, < 0: none */
@@ -42,6 +51,9 @@ enum config_result {
  * api_key is NULL: main supplies the simulator's key and URL. */
 enum config_result config_load(struct config *cfg, int argc, char **argv,
 			       char *const *env, char *err, size_t errlen);
+/* The key's source in a few words: "GPTIMGFS_API_KEY", "key_file PATH",
+ * "api_key in PATH" or "the simulator's built-in key"; never the key. */
+void config_key_source(const struct config *cfg, char *out, size_t outsz);
 /* Frees everything (wiping the key first) and zeroes cfg; may be called
  * again. */
 void config_free(struct config *cfg);

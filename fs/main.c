@@ -1,8 +1,9 @@
 /* gptimgfs: mount the job core as a filesystem. main() wires the parts:
- * config -> core (the store) -> FUSE session -> [simulator] -> network
- * thread -> notifier, then runs the FUSE loop until unmounted. */
+ * config -> key check -> core (the store) -> FUSE session -> [simulator] ->
+ * network thread -> notifier, then runs the FUSE loop until unmounted. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +70,55 @@ static struct sim *start_simulator(char *url, size_t urlsz)
 		return NULL;
 	}
 	snprintf(url, urlsz, "http://127.0.0.1:%u", (unsigned)sim_port(sim));
-	log_info("simulated API at %s", url);
 	return sim;
+}
+
+/* Where the network goes: the simulator at sim_url, or the API. */
+static void api_target(const struct config *cfg, const char *sim_url,
+		       struct net_config *ncfg)
+{
+	ncfg->api_url = cfg->simulate ? sim_url : cfg->api_url;
+	ncfg->api_key = cfg->simulate ? SIMULATE_KEY : cfg->api_key;
+	ncfg->poll_interval = cfg->simulate ? 0.25 : cfg->poll_interval;
+	ncfg->max_inflight = cfg->max_inflight;
+}
+
+/* Ask the API whether it takes the key, before anything is mounted, so
+ * that a refusal reaches the caller as a message and an exit status. 0 to
+ * go on (balance set when the API told it), -1 to stop. --simulate asks a
+ * simulator of its own, stopped again at once: no thread may run across
+ * the fork of fuse_daemonize. */
+static int check_key(const struct config *cfg, double *balance)
+{
+	char sim_url[64] = "", source[PATH_MAX + 32], what[1024];
+	enum net_key_verdict verdict;
+	struct net_config ncfg;
+	struct sim *sim = NULL;
+
+	if (cfg->simulate && !(sim = start_simulator(sim_url, sizeof(sim_url))))
+		return -1;
+	api_target(cfg, sim_url, &ncfg);
+	verdict = net_check_key(&ncfg, balance, what, sizeof(what));
+	if (sim)
+		sim_stop(sim);
+	config_key_source(cfg, source, sizeof(source));
+	switch (verdict) {
+	case NET_KEY_ACCEPTED:
+		return 0;
+	case NET_KEY_UNCHECKED:
+		fprintf(stderr, "gptimgfs: the key from %s was not checked: "
+			"%s; mounting anyway\n", source, what);
+		return 0;
+	case NET_KEY_REFUSED:
+		fprintf(stderr, "gptimgfs: the API refused the key from %s: "
+			"%s\n", source, what);
+		return -1;
+	case NET_KEY_ERROR:
+		fprintf(stderr, "gptimgfs: cannot check the key from %s: %s\n",
+			source, what);
+		return -1;
+	}
+	return -1;
 }
 
 static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *o)
@@ -122,11 +170,9 @@ static int serve(const struct config *cfg, struct core *core, struct fs *fs,
 		sim = start_simulator(sim_url, sizeof(sim_url));
 		if (!sim)
 			return 1;
+		log_info("simulated API at %s", sim_url);
 	}
-	ncfg.api_url = cfg->simulate ? sim_url : cfg->api_url;
-	ncfg.api_key = cfg->simulate ? SIMULATE_KEY : cfg->api_key;
-	ncfg.poll_interval = cfg->simulate ? 0.25 : cfg->poll_interval;
-	ncfg.max_inflight = cfg->max_inflight;
+	api_target(cfg, sim_url, &ncfg);
 	wiring.net = net_start(core, &ncfg, err, sizeof(err));
 	if (!wiring.net) {
 		log_err("%s", err);
@@ -179,6 +225,7 @@ int main(int argc, char **argv)
 	struct core *core = NULL;
 	struct fs fs;
 	char err[512], *mount_path = NULL;
+	double balance;
 	int ret = 1;
 
 	/* the key lives in this process's memory: no core dumps, no ptrace
@@ -196,9 +243,13 @@ int main(int argc, char **argv)
 	if (fuse_parse_cmdline(&cfg.fuse_args, &fopts) != 0)
 		goto out_config;
 	log_set_debug(cfg.debug);
+	if (check_key(&cfg, &balance) < 0)
+		goto out_config;
 	core = open_core(&cfg);
 	if (!core)
 		goto out_config;
+	if (!isnan(balance))	/* `cat credits` need not ask again at once */
+		core_credits_update(core, balance, NULL, NULL);
 	if (fs_init(&fs, core) < 0)
 		goto out_core;
 	se = fuse_session_new(&cfg.fuse_args, &fs_ops, sizeof(fs_ops), &fs);

@@ -130,6 +130,12 @@ static inline bool net_answer_ok(const struct xfer_result *r)
 	       r->status < 300;
 }
 
+/* The API's headers, the key among them. A key with a control character
+ * would forge headers: refused (NULL, err set). */
+struct curl_slist *net_api_headers(const char *key, char *err, size_t errlen);
+/* Zero the key before the list goes back to the heap. */
+void net_free_headers(struct curl_slist *list);
+
 /* create.c */
 void create_start(struct net *n, struct ntask *t, const struct core_task *ct);
 void create_done(struct net *n, struct ntask *t, struct xfer *x,

@@ -570,8 +570,7 @@ static void *net_thread(void *arg)
 
 /* ---- start and stop ---- */
 
-/* Zero the key before the list goes back to the heap. */
-static void free_headers(struct curl_slist *list)
+void net_free_headers(struct curl_slist *list)
 {
 	struct curl_slist *l;
 
@@ -580,10 +579,7 @@ static void free_headers(struct curl_slist *list)
 	curl_slist_free_all(list);
 }
 
-/* The API's headers, the key among them. A key with a control character
- * would forge headers: refused. */
-static struct curl_slist *api_headers(const char *key, char *err,
-				      size_t errlen)
+struct curl_slist *net_api_headers(const char *key, char *err, size_t errlen)
 {
 	static const char *const fixed[] = {
 		"Content-Type: application/json",
@@ -621,7 +617,7 @@ static struct curl_slist *api_headers(const char *key, char *err,
 	}
 	if (!list || i < sizeof(fixed) / sizeof(fixed[0])) {
 		snprintf(err, errlen, "out of memory");
-		free_headers(list);
+		net_free_headers(list);
 		return NULL;
 	}
 	return list;
@@ -629,7 +625,7 @@ static struct curl_slist *api_headers(const char *key, char *err,
 
 static void net_free(struct net *n)
 {
-	free_headers(n->headers);
+	net_free_headers(n->headers);
 	if (n->multi)
 		curl_multi_cleanup(n->multi);
 	xfer_pool_free(&n->pool);
@@ -669,7 +665,7 @@ struct net *net_start(struct core *c, const struct net_config *cfg,
 	n->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 		 (uint64_t)(uintptr_t)n;
 	bucket_init(&n->bucket, NET_RATE, NET_BURST, timer_now());
-	n->headers = api_headers(cfg->api_key, err, errlen);
+	n->headers = net_api_headers(cfg->api_key, err, errlen);
 	if (!n->headers) {
 		net_free(n);
 		return NULL;

@@ -19,6 +19,28 @@ struct net_config {
 	unsigned max_inflight;	/* tasks at the API at once */
 };
 
+/* The key check at start: one GET /v1/credits with curl's easy interface,
+ * no retry, at most NET_KEYCHECK_TIMEOUT seconds (NET_KEYCHECK_CONNECT to
+ * connect). No thread it starts outlives it (curl's resolver thread is
+ * joined), so it may run before the fork of fuse_daemonize. Only api_url
+ * and api_key of cfg are used. */
+#define NET_KEYCHECK_TIMEOUT 10L
+#define NET_KEYCHECK_CONNECT 5L
+
+enum net_key_verdict {
+	NET_KEY_ACCEPTED,	/* 2xx with a balance */
+	NET_KEY_REFUSED,	/* 401 or 403: what is "401 CODE: message" */
+	NET_KEY_UNCHECKED,	/* no answer or another one: what says which */
+	NET_KEY_ERROR,		/* nothing sent: the key cannot go in a header,
+				 * or out of memory; what says which */
+};
+
+/* balance receives the balance when accepted, else NAN. what (at most
+ * whatlen bytes, one line, never the key) says why when not accepted. */
+enum net_key_verdict net_check_key(const struct net_config *cfg,
+				   double *balance, char *what,
+				   size_t whatlen);
+
 struct net *net_start(struct core *c, const struct net_config *cfg,
 		      char *err, size_t errlen);
 /* Hook targets (core_hooks.task_ready / credits_wanted). */

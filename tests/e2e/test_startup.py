@@ -5,13 +5,20 @@ mounted. The key comes from GPTIMGFS_API_KEY, key_file or the config file,
 never the command line; files holding it must be private; plain http://
 only to loopback; allow_other brings default_permissions; the running
 daemon is not dumpable (no core file, no /proc/PID/mem for the user's other
-processes) and `ps` shows no key."""
+processes) and `ps` shows no key.
+
+Before the mount the daemon asks the API once (GET /v1/credits) whether it
+takes the key: a 401 or 403 is such a refusal, naming where the key came
+from and the API's message; an API that cannot be reached or answers
+anything else is said in one line, and the mount comes up all the same."""
 import errno
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -201,6 +208,108 @@ class OptionsTest(StartupBase):
         # an empty variable is no key either
         msg = self.refused(env={"GPTIMGFS_API_KEY": ""})
         self.assertIn("GPTIMGFS_API_KEY", msg)
+
+
+class KeyCheckTest(StartupBase):
+    """The key is checked once before the mount."""
+    WRONG = "sk-file-secret"    # refused() checks it is never printed
+    API_401 = "401 invalid_api_key: Invalid API key. Keys start with sk-."
+
+    def log_lines(self, m, what):
+        return [ln for ln in m.read_log().splitlines() if what in ln]
+
+    def test_refused_key_names_its_source(self):
+        key_file = self.secret("wrong-key", self.WRONG + "\n", 0o600)
+        config = self.secret("wrong.ini", "api_key = %s\n" % self.WRONG,
+                             0o600)
+        for how, options, env, source in (
+                ("environment", [], {"GPTIMGFS_API_KEY": self.WRONG},
+                 "GPTIMGFS_API_KEY"),
+                ("key_file", ["key_file=" + key_file], None,
+                 "key_file " + key_file),
+                ("config file", ["config=" + config], None,
+                 "api_key in " + config)):
+            with self.subTest(source=how):
+                msg = self.refused(options, env=env, drop_key=env is None)
+                self.assertEqual(msg, "gptimgfs: the API refused the key "
+                                 "from %s: %s" % (source, self.API_401))
+        st = self.sim.stats()
+        self.assertEqual(st["credits_reads"], 3)
+        self.assertEqual(st["create_requests"], 0)
+
+    def test_key_not_allowed_403_refused(self):
+        self.sim.fault(endpoint="credits", action="error", status=403,
+                       code="ip_not_allowed",
+                       message="Your IP is not on the allow-list.", count=1)
+        msg = self.refused()
+        self.assertEqual(msg, "gptimgfs: the API refused the key from "
+                         "GPTIMGFS_API_KEY: 403 ip_not_allowed: Your IP is "
+                         "not on the allow-list.")
+
+    def test_unreachable_api_mounts_and_says_so(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()     # nothing listens there now: connection refused
+        m = self.mount()
+        m.api_url = "http://127.0.0.1:%d" % port
+        m.start()
+        lines = self.log_lines(m, "key from")
+        self.assertEqual(len(lines), 1, m.read_log())
+        self.assertTrue(lines[0].startswith(
+            "gptimgfs: the key from GPTIMGFS_API_KEY was not checked: the "
+            "API could not be reached ("), lines[0])
+        self.assertTrue(lines[0].endswith("); mounting anyway"), lines[0])
+        self.assertNotIn(KEY, m.read_log())
+        # a job waits and retries as it always did
+        m.write("jobs/cr.txt", "a cat behind a closed door\n")
+        wait_for(lambda: "note:" in m.status("cr"), timeout=10,
+                 what="the refused creation to be rescheduled")
+        self.assertEqual(status_fields(m.status("cr"))[0], "queued")
+
+    def test_other_answers_mount_and_say_so(self):
+        for rule, said in (
+                ({"action": "error", "status": 503, "code": "upstream_error",
+                  "message": "busy"},
+                 "the API answered 503 upstream_error: busy"),
+                ({"action": "error", "status": 429,
+                  "code": "rate_limit_exceeded", "message": "slow down"},
+                 "the API answered 429 rate_limit_exceeded: slow down"),
+                ({"action": "malformed"}, "the API answered 200 but credits "
+                 "answer: not JSON")):
+            with self.subTest(rule=rule):
+                self.sim.fault(endpoint="credits", count=1, **rule)
+                m = self.mount()
+                m.start()
+                lines = self.log_lines(m, "not checked")
+                self.assertEqual(len(lines), 1, m.read_log())
+                self.assertIn(": " + said, lines[0])
+                self.assertTrue(lines[0].endswith("; mounting anyway"),
+                                lines[0])
+                rc, text = m.submit("ok", "a cat despite it all")
+                self.assertEqual(status_fields(text)[0], "completed", text)
+                m.unmount()
+
+    def test_good_key_mounts_silently(self):
+        m = self.mount()
+        t0 = time.monotonic()
+        m.start()
+        self.assertEqual(m.read("credits").splitlines()[0], "10000")
+        # the check's balance is what `cat credits` shows at first: no
+        # second read while it is fresh (5 s)
+        if time.monotonic() - t0 < 4:
+            self.assertEqual(self.sim.stats()["credits_reads"], 1)
+        rc, text = m.submit("ok", "a cat, key and all")
+        self.assertEqual((rc, status_fields(text)[0]), (0, "completed"),
+                         text)
+        self.assertEqual(self.log_lines(m, "key from"), [], m.read_log())
+
+    def test_simulate_checks_its_own_simulator(self):
+        m = self.mount(["simulate"], drop_key=True)
+        m.start()
+        self.assertEqual(self.log_lines(m, "key from"), [], m.read_log())
+        self.assertEqual(m.read("credits").splitlines()[0], "10000")
+        self.assertEqual(self.sim.stats()["credits_reads"], 0)
 
 
 class RunningTest(StartupBase):

@@ -70,6 +70,15 @@ static void refused(char **argv, char **env, const char *want)
 	}
 }
 
+/* config_key_source names where the key came from, never the key. */
+static void check_source(const char *want)
+{
+	char got[600];
+
+	config_key_source(&cfg, got, sizeof(got));
+	CHECK_STR(got, want);
+}
+
 static int count_in_fuse_args(const char *needle)
 {
 	int i, n = 0;
@@ -408,10 +417,13 @@ static void test_config_key(void)
 	write_file(cfgpath, "api_key = " SECRET "\n", 0600);
 	CHECK(load(ARGV("/m"), ENV(home_env)) == CONFIG_OK);
 	CHECK_STR(cfg.api_key, SECRET);
+	snprintf(want, sizeof(want), "api_key in %s", cfgpath);
+	check_source(want);
 	/* the environment's key wins */
 	CHECK(load(ARGV("/m"), ENV(home_env, "GPTIMGFS_API_KEY=sk-env")) ==
 	      CONFIG_OK);
 	CHECK_STR(cfg.api_key, "sk-env");
+	check_source("GPTIMGFS_API_KEY");
 
 	write_file(cfgpath, "api_key = sk-Top Secret-4242\n", 0600);
 	refused(ARGV("/m"), ENV(home_env), "cannot be sent in an HTTP header");
@@ -424,7 +436,7 @@ static void test_config_key(void)
 static void test_key_file(void)
 {
 	char *key = path_in(tmp, "key");
-	char opt[600], envkf[600], big[5000];
+	char opt[600], envkf[600], source[600], big[5000];
 
 	snprintf(opt, sizeof(opt), "key_file=%s", key);
 	snprintf(envkf, sizeof(envkf), "GPTIMGFS_KEY_FILE=%s", key);
@@ -433,6 +445,8 @@ static void test_key_file(void)
 	CHECK(load(ARGV("-o", opt, "/m"), ENV(home_env)) == CONFIG_OK);
 	CHECK_STR(cfg.api_key, SECRET);
 	CHECK_STR(cfg.key_file, key);
+	snprintf(source, sizeof(source), "key_file %s", key);
+	check_source(source);
 	CHECK(load(ARGV("/m"), ENV(home_env, envkf)) == CONFIG_OK);
 	CHECK_STR(cfg.api_key, SECRET);
 	/* the environment's key wins over key_file */
@@ -494,6 +508,7 @@ static void test_no_key(void)
 		"GPTIMGFS_API_KEY");
 	CHECK(load(ARGV("--simulate", "/m"), ENV(home_env)) == CONFIG_OK);
 	CHECK(cfg.api_key == NULL);
+	check_source("the simulator's built-in key");
 }
 
 static void test_api_url(void)
