@@ -65,6 +65,13 @@ struct output {
 	struct timespec mtime;
 };
 
+/* A job whose prompt file is being written (writing.c). */
+struct writing {
+	char *name;
+	unsigned count;			/* core_write_begin - core_write_end */
+	time_t since;			/* the first begin */
+};
+
 struct core {
 	struct store store;
 	struct core_defaults defaults;
@@ -79,6 +86,8 @@ struct core {
 	uint64_t last_seq;
 	struct output **outputs;	/* sorted by name */
 	size_t n_outputs, cap_outputs;
+	struct writing *writing;	/* writes in progress, unsorted */
+	size_t n_writing, cap_writing;
 
 	/* credits */
 	bool credits_known;
@@ -117,6 +126,17 @@ double task_price(const struct task *t);
 
 /* submit.c */
 bool submit_input_unchanged(struct core *c, const struct task *t);
+
+/* writing.c: writes in progress, under the lock */
+struct writing *writing_find(const struct core *c, const char *name);
+/* status/NAME while w is in progress: queued, and why */
+int writing_render(const struct writing *w, struct buf *out,
+		   struct core_status_info *info);
+/* Add a copy of the name of every job in progress that has no visible
+ * task to names (room for c->n_writing more); the number added (a copy
+ * may be NULL: out of memory). */
+size_t writing_names(const struct core *c, char **names);
+void writing_free(struct core *c);
 
 /* outputs.c: out/ */
 int outputs_load(struct core *c);

@@ -247,6 +247,7 @@ void core_close(struct core *c)
 	for (i = 0; i < c->n_tasks; i++)
 		task_free(c->tasks[i]);
 	free(c->tasks);
+	writing_free(c);
 	outputs_free(c);
 	store_close(&c->store);
 	pthread_mutex_destroy(&c->lock);
@@ -335,13 +336,17 @@ static int render_status(const struct task *t, struct buf *b)
 int core_status(struct core *c, const char *name, struct buf *out,
 		struct core_status_info *info)
 {
+	struct writing *w;
 	struct task *t;
 	int rc = -ENOENT;
 
 	buf_reset(out);
 	pthread_mutex_lock(&c->lock);
+	w = writing_find(c, name);
 	t = table_visible(c, name);
-	if (t) {
+	if (w) {
+		rc = writing_render(w, out, info);
+	} else if (t) {
 		rc = render_status(t, out);
 		if (info) {
 			info->state = t->state;
@@ -363,11 +368,13 @@ char **core_job_names(struct core *c, size_t *count)
 	size_t i, n = 0;
 
 	pthread_mutex_lock(&c->lock);
-	names = calloc(c->n_tasks + 1, sizeof(*names));
+	names = calloc(c->n_tasks + c->n_writing + 1, sizeof(*names));
 	for (i = 0; names && i < c->n_tasks; i++) {
 		if (table_visible(c, c->tasks[i]->name) == c->tasks[i])
 			names[n++] = strdup(c->tasks[i]->name);
 	}
+	if (names)
+		n += writing_names(c, names + n);
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < n; i++) {
 		if (!names[i]) {

@@ -100,6 +100,16 @@ int core_check_prompt_filename(const char *filename);
  * error (nothing is sent). The task record is durable when this returns.
  * 0, or -errno when the store failed. */
 int core_submit(struct core *c, const char *name);
+/* A handle that changed jobs/NAME.txt is open: until the matching
+ * core_write_end, status/NAME exists (even for a new job) and says queued
+ * with a note, wait/NAME blocks and status/ lists NAME. Begins and ends
+ * are counted; each is announced through job_changed when the count
+ * leaves or reaches 0. In memory only. 0, or -ENOMEM. */
+int core_write_begin(struct core *c, const char *name);
+/* End one begin, after the submission that it was waiting for (so the
+ * status goes from queued to the new task's state, never back to the old
+ * one in between). */
+void core_write_end(struct core *c, const char *name);
 /* jobs/NAME.txt went away: forget the job once its task has ended. The
  * last task is remembered out of sight, so that writing the same prompt
  * again (an editor saving by rename and rewrite) brings it back instead of

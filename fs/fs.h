@@ -44,7 +44,6 @@ struct fs_parked;
 struct fs {
 	struct core *core;
 	struct fuse_session *se;
-	const char *mountpoint;	/* absolute, as processes see it */
 	uid_t uid;
 	gid_t gid;
 	struct timespec mount_time;

@@ -1,8 +1,18 @@
 /* jobs/: the user's files, stored as real files under DATA_DIR/jobs and
- * read and written through their descriptors. A prompt file (NAME.txt) is
- * submitted when a handle that changed it is flushed (so status/NAME exists
- * when close() returns), or when a file is renamed onto it. Every other
- * file — editor swap files, rsync temporaries, notes — is only stored. */
+ * read and written through their descriptors. Every other file than a
+ * prompt file (NAME.txt) — editor swap files, rsync temporaries, notes —
+ * is only stored.
+ *
+ * A prompt file is submitted when the last open handle that changed it
+ * (created, truncated or wrote it) is released, or when a file that no
+ * such handle holds is renamed onto it. Never at a FLUSH: a FLUSH comes at
+ * every close(2) of every descriptor of the open file, children's and
+ * helpers' included (`{ echo a; cmd; echo b; } > jobs/g.txt`), and none
+ * of them can tell that the text is whole. Instead, from the moment a
+ * handle changes the file until the submission, the job is "being
+ * written" in the core: status/NAME exists and says queued, wait/NAME
+ * blocks. So status/NAME exists when the writer's close() returns, and
+ * `cat wait/NAME && cp out/NAME.png` never gets the older image. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +29,8 @@
 struct jobs_handle {
 	enum fs_area area;	/* first: see handle_area() */
 	int fd;
-	bool written;		/* data written since the last submission */
-	bool truncated;		/* created or truncated, nothing written yet */
+	bool changed;		/* created, truncated or written: counted in
+				   its node's changers (under nodes_lock) */
 };
 
 static struct jobs_handle *handle_of(struct fuse_file_info *fi)
@@ -40,19 +50,68 @@ static bool is_prompt(const char *name)
 	return core_prompt_name(name, job, sizeof(job));
 }
 
-/* Submit job NAME for prompt file `file`; an error of the store makes
- * close() fail, so the writer knows. */
-static int submit(struct fs *fs, const char *file)
+/* Submit job NAME for prompt file `file`. An error of the store is in the
+ * job's status (store_failed) and in the log. */
+static void submit(struct fs *fs, const char *file)
 {
 	char job[NAME_MAX + 1];
 	int rc;
 
 	if (!core_prompt_name(file, job, sizeof(job)))
-		return 0;
+		return;
 	rc = core_submit(fs->core, job);
 	if (rc < 0)
 		log_err("jobs/%s: cannot submit: %s", file, strerror(-rc));
-	return rc;
+}
+
+/* Under nodes_lock: keep n's mark in step with its handles and its name.
+ * While a handle that changed the file is open, or its release is
+ * submitting it, and the file is a prompt file, its job is marked as being
+ * written; the mark is kept in the node, as the file may be renamed before
+ * its release. A new mark begins before the old one ends, so a job that
+ * keeps its mark never flips back. */
+static void remark(struct fs *fs, struct fs_node *n)
+{
+	char job[NAME_MAX + 1], *old = n->marked;
+
+	if ((n->changers == 0 && n->submitting == 0) || !n->name ||
+	    !core_prompt_name(n->name, job, sizeof(job)))
+		job[0] = '\0';
+	if (old && strcmp(old, job) == 0)
+		return;
+	n->marked = job[0] ? strdup(job) : NULL;
+	if (n->marked && core_write_begin(fs->core, job) < 0) {
+		free(n->marked);
+		n->marked = NULL;
+	}
+	if (n->marked == NULL && job[0])
+		log_err("jobs/%s: out of memory: status/%s does not say "
+			"that it is being written", n->name, job);
+	if (old)
+		core_write_end(fs->core, old);
+	free(old);
+}
+
+/* Under nodes_lock: one more open handle changed n's file. */
+static void count_changer(struct fs *fs, struct fs_node *n)
+{
+	n->changers++;
+	remark(fs, n);
+}
+
+/* Handle h wrote or truncated node ino's file. */
+static void note_change(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h)
+{
+	struct fs_node *n;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	if (!h->changed) {
+		h->changed = true;
+		n = node_by_ino(fs, ino);
+		if (n)
+			count_changer(fs, n);
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
 int jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
@@ -66,15 +125,78 @@ int jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	return 0;
 }
 
-static void track_open(struct fs *fs, fuse_ino_t ino, int fd)
+/* Under nodes_lock: handle h (changed at its open when it created or
+ * truncated the file) is open on node n. */
+static void opened_locked(struct fs *fs, struct fs_node *n,
+			  struct jobs_handle *h)
 {
+	node_opened(fs, n->ino, h->fd);
+	if (h->changed)
+		count_changer(fs, n);
+}
+
+static void track_open(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h)
+{
+	struct fs_node *n;
+
 	pthread_mutex_lock(&fs->nodes_lock);
-	node_opened(fs, ino, fd);
+	n = node_by_ino(fs, ino);
+	if (n)
+		opened_locked(fs, n, h);
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
-static void track_release(struct fs *fs, fuse_ino_t ino)
+/* Handle h that changed node ino's file goes: true when it was the last
+ * one open that did (then name is the file's name now, "" when it has
+ * none, and the caller submits it, then calls end_mark). */
+static bool last_changer_gone(struct fs *fs, fuse_ino_t ino, char *name,
+			      size_t namesz)
 {
+	struct fs_node *n;
+	bool last = false;
+
+	name[0] = '\0';
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = node_by_ino(fs, ino);
+	if (n && n->changers > 0) {
+		last = --n->changers == 0;
+		n->submitting += last;
+		snprintf(name, namesz, "%s", n->name ? n->name : "");
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return last;
+}
+
+/* The submission was made: end the mark, unless another handle changed
+ * the file meanwhile (its release submits again, then ends it; it may be
+ * submitting already, having waited for this one). */
+static void end_mark(struct fs *fs, fuse_ino_t ino)
+{
+	struct fs_node *n;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = node_by_ino(fs, ino);
+	if (n) {
+		n->submitting--;
+		remark(fs, n);
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+/* Handle h on node ino goes away. At a release, the last handle that
+ * changed the file submits it — once, whatever other descriptors,
+ * processes and FLUSHes came before — and then ends the job's mark. A
+ * handle whose open the kernel dropped (released false) submits nothing. */
+static void track_release(struct fs *fs, fuse_ino_t ino,
+			  struct jobs_handle *h, bool released)
+{
+	char name[NAME_MAX + 1];
+
+	if (h->changed && last_changer_gone(fs, ino, name, sizeof(name))) {
+		if (released && name[0])
+			submit(fs, name);
+		end_mark(fs, ino);
+	}
 	pthread_mutex_lock(&fs->nodes_lock);
 	node_released(fs, ino);
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -94,7 +216,7 @@ static int reply_jobs_entry(fuse_req_t req, const char *name, struct stat *st,
 	pthread_mutex_lock(&fs->nodes_lock);
 	n = node_ref(fs, AREA_JOBS, name, (uint64_t)st->st_ino);
 	if (n && fi)
-		node_opened(fs, n->ino, handle_of(fi)->fd);
+		opened_locked(fs, n, handle_of(fi));
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
@@ -103,7 +225,7 @@ static int reply_jobs_entry(fuse_req_t req, const char *name, struct stat *st,
 	if (fs_reply_entry(req, n, st, TTL_JOBS, TTL_JOBS, fi) == 0)
 		return 0;
 	if (fi)
-		track_release(fs, n->ino);
+		track_release(fs, n->ino, handle_of(fi), false);
 	return -ENOENT;
 }
 
@@ -117,7 +239,9 @@ void jobs_lookup(fuse_req_t req, const char *name)
 		reply_jobs_entry(req, name, &st, NULL);
 }
 
-static struct jobs_handle *handle_new(int fd, bool truncated)
+/* changed: the open created or truncated the file (counted at the node
+ * once the handle is open on it) */
+static struct jobs_handle *handle_new(int fd, bool changed)
 {
 	struct jobs_handle *h = calloc(1, sizeof(*h));
 
@@ -125,7 +249,7 @@ static struct jobs_handle *handle_new(int fd, bool truncated)
 		return NULL;
 	h->area = AREA_JOBS;
 	h->fd = fd;
-	h->truncated = truncated;
+	h->changed = changed;
 	return h;
 }
 
@@ -184,9 +308,9 @@ void jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
-	track_open(fs_of(req), n->ino, fd);
+	track_open(fs_of(req), n->ino, h);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
-		track_release(fs_of(req), n->ino);
+		track_release(fs_of(req), n->ino, h, false);
 		close(fd);
 		free(h);
 	}
@@ -240,97 +364,15 @@ void jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		fuse_reply_err(req, errno);
 		return;
 	}
-	h->written = true;
+	note_change(fs_of(req), ino, h);
 	fuse_reply_write(req, (size_t)n);
-}
-
-/* The name the open file has now (it may have been renamed since open);
- * "" when it was removed. */
-static void current_name(struct fs *fs, fuse_ino_t ino, char *out,
-			 size_t outsz)
-{
-	struct fs_node *n;
-
-	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_ino(fs, ino);
-	snprintf(out, outsz, "%s", n && n->name ? n->name : "");
-	pthread_mutex_unlock(&fs->nodes_lock);
-}
-
-static int submit_handle(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h)
-{
-	char name[NAME_MAX + 1];
-
-	h->written = h->truncated = false;
-	current_name(fs, ino, name, sizeof(name));
-	return name[0] ? submit(fs, name) : 0;
-}
-
-/* Does process pid still hold another descriptor on jobs/FILE? 1 yes, 0
- * no, -1 cannot tell (another user's process, another mount namespace). A
- * shell's `echo x > jobs/a.txt` opens the file, dup2()s it onto stdout and
- * closes the first descriptor before echo writes: that close must not
- * submit the still empty file. /proc/PID/fd links are read with readlink,
- * which never calls back into this filesystem. */
-static int writer_still_has_it(struct fs *fs, pid_t pid, const char *file)
-{
-	char dir[64], link[PATH_MAX + 1], want[PATH_MAX + 1];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-	int n;
-
-	n = snprintf(want, sizeof(want), "%s/jobs/%s", fs->mountpoint, file);
-	if (n < 0 || (size_t)n >= sizeof(want))
-		return -1;
-	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
-	d = opendir(dir);
-	if (!d)
-		return -1;
-	while (!found && (de = readdir(d)) != NULL) {
-		ssize_t len = readlinkat(dirfd(d), de->d_name, link,
-					 sizeof(link) - 1);
-
-		if (len < 0)
-			continue;
-		link[len] = '\0';
-		found = strcmp(link, want) == 0;
-	}
-	closedir(d);
-	return found ? 1 : 0;
-}
-
-/* close() of a descriptor on a changed prompt file submits it, so
- * status/NAME exists when close() returns — unless the closing process
- * keeps another descriptor on the file (then its last close does). When
- * that cannot be told, a file that was written is submitted, and one that
- * was only created or truncated waits for the release: submitting the
- * empty file before the write that follows could pay for an image edit
- * without a prompt. Later flushes with nothing new written (dup, fork)
- * submit nothing. What no flush submitted, the release does. */
-void jobs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct jobs_handle *h = handle_of(fi);
-	struct fs *fs = fs_of(req);
-	char name[NAME_MAX + 1];
-	int rc = 0, held;
-
-	if (h->written || h->truncated) {
-		current_name(fs, ino, name, sizeof(name));
-		held = writer_still_has_it(fs, fuse_req_ctx(req)->pid, name);
-		if (held == 0 || (held < 0 && h->written))
-			rc = submit_handle(fs, ino, h);
-	}
-	fuse_reply_err(req, -rc);
 }
 
 void jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct jobs_handle *h = handle_of(fi);
 
-	if (h->written || h->truncated)
-		submit_handle(fs_of(req), ino, h);
-	track_release(fs_of(req), ino);
+	track_release(fs_of(req), ino, h, true);
 	close(h->fd);
 	free(h);
 	fuse_reply_err(req, 0);
@@ -353,7 +395,7 @@ static int set_size(fuse_req_t req, struct fs_node *n, off_t size,
 
 		if (ftruncate(h->fd, size) < 0)
 			return -errno;
-		h->truncated = true;
+		note_change(fs_of(req), n->ino, h);
 		return 0;
 	}
 	fd = openat(jobs_fd(req), n->name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -478,6 +520,23 @@ static void forget_prompt(struct fs *fs, const char *file)
 		core_prompt_removed(fs->core, job);
 }
 
+/* Under nodes_lock: the name no longer leads to n's file, which ends its
+ * mark: what is written there now is submitted nowhere. */
+static void detach(struct fs *fs, struct fs_node *n)
+{
+	node_detach(fs, n);
+	remark(fs, n);
+}
+
+/* Under nodes_lock: n's file is now called name. */
+static void renamed(struct fs *fs, struct fs_node *n, const char *name)
+{
+	if (node_rename(fs, n, name) < 0)
+		detach(fs, n);
+	else
+		remark(fs, n);
+}
+
 static void detach_name(struct fs *fs, const char *name)
 {
 	struct fs_node *n;
@@ -485,7 +544,7 @@ static void detach_name(struct fs *fs, const char *name)
 	pthread_mutex_lock(&fs->nodes_lock);
 	n = node_by_name(fs, AREA_JOBS, name);
 	if (n)
-		node_detach(fs, n);
+		detach(fs, n);
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
@@ -513,19 +572,38 @@ static void rename_nodes(struct fs *fs, const char *name, const char *newname,
 	to = node_by_name(fs, AREA_JOBS, newname);
 	if ((flags & RENAME_EXCHANGE) && from && to) {
 		node_swap_names(fs, from, to);
+		remark(fs, from);
+		remark(fs, to);
 	} else if (flags & RENAME_EXCHANGE) {
 		/* the one the kernel knows takes the other name */
-		if (from && node_rename(fs, from, newname) < 0)
-			node_detach(fs, from);
-		if (to && node_rename(fs, to, name) < 0)
-			node_detach(fs, to);
+		if (from)
+			renamed(fs, from, newname);
+		if (to)
+			renamed(fs, to, name);
 	} else {
 		if (to)
-			node_detach(fs, to);
-		if (from && node_rename(fs, from, newname) < 0)
-			node_detach(fs, from);
+			detach(fs, to);
+		if (from)
+			renamed(fs, from, newname);
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+/* A file was renamed onto `file`: submit it now, unless a handle that
+ * changed it is still open (rsync and sed -i may rename before their
+ * close reached us): then the job is marked, and that handle's release
+ * submits. */
+static void submit_renamed(struct fs *fs, const char *file)
+{
+	struct fs_node *n;
+	bool being_written;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = node_by_name(fs, AREA_JOBS, file);
+	being_written = n && n->changers > 0;
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!being_written)
+		submit(fs, file);
 }
 
 void jobs_rename(fuse_req_t req, const char *name, const char *newname,
@@ -544,12 +622,12 @@ void jobs_rename(fuse_req_t req, const char *name, const char *newname,
 	}
 	rename_nodes(fs, name, newname, flags);
 	if (flags & RENAME_EXCHANGE)
-		submit(fs, name);
+		submit_renamed(fs, name);
 	else if (strcmp(name, newname) != 0)
 		forget_prompt(fs, name);
 	/* the rename is done whatever the submission says: a store failure
 	 * is in the status (and the log), not in rename's result */
-	submit(fs, newname);
+	submit_renamed(fs, newname);
 	fuse_reply_err(req, 0);
 }
 

@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	struct fuse_session *se = NULL;
 	struct core *core = NULL;
 	struct fs fs;
-	char err[512], *mount_path = NULL;
+	char err[512];
 	double balance;
 	int ret = 1;
 
@@ -256,9 +256,6 @@ int main(int argc, char **argv)
 	if (!se)
 		goto out_fs;
 	fs.se = se;
-	/* what /proc shows processes' descriptors under (see jobs_flush) */
-	mount_path = realpath(cfg.mountpoint, NULL);
-	fs.mountpoint = mount_path ? mount_path : cfg.mountpoint;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, cfg.mountpoint) != 0)
@@ -276,7 +273,6 @@ out_session:
 	fuse_session_destroy(se);
 out_fs:
 	fs_destroy(&fs);
-	free(mount_path);
 out_core:
 	core_close(core);
 out_config:

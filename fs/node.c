@@ -34,6 +34,7 @@ void nodes_destroy(struct fs *fs)
 			if (n->fd >= 0)
 				close(n->fd);
 			free(n->name);
+			free(n->marked);
 			free(n);
 		}
 	}
@@ -208,6 +209,7 @@ void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 	node_detach(fs, n);
 	if (n->fd >= 0)
 		close(n->fd);
+	free(n->marked);
 	free(n);
 }
 

@@ -19,6 +19,13 @@ struct fs_node {
 	 * fstat and fchmod work once the name is gone (unlink, rename over) */
 	int fd;
 	unsigned opens;
+	/* jobs/ files: the open handles that changed the file (created,
+	 * truncated or wrote it), the submissions their releases are making,
+	 * and the job marked as being written while there are any (see
+	 * jobs_area.c) */
+	unsigned changers;
+	unsigned submitting;
+	char *marked;
 	struct fs_node *next_ino;
 	struct fs_node *next_name;
 };

@@ -64,7 +64,6 @@ void jobs_read(fuse_req_t req, size_t size, off_t off,
 	       struct fuse_file_info *fi);
 void jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		size_t size, off_t off, struct fuse_file_info *fi);
-void jobs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void jobs_fsync(fuse_req_t req, struct fuse_file_info *fi);
 void jobs_unlink(fuse_req_t req, const char *name);

@@ -21,6 +21,9 @@ import urllib.request
 BIN = os.environ.get("GPTIMGFS_BIN", "gptimgfs")
 SIM_BIN = os.environ.get("GPTIMGFS_SIM_BIN", "gptimgfs-sim")
 KEY = "sk-e2e-secret-4c1f9a0b7d2e"
+# what status/NAME says while jobs/NAME.txt is open in a handle that
+# changed it (submitted at its last close)
+WRITING_NOTE = "is open for writing and is submitted at its last close"
 
 
 def wait_for(predicate, timeout=20.0, what="condition"):
@@ -185,6 +188,17 @@ class Mount:
 
     def status(self, name):
         return self.read(os.path.join("status", name))
+
+    def status_after_write(self, name):
+        """status/NAME once the write of jobs/NAME.txt has ended. The
+        RELEASE that submits the file reaches the daemon a moment after
+        close() has returned; until then status/NAME says queued, with a
+        note that the file is being written."""
+        def ended():
+            with open(self.p("status", name), "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            return None if WRITING_NOTE in text else text
+        return wait_for(ended, what="the write of jobs/%s.txt to end" % name)
 
     def wait(self, name, timeout=30):
         """cat wait/NAME: (exit code, text)."""

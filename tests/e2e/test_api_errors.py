@@ -298,7 +298,8 @@ class ApiErrorsTest(MountedTest):
                                      ("r2", "2k", "auto", "9.4"),
                                      ("r4", "4k", "16:9", "14.1")):
             with self.subTest(resolution=res):
-                first, fields = status_fields(self.m.status(name))
+                first, fields = status_fields(
+                    self.m.status_after_write(name))
                 self.assertEqual(fields["credits"], price)
                 rc, text = self.m.wait(name)
                 fields = self.assertCompleted(name, rc, text)

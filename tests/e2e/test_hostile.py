@@ -70,6 +70,7 @@ class HostileBase(MountedTest):
         self.put("%s.%s" % (name, sidecar), data)
         t0 = time.monotonic()
         self.put(name + ".txt", "a hostile cat %s\n" % name)
+        self.m.status_after_write(name)
         raw = self.status_bytes(name)
         elapsed = time.monotonic() - t0
         self.assertLess(elapsed, REFUSAL_SECONDS,

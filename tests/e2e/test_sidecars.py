@@ -53,7 +53,7 @@ class SidecarTest(MountedTest):
         if isinstance(prompt, str):
             prompt = prompt.encode()
         self.put(name + ".txt", prompt)
-        first, fields = status_fields(self.m.status(name))
+        first, fields = status_fields(self.m.status_after_write(name))
         self.assertEqual(first, "failed", fields)
         err = fields.get("error", "")
         self.assertTrue(err.startswith("invalid_input: "), err)
@@ -266,7 +266,9 @@ class SidecarTest(MountedTest):
     def test_zero_byte_prompt_file(self):
         """`: > jobs/NAME.txt` creates, truncates and closes a prompt file:
         a submission like any other, so status/NAME exists when the
-        shell's close() has returned (SPEC: no race for scripts)."""
+        shell's close() has returned (SPEC: no race for scripts). It is
+        submitted at the RELEASE that follows: until then the status says
+        queued, and wait/NAME blocks."""
         # with a reference image the empty prompt is an edit: it is sent
         for i in range(5):
             self.put("zb%d.opts" % i, "image_url = %s\n" % (URL % i))
@@ -281,14 +283,19 @@ class SidecarTest(MountedTest):
             self.assertEqual(rc, 0, text)
             self.assertEqual(self.last_input(),
                              dict(DEFAULT_INPUT, image_urls=[URL % i]))
-        # without one it is refused, and says so at once
+        # without one it is refused: the status exists at once, and
+        # wait/ says why as soon as the write has ended
         before = self.counts()
         for i in range(5):
-            r = subprocess.run(": > jobs/zz%d.txt; cat status/zz%d"
-                               % (i, i), shell=True, cwd=self.m.path,
-                               capture_output=True, text=True, timeout=30)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            first, fields = status_fields(r.stdout)
+            r = subprocess.run(": > jobs/zz%d.txt; head -n1 status/zz%d; "
+                               "cat wait/zz%d" % (i, i, i), shell=True,
+                               cwd=self.m.path, capture_output=True,
+                               text=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0, r.stdout)
+            self.assertIn("Input/output error", r.stderr)
+            self.assertIn(r.stdout.splitlines()[0], ("queued", "failed"))
+            first, fields = status_fields(
+                "\n".join(r.stdout.splitlines()[1:]))
             self.assertEqual(first, "failed")
             self.assertTrue(fields["error"].startswith(
                 "invalid_input: jobs/zz%d.txt" % i), fields["error"])
@@ -337,7 +344,7 @@ class SidecarTest(MountedTest):
         self.assertErrno(errno.EFBIG, os.truncate, path, (1 << 20) + 1)
         # what was kept is too long a prompt: refused, nothing sent
         for name in ("big", "big2"):
-            first, fields = status_fields(self.m.status(name))
+            first, fields = status_fields(self.m.status_after_write(name))
             self.assertEqual(first, "failed")
             self.assertTrue(fields["error"].startswith(
                 "invalid_input: jobs/%s.txt" % name), fields["error"])

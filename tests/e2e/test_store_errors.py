@@ -1,7 +1,9 @@
 """The data directory misbehaving (SPEC sections 2, 4 and 6): a full disk,
 an unwritable records directory, a torn or corrupt record, a lock held by
-another process. The affected jobs fail clearly (close() returns the
-error, status/NAME says store_failed and why), nothing is sent for a job
+another process. The affected jobs fail clearly (status/NAME and wait/NAME
+say store_failed and why once the write has ended: the prompt file is
+submitted at its last close's RELEASE, after close() has returned, so
+close() cannot carry the error; write() and rename() still do), nothing is sent for a job
 that could not be recorded, the daemon stays up and serves everything
 else, and it works again once the cause is gone.
 
@@ -133,7 +135,7 @@ class StoreBase(MountedTest):
         return werr, cerr
 
     def assert_store_failed(self, name, why):
-        first, fields = status_fields(self.m.status(name))
+        first, fields = status_fields(self.m.status_after_write(name))
         self.assertEqual(first, "failed", fields)
         self.assertTrue(fields["error"].startswith("store_failed: "),
                         fields["error"])
@@ -155,18 +157,18 @@ class DiskFullTest(StoreBase):
         before = spent(self)
         self.fill()
 
-        # not even the prompt fits: write() fails with ENOSPC, and so does
-        # close(), which could not record the job
+        # not even the prompt fits: write() fails with ENOSPC; the job
+        # cannot be recorded (close() has returned before the submission)
         self.assertEqual(self.write_prompt("x", b"a cat on a full disk\n"),
-                         (errno.ENOSPC, errno.ENOSPC))
+                         (errno.ENOSPC, None))
         self.assert_store_failed("x", NO_SPACE)
         self.assert_up()
 
         # the prompt fits (one block freed) but the job's record does not:
-        # write() succeeds, close() fails with ENOSPC
+        # write() succeeds; the status says why nothing was sent
         self.free(keep=os.fstat(self.filler).st_size - 4096)
         self.assertEqual(self.write_prompt("y", b"a cat with no record\n"),
-                         (None, errno.ENOSPC))
+                         (None, None))
         with open(self.m.p("jobs/y.txt"), "rb") as f:
             self.assertEqual(f.read(), b"a cat with no record\n")
         self.assert_store_failed("y", NO_SPACE)
@@ -272,17 +274,18 @@ class UnwritableTest(StoreBase):
         records = self.immutable("records")
 
         self.assertEqual(self.write_prompt("x", b"a cat unrecorded\n"),
-                         (None, errno.EPERM))
+                         (None, None))
         self.assert_store_failed("x", os.strerror(errno.EPERM))
         self.assertIn("nothing was sent", self.m.status("x"))
         # the prompt file itself is the user's and was kept
         with open(self.m.p("jobs/x.txt")) as f:
             self.assertEqual(f.read(), "a cat unrecorded\n")
-        # a shell user: `echo > file` does not check close(), but the
-        # status says it at once
-        r = subprocess.run("echo 'a shell cat' > jobs/s.txt; cat status/s",
+        # a shell user: `echo > file`, then wait/ says it as soon as the
+        # write has ended
+        r = subprocess.run("echo 'a shell cat' > jobs/s.txt; cat wait/s",
                            shell=True, cwd=self.m.path, capture_output=True,
                            text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
         first, fields = status_fields(r.stdout)
         self.assertEqual(first, "failed", r.stdout)
         self.assertTrue(fields["error"].startswith("store_failed: "))
