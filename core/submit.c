@@ -257,7 +257,8 @@ static struct task *task_from_input(uint64_t seq, const char *name,
 }
 
 /* The store cannot record the job (disk full, data directory read-only):
- * nothing is sent, the status says why, and close() fails with the error.
+ * nothing is sent, the status says why, and the caller gets the error (a
+ * rename fails with it).
  */
 static void refuse_unrecorded(struct task *t, int err)
 {
@@ -318,7 +319,7 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 	t = task_from_input(seq, name, &in);
 	if (!t)
 		goto out;
-	/* durable before close() returns: a crash now re-sends it */
+	/* durable before the network hears of it: a crash now re-sends it */
 	saved = task_save(c, t);
 	if (saved < 0)
 		refuse_unrecorded(t, saved);

@@ -24,10 +24,11 @@ BLANKS = {
 class BlankPromptTest(MountedTest):
 
     def test_printf_blanks_refused_nothing_sent(self):
-        r = subprocess.run(r"printf '   \n\t \n' > jobs/b.txt && cat status/b",
+        # wait/ gives the failed job's text, then EIO: cat exits 1
+        r = subprocess.run(r"printf '   \n\t \n' > jobs/b.txt; cat wait/b",
                            shell=True, cwd=self.m.path, capture_output=True,
                            text=True, timeout=30)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.returncode, 1, r.stderr)
         first, fields = status_fields(r.stdout)
         self.assertEqual(first, "failed", r.stdout)
         self.assertEqual(
@@ -43,7 +44,8 @@ class BlankPromptTest(MountedTest):
         for name, text in BLANKS.items():
             with self.subTest(name=name):
                 self.m.write("jobs/%s.txt" % name, text.encode())
-                first, fields = status_fields(self.m.status(name))
+                first, fields = status_fields(
+                    self.m.status_after_write(name))
                 self.assertEqual(first, "failed", fields)
                 self.assertTrue(fields["error"].startswith(
                     "invalid_input: jobs/%s.txt: prompt is empty or only "
