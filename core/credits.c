@@ -47,28 +47,26 @@ void core_set_daily_budget(struct core *c, double credits)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static double credits_of(int64_t mc)
-{
-	return (double)mc / 1000.0;
-}
-
 int credits_reserve(struct core *c, struct task *t)
 {
-	int64_t price = ledger_mc(task_price(t));
+	char budget[LEDGER_AMOUNT_LEN], used[LEDGER_AMOUNT_LEN],
+		doubt[LEDGER_AMOUNT_LEN], price[LEDGER_AMOUNT_LEN];
+	int64_t mc = ledger_mc(task_price(t));
 	time_t now = time(NULL);
-	int64_t used;
 
-	if (!ledger_reserve(&c->ledger, c->budget, price, now)) {
-		used = ledger_used(&c->ledger, now);
+	if (!ledger_reserve(&c->ledger, c->budget, mc, now)) {
+		ledger_amount(c->budget, budget);
+		ledger_amount(ledger_used(&c->ledger, now), used);
+		ledger_amount(c->ledger.doubt, doubt);
+		ledger_amount(mc, price);
 		t->state = TASK_FAILED;
 		snprintf(t->error, sizeof(t->error),
-			 "budget_exceeded: the daily budget is %.1f credits; "
-			 "%.1f are spent or held today (%.1f of them possibly "
-			 "spent) and this task costs %.1f; nothing was sent "
+			 "budget_exceeded: the daily budget is %s credits; "
+			 "%s are spent or being sent today (%s of them possibly "
+			 "spent) and this task costs %s; nothing was sent "
 			 "(write the prompt again after midnight UTC, or raise "
 			 "daily_budget)",
-			 credits_of(c->budget), credits_of(used),
-			 credits_of(c->ledger.doubt), credits_of(price));
+			 budget, used, doubt, price);
 		return -EDQUOT;
 	}
 	t->sent = now;
@@ -116,6 +114,8 @@ static double seconds_since(const struct timespec *then)
 
 static int render_credits(struct core *c, struct buf *out)
 {
+	char spent[LEDGER_AMOUNT_LEN], doubt[LEDGER_AMOUNT_LEN],
+		budget[LEDGER_AMOUNT_LEN], left[LEDGER_AMOUNT_LEN];
 	int64_t used = ledger_used(&c->ledger, time(NULL));
 	int rc = 0;
 
@@ -123,14 +123,16 @@ static int render_credits(struct core *c, struct buf *out)
 		rc |= buf_printf(out, "error: %s\n", c->credits_error);
 	else
 		rc |= buf_printf(out, "%.15g\n", c->balance);
-	rc |= buf_printf(out, "spent_today: %.1f\npossibly_spent_today: %.1f\n",
-			 credits_of(c->ledger.spent),
-			 credits_of(c->ledger.doubt));
-	if (c->budget != LEDGER_NO_BUDGET)
-		rc |= buf_printf(out, "budget: %.1f\nbudget_left: %.1f\n",
-				 credits_of(c->budget),
-				 credits_of(used < c->budget ? c->budget - used
-							     : 0));
+	ledger_amount(c->ledger.spent, spent);
+	ledger_amount(c->ledger.doubt, doubt);
+	rc |= buf_printf(out, "spent_today: %s\npossibly_spent_today: %s\n",
+			 spent, doubt);
+	if (c->budget != LEDGER_NO_BUDGET) {
+		ledger_amount(c->budget, budget);
+		ledger_amount(used < c->budget ? c->budget - used : 0, left);
+		rc |= buf_printf(out, "budget: %s\nbudget_left: %s\n", budget,
+				 left);
+	}
 	return rc ? -ENOMEM : 0;
 }
 

@@ -1,5 +1,6 @@
 /* The daily ledger: see ledger.h. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,15 @@ int64_t ledger_mc(double credits)
 	if (credits * 1000.0 >= (double)LEDGER_MC_MAX)
 		return LEDGER_MC_MAX;
 	return (int64_t)llround(credits * 1000.0);
+}
+
+void ledger_amount(int64_t mc, char out[LEDGER_AMOUNT_LEN])
+{
+	int n = snprintf(out, LEDGER_AMOUNT_LEN, "%lld.%03lld",
+			 (long long)(mc / 1000), (long long)(mc % 1000));
+
+	while (n > 0 && out[n - 1] == '0' && out[n - 2] != '.')
+		out[--n] = '\0';
 }
 
 void ledger_day(time_t t, char day[LEDGER_DAY_LEN])

@@ -28,6 +28,10 @@ struct ledger {
 
 /* credits (>= 0) in millicredits, rounded to the nearest. */
 int64_t ledger_mc(double credits);
+#define LEDGER_AMOUNT_LEN 32
+/* mc as credits, exactly, with one to three decimals: "14.1", "9.39",
+ * "0.0". */
+void ledger_amount(int64_t mc, char out[LEDGER_AMOUNT_LEN]);
 /* The UTC day of t, "YYYY-MM-DD". */
 void ledger_day(time_t t, char day[LEDGER_DAY_LEN]);
 /* An empty ledger for the day of now. */

@@ -94,8 +94,8 @@ int writing_render(const struct writing *w, struct buf *out,
 		info->updated = w->since;
 	}
 	return buf_printf(out,
-			  "queued\nupdated: %s\nnote: jobs/%s.txt is open for "
-			  "writing and is submitted at its last close\n",
+			  "queued\nupdated: %s\nnote: jobs/%s.txt is being written; it is "
+			  "submitted at its last close\n",
 			  when, w->name) < 0
 		       ? -ENOMEM
 		       : 0;

@@ -23,7 +23,7 @@ SIM_BIN = os.environ.get("GPTIMGFS_SIM_BIN", "gptimgfs-sim")
 KEY = "sk-e2e-secret-4c1f9a0b7d2e"
 # what status/NAME says while jobs/NAME.txt is open in a handle that
 # changed it (submitted at its last close)
-WRITING_NOTE = "is open for writing and is submitted at its last close"
+WRITING_NOTE = "is being written; it is submitted at its last close"
 
 
 def wait_for(predicate, timeout=20.0, what="condition"):

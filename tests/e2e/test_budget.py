@@ -32,7 +32,7 @@ class BudgetTest(MountedTest):
         self.assertEqual(
             fields["error"],
             "budget_exceeded: the daily budget is 14.1 credits; 14.1 are "
-            "spent or held today (0.0 of them possibly spent) and this "
+            "spent or being sent today (0.0 of them possibly spent) and this "
             "task costs 4.7; nothing was sent (write the prompt again "
             "after midnight UTC, or raise daily_budget)")
         self.assertEqual(fields["credits"], "0 (nothing was charged)")

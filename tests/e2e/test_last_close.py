@@ -17,7 +17,7 @@ import time
 from harness import (MountedTest, main, settle, spent, status_fields,
                      user_prompts)
 
-NOTE = "jobs/%s.txt is open for writing and is submitted at its last close"
+NOTE = "jobs/%s.txt is being written; it is submitted at its last close"
 
 WRAPPER = """#!/bin/bash
 # like a version manager's shim: helpers that inherit stdout and exit

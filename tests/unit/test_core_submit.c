@@ -608,7 +608,7 @@ static void test_budget(void)
 	CHECK_STR(fx_first_line(&f, "cat"), "failed");
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "error"),
 		  "budget_exceeded: the daily budget is 14.1 credits; 9.4 are "
-		  "spent or held today (0.0 of them possibly spent) and this "
+		  "spent or being sent today (0.0 of them possibly spent) and this "
 		  "task costs 9.4; nothing was sent (write the prompt again "
 		  "after midnight UTC, or raise daily_budget)");
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "credits"),
@@ -630,6 +630,11 @@ static void test_budget(void)
 	CHECK(f.calls.n_ready == 0);
 	CHECK_STR(fx_first_line(&f, "cat"), "completed");
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "task_id"), "t-1");
+
+	/* amounts are shown as they are, not rounded to what they are not */
+	core_set_daily_budget(f.c, 9.39);
+	CHECK_STR(credits_value(&f, "budget"), "9.39");
+	CHECK_STR(credits_value(&f, "budget_left"), "0.0");
 
 	/* raised: the refused prompt written again is sent */
 	core_set_daily_budget(f.c, -1);

@@ -5,7 +5,7 @@
  * again. No FUSE: the calls fs/jobs_area.c makes are made by hand. */
 #include "core_fixture.h"
 
-#define NOTE "jobs/%s.txt is open for writing and is submitted at its " \
+#define NOTE "jobs/%s.txt is being written; it is submitted at its " \
 	     "last close"
 
 static const char *note_for(const char *name)

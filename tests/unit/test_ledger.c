@@ -12,7 +12,7 @@ static const int64_t p1k = 4700, p2k = 9400;
 
 static void test_units(void)
 {
-	char day[LEDGER_DAY_LEN];
+	char day[LEDGER_DAY_LEN], amount[LEDGER_AMOUNT_LEN];
 
 	CHECK(ledger_mc(4.7) == 4700);
 	CHECK(ledger_mc(14.1) == 14100);
@@ -20,6 +20,18 @@ static void test_units(void)
 	CHECK(ledger_mc(0) == 0);
 	CHECK(ledger_mc(-3) == 0);
 	CHECK(ledger_mc(1e300) > 0);
+	ledger_amount(14100, amount);
+	CHECK_STR(amount, "14.1");
+	ledger_amount(9390, amount);
+	CHECK_STR(amount, "9.39");
+	ledger_amount(4750, amount);
+	CHECK_STR(amount, "4.75");
+	ledger_amount(1, amount);
+	CHECK_STR(amount, "0.001");
+	ledger_amount(0, amount);
+	CHECK_STR(amount, "0.0");
+	ledger_amount(10000, amount);
+	CHECK_STR(amount, "10.0");
 	ledger_day(DAY1_2359, day);
 	CHECK_STR(day, "2026-12-02");
 	ledger_day(DAY2_0001, day);
