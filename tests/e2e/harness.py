@@ -259,6 +259,29 @@ class MountedTest(unittest.TestCase):
     def creates(self):
         return self.sim.stats()["creates"]
 
+    def sh(self, cmd, cwd=None, env=None):
+        """Run a shell command line in the mount (or cwd); it must exit 0.
+        Its standard output."""
+        r = subprocess.run(cmd, shell=True, cwd=cwd or self.m.path,
+                           capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL, env=env)
+        self.assertEqual(r.returncode, 0, "%s: %s" % (cmd, r.stderr))
+        return r.stdout
+
+    def out_prompt(self, name):
+        """The prompt xattr of out/NAME.png."""
+        return os.getxattr(self.m.p("out", name + ".png"),
+                           "user.gptimgfs.prompt").decode()
+
+    def done(self, name, want="completed"):
+        """cat wait/NAME must end in state want (exit 0 when completed,
+        1 when failed); the status's fields."""
+        rc, text = self.m.wait(name)
+        first, fields = status_fields(text)
+        self.assertEqual(first, want, text)
+        self.assertEqual(rc, 0 if want == "completed" else 1, text)
+        return fields
+
 
 def main():
     unittest.main(verbosity=2)

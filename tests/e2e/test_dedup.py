@@ -25,13 +25,6 @@ def history_re(base, ext="png"):
 
 
 class DedupBase(MountedTest):
-    def done(self, name, want="completed"):
-        rc, text = self.m.wait(name)
-        first, fields = status_fields(text)
-        self.assertEqual(first, want, text)
-        self.assertEqual(rc, 0 if want == "completed" else 1, text)
-        return fields
-
     def fields(self, name):
         return status_fields(self.m.status(name))
 

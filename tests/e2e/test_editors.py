@@ -16,27 +16,8 @@ ENDED = ("completed", "failed")
 
 class EditorsTest(MountedTest):
     # -- helpers --------------------------------------------------------
-    def sh(self, cmd, cwd=None):
-        r = subprocess.run(cmd, shell=True, cwd=cwd or self.m.path,
-                           capture_output=True, text=True, timeout=30,
-                           stdin=subprocess.DEVNULL)
-        self.assertEqual(r.returncode, 0, "%s: %s" % (cmd, r.stderr))
-        return r.stdout
-
-    def done(self, name):
-        """cat wait/NAME must say completed; its fields."""
-        rc, text = self.m.wait(name)
-        self.assertEqual(rc, 0, text)
-        first, fields = status_fields(text)
-        self.assertEqual(first, "completed", text)
-        return fields
-
     def task_id(self, name):
         return status_fields(self.m.status(name))[1].get("task_id")
-
-    def out_prompt(self, name):
-        return os.getxattr(self.m.p("out", name + ".png"),
-                           "user.gptimgfs.prompt").decode()
 
     def assert_spent(self, creates):
         """Exactly `creates` task creations so far, none refused."""

@@ -38,25 +38,6 @@ jobs/mk.txt:
 
 class LastCloseTest(MountedTest):
     # -- helpers --------------------------------------------------------
-    def sh(self, cmd, env=None):
-        r = subprocess.run(cmd, shell=True, cwd=self.m.path,
-                           capture_output=True, text=True, timeout=60,
-                           stdin=subprocess.DEVNULL, env=env)
-        self.assertEqual(r.returncode, 0, "%s: %s" % (cmd, r.stderr))
-        return r.stdout
-
-    def done(self, name):
-        """cat wait/NAME must say completed; its fields."""
-        rc, text = self.m.wait(name)
-        self.assertEqual(rc, 0, text)
-        first, fields = status_fields(text)
-        self.assertEqual(first, "completed", text)
-        return fields
-
-    def out_prompt(self, name):
-        return os.getxattr(self.m.p("out", name + ".png"),
-                           "user.gptimgfs.prompt").decode()
-
     def assert_once(self, name, prompt):
         """Job NAME completed with the whole text, and after a barrier the
         simulator has seen exactly one creation of it."""

@@ -16,12 +16,6 @@ STAMP = r"(\d{8}T\d{6}Z)(-\d+)?"
 
 class NamesTest(MountedTest):
 
-    def done(self, name):
-        rc, text = self.m.wait(name)
-        first, fields = status_fields(text)
-        self.assertEqual((rc, first), (0, "completed"), text)
-        return fields
-
     def image(self, name):
         with open(self.m.p("out", name), "rb") as f:
             return f.read()

@@ -393,6 +393,24 @@ static inline int fx_complete(struct fx *f, uint64_t seq)
 	return fx_complete_n(f, seq, 1);
 }
 
+/* Submit jobs/NAME.txt holding prompt, send it as task id, complete it
+ * with n images: its seq, or 0 when a step failed. */
+static inline uint64_t fx_done_n(struct fx *f, const char *name,
+				 const char *prompt, const char *id, size_t n)
+{
+	uint64_t seq = fx_submit(f, name, prompt);
+
+	if (seq == 0 || fx_send(f, seq, id) < 0 || fx_complete_n(f, seq, n) < 0)
+		return 0;
+	return seq;
+}
+
+static inline uint64_t fx_done(struct fx *f, const char *name,
+			       const char *prompt, const char *id)
+{
+	return fx_done_n(f, name, prompt, id, 1);
+}
+
 /* An out/ file's attribute (in f->text), or NULL. */
 static inline const char *fx_xattr(struct fx *f, const char *name,
 				   const char *attr)

@@ -110,17 +110,15 @@ static void test_history(void)
 		CHECK(0);
 		return;
 	}
-	s1 = fx_submit(&f, "cat", "a cat");
-	CHECK(fx_send(&f, s1, "t-1") == 0);
-	CHECK(fx_complete(&f, s1) == 0);
+	s1 = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(s1 != 0);
 	CHECK(core_output_find(f.c, "cat.png", &before) == 0);
 
 	CHECK(fx_write_job(&f, "cat.opts",
 			   "aspect_ratio = 16:9\nresolution = 2k\n"
 			   "nsfw_checker = off\n") == 0);
-	s2 = fx_submit(&f, "cat", "a black cat");
-	CHECK(fx_send(&f, s2, "t-2") == 0);
-	CHECK(fx_complete_n(&f, s2, 2) == 0);
+	s2 = fx_done_n(&f, "cat", "a black cat", "t-2", 2);
+	CHECK(s2 != 0);
 
 	hist = output_matching(&f, HIST("cat", "png"));
 	CHECK(hist[0] != '\0');
@@ -151,9 +149,8 @@ static void test_history(void)
 	/* a third, with one output: every live image of the older task
 	 * moves to history (cat~2.png too), names stay unique within a
 	 * second, nothing is lost */
-	s3 = fx_submit(&f, "cat", "a white cat");
-	CHECK(fx_send(&f, s3, "t-3") == 0);
-	CHECK(fx_complete(&f, s3) == 0);
+	s3 = fx_done(&f, "cat", "a white cat", "t-3");
+	CHECK(s3 != 0);
 	CHECK(fx_n_outputs(&f) == 4);
 	CHECK(core_output_find(f.c, hist1, &after) == 0);
 	CHECK_STR(after.backing, before.backing);
@@ -182,12 +179,10 @@ static void test_name_collision(void)
 		CHECK(0);
 		return;
 	}
-	s1 = fx_submit(&f, "col-2", "job col-2");
-	CHECK(fx_send(&f, s1, "t-col2") == 0);
-	CHECK(fx_complete(&f, s1) == 0);
-	s2 = fx_submit(&f, "col", "job col");
-	CHECK(fx_send(&f, s2, "t-col") == 0);
-	CHECK(fx_complete_n(&f, s2, 2) == 0);
+	s1 = fx_done(&f, "col-2", "job col-2", "t-col2");
+	CHECK(s1 != 0);
+	s2 = fx_done_n(&f, "col", "job col", "t-col", 2);
+	CHECK(s2 != 0);
 	CHECK(fx_n_outputs(&f) == 3);
 	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"), "t-col2");
 	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-col");
@@ -199,18 +194,16 @@ static void test_name_collision(void)
 
 	/* after a restart, a new task of each: only their own images move */
 	CHECK(fx_reopen(&f));
-	s1 = fx_submit(&f, "col-2", "job col-2, again");
-	CHECK(fx_send(&f, s1, "t-col2b") == 0);
-	CHECK(fx_complete(&f, s1) == 0);
+	s1 = fx_done(&f, "col-2", "job col-2, again", "t-col2b");
+	CHECK(s1 != 0);
 	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"),
 		  "t-col2b");
 	hist = output_matching(&f, HIST("col-2", "png"));
 	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-col2");
 	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-col");
 	CHECK_STR(fx_xattr(&f, "col~2.png", "user.gptimgfs.task_id"), "t-col");
-	s2 = fx_submit(&f, "col", "job col, again");
-	CHECK(fx_send(&f, s2, "t-colb") == 0);
-	CHECK(fx_complete_n(&f, s2, 2) == 0);
+	s2 = fx_done_n(&f, "col", "job col, again", "t-colb", 2);
+	CHECK(s2 != 0);
 	CHECK(fx_n_outputs(&f) == 6);
 	CHECK_STR(fx_xattr(&f, "col~2.png", "user.gptimgfs.task_id"),
 		  "t-colb");
@@ -285,18 +278,16 @@ static void test_old_store_names(void)
 			   "user.gptimgfs.task_id"), "t-old-17");
 	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-old-16");
 
-	seq = fx_submit(&f, "col", "job col");
-	CHECK(fx_send(&f, seq, "t-col") == 0);
-	CHECK(fx_complete(&f, seq) == 0);
+	seq = fx_done(&f, "col", "job col", "t-col");
+	CHECK(seq != 0);
 	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-col");
 	CHECK_STR(fx_xattr(&f, "col~" OLD_STAMP ".png",
 			   "user.gptimgfs.task_id"), "t-old-16");
 	CHECK_STR(fx_xattr(&f, "col." OLD_STAMP ".png",
 			   "user.gptimgfs.task_id"), "t-old-0");
 
-	seq = fx_submit(&f, "sec", "job sec");
-	CHECK(fx_send(&f, seq, "t-sec") == 0);
-	CHECK(fx_complete(&f, seq) == 0);
+	seq = fx_done(&f, "sec", "job sec", "t-sec");
+	CHECK(seq != 0);
 	CHECK_STR(fx_xattr(&f, "sec~" OLD_STAMP "-3.png",
 			   "user.gptimgfs.task_id"), "t-old-32");
 	CHECK_STR(fx_xattr(&f, "sec~" OLD_STAMP ".png",
@@ -360,9 +351,8 @@ static void test_three_outputs(void)
 		CHECK(0);
 		return;
 	}
-	seq = fx_submit(&f, "fox", "three foxes");
-	CHECK(fx_send(&f, seq, "t-fox") == 0);
-	CHECK(fx_complete_n(&f, seq, 3) == 0);
+	seq = fx_done_n(&f, "fox", "three foxes", "t-fox", 3);
+	CHECK(seq != 0);
 	CHECK_STR(fx_value(fx_status(&f, "fox"), "outputs"),
 		  "out/fox.png out/fox~2.png out/fox~3.png");
 	for (i = 0; i < 3; i++) {
@@ -482,9 +472,8 @@ static void test_unlink(void)
 		CHECK(0);
 		return;
 	}
-	seq = fx_submit(&f, "cat", "a cat");
-	CHECK(fx_send(&f, seq, "t-1") == 0);
-	CHECK(fx_complete(&f, seq) == 0);
+	seq = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(seq != 0);
 	CHECK(core_output_find(f.c, "cat.png", &o) == 0);
 	snprintf(meta, sizeof(meta), "%s.json", o.backing);
 	fx_clear_calls(&f);
@@ -557,15 +546,12 @@ static void test_restart(void)
 		CHECK(0);
 		return;
 	}
-	seq = fx_submit(&f, "cat", "a cat");
-	CHECK(fx_send(&f, seq, "t-1") == 0);
-	CHECK(fx_complete(&f, seq) == 0);
-	seq = fx_submit(&f, "dog", "three dogs");
-	CHECK(fx_send(&f, seq, "t-2") == 0);
-	CHECK(fx_complete_n(&f, seq, 3) == 0);
-	seq = fx_submit(&f, "cat", "\"a cat\", in quotes\\\n");
-	CHECK(fx_send(&f, seq, "t-3") == 0);
-	CHECK(fx_complete(&f, seq) == 0);
+	seq = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(seq != 0);
+	seq = fx_done_n(&f, "dog", "three dogs", "t-2", 3);
+	CHECK(seq != 0);
+	seq = fx_done(&f, "cat", "\"a cat\", in quotes\\\n", "t-3");
+	CHECK(seq != 0);
 
 	n_before = snapshot(&f, before, 8);
 	CHECK(n_before == 5);

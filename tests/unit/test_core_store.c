@@ -74,9 +74,8 @@ static void test_restart_states(void)
 					 "https://cdn.example/d/2.png" },
 			     2) == 0);
 	CHECK(fx_download(&f, d, 0, fx_png, FX_PNG_LEN, NULL, 0) == 0);
-	c = fx_submit(&f, "c", "completed one");
-	CHECK(fx_send(&f, c, "t-c") == 0);
-	CHECK(fx_complete(&f, c) == 0);
+	c = fx_done(&f, "c", "completed one", "t-c");
+	CHECK(c != 0);
 	x = fx_submit(&f, "x", "failed one");
 	CHECK(fx_send(&f, x, "t-x") == 0);
 	CHECK(core_task_failed(f.c, x, "upstream_error", "boom") == 0);
@@ -189,12 +188,10 @@ static void test_crash_while_publishing(void)
 		CHECK(0);
 		return;
 	}
-	s1 = fx_submit(&f, "cat", "a cat");
-	CHECK(fx_send(&f, s1, "t-1") == 0);
-	CHECK(fx_complete(&f, s1) == 0);
-	s2 = fx_submit(&f, "cat", "a black cat");
-	CHECK(fx_send(&f, s2, "t-2") == 0);
-	CHECK(fx_complete(&f, s2) == 0);
+	s1 = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(s1 != 0);
+	s2 = fx_done(&f, "cat", "a black cat", "t-2");
+	CHECK(s2 != 0);
 	CHECK(fx_n_outputs(&f) == 2);
 	CHECK(core_output_find(f.c, "cat.png", &o1) == 0);
 	CHECK(edit_record(&f, s2, "\"state\":\"completed\"",
@@ -393,9 +390,8 @@ static void test_seq_not_reused(void)
 		CHECK(0);
 		return;
 	}
-	s1 = fx_submit(&f, "cat", "a cat");
-	CHECK(fx_send(&f, s1, "t-1") == 0);
-	CHECK(fx_complete(&f, s1) == 0);
+	s1 = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(s1 != 0);
 	CHECK(core_output_find(f.c, "cat.png", &o1) == 0);
 	core_prompt_removed(f.c, "cat");
 	/* its record goes away (expired, or removed by hand) */

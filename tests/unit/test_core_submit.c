@@ -391,9 +391,8 @@ static void test_removed_ended(void)
 		CHECK(0);
 		return;
 	}
-	seq = fx_submit(&f, "cat", "a cat");
-	CHECK(fx_send(&f, seq, "t-1") == 0);
-	CHECK(fx_complete(&f, seq) == 0);
+	seq = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(seq != 0);
 	fx_clear_calls(&f);
 	CHECK(unlinkat(core_jobs_dirfd(f.c), "cat.txt", 0) == 0);
 	core_prompt_removed(f.c, "cat");
@@ -535,9 +534,8 @@ static void test_refused_then_same(void)
 		CHECK(0);
 		return;
 	}
-	s1 = fx_submit(&f, "cat", "a cat");
-	CHECK(fx_send(&f, s1, "t-1") == 0);
-	CHECK(fx_complete(&f, s1) == 0);
+	s1 = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(s1 != 0);
 	fx_clear_calls(&f);
 	CHECK(fx_submit(&f, "cat", "") == 0);	/* refused: nothing ready */
 	CHECK_STR(fx_first_line(&f, "cat"), "failed");
@@ -590,9 +588,8 @@ static void test_budget(void)
 	core_set_daily_budget(f.c, 14.1);
 	CHECK_STR(credits_value(&f, "budget"), "14.1");
 	CHECK_STR(credits_value(&f, "budget_left"), "14.1");
-	s1 = fx_submit(&f, "cat", "a cat");
-	CHECK(fx_send(&f, s1, "t-1") == 0);
-	CHECK(fx_complete(&f, s1) == 0);
+	s1 = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(s1 != 0);
 	s2 = fx_submit(&f, "dog", "a dog");
 	CHECK(core_task_sending(f.c, s2) == 0);	/* held: counts */
 	CHECK_STR(credits_value(&f, "budget_left"), "4.7");

@@ -74,9 +74,8 @@ static void test_rewrite_unchanged(void)
 		CHECK(0);
 		return;
 	}
-	seq = fx_submit(&f, "cat", "a cat\n");
-	CHECK(fx_send(&f, seq, "task-cat-1") == 0);
-	CHECK(fx_complete(&f, seq) == 0);
+	seq = fx_done(&f, "cat", "a cat\n", "task-cat-1");
+	CHECK(seq != 0);
 	CHECK_STR(fx_first_line(&f, "cat"), "completed");
 
 	fx_clear_calls(&f);
@@ -115,9 +114,8 @@ static void test_rewrite_changed(void)
 		CHECK(0);
 		return;
 	}
-	seq = fx_submit(&f, "dog", "a dog\n");
-	CHECK(fx_send(&f, seq, "task-dog-1") == 0);
-	CHECK(fx_complete(&f, seq) == 0);
+	seq = fx_done(&f, "dog", "a dog\n", "task-dog-1");
+	CHECK(seq != 0);
 
 	CHECK(core_write_begin(f.c, "dog") == 0);
 	seq2 = fx_submit(&f, "dog", "a wet dog\n");
