@@ -39,6 +39,7 @@ struct task {
 	time_t submitted;
 	time_t updated;
 	time_t sent;			/* its creation was sent; 0: never */
+	mode_t read_mode;		/* of status/ and images (core_read_mode) */
 	enum task_charge charge;
 	char error[ERROR_MAX];		/* "CODE: message" when failed */
 	char note[NOTE_MAX];		/* transient, not recorded */
@@ -63,6 +64,7 @@ struct output {
 	char *url;
 	off_t size;
 	struct timespec mtime;
+	mode_t read_mode;		/* its task's (core_read_mode) */
 };
 
 /* A job whose prompt file is being written (writing.c). */
@@ -123,9 +125,17 @@ int task_save(struct core *c, const struct task *t);
 int task_save_as(struct core *c, const struct task *t, bool durable);
 void task_delete_record(struct core *c, const struct task *t);
 double task_price(const struct task *t);
+/* "read_mode" of a record or of an image's metadata into *mode, which
+ * keeps its value when there is none (an older version's). -1 when
+ * malformed. */
+struct json_doc;
+int load_read_mode(const struct json_doc *doc, mode_t *mode);
 
 /* submit.c */
 bool submit_input_unchanged(struct core *c, const struct task *t);
+/* core_read_mode of jobs/NAME.txt as it is now; 0400 when it cannot be
+ * seen (a private default). */
+mode_t submit_read_mode(struct core *c, const char *name);
 
 /* writing.c: writes in progress, under the lock */
 struct writing *writing_find(const struct core *c, const char *name);

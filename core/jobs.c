@@ -346,11 +346,15 @@ int core_status(struct core *c, const char *name, struct buf *out,
 	t = table_visible(c, name);
 	if (w) {
 		rc = writing_render(w, out, info);
+		/* no task says yet: the file being written does */
+		if (info)
+			info->mode = submit_read_mode(c, name);
 	} else if (t) {
 		rc = render_status(t, out);
 		if (info) {
 			info->state = t->state;
 			info->updated = t->updated;
+			info->mode = t->read_mode;
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

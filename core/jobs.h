@@ -92,6 +92,12 @@ bool core_prompt_name(const char *filename, char *name, size_t namesz);
  * line naming the file and the reason, or 0. A job of such a name found in
  * the store is never sent: its submission fails with invalid_input. */
 int core_check_prompt_filename(const char *filename);
+/* The read permissions of a job's status/NAME, wait/NAME and images, from
+ * the mode of its prompt file at submission (gptimgfs(1), Other users):
+ * its read bits, and the owner's always (0600 gives 0400, 0644 0444). */
+mode_t core_read_mode(mode_t prompt_mode);
+/* What a record or image of an older version, which kept no mode, gets. */
+#define CORE_READ_MODE_DEFAULT 0444
 /* Submit job NAME from jobs/NAME.txt and its sidecar as they stand now
  * (gptimgfs(1), SUBMISSION): creates a task, unless prompt and options
  * equal those of the job's newest task that was not refused before the API
@@ -122,6 +128,7 @@ void core_prompt_removed(struct core *c, const char *name);
 struct core_status_info {
 	enum task_state state;
 	time_t updated;		/* the status's last change */
+	mode_t mode;		/* read permissions (core_read_mode) */
 };
 
 /* Render status/NAME into out (cleared first). -ENOENT when no such job.
@@ -139,6 +146,7 @@ struct core_output {
 	uint64_t id;		/* unique for the life of the data dir */
 	off_t size;
 	struct timespec mtime;	/* completion time */
+	mode_t mode;		/* read permissions (core_read_mode) */
 };
 
 int core_out_dirfd(const struct core *c);

@@ -141,6 +141,7 @@ static int meta_save(struct core *c, const struct output *o)
 	rc |= json_add_cstr(&b, o->options);
 	rc |= buf_addstr(&b, ",\"url\":");
 	rc |= json_add_cstr(&b, o->url);
+	rc |= buf_printf(&b, ",\"read_mode\":%u", (unsigned)o->read_mode);
 	rc |= buf_printf(&b, ",\"completed\":%lld,\"completed_ns\":%ld}\n",
 			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
 	snprintf(file, sizeof(file), "%s.json", o->backing);
@@ -182,6 +183,9 @@ static struct output *meta_parse(const char *text, size_t len)
 		o->id = id;
 		o->mtime.tv_sec = (time_t)sec;
 		o->mtime.tv_nsec = (long)nsec;
+		o->read_mode = CORE_READ_MODE_DEFAULT;
+		numbers_ok = numbers_ok &&
+			     load_read_mode(&doc, &o->read_mode) == 0;
 	}
 	json_doc_free(&doc);
 	if (o && (!numbers_ok || !o->name || !o->job || !o->prompt ||
@@ -370,6 +374,7 @@ static struct output *output_from_task(const struct task *t, size_t i)
 	o->job = strdup(t->name);
 	snprintf(o->backing, sizeof(o->backing), "%s", t->stored[i]);
 	o->id = t->seq * OPTS_MAX_URLS + i;
+	o->read_mode = t->read_mode;
 	o->prompt = strndup(t->prompt, t->prompt_len);
 	o->task_id = strdup(t->task_id);
 	o->options = strdup(t->opts_json ? t->opts_json : "{}");
@@ -464,6 +469,7 @@ int core_output_find(struct core *c, const char *name, struct core_output *r)
 		r->id = o->id;
 		r->size = o->size;
 		r->mtime = o->mtime;
+		r->mode = o->read_mode;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&c->lock);

@@ -4,6 +4,7 @@
  * stands again (no accidental spending). Invalid input becomes a failed
  * task that says why, and nothing is sent. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,10 +85,27 @@ int core_check_prompt_filename(const char *filename)
 	return rc;
 }
 
+mode_t core_read_mode(mode_t prompt_mode)
+{
+	return (prompt_mode & 0444) | 0400;
+}
+
+mode_t submit_read_mode(struct core *c, const char *name)
+{
+	char file[NAME_MAX + 1];
+	struct stat st;
+
+	snprintf(file, sizeof(file), "%s.txt", name);
+	if (fstatat(c->store.jobs_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0400;
+	return core_read_mode(st.st_mode);
+}
+
 /* What a submission read from jobs/. */
 struct input {
 	struct buf prompt_file;
 	size_t prompt_len;
+	mode_t read_mode;		/* the prompt file's (core_read_mode) */
 	struct job_opts opts;
 	struct buf opts_json;
 	char error[ERROR_MAX - 64];	/* invalid_input message, or "" */
@@ -100,6 +118,7 @@ static void input_init(struct core *c, struct input *in)
 	opts_init(&in->opts, c->defaults.aspect_ratio, c->defaults.resolution,
 		  c->defaults.nsfw_checker);
 	in->prompt_len = 0;
+	in->read_mode = 0400;
 	in->error[0] = '\0';
 }
 
@@ -196,6 +215,7 @@ static int read_input(struct core *c, const char *name, struct input *in)
 			     &in->prompt_file);
 	if (rc < 0 && rc != -EFBIG)
 		return rc;
+	in->read_mode = submit_read_mode(c, name);
 	check_job_name(name, label, in);
 	if (!in->error[0])
 		read_prompt(label, in, rc);
@@ -244,6 +264,7 @@ static struct task *task_from_input(uint64_t seq, const char *name,
 	t->prompt_len = in->prompt_len;
 	t->opts_json = strdup(buf_str(&in->opts_json));
 	t->submitted = t->updated = time(NULL);
+	t->read_mode = in->read_mode;
 	if (!t->prompt || !t->opts_json || opts_copy(&t->opts, &in->opts) < 0) {
 		task_free(t);
 		return NULL;

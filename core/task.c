@@ -83,6 +83,7 @@ struct task *task_new(uint64_t seq, const char *name)
 	if (!t)
 		return NULL;
 	t->seq = seq;
+	t->read_mode = CORE_READ_MODE_DEFAULT;
 	t->name = strdup(name);
 	if (!t->name) {
 		free(t);
@@ -138,6 +139,7 @@ int task_to_json(const struct task *t, struct buf *b)
 	rc |= json_add_cstr(b, t->error);
 	rc |= buf_printf(b, ",\"sent\":%lld,\"charge\":\"%s\"",
 			 (long long)t->sent, charge_words[t->charge]);
+	rc |= buf_printf(b, ",\"read_mode\":%u", (unsigned)t->read_mode);
 	rc |= buf_printf(b, ",\"forgotten\":%s,\"urls\":[",
 			 t->forgotten ? "true" : "false");
 	for (i = 0; i < t->n_urls; i++) {
@@ -183,6 +185,18 @@ static int load_number(const struct json_doc *doc, const char *key,
 		       uint64_t *out)
 {
 	return json_get_uint(doc, json_get(doc, 0, key), RECORD_NUMBER_MAX, out);
+}
+
+int load_read_mode(const struct json_doc *doc, mode_t *mode)
+{
+	uint64_t num;
+
+	if (json_get(doc, 0, "read_mode") < 0)
+		return 0;	/* an older record: *mode keeps the default */
+	if (json_get_uint(doc, json_get(doc, 0, "read_mode"), 0777, &num) < 0)
+		return -1;
+	*mode = core_read_mode((mode_t)num);
+	return 0;
 }
 
 static int load_options(struct task *t, const struct json_doc *doc, int i)
@@ -250,13 +264,16 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 	if (load_number(doc, "updated", &num) < 0)
 		return -1;
 	t->updated = (time_t)num;
-	/* "sent" and "charge" are newer than the rest: optional */
+	/* "sent", "charge" and "read_mode" are newer than the rest:
+	 * optional */
 	if (json_get(doc, 0, "sent") >= 0) {
 		if (load_number(doc, "sent", &num) < 0)
 			return -1;
 		t->sent = (time_t)num;
 	}
 	if (load_charge(t, doc) < 0)
+		return -1;
+	if (load_read_mode(doc, &t->read_mode) < 0)
 		return -1;
 	json_get_bool(doc, json_get(doc, 0, "forgotten"), &b);
 	t->forgotten = b;
