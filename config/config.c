@@ -227,6 +227,7 @@ static int resolve(struct load *ld, struct config *cfg)
 		 v ? v : DEFAULT_RESOLUTION);
 	cfg->foreground = ld->cl.foreground || ld->cl.debug;
 	cfg->debug = ld->cl.debug;
+	cfg->allow_other = ld->cl.allow_other;
 	v = pick(ld, SET_API_URL);
 	if (copy_string(ld, &cfg->api_url, v ? v : DEFAULT_API_URL) < 0 ||
 	    copy_string(ld, &cfg->key_file, pick(ld, SET_KEY_FILE)) < 0)

@@ -27,6 +27,7 @@ struct config {
 	unsigned max_inflight;	/* tasks at the API at once */
 	double daily_budget;	/* credits a UTC day, < 0: none */
 	bool simulate;
+	bool allow_other;	/* other users may use the mount */
 	bool foreground;
 	bool debug;
 	/* defaults for the sidecar keys */

@@ -58,12 +58,43 @@ void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
 	st->st_ctim = st->st_atim = st->st_mtim;
 }
 
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+	gid_t groups[64];
+	int i, n;
+
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 64, groups);
+	for (i = 0; i < n && i < 64; i++) {
+		if (groups[i] == gid)
+			return true;
+	}
+	return false;
+}
+
+/* As the kernel decides (generic_permission): the owner's bits for the
+ * owner, the group's for the group, the others' for the rest; root
+ * reads everything. */
+bool fs_may_read(const struct fs *fs, fuse_req_t req, mode_t mode)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+
+	if (uid == 0)
+		return true;
+	if (uid == fs->uid)
+		return mode & S_IRUSR;
+	if (caller_in_group(req, fs->gid))
+		return mode & S_IRGRP;
+	return mode & S_IROTH;
+}
+
 static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	/* out/ is writable for rm under default_permissions (allow_other);
 	 * nothing else can be changed there */
 	mode_t mode = ino == FS_INO_JOBS || ino == FS_INO_OUT ? S_IFDIR | 0755
-		    : ino == FS_INO_CREDITS ? S_IFREG | 0444
+		    : ino == FS_INO_CREDITS ? fs_credits_mode(fs)
 		    : S_IFDIR | 0555;
 
 	fs_stat_synthetic(fs, st, ino, mode, 0, fs->mount_time.tv_sec);

@@ -46,6 +46,7 @@ struct fs {
 	struct fuse_session *se;
 	uid_t uid;
 	gid_t gid;
+	bool allow_other;	/* other users may use the mount */
 	struct timespec mount_time;
 
 	pthread_mutex_t nodes_lock;	/* the node table */

@@ -252,6 +252,7 @@ int main(int argc, char **argv)
 		core_credits_update(core, balance, NULL, NULL);
 	if (fs_init(&fs, core) < 0)
 		goto out_core;
+	fs.allow_other = cfg.allow_other;
 	se = fuse_session_new(&cfg.fuse_args, &fs_ops, sizeof(fs_ops), &fs);
 	if (!se)
 		goto out_fs;

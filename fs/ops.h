@@ -35,6 +35,17 @@ int fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
 void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
 		       mode_t mode, off_t size, time_t mtime);
 
+/* credits: under allow_other, only the mount's owner may read it, so that
+ * other users cannot make the daemon ask the API for the balance. */
+static inline mode_t fs_credits_mode(const struct fs *fs)
+{
+	return S_IFREG | (fs->allow_other ? 0400 : 0444);
+}
+/* May the caller of req read a file of these read permissions? For what
+ * the kernel does not check itself under default_permissions (listxattr),
+ * and for getxattr, which it checks, as a second line. */
+bool fs_may_read(const struct fs *fs, fuse_req_t req, mode_t mode);
+
 /* A directory listing taken at opendir and served from memory. */
 struct dirlist {
 	size_t n, cap;

@@ -20,7 +20,7 @@ struct out_handle {
 static void output_stat(const struct fs *fs, const struct core_output *o,
 			fuse_ino_t ino, struct stat *st)
 {
-	fs_stat_synthetic(fs, st, ino, S_IFREG | 0444, o->size,
+	fs_stat_synthetic(fs, st, ino, S_IFREG | o->mode, o->size,
 			  o->mtime.tv_sec);
 	st->st_mtim = st->st_ctim = st->st_atim = o->mtime;
 }
@@ -143,14 +143,28 @@ static void reply_xattr(fuse_req_t req, const struct buf *value, size_t size)
 		fuse_reply_buf(req, value->data, value->len);
 }
 
+/* The attributes hold the prompt: as private as the image. */
+static int xattr_readable(fuse_req_t req, struct fs_node *n)
+{
+	struct fs *fs = fs_of(req);
+	struct core_output o;
+	int rc = core_output_find(fs->core, n->name, &o);
+
+	if (rc == 0 && !fs_may_read(fs, req, o.mode))
+		rc = -EACCES;
+	return rc;
+}
+
 void out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
 		  size_t size)
 {
 	struct buf value;
-	int rc;
+	int rc = xattr_readable(req, n);
 
 	buf_init(&value, XATTR_MAX);
-	rc = core_output_xattr(fs_of(req)->core, n->name, attr, &value);
+	if (rc == 0)
+		rc = core_output_xattr(fs_of(req)->core, n->name, attr,
+				       &value);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -161,10 +175,11 @@ void out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
 void out_listxattr(fuse_req_t req, struct fs_node *n, size_t size)
 {
 	struct buf list;
-	int rc;
+	int rc = xattr_readable(req, n);
 
 	buf_init(&list, XATTR_MAX);
-	rc = core_output_xattr_list(fs_of(req)->core, n->name, &list);
+	if (rc == 0)
+		rc = core_output_xattr_list(fs_of(req)->core, n->name, &list);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else

@@ -25,7 +25,7 @@ int view_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	buf_init(&text, VIEW_MAX);
 	rc = core_status(fs->core, n->name, &text, &info);
 	if (rc == 0)
-		fs_stat_synthetic(fs, st, n->ino, S_IFREG | 0444,
+		fs_stat_synthetic(fs, st, n->ino, S_IFREG | info.mode,
 				  (off_t)text.len, info.updated);
 	buf_free(&text);
 	return rc;
@@ -35,7 +35,7 @@ int credits_getattr(struct fs *fs, struct stat *st)
 {
 	/* the size is not known before a read asks the API; direct_io
 	 * reads do not depend on it */
-	fs_stat_synthetic(fs, st, FS_INO_CREDITS, S_IFREG | 0444, 0,
+	fs_stat_synthetic(fs, st, FS_INO_CREDITS, fs_credits_mode(fs), 0,
 			  time(NULL));
 	return 0;
 }
