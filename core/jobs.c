@@ -55,25 +55,53 @@ static void set_aside(struct core *c, const char *file, const char *why)
 	renameat(c->store.records_fd, file, c->store.records_fd, aside);
 }
 
+/* A record of an older version has no seal. Ended, it still shows; one
+ * in flight at the API is followed as before (polls cost nothing); but a
+ * queued one is never sent, since a record nobody can tell from one planted
+ * in the store must not spend the user's credits. (A sending one is failed
+ * by resolve_interrupted.) */
+static void unverified(struct core *c, struct task *t, const char *file)
+{
+	if (t->state != TASK_QUEUED)
+		return;
+	t->state = TASK_FAILED;
+	t->updated = time(NULL);
+	snprintf(t->error, sizeof(t->error),
+		 "interrupted: records/%s could not be verified (written by an "
+		 "older version, or not by this daemon); nothing was sent "
+		 "(write the prompt again to send it)", file);
+	log_warn("%s/records/%s: no seal; the queued task was not sent",
+		 c->store.path, file);
+	task_save(c, t);
+}
+
 static void load_record(struct core *c, const char *file)
 {
 	char err[128];
-	struct task *t;
+	struct task *t = NULL;
 	struct buf b;
 	int rc;
 
 	buf_init(&b, RECORD_READ_MAX);
-	rc = store_read_file(c->store.records_fd, file, RECORD_READ_MAX, &b);
-	t = rc < 0 ? NULL : task_from_json(b.data, b.len, err, sizeof(err));
+	rc = store_read_sealed(&c->store, c->store.records_fd, file,
+			       RECORD_READ_MAX, &b);
+	if (rc == 0 || rc == -ENOKEY)
+		t = task_from_json(b.data, b.len, err, sizeof(err));
 	buf_free(&b);
 	if (!t) {
-		set_aside(c, file, rc < 0 ? strerror(-rc) : err);
+		set_aside(c, file, rc == -EBADMSG
+					   ? "not written by this store (its "
+					     "seal does not match)"
+				   : rc < 0 && rc != -ENOKEY ? store_strerror(rc)
+							    : err);
 		return;
 	}
 	if (table_insert(c, t) < 0) {
 		log_err("records/%s: duplicate task %" PRIu64 "; skipped",
 			file, t->seq);
 		task_free(t);
+	} else if (rc == -ENOKEY) {
+		unverified(c, t, file);
 	}
 }
 
@@ -697,7 +725,7 @@ int core_tmpfile(struct core *c, char *path, size_t pathsz)
 static ssize_t read_head(const char *path, unsigned char *head, size_t len,
 			 int *fd_out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)

@@ -146,7 +146,7 @@ static int meta_save(struct core *c, const struct output *o)
 			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
 	snprintf(file, sizeof(file), "%s.json", o->backing);
 	rc = rc ? -ENOMEM
-		: store_write_atomic(c->store.out_fd, file, b.data, b.len,
+		: store_write_sealed(&c->store, c->store.out_fd, file, &b,
 				     true);
 	buf_free(&b);
 	return rc;
@@ -197,27 +197,40 @@ static struct output *meta_parse(const char *text, size_t len)
 	return o;
 }
 
+/* The metadata of an older version has no seal: it is taken, since the
+ * image it names must be a regular file in out/, which only the daemon's
+ * user can write (store_open). One whose seal does not match was not
+ * written by this store and is ignored. */
 static void load_one_meta(struct core *c, const char *file)
 {
 	size_t blen = strlen(file) - strlen(".json");
-	struct output *o;
+	struct output *o = NULL;
 	struct stat st;
 	struct buf b;
+	int rc = -ENAMETOOLONG;
 
 	buf_init(&b, META_MAX);
-	if (blen >= sizeof(o->backing) ||
-	    store_read_file(c->store.out_fd, file, META_MAX, &b) < 0 ||
-	    !(o = meta_parse(b.data, b.len))) {
-		log_warn("out/%s: unreadable metadata, ignored", file);
-		buf_free(&b);
+	if (blen < sizeof(o->backing))
+		rc = store_read_sealed(&c->store, c->store.out_fd, file,
+				       META_MAX, &b);
+	if (rc == 0 || rc == -ENOKEY)
+		o = meta_parse(b.data, b.len);
+	buf_free(&b);
+	if (!o) {
+		log_warn("out/%s: %s, ignored", file,
+			 rc == -EBADMSG ? "metadata not written by this store "
+					  "(its seal does not match)"
+			 : rc == -ELOOP ? store_strerror(rc)
+					: "unreadable metadata");
 		return;
 	}
-	buf_free(&b);
 	memcpy(o->backing, file, blen);
 	o->backing[blen] = '\0';
-	if (fstatat(c->store.out_fd, o->backing, &st, 0) < 0 ||
-	    outputs_insert(c, o) < 0) {
-		log_warn("out/%s: image missing or name taken, ignored",
+	if (fstatat(c->store.out_fd, o->backing, &st, AT_SYMLINK_NOFOLLOW) <
+		    0 ||
+	    !S_ISREG(st.st_mode) || outputs_insert(c, o) < 0) {
+		log_warn("out/%s: image missing, not a regular file (not "
+			 "followed) or name taken, ignored",
 			 o->backing);
 		output_free(o);
 		return;
@@ -418,8 +431,13 @@ static int publish_one(struct core *c, struct task *t, size_t i, bool current)
 	rc = -ENOMEM;
 	if (!o->name)
 		goto fail;
-	if (fstatat(c->store.out_fd, o->backing, &st, 0) < 0) {
+	if (fstatat(c->store.out_fd, o->backing, &st, AT_SYMLINK_NOFOLLOW) <
+	    0) {
 		rc = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -ELOOP;
 		goto fail;
 	}
 	o->size = st.st_size;

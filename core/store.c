@@ -3,18 +3,136 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-static int open_subdir(int dir_fd, const char *name)
+#include "log.h"
+
+/* What is wrong with a folder of the store (the data directory, jobs/,
+ * records/, out/, tmp/), or false: only the daemon's user may change
+ * what is in it. */
+static bool dir_trouble(const struct stat *st, char *why, size_t whysz)
 {
-	if (mkdirat(dir_fd, name, 0700) < 0 && errno != EEXIST)
+	if (!S_ISDIR(st->st_mode))
+		snprintf(why, whysz, "not a directory");
+	else if (st->st_uid != geteuid())
+		snprintf(why, whysz,
+			 "owned by uid %u, not by the daemon's user (uid %u)",
+			 (unsigned)st->st_uid, (unsigned)geteuid());
+	else if (st->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, whysz,
+			 "writable by group or others (mode %04o); "
+			 "chmod go-w it",
+			 (unsigned)(st->st_mode & 07777));
+	else
+		return false;
+	return true;
+}
+
+/* Open the folder at_fd/name (shown as path) and check it: never through a
+ * symbolic link. The descriptor, or -1 with err set. */
+static int open_dir_checked(int at_fd, const char *name, const char *path,
+			    char *err, size_t errlen)
+{
+	int fd = openat(at_fd, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char why[128];
+	struct stat st;
+
+	if (fd < 0) {
+		int e = errno;
+
+		if (fstatat(at_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			snprintf(why, sizeof(why),
+				 "a symbolic link; the data directory and its "
+				 "folders must be real directories");
+		else
+			snprintf(why, sizeof(why), "%s", strerror(e));
+	} else if (fstat(fd, &st) < 0) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	} else if (!dir_trouble(&st, why, sizeof(why))) {
+		return fd;
+	}
+	snprintf(err, errlen, "%s: %s", path, why);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int open_subdir(struct store *s, const char *name, char *err,
+		       size_t errlen)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", s->path, name);
+	if (mkdirat(s->dir_fd, name, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
-	return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return open_dir_checked(s->dir_fd, name, path, err, errlen);
+}
+
+/* A folder above the data directory must be owned by root or the daemon's
+ * user and writable by nobody else, unless its sticky bit keeps others
+ * from renaming what is not theirs (/tmp): whoever can rename the data
+ * directory can put another in its place. Like ssh's StrictModes. */
+static bool parent_trouble(const struct stat *st, char *why, size_t whysz)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		snprintf(why, whysz,
+			 "owned by uid %u, neither root nor the daemon's "
+			 "user (uid %u)",
+			 (unsigned)st->st_uid, (unsigned)geteuid());
+	else if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+		 !(st->st_mode & S_ISVTX))
+		snprintf(why, whysz,
+			 "writable by group or others without the sticky bit "
+			 "(mode %04o)",
+			 (unsigned)(st->st_mode & 07777));
+	else
+		return false;
+	return true;
+}
+
+static int check_parents(const char *data_dir, char *err, size_t errlen)
+{
+	char *real = realpath(data_dir, NULL), *slash, why[128];
+	struct stat st;
+	int rc = 0;
+
+	if (!real) {
+		snprintf(err, errlen, "%s: %s", data_dir, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (slash = strrchr(real, '/')) != NULL) {
+		/* "/" itself is checked as "/" */
+		slash[slash == real ? 1 : 0] = '\0';
+		if (stat(real, &st) < 0)
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+		else if (!parent_trouble(&st, why, sizeof(why)))
+			why[0] = '\0';
+		if (why[0]) {
+			snprintf(err, errlen, "%s (above the data directory "
+				 "%s): %s", real, data_dir, why);
+			rc = -1;
+		}
+		if (slash == real)
+			break;
+	}
+	free(real);
+	return rc;
 }
 
 /* mkdir -p, each missing directory 0700 (the XDG base directories are). */
@@ -32,6 +150,38 @@ static int make_dirs(char *path)
 		*slash = '/';
 	}
 	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
+{
+	/* set once the kernel says it has no openat2 (before Linux 5.6) */
+	static atomic_bool no_openat2;
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+	};
+	int fd;
+
+	/* one component: openat's O_NOFOLLOW covers the last one only */
+	if (strchr(name, '/') || strcmp(name, "..") == 0)
+		return -EINVAL;
+	if (!atomic_load(&no_openat2)) {
+		fd = (int)syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return fd < 0 ? -errno : fd;
+		atomic_store(&no_openat2, true);
+	}
+	fd = openat(dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+const char *store_strerror(int rc)
+{
+	if (rc == -ELOOP)
+		return "not a regular file (a symbolic link or a special "
+		       "file; not followed)";
+	return strerror(-rc);
 }
 
 int store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
@@ -56,29 +206,69 @@ int store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
 	return 0;
 }
 
+/* Remove a leftover of a crashed run, dir_fd/name (shown as
+ * DATA_DIR/sub/name). unlinkat removes the entry and never what a symbolic
+ * link points to; a directory (which no run of the daemon makes) is left
+ * alone, never descended into. */
+static void drop_entry(const struct store *s, int dir_fd, const char *sub,
+		       const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (!S_ISREG(st.st_mode))
+		log_warn("%s/%s%s: not a regular file (not followed); %s",
+			 s->path, sub, name,
+			 S_ISDIR(st.st_mode) ? "left alone"
+					     : "the entry was removed");
+	if (!S_ISDIR(st.st_mode))
+		unlinkat(dir_fd, name, 0);
+}
+
+struct sweep {
+	const struct store *s;
+	int dir_fd;
+	const char *sub;	/* "records/", or "" for the data directory */
+};
+
 /* Temporary files of a crashed run are never whole: drop them. */
 static void drop_leftover(void *ctx, const char *name)
 {
+	const struct sweep *w = ctx;
 	size_t len = strlen(name);
 
 	if (name[0] == '.' && len > 5 && strcmp(name + len - 4, ".tmp") == 0)
-		unlinkat(*(int *)ctx, name, 0);
+		drop_entry(w->s, w->dir_fd, w->sub, name);
 }
 
 /* In tmp/, every file is a download that was cut off. */
 static void drop_download(void *ctx, const char *name)
 {
-	unlinkat(*(int *)ctx, name, 0);
+	const struct sweep *w = ctx;
+
+	drop_entry(w->s, w->dir_fd, w->sub, name);
 }
 
+/* The lock file is truncated and written: it must be the store's own
+ * regular file, not a link to another file. */
 static int take_lock(struct store *s, char *err, size_t errlen)
 {
 	struct buf other;
+	struct stat st;
 
-	s->lock_fd = openat(s->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
-			    0600);
+	s->lock_fd = store_open_file(s->dir_fd, "lock", O_RDWR | O_CREAT,
+				     0600);
 	if (s->lock_fd < 0) {
-		snprintf(err, errlen, "%s/lock: %s", s->path, strerror(errno));
+		snprintf(err, errlen, "%s/lock: %s", s->path,
+			 store_strerror(s->lock_fd));
+		return -1;
+	}
+	if (fstat(s->lock_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1) {
+		snprintf(err, errlen,
+			 "%s/lock: not a regular file of its own (a special "
+			 "file or a hard link); remove it", s->path);
 		return -1;
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -108,6 +298,78 @@ int store_note_pid(struct store *s)
 	return 0;
 }
 
+/* A new store's secret: 32 random bytes, 0600. */
+static int make_key(struct store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	if (getrandom(s->key, sizeof(s->key), 0) != (ssize_t)sizeof(s->key)) {
+		snprintf(err, errlen, "%s/%s: cannot get random bytes: %s",
+			 s->path, STORE_KEY_FILE, strerror(errno));
+		return -1;
+	}
+	rc = store_write_atomic(s->dir_fd, STORE_KEY_FILE, s->key,
+				sizeof(s->key), true);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s/%s: %s", s->path, STORE_KEY_FILE,
+			 strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* What is wrong with the key file, or false. */
+static bool key_trouble(const struct stat *st, char *why, size_t whysz)
+{
+	if (!S_ISREG(st->st_mode))
+		snprintf(why, whysz, "not a regular file");
+	else if (st->st_uid != geteuid())
+		snprintf(why, whysz,
+			 "owned by uid %u, not by the daemon's user (uid %u)",
+			 (unsigned)st->st_uid, (unsigned)geteuid());
+	else if (st->st_mode & 077)
+		snprintf(why, whysz,
+			 "readable or writable by group or others (mode %04o); "
+			 "it must be 0600",
+			 (unsigned)(st->st_mode & 07777));
+	else if (st->st_size != STORE_KEY_LEN)
+		snprintf(why, whysz, "not a key of %d bytes", STORE_KEY_LEN);
+	else
+		return false;
+	return true;
+}
+
+static int load_key(struct store *s, char *err, size_t errlen)
+{
+	int fd = store_open_file(s->dir_fd, STORE_KEY_FILE, O_RDONLY, 0);
+	char why[128] = "";
+	struct stat st;
+
+	if (fd == -ENOENT)
+		return make_key(s, err, errlen);
+	if (fd < 0)
+		snprintf(why, sizeof(why), "%s", store_strerror(fd));
+	else if (fstat(fd, &st) < 0)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	else if (!key_trouble(&st, why, sizeof(why)) &&
+		 pread(fd, s->key, sizeof(s->key), 0) != (ssize_t)sizeof(s->key))
+		snprintf(why, sizeof(why), "cannot read it");
+	if (fd >= 0)
+		close(fd);
+	if (!why[0])
+		return 0;
+	snprintf(err, errlen, "%s/%s: %s", s->path, STORE_KEY_FILE, why);
+	return -1;
+}
+
+static void sweep(const struct store *s, int dir_fd, const char *sub,
+		  void (*fn)(void *ctx, const char *name))
+{
+	struct sweep w = { s, dir_fd, sub };
+
+	store_for_each(dir_fd, fn, &w);
+}
+
 int store_open(struct store *s, const char *data_dir, char *err,
 	       size_t errlen)
 {
@@ -129,26 +391,22 @@ int store_open(struct store *s, const char *data_dir, char *err,
 			 data_dir, strerror(errno));
 		goto fail;
 	}
-	s->dir_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dir_fd < 0) {
-		snprintf(err, errlen, "cannot open data directory %s: %s",
-			 data_dir, strerror(errno));
-		goto fail;
-	}
-	if (take_lock(s, err, errlen) < 0)
+	s->dir_fd = open_dir_checked(AT_FDCWD, data_dir, data_dir, err,
+				     errlen);
+	if (s->dir_fd < 0 || check_parents(data_dir, err, errlen) < 0 ||
+	    take_lock(s, err, errlen) < 0)
 		goto fail;
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		*fds[i] = open_subdir(s->dir_fd, subdirs[i]);
-		if (*fds[i] < 0) {
-			snprintf(err, errlen, "%s/%s: %s", data_dir,
-				 subdirs[i], strerror(errno));
+		*fds[i] = open_subdir(s, subdirs[i], err, errlen);
+		if (*fds[i] < 0)
 			goto fail;
-		}
 	}
-	store_for_each(s->tmp_fd, drop_download, &s->tmp_fd);
-	store_for_each(s->records_fd, drop_leftover, &s->records_fd);
-	store_for_each(s->out_fd, drop_leftover, &s->out_fd);
-	store_for_each(s->dir_fd, drop_leftover, &s->dir_fd);
+	if (load_key(s, err, errlen) < 0)
+		goto fail;
+	sweep(s, s->tmp_fd, "tmp/", drop_download);
+	sweep(s, s->records_fd, "records/", drop_leftover);
+	sweep(s, s->out_fd, "out/", drop_leftover);
+	sweep(s, s->dir_fd, "", drop_leftover);
 	return 0;
 fail:
 	store_close(s);
@@ -168,6 +426,7 @@ void store_close(struct store *s)
 	}
 	free(s->path);
 	s->path = NULL;
+	OPENSSL_cleanse(s->key, sizeof(s->key));
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -194,10 +453,14 @@ int store_write_atomic(int dir_fd, const char *name, const void *data,
 
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0600);
+	/* a new file: whatever is in the way (a temporary a failed write
+	 * could not remove, or a link) is an entry to remove, not follow */
+	fd = store_open_file(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd == -EEXIST && unlinkat(dir_fd, tmp, 0) == 0)
+		fd = store_open_file(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL,
+				     0600);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	rc = write_all(fd, data, len);
 	/* always: renaming a file whose data is not on disk over a good one
 	 * can leave an empty file after a power loss (XFS, btrfs) */
@@ -220,10 +483,17 @@ int store_read_file(int dir_fd, const char *name, size_t max,
 	char chunk[65536];
 	int fd, rc = 0;
 
+	struct stat st;
+
 	buf_reset(out);
-	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in the way must not hang the open */
+	fd = store_open_file(dir_fd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ELOOP;
+	}
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 
@@ -251,4 +521,111 @@ int store_unlink(int dir_fd, const char *name)
 	if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return fsync(dir_fd) < 0 ? -errno : 0;
+}
+
+/* ---- seals ---- */
+
+#define SEAL_HEAD ",\"mac\":\""
+#define SEAL_HEX 64
+#define SEAL_TAIL "\"}\n"
+#define SEAL_LEN (sizeof(SEAL_HEAD) - 1 + SEAL_HEX + sizeof(SEAL_TAIL) - 1)
+
+/* HMAC-SHA256 under key of name, a NUL, and data; in hex. */
+static int seal_of(const unsigned char *key, const char *name,
+		   const char *data, size_t len, char hex[SEAL_HEX + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						 (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	unsigned char md[SEAL_HEX / 2];
+	size_t mdlen = 0, i;
+	int ok = ctx && EVP_MAC_init(ctx, key, STORE_KEY_LEN, params) &&
+		 EVP_MAC_update(ctx, (const unsigned char *)name,
+				strlen(name) + 1) &&
+		 EVP_MAC_update(ctx, (const unsigned char *)data, len) &&
+		 EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) &&
+		 mdlen == sizeof(md);
+
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	if (!ok)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(md); i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[SEAL_HEX] = '\0';
+	return 0;
+}
+
+/* Whether data ends in a seal's shape; its body is what comes before. */
+static bool has_seal(const char *data, size_t len)
+{
+	return len >= SEAL_LEN &&
+	       memcmp(data + len - SEAL_LEN, SEAL_HEAD,
+		      sizeof(SEAL_HEAD) - 1) == 0 &&
+	       memcmp(data + len - sizeof(SEAL_TAIL) + 1, SEAL_TAIL,
+		      sizeof(SEAL_TAIL) - 1) == 0;
+}
+
+int store_seal(const unsigned char *key, const char *name, struct buf *b)
+{
+	char hex[SEAL_HEX + 1];
+	int rc;
+
+	/* the body: all before the closing brace, or before the old seal
+	 * when sealing again (a test's edit) */
+	if (has_seal(b->data, b->len)) {
+		b->len -= SEAL_LEN;
+	} else {
+		if (b->len > 0 && b->data[b->len - 1] == '\n')
+			b->len--;
+		if (b->len == 0 || b->data[b->len - 1] != '}')
+			return -EINVAL;
+		b->len--;
+	}
+	rc = seal_of(key, name, b->data, b->len, hex);
+	if (rc == 0 && buf_printf(b, "%s%s%s", SEAL_HEAD, hex, SEAL_TAIL) < 0)
+		rc = -ENOMEM;
+	return rc;
+}
+
+int store_check_seal(const unsigned char *key, const char *name,
+		     const char *data, size_t len)
+{
+	char hex[SEAL_HEX + 1];
+	size_t body;
+
+	if (!has_seal(data, len))
+		return -ENOKEY;
+	body = len - SEAL_LEN;
+	if (seal_of(key, name, data, body, hex) < 0)
+		return -ENOMEM;
+	return CRYPTO_memcmp(hex, data + body + sizeof(SEAL_HEAD) - 1,
+			     SEAL_HEX) == 0
+		       ? 0
+		       : -EBADMSG;
+}
+
+int store_write_sealed(const struct store *s, int dir_fd, const char *name,
+		       struct buf *b, bool durable)
+{
+	int rc = store_seal(s->key, name, b);
+
+	return rc < 0 ? rc
+		      : store_write_atomic(dir_fd, name, b->data, b->len,
+					   durable);
+}
+
+int store_read_sealed(const struct store *s, int dir_fd, const char *name,
+		      size_t max, struct buf *out)
+{
+	int rc = store_read_file(dir_fd, name, max, out);
+
+	return rc < 0 ? rc : store_check_seal(s->key, name, out->data, out->len);
 }

@@ -6,16 +6,29 @@
  *   DATA_DIR/out/          images (SEQ-I.EXT) and their metadata (….json)
  *   DATA_DIR/tmp/          downloads in progress; emptied at start
  *   DATA_DIR/spent.json    credits spent today (for the credits file)
+ *   DATA_DIR/store.key     the store's secret (0600) that seals records and
+ *                          image metadata; not the API key
  *
  * Every record is replaced atomically: write a temporary file, fsync it,
- * rename it over the old one, fsync the directory. */
+ * rename it over the old one, fsync the directory.
+ *
+ * Only the daemon's user controls the store: store_open refuses a data
+ * directory or a folder of it that is a symbolic link, owned by someone
+ * else or writable by group or others, and every file is opened relative to
+ * its directory's descriptor without following a symbolic link. A record
+ * or metadata file carries a seal, an HMAC-SHA256 keyed with store.key
+ * over its name and bytes, so that one this daemon did not write is known. */
 #ifndef GPTIMGFS_STORE_H
 #define GPTIMGFS_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "buf.h"
+
+#define STORE_KEY_LEN 32
+#define STORE_KEY_FILE "store.key"
 
 struct store {
 	char *path;		/* data_dir, absolute */
@@ -25,9 +38,12 @@ struct store {
 	int out_fd;
 	int tmp_fd;
 	int lock_fd;
+	unsigned char key[STORE_KEY_LEN];	/* STORE_KEY_FILE */
 };
 
-/* Create the layout (0700), take the lock, empty tmp/. -1 with err set. */
+/* Check the data directory and its parents, create the layout (0700) and
+ * the key, take the lock, empty tmp/. -1 with err set to one line naming
+ * the path and what is wrong with it. */
 int store_open(struct store *s, const char *data_dir, char *err,
 	       size_t errlen);
 void store_close(struct store *s);
@@ -42,9 +58,35 @@ int store_note_pid(struct store *s);
 int store_write_atomic(int dir_fd, const char *name, const void *data,
 		       size_t len, bool durable);
 /* Read dir_fd/name whole into out (cleared first). -EFBIG when it is bigger
- * than max, else 0 or -errno. */
+ * than max, -ELOOP when it is not a regular file (a symbolic link is never
+ * followed), else 0 or -errno. */
 int store_read_file(int dir_fd, const char *name, size_t max,
 		    struct buf *out);
+/* Open dir_fd/name, one path component, never following a symbolic link
+ * (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it,
+ * O_NOFOLLOW always). The descriptor, or -errno (-ELOOP: a symbolic link).
+ */
+int store_open_file(int dir_fd, const char *name, int flags, mode_t mode);
+/* strerror, but -ELOOP from the functions above says "not a regular
+ * file". */
+const char *store_strerror(int rc);
+
+/* The seal of a record or metadata file: b, a JSON object that ends in
+ * '}' (and a newline), gets a last member "mac", the HMAC-SHA256 under key
+ * of name (its file name, so that a file cannot pass for another) and of
+ * the bytes before it. 0, -EINVAL when b is no JSON object, or -ENOMEM. */
+int store_seal(const unsigned char *key, const char *name, struct buf *b);
+/* 0 when data is sealed by key for name, -ENOKEY when it carries no seal
+ * (an older version's file), -EBADMSG when the seal does not match. */
+int store_check_seal(const unsigned char *key, const char *name,
+		     const char *data, size_t len);
+/* store_write_atomic of b (a JSON object), sealed; b is changed. */
+int store_write_sealed(const struct store *s, int dir_fd, const char *name,
+		       struct buf *b, bool durable);
+/* store_read_file, then store_check_seal: -ENOKEY and -EBADMSG leave the
+ * bytes in out. */
+int store_read_sealed(const struct store *s, int dir_fd, const char *name,
+		      size_t max, struct buf *out);
 /* Call fn for every entry of the directory but "." and "..". 0 or -errno.
  */
 int store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),

@@ -335,8 +335,8 @@ int task_save_as(struct core *c, const struct task *t, bool durable)
 	rc = task_to_json(t, &b);
 	record_name(t, file, sizeof(file));
 	if (rc == 0)
-		rc = store_write_atomic(c->store.records_fd, file, b.data,
-					b.len, durable);
+		rc = store_write_sealed(&c->store, c->store.records_fd, file,
+					&b, durable);
 	buf_free(&b);
 	if (rc < 0)
 		log_err("cannot record task %" PRIu64 " of %s: %s", t->seq,

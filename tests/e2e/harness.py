@@ -375,3 +375,24 @@ def png_size(data):
             bad("IDAT holds %d bytes, %dx%d needs %d" %
                 (len(raw), width, height, row * height))
     return width, height
+
+
+# -- the store's seals (appended) ---------------------------------------------
+def reseal(data_dir, sub, name, key=None):
+    """Seal DATA_DIR/SUB/NAME (a record or image metadata edited by a test)
+    as the daemon writes it: the JSON object's last member "mac" is the
+    HMAC-SHA256 of NAME, a NUL and the bytes before it, keyed with
+    DATA_DIR/store.key (or with key: a file another store sealed)."""
+    import hashlib
+    import hmac
+    if key is None:
+        with open(os.path.join(data_dir, "store.key"), "rb") as f:
+            key = f.read()
+    path = os.path.join(data_dir, sub, name)
+    with open(path, "rb") as f:
+        doc = json.loads(f.read())
+    doc.pop("mac", None)
+    body = json.dumps(doc, separators=(",", ":")).encode()[:-1]
+    mac = hmac.new(key, name.encode() + b"\0" + body, hashlib.sha256)
+    with open(path, "wb") as f:
+        f.write(body + b',"mac":"' + mac.hexdigest().encode() + b'"}\n')

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import shutil
 
-from harness import (Mount, MountedTest, Sim, main, settle, spent,
+from harness import (Mount, MountedTest, Sim, main, reseal, settle, spent,
                      status_fields, wait_for)
 
 NO_SPACE = os.strerror(errno.ENOSPC)          # "No space left on device"
@@ -462,6 +462,8 @@ class CorruptStoreTest(StoreBase):
         doc["seq"] = "not a number"
         with open(rec_b, "w") as fh:
             json.dump(doc, fh)
+        # sealed as the daemon would: the fields, not the seal, are wrong
+        reseal(m.data_dir, "records", os.path.basename(rec_b))
         log_start = len(m.read_log())
         m.start()
         log = m.read_log()[log_start:]

@@ -21,6 +21,7 @@
 #include "check.h"
 #include "core/buf.h"
 #include "core/jobs.h"
+#include "core/store.h"
 
 #define FX_MAX_CALLS 64
 
@@ -164,6 +165,35 @@ static inline int fx_write_at(int dir_fd, const char *file, const void *data,
 	n = write(fd, data, len);
 	close(fd);
 	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* Seal DATA_DIR/SUB/FILE again with the store's key, as the daemon would
+ * have written it: for a record or metadata file edited by a test. */
+static inline bool fx_reseal(struct fx *f, const char *sub, const char *file)
+{
+	unsigned char key[STORE_KEY_LEN];
+	char path[512];
+	struct buf b;
+	int dir_fd, fd, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", f->data, STORE_KEY_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rc = fd < 0 || read(fd, key, sizeof(key)) != (ssize_t)sizeof(key);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/%s", f->data, sub);
+	dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	buf_init(&b, 1 << 24);
+	if (rc == 0 && dir_fd >= 0 &&
+	    store_read_file(dir_fd, file, 1 << 24, &b) == 0 &&
+	    store_seal(key, file, &b) == 0)
+		rc = fx_write_at(dir_fd, file, b.data, b.len);
+	else
+		rc = -1;
+	buf_free(&b);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	return rc == 0;
 }
 
 /* jobs/FILE := text */

@@ -5,11 +5,11 @@
 #include "core_fixture.h"
 
 /* Replace the first `from` in records/SEQ.json by `to`: an older or crashed
- * run's record, written by hand. */
+ * run's record, written by hand (and sealed again with the store's key). */
 static bool edit_record(struct fx *f, uint64_t seq, const char *from,
 			const char *to)
 {
-	char path[256], text[65536], *hit;
+	char path[256], file[64], text[65536], *hit;
 	size_t flen = strlen(from), tlen = strlen(to), n;
 	FILE *fp;
 
@@ -30,7 +30,10 @@ static bool edit_record(struct fx *f, uint64_t seq, const char *from,
 	if (!fp)
 		return false;
 	fputs(text, fp);
-	return fclose(fp) == 0;
+	if (fclose(fp) != 0)
+		return false;
+	snprintf(file, sizeof(file), "%016" PRIu64 ".json", seq);
+	return fx_reseal(f, "records", file);
 }
 
 static bool ready_has(const struct fx *f, uint64_t seq)
