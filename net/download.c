@@ -6,7 +6,7 @@
  * A URL comes from the API but its host may be anyone's: a download goes
  * over https only (http too when api_url is plain http, i.e. on
  * loopback), never to an address that is not global unless api_url has
- * one of that class, and stores at most max_task_bytes for a task. */
+ * one of that class, and a task stores at most max_task_bytes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -113,7 +113,7 @@ static void over_cap(struct net *n, struct ntask *t)
 	char why[160];
 
 	snprintf(why, sizeof(why), "the images of the task are larger than "
-		 "%" PRIu64 " bytes in all (max_task_bytes)", n->max_task_bytes);
+		 "%" PRIu64 " bytes in all", n->max_task_bytes);
 	refused(n, t, why);
 }
 
@@ -124,7 +124,7 @@ static void completed(struct net *n, struct ntask *t)
 	net_drop(n, t);
 }
 
-/* The scheme and the bytes left of max_task_bytes allow a download of
+/* The scheme and the bytes the task may still store allow a download of
  * url: fill in its rules. Else the task fails and false. */
 static bool download_allowed(struct net *n, struct ntask *t, const char *url,
 			     struct xfer_rules *rules)
@@ -166,6 +166,7 @@ void download_start(struct net *n, struct ntask *t,
 		completed(n, t);
 		return;
 	}
+	t->output = i;
 	if (!download_allowed(n, t, ct->urls[i], &rules))
 		return;
 	fd = core_tmpfile(n->core, t->tmp_path, sizeof(t->tmp_path));
@@ -185,7 +186,6 @@ void download_start(struct net *n, struct ntask *t,
 		again(n, t, "cannot start the download", 0);
 		return;
 	}
-	t->output = i;
 	log_debug("%s #%" PRIu64 ": downloading output %zu", t->name, t->seq,
 		  i + 1);
 }
@@ -249,7 +249,10 @@ void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		return;
 	}
 	if (x->disk_full) {
-		refused(n, t, "disk nearly full");
+		/* as when it is full: the image waits at the API */
+		snprintf(why, sizeof(why), "disk nearly full: %s",
+			 strerror(ENOSPC));
+		store_trouble(n, t, why);
 		return;
 	}
 	if (x->not_image) {

@@ -46,12 +46,15 @@ static size_t write_answer(char *data, size_t size, size_t nmemb, void *ud)
 	return len;
 }
 
-/* Keep the first bytes; once there are enough, are they an image's? */
+/* Keep the first bytes; once there are enough, are they an image's? An
+ * error answer's body is none, and need not be. */
 static bool looks_like_image(struct xfer *x, const char *data, size_t len)
 {
 	size_t n = sizeof(x->head) - x->head_len;
+	long status = 0;
 
-	if (n == 0)
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (n == 0 || status < 200 || status > 299)
 		return true;
 	if (n > len)
 		n = len;
@@ -62,10 +65,12 @@ static bool looks_like_image(struct xfer *x, const char *data, size_t len)
 	       sniff_image(x->head, x->head_len) != NULL;
 }
 
-/* Would len more bytes eat into the reserve of fd's file system? Looked at
- * before the first bytes and after every XFER_DISK_CHECK more. */
+/* Would len more bytes eat into the reserve of fd's file system
+ * (XFER_DISK_RESERVE, or a twentieth of a small one)? Looked at before the
+ * first bytes and after every XFER_DISK_CHECK more. */
 static bool disk_nearly_full(struct xfer *x, size_t len)
 {
+	unsigned long long reserve = XFER_DISK_RESERVE;
 	struct statvfs sv;
 
 	if (x->received > 0 && (x->received + (curl_off_t)len) /
@@ -73,8 +78,9 @@ static bool disk_nearly_full(struct xfer *x, size_t len)
 		return false;
 	if (fstatvfs(x->fd, &sv) < 0)
 		return false;	/* write(2) will say what is wrong */
-	return (unsigned long long)sv.f_bavail * sv.f_frsize <
-	       XFER_DISK_RESERVE + len;
+	if (reserve > (unsigned long long)sv.f_blocks * sv.f_frsize / 20)
+		reserve = (unsigned long long)sv.f_blocks * sv.f_frsize / 20;
+	return (unsigned long long)sv.f_bavail * sv.f_frsize < reserve + len;
 }
 
 /* CURLOPT_MAXFILESIZE only sees a Content-Length: a chunked body is

@@ -16,7 +16,8 @@
 
 #define XFER_POOL_MAX 8
 #define XFER_DOWNLOAD_MAX ((curl_off_t)100 * 1024 * 1024)
-/* Free bytes a download leaves on the data directory's file system. */
+/* Free bytes a download leaves on the data directory's file system (at
+ * most a twentieth of its size). */
 #define XFER_DISK_RESERVE ((unsigned long long)64 * 1024 * 1024)
 
 /* What a download may do. */
