@@ -169,10 +169,6 @@ void credits_lost(struct core *c, struct task *t);
  * credits back. */
 void credits_refunded(struct core *c, struct task *t);
 
-/* sniff.c: what the downloaded bytes are */
-int sniff_extension(const unsigned char *head, size_t len, const char *url,
-		    char *ext, size_t extsz);
-
 /* time helpers */
 void format_utc(time_t t, char *out, size_t outsz);
 

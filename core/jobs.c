@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "log.h"
+#include "sniff.h"
 #include "table.h"
 
 #define RECORD_READ_MAX (8 * 1024 * 1024)
@@ -757,27 +758,26 @@ static int store_download(struct core *c, const char *tmp_path, int fd,
 int core_task_output(struct core *c, uint64_t seq, size_t i,
 		     const char *tmp_path)
 {
-	unsigned char head[512];
-	char ext[8], backing[64], *url = NULL;
+	unsigned char head[SNIFF_HEAD];
+	const char *ext = NULL;
+	char backing[64];
 	struct task *t;
+	bool wanted;
 	ssize_t n;
 	int fd = -1, rc;
 
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, TASK_DOWNLOADING);
-	if (t && i < t->n_urls)
-		url = strdup(t->urls[i]);
+	wanted = t && i < t->n_urls;
 	pthread_mutex_unlock(&c->lock);
-	if (!url) {
+	if (!wanted) {
 		unlink(tmp_path);
 		return -ENOENT;
 	}
 	n = read_head(tmp_path, head, sizeof(head), &fd);
-	rc = n < 0 ? (int)n
-	   : sniff_extension(head, (size_t)n, url, ext, sizeof(ext)) < 0
-		? -EBADMSG
-		: 0;
-	free(url);
+	if (n >= 0)
+		ext = sniff_image(head, (size_t)n);
+	rc = n < 0 ? (int)n : ext ? 0 : -EBADMSG;
 	if (rc == 0) {
 		snprintf(backing, sizeof(backing), "%016" PRIu64 "-%zu.%s", seq,
 			 i + 1, ext);

@@ -68,8 +68,9 @@ struct quoted {
 
 /* s[0..n) made safe for a one-line message: at most QUOTE_MAX bytes (cut at
  * a UTF-8 character boundary, "..." marks the cut), valid UTF-8 characters
- * kept, control characters, DEL and each byte of an invalid sequence shown
- * as '?' (so the message stays valid UTF-8 whatever the user wrote). */
+ * kept, control and invisible format characters (utf8_unsafe) and each
+ * byte of an invalid sequence shown as '?' (so the message stays valid
+ * UTF-8 and says what it seems to say, whatever the user wrote). */
 static const char *quote(struct quoted *q, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -78,9 +79,9 @@ static const char *quote(struct quoted *q, const char *s, size_t n)
 	bool bad;
 
 	while (i < n) {
-		/* invalid bytes and C0, DEL and C1 controls: one '?' a byte */
+		/* invalid bytes and unsafe characters: one '?' a byte */
 		len = utf8_char(u + i, n - i, &cp);
-		bad = len == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+		bad = len == 0 || utf8_unsafe(cp);
 		if (bad)
 			len = 1;	/* one '?' for one byte */
 		if (i + len > QUOTE_MAX)

@@ -1,12 +1,11 @@
-/* The extension of a downloaded output, from its first bytes (SPEC 4):
- * png, jpg, webp from their signatures; else the URL's extension; else bin.
- * Bytes that read as text (an HTML error page, a JSON body) are not an
- * image at all: -1. */
-#include <ctype.h>
-#include <stdio.h>
-#include <string.h>
+/* What downloaded bytes are: see sniff.h. The extension of an image comes
+ * from its signature only, never from its URL: a URL chooses nothing about
+ * what lands in out/. */
+#include "sniff.h"
 
-#include "internal.h"
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
 
 static bool starts_with(const unsigned char *head, size_t len,
 			const char *magic, size_t mlen)
@@ -14,56 +13,66 @@ static bool starts_with(const unsigned char *head, size_t len,
 	return len >= mlen && memcmp(head, magic, mlen) == 0;
 }
 
-static bool looks_like_text(const unsigned char *head, size_t len)
+const char *sniff_image(const void *bytes, size_t len)
+{
+	const unsigned char *head = bytes;
+
+	if (starts_with(head, len, "\x89PNG\r\n\x1a\n", 8))
+		return "png";
+	if (starts_with(head, len, "\xff\xd8\xff", 3))
+		return "jpg";
+	if (starts_with(head, len, "RIFF", 4) &&
+	    starts_with(head + 8, len >= 8 ? len - 8 : 0, "WEBP", 4))
+		return "webp";
+	return NULL;
+}
+
+static bool all_bytes(const unsigned char *head, size_t len,
+		      int (*is)(int))
 {
 	size_t i;
 
-	for (i = 0; i < len; i++) {
-		if (head[i] == 0 || (head[i] < 0x20 && !isspace(head[i])))
+	for (i = 0; i < len; i++)
+		if (!is(head[i]))
 			return false;
-	}
 	return true;
 }
 
-/* The URL path's extension: 1 to 5 letters or digits after the last dot of
- * the last path segment, lower-cased into ext. */
-static const char *url_extension(const char *url, char *ext, size_t extsz)
+static int is_zero(int c)
 {
-	const char *end = url + strcspn(url, "?#");
-	const char *slash, *dot, *p;
-	size_t n = 0;
-
-	slash = memrchr(url, '/', (size_t)(end - url));
-	dot = memrchr(url, '.', (size_t)(end - url));
-	if (!dot || (slash && dot < slash) || end - dot - 1 < 1 ||
-	    end - dot - 1 > 5 || (size_t)(end - dot) > extsz)
-		return NULL;
-	for (p = dot + 1; p < end; p++) {
-		if (!isalnum((unsigned char)*p))
-			return NULL;
-		ext[n++] = (char)tolower((unsigned char)*p);
-	}
-	ext[n] = '\0';
-	return ext;
+	return c == 0;
 }
 
-int sniff_extension(const unsigned char *head, size_t len, const char *url,
-		    char *ext, size_t extsz)
+static int is_text(int c)
 {
-	const char *known = NULL;
+	return c >= 0x80 || isprint(c) || isspace(c);
+}
 
-	if (starts_with(head, len, "\x89PNG\r\n\x1a\n", 8))
-		known = "png";
-	else if (starts_with(head, len, "\xff\xd8\xff", 3))
-		known = "jpg";
-	else if (len >= 12 && starts_with(head, len, "RIFF", 4) &&
-		 memcmp(head + 8, "WEBP", 4) == 0)
-		known = "webp";
-	else if (len == 0 || looks_like_text(head, len))
-		return -1;
-	else if (!url || !url_extension(url, ext, extsz))
-		known = "bin";
-	if (known)
-		snprintf(ext, extsz, "%s", known);
-	return 0;
+const char *sniff_describe(const void *bytes, size_t len)
+{
+	const unsigned char *head = bytes;
+	size_t skip = 0;
+
+	if (len == 0)
+		return "an empty body";
+	if (starts_with(head, len, "\x1f\x8b", 2))
+		return "gzip data";
+	if (starts_with(head, len, "PK\x03\x04", 4))
+		return "a zip archive";
+	if (starts_with(head, len, "\x7f" "ELF", 4) ||
+	    starts_with(head, len, "MZ", 2))
+		return "a program";
+	if (starts_with(head, len, "GIF8", 4))
+		return "a GIF image, which is not accepted";
+	if (all_bytes(head, len, is_zero))
+		return "zero bytes";
+	if (!all_bytes(head, len, is_text))
+		return "binary data";
+	while (skip < len && isspace(head[skip]))
+		skip++;
+	if (skip < len && head[skip] == '<')
+		return "HTML or XML";
+	if (skip < len && (head[skip] == '{' || head[skip] == '['))
+		return "JSON";
+	return "text";
 }

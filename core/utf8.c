@@ -68,3 +68,30 @@ bool utf8_blank(const char *s, size_t n)
 	}
 	return true;
 }
+
+/* Unicode 15.1's category Cf. */
+static bool format_char(uint32_t cp)
+{
+	static const struct { uint32_t lo, hi; } cf[] = {
+		{ 0x00ad, 0x00ad }, { 0x0600, 0x0605 }, { 0x061c, 0x061c },
+		{ 0x06dd, 0x06dd }, { 0x070f, 0x070f }, { 0x0890, 0x0891 },
+		{ 0x08e2, 0x08e2 }, { 0x180e, 0x180e }, { 0x200b, 0x200f },
+		{ 0x202a, 0x202e }, { 0x2060, 0x2064 }, { 0x2066, 0x206f },
+		{ 0xfeff, 0xfeff }, { 0xfff9, 0xfffb }, { 0x110bd, 0x110bd },
+		{ 0x110cd, 0x110cd }, { 0x13430, 0x1343f },
+		{ 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a },
+		{ 0xe0001, 0xe0001 }, { 0xe0020, 0xe007f },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cf) / sizeof(cf[0]); i++)
+		if (cp >= cf[i].lo && cp <= cf[i].hi)
+			return true;
+	return false;
+}
+
+bool utf8_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
+	       cp == 0x2029 || format_char(cp);
+}

@@ -18,5 +18,11 @@ bool utf8_valid(const char *s, size_t n);
  * U+2029, U+202F, U+205F, U+3000) and of the invisible U+200B-200D,
  * U+2060 and U+FEFF? True when n is 0. */
 bool utf8_blank(const char *s, size_t n);
+/* Must code point cp be replaced in a one-line message (a status file, a
+ * log line)? C0 and C1 controls, DEL, the line and paragraph separators
+ * U+2028/2029, and the invisible format characters (Unicode category Cf:
+ * soft hyphen, bidi controls, zero-width characters, BOM, tags, ...) that
+ * could hide or reorder what the message says. */
+bool utf8_unsafe(uint32_t cp);
 
 #endif

@@ -37,8 +37,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 /* ---- text that ends up in a status line ---- */
 
 /* A message for one line of a status file: printable UTF-8 is kept,
- * control characters (C0, DEL, C1) and invalid bytes become '?', and it is
- * cut at a character boundary to fit dst. */
+ * control and invisible format characters (utf8_unsafe) and invalid bytes
+ * become '?', and it is cut at a character boundary to fit dst. */
 static void sanitize_text(char *dst, size_t dstsz, const char *src)
 {
 	const unsigned char *s = (const unsigned char *)src;
@@ -47,7 +47,7 @@ static void sanitize_text(char *dst, size_t dstsz, const char *src)
 
 	while (i < len) {
 		n = utf8_char(s + i, len - i, &cp);
-		if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+		if (n == 0 || utf8_unsafe(cp)) {
 			if (o + 1 >= dstsz)
 				break;
 			dst[o++] = '?';

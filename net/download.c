@@ -2,15 +2,48 @@
  * temporary file the core then moves into the store. Output URLs are
  * pre-signed and expire: a refusal (403, 404, 410, bytes that are not an
  * image) or a transient fault that outlasts its retries makes one poll for
- * fresh URLs; the second time the task fails with download_failed. */
+ * fresh URLs; the second time the task fails with download_failed.
+ * A URL comes from the API but its host may be anyone's: a download goes
+ * over https only (http too when api_url is plain http, i.e. on
+ * loopback), never to an address that is not global unless api_url has
+ * one of that class, and a task stores at most max_task_bytes. */
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "core/log.h"
 #include "internal.h"
+
+/* The classes of api_url's addresses that are not global: downloads may
+ * go there too (a simulator or a gateway on loopback or the LAN). */
+void download_init(struct net *n)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *a;
+	char host[256];
+	size_t len;
+
+	n->plain_http = strncasecmp(n->api_url, "http://", 7) == 0;
+	xfer_url_host(n->api_url, host, sizeof(host));
+	len = strlen(host);
+	if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
+		memmove(host, host + 1, len - 2);	/* an IPv6 literal */
+		host[len - 2] = '\0';
+	}
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return;		/* then global addresses only */
+	for (a = res; a; a = a->ai_next) {
+		enum addr_class cls = addr_classify(a->ai_addr, a->ai_addrlen);
+
+		if (cls != ADDR_GLOBAL)
+			n->api_classes |= ADDR_BIT(cls);
+	}
+	freeaddrinfo(res);
+}
 
 /* The URL seems dead: ask for fresh ones, once. */
 static void refresh(struct net *n, struct ntask *t, const char *why)
@@ -67,6 +100,23 @@ static void store_trouble(struct net *n, struct ntask *t, const char *why)
 	net_schedule(n, t, STEP_DOWNLOAD, delay);
 }
 
+/* A download the rules forbid: no retry, no fresh URLs. */
+static void refused(struct net *n, struct ntask *t, const char *why)
+{
+	log_warn("%s #%" PRIu64 ": download of output %zu: %s", t->name,
+		 t->seq, t->output + 1, why);
+	net_fail(n, t, "download_failed", why);
+}
+
+static void over_cap(struct net *n, struct ntask *t)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "the images of the task are larger than "
+		 "%" PRIu64 " bytes in all", n->max_task_bytes);
+	refused(n, t, why);
+}
+
 static void completed(struct net *n, struct ntask *t)
 {
 	if (core_task_completed(n->core, t->seq) == 0)
@@ -74,9 +124,34 @@ static void completed(struct net *n, struct ntask *t)
 	net_drop(n, t);
 }
 
+/* The scheme and the bytes the task may still store allow a download of
+ * url: fill in its rules. Else the task fails and false. */
+static bool download_allowed(struct net *n, struct ntask *t, const char *url,
+			     struct xfer_rules *rules)
+{
+	char host[256], why[640];
+
+	xfer_url_host(url, host, sizeof(host));
+	if (!n->plain_http && strncasecmp(url, "https://", 8) != 0) {
+		snprintf(why, sizeof(why), "%s: refused: not an https:// URL",
+			 host);
+		refused(n, t, why);
+		return false;
+	}
+	if (t->task_bytes >= n->max_task_bytes) {
+		over_cap(n, t);
+		return false;
+	}
+	rules->allowed = n->api_classes;
+	rules->plain_http = n->plain_http;
+	rules->max_bytes = (curl_off_t)(n->max_task_bytes - t->task_bytes);
+	return true;
+}
+
 void download_start(struct net *n, struct ntask *t,
 		    const struct core_task *ct)
 {
+	struct xfer_rules rules;
 	struct xfer *x;
 	size_t i;
 	int fd;
@@ -91,6 +166,9 @@ void download_start(struct net *n, struct ntask *t,
 		completed(n, t);
 		return;
 	}
+	t->output = i;
+	if (!download_allowed(n, t, ct->urls[i], &rules))
+		return;
 	fd = core_tmpfile(n->core, t->tmp_path, sizeof(t->tmp_path));
 	if (fd < 0) {
 		char why[300];
@@ -100,7 +178,7 @@ void download_start(struct net *n, struct ntask *t,
 		store_trouble(n, t, why);
 		return;
 	}
-	x = xfer_download(&n->pool, ct->urls[i], fd);
+	x = xfer_download(&n->pool, ct->urls[i], fd, &rules);
 	if (!x || net_launch(n, x, t) < 0) {
 		xfer_free(&n->pool, x);
 		close(fd);
@@ -108,25 +186,35 @@ void download_start(struct net *n, struct ntask *t,
 		again(n, t, "cannot start the download", 0);
 		return;
 	}
-	t->output = i;
 	log_debug("%s #%" PRIu64 ": downloading output %zu", t->name, t->seq,
 		  i + 1);
 }
 
+/* Bytes that are no image: maybe an expired link's error page. */
+static void not_image(struct net *n, struct ntask *t, const struct xfer *x,
+		      const char *host)
+{
+	char why[640];
+
+	snprintf(why, sizeof(why), "not an image (%s sent %s)", host,
+		 sniff_describe(x->head, x->head_len));
+	refresh(n, t, why);
+}
+
 /* A whole body arrived: the core checks and stores it. */
-static void store(struct net *n, struct ntask *t, const char *host)
+static void store(struct net *n, struct ntask *t, const struct xfer *x,
+		  const char *host)
 {
 	char why[640];
 	int rc = core_task_output(n->core, t->seq, t->output, t->tmp_path);
 
 	if (rc == 0) {
+		t->task_bytes += (uint64_t)x->received;
 		t->download_failures = 0;
 		t->store_failures = 0;
 		net_schedule(n, t, STEP_DOWNLOAD, 0);
 	} else if (rc == -EBADMSG) {
-		snprintf(why, sizeof(why), "%s answered with something that "
-			 "is not an image", host);
-		refresh(n, t, why);
+		not_image(n, t, x, host);
 	} else if (rc == -ENOENT) {
 		net_drop(n, t);
 	} else {	/* the core removed the file */
@@ -146,12 +234,33 @@ void download_done(struct net *n, struct ntask *t, struct xfer *x,
 	close(x->fd);
 	x->fd = -1;
 	if (net_answer_ok(r)) {
-		store(n, t, host);
+		store(n, t, x, host);
 		return;
 	}
 	unlink(t->tmp_path);
 	if (x->write_errno) {
 		store_trouble(n, t, r->what);
+		return;
+	}
+	if (x->refused[0]) {
+		snprintf(why, sizeof(why), "%s: refused before connecting: %s",
+			 host, x->refused);
+		refused(n, t, why);
+		return;
+	}
+	if (x->disk_full) {
+		/* as when it is full: the image waits at the API */
+		snprintf(why, sizeof(why), "disk nearly full: %s",
+			 strerror(ENOSPC));
+		store_trouble(n, t, why);
+		return;
+	}
+	if (x->not_image) {
+		not_image(n, t, x, host);
+		return;
+	}
+	if (x->too_big && x->rules.max_bytes < XFER_DOWNLOAD_MAX) {
+		over_cap(n, t);
 		return;
 	}
 	if (r->transport == TRANSPORT_OK)

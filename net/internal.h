@@ -52,6 +52,7 @@ struct ntask {
 	unsigned download_failures;	/* of the current output */
 	unsigned store_failures;	/* the data dir refused, in a row */
 	bool repolled;			/* fresh URLs were asked for once */
+	uint64_t task_bytes;		/* of its outputs stored so far */
 	size_t output;			/* the output being downloaded */
 	char tmp_path[PATH_MAX];	/* its temporary file */
 };
@@ -74,6 +75,9 @@ struct net {
 	char *api_url;
 	int64_t poll_ms;
 	unsigned max_inflight;
+	uint64_t max_task_bytes;	/* all outputs of one task */
+	bool plain_http;		/* api_url is http://, on loopback */
+	unsigned api_classes;		/* ADDR_BIT()s of api_url's addresses */
 	struct curl_slist *headers;	/* holds the key */
 	CURLM *multi;
 	pthread_t thread;
@@ -147,6 +151,8 @@ void poll_done(struct net *n, struct ntask *t, struct xfer *x,
 	       const struct xfer_result *r);
 
 /* download.c */
+/* Where api_url is, for the downloads' rules (it may resolve a name). */
+void download_init(struct net *n);
 void download_start(struct net *n, struct ntask *t,
 		    const struct core_task *ct);
 void download_done(struct net *n, struct ntask *t, struct xfer *x,

@@ -551,6 +551,7 @@ static void *net_thread(void *arg)
 	struct net *n = arg;
 	int running;
 
+	download_init(n);
 	for (;;) {
 		drain_inbox(n);
 		if (!n->stopping) {
@@ -662,6 +663,8 @@ struct net *net_start(struct core *c, const struct net_config *cfg,
 	if (n->poll_ms < 10)
 		n->poll_ms = 10;
 	n->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;
+	n->max_task_bytes = cfg->max_task_bytes ? cfg->max_task_bytes :
+						  NET_MAX_TASK_BYTES;
 	n->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 		 (uint64_t)(uintptr_t)n;
 	bucket_init(&n->bucket, NET_RATE, NET_BURST, timer_now());

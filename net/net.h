@@ -17,7 +17,10 @@ struct net_config {
 	const char *api_key;	/* sent only to api_url's host */
 	double poll_interval;	/* seconds between polls of one task */
 	unsigned max_inflight;	/* tasks at the API at once */
+	uint64_t max_task_bytes; /* all images of one task; 0: the default */
 };
+
+#define NET_MAX_TASK_BYTES ((uint64_t)256 * 1024 * 1024)
 
 /* The key check at start: one GET /v1/credits with curl's easy interface,
  * no retry, at most NET_KEYCHECK_TIMEOUT seconds (NET_KEYCHECK_CONNECT to

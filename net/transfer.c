@@ -1,19 +1,25 @@
 /* One HTTP transfer on a curl easy handle: see transfer.h. */
 #include "transfer.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "api.h"
 
 #define XFER_CONNECT_TIMEOUT 10L
 #define XFER_LOW_SPEED_LIMIT 1L		/* bytes a second ... */
 #define XFER_LOW_SPEED_TIME 30L		/* ... for this long: stalled */
+#define XFER_DOWNLOAD_LOW_SPEED 4096L	/* an image trickling slower */
+#define XFER_DISK_CHECK (1024 * 1024)	/* look at free space this often */
 #define XFER_DOWNLOAD_TIMEOUT 600L
 #define XFER_MAX_REDIRS 5L
 
@@ -40,6 +46,43 @@ static size_t write_answer(char *data, size_t size, size_t nmemb, void *ud)
 	return len;
 }
 
+/* Keep the first bytes; once there are enough, are they an image's? An
+ * error answer's body is none, and need not be. */
+static bool looks_like_image(struct xfer *x, const char *data, size_t len)
+{
+	size_t n = sizeof(x->head) - x->head_len;
+	long status = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (n == 0 || status < 200 || status > 299)
+		return true;
+	if (n > len)
+		n = len;
+	memcpy(x->head + x->head_len, data, n);
+	x->head_len += n;
+	/* a shorter body is judged whole, by the core */
+	return x->head_len < sizeof(x->head) ||
+	       sniff_image(x->head, x->head_len) != NULL;
+}
+
+/* Would len more bytes eat into the reserve of fd's file system
+ * (XFER_DISK_RESERVE, or a twentieth of a small one)? Looked at before the
+ * first bytes and after every XFER_DISK_CHECK more. */
+static bool disk_nearly_full(struct xfer *x, size_t len)
+{
+	unsigned long long reserve = XFER_DISK_RESERVE;
+	struct statvfs sv;
+
+	if (x->received > 0 && (x->received + (curl_off_t)len) /
+	    XFER_DISK_CHECK == x->received / XFER_DISK_CHECK)
+		return false;
+	if (fstatvfs(x->fd, &sv) < 0)
+		return false;	/* write(2) will say what is wrong */
+	if (reserve > (unsigned long long)sv.f_blocks * sv.f_frsize / 20)
+		reserve = (unsigned long long)sv.f_blocks * sv.f_frsize / 20;
+	return (unsigned long long)sv.f_bavail * sv.f_frsize < reserve + len;
+}
+
 /* CURLOPT_MAXFILESIZE only sees a Content-Length: a chunked body is
  * capped here. */
 static size_t write_file(char *data, size_t size, size_t nmemb, void *ud)
@@ -47,8 +90,16 @@ static size_t write_file(char *data, size_t size, size_t nmemb, void *ud)
 	struct xfer *x = ud;
 	size_t len = size * nmemb, done = 0;
 
-	if ((curl_off_t)len > XFER_DOWNLOAD_MAX - x->received) {
+	if ((curl_off_t)len > x->rules.max_bytes - x->received) {
 		x->too_big = true;
+		return 0;
+	}
+	if (!looks_like_image(x, data, len)) {
+		x->not_image = true;
+		return 0;
+	}
+	if (disk_nearly_full(x, len)) {
+		x->disk_full = true;
 		return 0;
 	}
 	while (done < len) {
@@ -64,6 +115,24 @@ static size_t write_file(char *data, size_t size, size_t nmemb, void *ud)
 	}
 	x->received += (curl_off_t)len;
 	return len;
+}
+
+/* The schemes a transfer and its redirects (if followed) may use. */
+static void set_protocols(CURL *e, bool plain_http)
+{
+#if CURL_AT_LEAST_VERSION(7, 85, 0)
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
+			 plain_http ? "http,https" : "https");
+	/* a redirect never downgrades https to http */
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+			 plain_http ? "http" : "https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, plain_http ?
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS) :
+			 (long)CURLPROTO_HTTPS);
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, plain_http ?
+			 (long)CURLPROTO_HTTP : (long)CURLPROTO_HTTPS);
+#endif
 }
 
 static struct xfer *xfer_new(struct xfer_pool *p, const char *url,
@@ -85,7 +154,7 @@ static struct xfer *xfer_new(struct xfer_pool *p, const char *url,
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	set_protocols(e, true);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, XFER_CONNECT_TIMEOUT);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, XFER_LOW_SPEED_LIMIT);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, XFER_LOW_SPEED_TIME);
@@ -130,7 +199,33 @@ struct xfer *xfer_api(struct xfer_pool *p, const char *url,
 	return x;
 }
 
-struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd)
+/* Every connection a download makes, redirects included, comes here
+ * first: an address of a class the rules do not allow gets no socket, so
+ * nothing is sent to it. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose,
+				 struct curl_sockaddr *a)
+{
+	struct xfer *x = ud;
+	enum addr_class cls = addr_classify(&a->addr, a->addrlen);
+
+	if (purpose == CURLSOCKTYPE_IPCXN && cls != ADDR_GLOBAL &&
+	    !(x->rules.allowed & ADDR_BIT(cls))) {
+		char ip[INET6_ADDRSTRLEN] = "?";
+		const void *bytes = a->family == AF_INET6 ?
+			(const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr :
+			(const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+
+		inet_ntop(a->family, bytes, ip, sizeof(ip));
+		snprintf(x->refused, sizeof(x->refused),
+			 "address %s is %s, not global", ip,
+			 addr_class_name(cls));
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd,
+			   const struct xfer_rules *rules)
 {
 	struct xfer *x = xfer_new(p, url, XFER_DOWNLOAD_TIMEOUT);
 	bool plain = strncasecmp(url, "http://", 7) == 0;
@@ -138,13 +233,23 @@ struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd)
 	if (!x)
 		return NULL;
 	x->fd = fd;
+	x->rules = *rules;
+	if (x->rules.max_bytes > XFER_DOWNLOAD_MAX)
+		x->rules.max_bytes = XFER_DOWNLOAD_MAX;
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_file);
-	curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, XFER_DOWNLOAD_MAX);
+	curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE,
+			 x->rules.max_bytes);
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, XFER_MAX_REDIRS);
-	/* a redirect never downgrades https to http */
-	curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR,
-			 plain ? "http" : "https");
+	set_protocols(x->easy, plain && rules->plain_http);
+	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, x);
+	/* a stall or a trickle is cut and retried, not waited out */
+	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT,
+			 XFER_DOWNLOAD_LOW_SPEED);
+	/* plain http goes to loopback only: never via a proxy */
+	if (plain)
+		curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
 	return x;
 }
 
@@ -193,7 +298,7 @@ void xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r)
 	else if (x->too_big)
 		snprintf(r->what, sizeof(r->what),
 			 "answer larger than %lld bytes",
-			 x->fd >= 0 ? (long long)XFER_DOWNLOAD_MAX :
+			 x->fd >= 0 ? (long long)x->rules.max_bytes :
 				      (long long)API_ANSWER_MAX);
 	else if (x->write_errno)
 		snprintf(r->what, sizeof(r->what), "cannot write the image: %s",

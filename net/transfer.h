@@ -11,10 +11,22 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "core/sniff.h"
 #include "retry.h"
 
 #define XFER_POOL_MAX 8
 #define XFER_DOWNLOAD_MAX ((curl_off_t)100 * 1024 * 1024)
+/* Free bytes a download leaves on the data directory's file system (at
+ * most a twentieth of its size). */
+#define XFER_DISK_RESERVE ((unsigned long long)64 * 1024 * 1024)
+
+/* What a download may do. */
+struct xfer_rules {
+	unsigned allowed;	/* ADDR_BIT()s of non-global classes it may
+				 * connect to (those of api_url) */
+	bool plain_http;	/* http:// too, not only https:// */
+	curl_off_t max_bytes;	/* the body at most */
+};
 
 struct xfer_pool {
 	CURL *idle[XFER_POOL_MAX];
@@ -29,6 +41,12 @@ struct xfer {
 	curl_off_t received;	/* downloads: bytes written to fd */
 	bool too_big;		/* the body went over its cap */
 	int write_errno;	/* downloads: a failed write(2) */
+	struct xfer_rules rules;	/* downloads */
+	char refused[128];	/* downloads: why a connection was refused */
+	bool disk_full;		/* downloads: the reserve was reached */
+	bool not_image;		/* downloads: the first bytes are none */
+	unsigned char head[SNIFF_HEAD];	/* downloads: the first bytes */
+	size_t head_len;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -52,9 +70,14 @@ void xfer_pool_free(struct xfer_pool *p);
 struct xfer *xfer_api(struct xfer_pool *p, const char *url,
 		      const struct curl_slist *headers, const char *post,
 		      size_t postlen, long timeout);
-/* A download of url into fd (the caller's), without the key; redirects
- * are followed (at most 5, to the URL's own scheme). */
-struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd);
+/* A download of url into fd (the caller's), without the key, under rules
+ * (copied); redirects are followed (at most 5, to the URL's own scheme).
+ * Every address it connects to, redirects included, is checked before the
+ * connection is made (x->refused says why one was not). The body stops
+ * early when its first bytes are no image (x->not_image) or when the file
+ * system of fd gets within XFER_DISK_RESERVE of full (x->disk_full). */
+struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd,
+			   const struct xfer_rules *rules);
 /* Read the result of a transfer curl finished with code. */
 void xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r);
 /* The host of url, for messages ("file.example"), at most size bytes. */

@@ -155,6 +155,27 @@ static int parse_file_name(const char *name, char *id)
 	return name[SIM_TASK_ID_LEN + 1] - '0';
 }
 
+/* 200 with bytes that are no image: what an expired pre-signed link may
+ * give, or what a hostile file host may. */
+static void serve_nonimage(struct sim_req *r, enum sim_nonimage kind)
+{
+	/* "hi\n", gzipped */
+	static const char gzip[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00"
+		"\x03\xcb\xc8\xe4\x02\x00\x7a\x7a\x6f\xed\x03\x00\x00\x00";
+	static const char zeros[4096];
+
+	r->reply.status = 200;
+	r->reply.content_type = "application/octet-stream";
+	if (kind == SIM_NONIMAGE_ZEROS) {
+		buf_add(&r->reply.body, zeros, sizeof(zeros));
+	} else if (kind == SIM_NONIMAGE_GZIP) {
+		buf_add(&r->reply.body, gzip, sizeof(gzip) - 1);
+	} else {
+		buf_addstr(&r->reply.body, "<html>expired</html>");
+		r->reply.content_type = "text/html";
+	}
+}
+
 void sim_api_file(struct sim_req *r, const char *name)
 {
 	struct sim *s = r->sim;
@@ -162,7 +183,8 @@ void sim_api_file(struct sim_req *r, const char *name)
 	int n = parse_file_name(name, id);
 	struct sim_task *task = NULL;
 	uint32_t width = 0, height = 0;
-	bool found = false, nonimage = false, noise = false;
+	enum sim_nonimage nonimage = SIM_IMAGE;
+	bool found = false, noise = false;
 
 	pthread_mutex_lock(&s->lock);
 	if (n)
@@ -179,10 +201,7 @@ void sim_api_file(struct sim_req *r, const char *name)
 	if (!found) {
 		sim_reply_error(&r->reply, 404, "not_found", "No such file.");
 	} else if (nonimage) {
-		/* what an expired pre-signed link may give: 200, not an image */
-		buf_addstr(&r->reply.body, "<html>expired</html>");
-		r->reply.status = 200;
-		r->reply.content_type = "text/html";
+		serve_nonimage(r, nonimage);
 	} else if (sim_png_encode(&r->reply.body, width, height,
 				  seed_of(name), noise) == 0) {
 		r->reply.status = 200;

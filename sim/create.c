@@ -387,6 +387,11 @@ void sim_directives_parse(const char *prompt, struct sim_directives *d)
 	if (directive(prompt, "[sim:outputs=", value, sizeof(value)) &&
 	    value[0] >= '1' && value[0] <= '4' && value[1] == '\0')
 		d->outputs = value[0] - '0';
-	d->nonimage = strstr(prompt, "[sim:nonimage]") != NULL;
+	if (strstr(prompt, "[sim:nonimage]"))
+		d->nonimage = SIM_NONIMAGE_HTML;
+	else if (strstr(prompt, "[sim:nonimage=zeros]"))
+		d->nonimage = SIM_NONIMAGE_ZEROS;
+	else if (strstr(prompt, "[sim:nonimage=gzip]"))
+		d->nonimage = SIM_NONIMAGE_GZIP;
 	d->noise = strstr(prompt, "[sim:noise]") != NULL;
 }

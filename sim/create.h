@@ -37,12 +37,21 @@ void sim_create_free(struct sim_create *c);
 void sim_image_size(const struct sim_create *c, double scale, uint32_t *w,
 		    uint32_t *h);
 
+/* What the file URLs of a task serve instead of its images. */
+enum sim_nonimage {
+	SIM_IMAGE,		/* its images */
+	SIM_NONIMAGE_HTML,	/* <html>expired</html> */
+	SIM_NONIMAGE_ZEROS,	/* 4096 zero bytes */
+	SIM_NONIMAGE_GZIP,	/* a gzip stream */
+};
+
 /* Test directives in a prompt (see sim_main.c's --help):
- * [sim:fail=CODE] [sim:outputs=N] [sim:nonimage] [sim:noise]. */
+ * [sim:fail=CODE] [sim:outputs=N] [sim:nonimage] [sim:nonimage=KIND]
+ * [sim:noise]. */
 struct sim_directives {
 	char fail_code[64];	/* "" unless [sim:fail=CODE] */
 	int outputs;		/* 1 unless [sim:outputs=N], N in 1..4 */
-	bool nonimage;
+	enum sim_nonimage nonimage;
 	bool noise;
 };
 

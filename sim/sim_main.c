@@ -35,6 +35,8 @@ static const char usage[] =
 "                    (message \"simulated failure\"); credits are refunded\n"
 "  [sim:outputs=N]   N output images (1..4)\n"
 "  [sim:nonimage]    the image URLs answer 200 with <html>expired</html>\n"
+"  [sim:nonimage=zeros], [sim:nonimage=gzip]\n"
+"                    ... with 4096 zero bytes, or a gzip stream\n"
 "  [sim:noise]       images of random pixels, which do not compress\n"
 "\n"
 "Control endpoints (no key): GET /_sim/stats, /_sim/requests,\n"

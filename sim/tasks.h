@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "create.h"
 
 #define SIM_TASKS_MAX 100000
 #define SIM_TASK_ID_LEN 36
@@ -31,7 +32,7 @@ struct sim_task {
 	int64_t price;			/* milli-credits held */
 	int outputs;			/* 1..SIM_OUTPUTS_MAX */
 	char fail_code[64];		/* "" unless the task is to fail */
-	bool nonimage;			/* files serve an HTML page */
+	enum sim_nonimage nonimage;	/* what files serve instead */
 	bool noise;			/* images that do not compress */
 	bool image_to_image;
 	uint32_t width, height;

@@ -227,12 +227,14 @@ class MountedTest(unittest.TestCase):
 
     sim_pending = 0.0
     sim_processing = 0.0
+    sim_extra = ()
     mount_options = ()
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix="gptimgfs-e2e-")
         self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
-        self.sim = Sim(self.workdir, self.sim_pending, self.sim_processing)
+        self.sim = Sim(self.workdir, self.sim_pending, self.sim_processing,
+                       self.sim_extra)
         self.addCleanup(self.sim.close)
         self.m = Mount(self.workdir, self.sim.url, self.mount_options)
         self.addCleanup(self.dump_log_on_failure)

@@ -388,6 +388,13 @@ static void test_parse_task_failed_reasons(void)
 		   "\"code\":\"x\",\"message\":\"a\xff\xc0\xafz\"}}", "t1", &t,
 		   err) == 0);
 	CHECK_STR(t.error_message, "a???z");
+	/* bidi controls and invisible characters are no text to show: an
+	 * override would make "exe.png" of "gnp.exe" */
+	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\",\"error\":{"
+		   "\"code\":\"x\",\"message\":\"see \\u202egnp.exe\\u202c, "
+		   "\xe2\x81\xa6iso\xe2\x81\xa9 z\\u200bw \\ufeffbom s\\u00adh\"}}",
+		   "t1", &t, err) == 0);
+	CHECK_STR(t.error_message, "see ?gnp.exe?, ?iso? z?w ?bom s?h");
 	/* no reason given: one of our own */
 	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\"}", "t1", &t, err) == 0);
 	CHECK_STR(t.error_code, "task_failed");

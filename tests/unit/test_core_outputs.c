@@ -2,6 +2,7 @@
  * extended attributes, history names, several outputs, what the downloaded
  * bytes are, rm, and a restart. */
 #include "core_fixture.h"
+#include "core/sniff.h"
 
 #define HIST(name, ext) "^" name "~" FX_STAMP "(-[0-9]+)?\\." ext "$"
 
@@ -410,14 +411,24 @@ static void test_sniff(void)
 		{ "body", "https://cdn.example/a.png",
 		  BYTES("{\"error\":\"expired\"}"), NULL },
 		{ "empty", "https://cdn.example/a.png", BYTES(""), NULL },
+		/* only PNG, JPEG and WebP are images; the URL's extension
+		 * chooses nothing */
 		{ "anim", "https://cdn.example/x/anim.GIF?sig=ab.c",
-		  BYTES("GIF89a\x01\x00\x01\x00\x80\x00\x00\xff"), "anim.gif" },
+		  BYTES("GIF89a\x01\x00\x01\x00\x80\x00\x00\xff"), NULL },
+		{ "blob", "https://cdn.example/v1.dir/blob",
+		  BYTES("\x01\x02\x03\x00\xfe"), NULL },
+		{ "zeros", "https://cdn.example/z.png",
+		  BYTES("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"), NULL },
+		{ "gz", "https://cdn.example/setup.exe",
+		  BYTES("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"), NULL },
+		{ "riff", "https://cdn.example/a.webp",
+		  BYTES("RIFF\x24\x00\x00\x00WAVEfmt "), NULL },
 		{ "photo", "https://cdn.example/photo.png",
 		  BYTES("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), "photo.jpg" },
-		{ "web", "https://cdn.example/web",
+		{ "web", "https://cdn.example/web.exe",
 		  BYTES("RIFF\x24\x00\x00\x00WEBPVP8 "), "web.webp" },
-		{ "blob", "https://cdn.example/v1.dir/blob",
-		  BYTES("\x01\x02\x03\x00\xfe"), "blob.bin" },
+		{ "pic", "https://cdn.example/pic.exe",
+		  BYTES("\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "pic.png" },
 	};
 	char tmp[512], want[64];
 	struct fx f;
@@ -451,7 +462,7 @@ static void test_sniff(void)
 			  want);
 	}
 	CHECK(fx_entries(&f, "tmp") == 0);
-	CHECK(fx_n_outputs(&f) == 4);
+	CHECK(fx_n_outputs(&f) == 3);
 
 	/* a download for a task that is not downloading is dropped */
 	CHECK(fx_download(&f, seq, 0, fx_png, FX_PNG_LEN, tmp, sizeof(tmp)) ==
@@ -459,6 +470,27 @@ static void test_sniff(void)
 	CHECK(access(tmp, F_OK) < 0);
 	CHECK(fx_entries(&f, "tmp") == 0);
 	fx_close(&f);
+}
+
+/* What bytes that are no image look like, for download_failed. */
+static void test_sniff_describe(void)
+{
+	CHECK_STR(sniff_describe(BYTES("")), "an empty body");
+	CHECK_STR(sniff_describe(BYTES("\x1f\x8b\x08\x00")), "gzip data");
+	CHECK_STR(sniff_describe(BYTES("\0\0\0\0")), "zero bytes");
+	CHECK_STR(sniff_describe(BYTES("MZ\x90\x00")), "a program");
+	CHECK_STR(sniff_describe(BYTES("\x7f" "ELF\x02")), "a program");
+	CHECK_STR(sniff_describe(BYTES("PK\x03\x04")), "a zip archive");
+	CHECK_STR(sniff_describe(BYTES("GIF89a")),
+		  "a GIF image, which is not accepted");
+	CHECK_STR(sniff_describe(BYTES(" \n<html>")), "HTML or XML");
+	CHECK_STR(sniff_describe(BYTES("{\"error\":1}")), "JSON");
+	CHECK_STR(sniff_describe(BYTES("Forbidden")), "text");
+	CHECK_STR(sniff_describe(BYTES("\x01\x02\x00\xfe")), "binary data");
+	/* short heads of images are no images */
+	CHECK(sniff_image(BYTES("\x89PNG")) == NULL);
+	CHECK(sniff_image(BYTES("RIFF\0\0\0\0WEB")) == NULL);
+	CHECK_STR(sniff_image(BYTES("\xff\xd8\xff")), "jpg");
 }
 
 static void test_unlink(void)
@@ -588,6 +620,7 @@ int main(void)
 	test_same_second();
 	test_three_outputs();
 	test_sniff();
+	test_sniff_describe();
 	test_unlink();
 	test_restart();
 	return check_result("test_core_outputs");

@@ -206,11 +206,39 @@ static void test_blank(void)
 	CHECK(!utf8_blank("\xe2\x80", 2));
 }
 
+/* What a one-line message must not show as it is. */
+static void test_unsafe(void)
+{
+	static const uint32_t unsafe[] = {
+		0x00, 0x0a, 0x1b, 0x1f, 0x7f, 0x80, 0x9b, 0x9f,
+		0xad,			/* soft hyphen */
+		0x061c,			/* Arabic letter mark */
+		0x200b, 0x200c, 0x200d, 0x200e, 0x200f,
+		0x202a, 0x202b, 0x202c, 0x202d, 0x202e,	/* bidi embeddings */
+		0x2028, 0x2029,		/* line, paragraph separator */
+		0x2060, 0x2061, 0x2064,
+		0x2066, 0x2067, 0x2068, 0x2069,		/* bidi isolates */
+		0xfeff, 0xfff9, 0xe0001, 0xe0041, 0xe007f,
+	};
+	static const uint32_t safe[] = {
+		0x20, 0x41, 0x7e, 0xa0, 0xac, 0xae, 0x061b, 0x061d, 0x200a,
+		0x2010, 0x2027, 0x202f, 0x205f, 0x2065, 0x2070, 0x732b,
+		0xfefe, 0xff00, 0xfffd, 0x1f408, 0xe0080, 0x10ffff,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++)
+		CHECK(utf8_unsafe(unsafe[i]));
+	for (i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+		CHECK(!utf8_unsafe(safe[i]));
+}
+
 int main(void)
 {
 	test_chars();
 	test_all_code_points();
 	test_valid();
 	test_blank();
+	test_unsafe();
 	return check_result("test_utf8");
 }
