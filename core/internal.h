@@ -133,6 +133,10 @@ int load_read_mode(const struct json_doc *doc, mode_t *mode);
 
 /* submit.c */
 bool submit_input_unchanged(struct core *c, const struct task *t);
+/* At start: every prompt file whose text its job never asked for (a kill
+ * between a writer's close and the release that submits) gets a failed
+ * task that says so; nothing is sent. Queued tasks are check_queued's. */
+void submit_check_unsubmitted(struct core *c);
 /* core_read_mode of jobs/NAME.txt as it is now; 0400 when it cannot be
  * seen (a private default). */
 mode_t submit_read_mode(struct core *c, const char *name);

@@ -234,6 +234,7 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 	credits_load(c);
 	resolve_interrupted(c);
 	drop_leftovers(c);
+	submit_check_unsubmitted(c);
 	check_queued(c);
 	return c;
 }

@@ -202,9 +202,10 @@ static void check_job_name(const char *name, const char *label,
 			 "%s: %s; rename the file", label, why);
 }
 
-/* 0 when read (valid or not: see in->error), -ENOENT when the prompt file
- * is gone, another -errno when it cannot be read. */
-static int read_input(struct core *c, const char *name, struct input *in)
+/* The prompt file alone: 0 when read (valid or not: see in->error),
+ * -ENOENT when it is gone, another -errno when it cannot be read. */
+static int read_prompt_file(struct core *c, const char *name,
+			    struct input *in)
 {
 	char file[NAME_MAX + 1], label[NAME_MAX + 8];
 	int rc;
@@ -219,6 +220,18 @@ static int read_input(struct core *c, const char *name, struct input *in)
 	check_job_name(name, label, in);
 	if (!in->error[0])
 		read_prompt(label, in, rc);
+	return 0;
+}
+
+/* The prompt file and its sidecar: as read_prompt_file. */
+static int read_input(struct core *c, const char *name, struct input *in)
+{
+	char label[NAME_MAX + 8];
+	int rc = read_prompt_file(c, name, in);
+
+	if (rc < 0)
+		return rc;
+	snprintf(label, sizeof(label), "jobs/%s.txt", name);
 	if (!in->error[0])
 		read_options(c, name, in);
 	if (!in->error[0])
@@ -311,6 +324,78 @@ static int restore(struct core *c, const char *name, bool *shown)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+/* ---- after a restart ---- */
+
+/* Does jobs/NAME.txt say what the job's current task cur asked for? A
+ * refused task keeps no invalid text: an invalid file matches it. */
+static bool prompt_matches(const struct task *cur, const struct input *in)
+{
+	if (in->error[0])
+		return task_refused(cur);
+	return cur->prompt_len == in->prompt_len &&
+	       memcmp(cur->prompt, buf_str(&in->prompt_file),
+		      in->prompt_len) == 0;
+}
+
+/* jobs/NAME.txt changed after its job's last submission: the daemon was
+ * killed between a writer's close and the release that submits it, or
+ * the file was changed while the daemon was stopped. Whether the text is
+ * whole is unsure, so nothing is sent: the job shows a failed task that
+ * says why, and the next write of the prompt submits it. */
+static void record_unsubmitted(struct core *c, const char *name,
+			       struct input *in)
+{
+	struct task *t = task_from_input(c->last_seq + 1, name, in);
+
+	if (!t)
+		return;
+	t->state = TASK_FAILED;
+	snprintf(t->error, sizeof(t->error),
+		 "interrupted: jobs/%s.txt changed after its last submission "
+		 "(the daemon stopped before the close that ended the write "
+		 "was handled, or the file changed while it was stopped); "
+		 "nothing was sent, nothing was charged (write the prompt "
+		 "again to send it)", name);
+	log_warn("jobs/%s.txt: %s", name, t->error);
+	if (table_insert(c, t) < 0) {
+		task_free(t);
+		return;
+	}
+	task_save(c, t);
+	prune_job(c, t->name);
+}
+
+static void check_prompt_file(void *ctx, const char *file)
+{
+	char name[NAME_MAX + 1];
+	struct core *c = ctx;
+	struct task *cur;
+	struct input in;
+
+	if (!core_prompt_name(file, name, sizeof(name)))
+		return;
+	cur = table_current(c, name);
+	if (cur && cur->state == TASK_QUEUED)
+		return;	/* check_queued's */
+	input_init(c, &in);
+	if (read_prompt_file(c, name, &in) == 0) {
+		if (!cur || !prompt_matches(cur, &in))
+			record_unsubmitted(c, name, &in);
+		else if (cur->forgotten) {	/* written again, same text */
+			cur->forgotten = false;
+			task_save(c, cur);
+		}
+	}
+	input_free(&in);
+}
+
+void submit_check_unsubmitted(struct core *c)
+{
+	if (store_for_each(c->store.jobs_fd, check_prompt_file, c) < 0)
+		log_err("%s/jobs: cannot list it to check what was submitted: "
+			"%s", c->store.path, strerror(errno));
 }
 
 /* The submission proper, under the submit lock. What the others must be

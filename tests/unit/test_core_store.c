@@ -396,6 +396,7 @@ static void test_seq_not_reused(void)
 	s1 = fx_done(&f, "cat", "a cat", "t-1");
 	CHECK(s1 != 0);
 	CHECK(core_output_find(f.c, "cat.png", &o1) == 0);
+	CHECK(unlinkat(core_jobs_dirfd(f.c), "cat.txt", 0) == 0);
 	core_prompt_removed(f.c, "cat");
 	/* its record goes away (expired, or removed by hand) */
 	snprintf(path, sizeof(path), "records/%016" PRIu64 ".json", s1);
@@ -414,6 +415,7 @@ static void test_seq_not_reused(void)
 	CHECK(o1.id != o2.id);
 
 	/* a removed job's record kept for a week, then dropped at start */
+	CHECK(unlinkat(core_jobs_dirfd(f.c), "dog.txt", 0) == 0);
 	core_prompt_removed(f.c, "dog");
 	CHECK(edit_record(&f, s2, "\"updated\":", "\"updated\":1,\"old\":"));
 	CHECK(fx_reopen(&f));

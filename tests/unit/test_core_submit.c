@@ -412,6 +412,7 @@ static void test_removed_ended(void)
 	CHECK(fx_is_job(&f, "cat"));
 
 	/* also across a restart */
+	CHECK(unlinkat(core_jobs_dirfd(f.c), "cat.txt", 0) == 0);
 	core_prompt_removed(f.c, "cat");
 	CHECK(fx_reopen(&f));
 	core_start(f.c);
@@ -421,6 +422,7 @@ static void test_removed_ended(void)
 	CHECK(f.calls.n_ready == 0);
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "task_id"), "t-1");
 	/* a different prompt after removal is a new task */
+	CHECK(unlinkat(core_jobs_dirfd(f.c), "cat.txt", 0) == 0);
 	core_prompt_removed(f.c, "cat");
 	CHECK(fx_submit(&f, "cat", "a cat, again") != 0);
 	CHECK_STR(fx_first_line(&f, "cat"), "queued");
@@ -441,6 +443,7 @@ static void test_removed_queued(void)
 	snprintf(rec, sizeof(rec), "records/%016" PRIu64 ".json", seq);
 	CHECK(fx_exists(&f, rec));
 	fx_clear_calls(&f);
+	CHECK(unlinkat(core_jobs_dirfd(f.c), "dog.txt", 0) == 0);
 	core_prompt_removed(f.c, "dog");
 	CHECK(fx_changed(&f, "dog"));
 	CHECK(core_status(f.c, "dog", &f.text, NULL) == -ENOENT);
@@ -465,6 +468,7 @@ static void test_removed_in_flight(void)
 	seq = fx_submit(&f, "fox", "a fox");
 	CHECK(fx_send(&f, seq, "t-fox") == 0);
 	CHECK(core_task_progress(f.c, seq, TASK_PROCESSING) == 0);
+	CHECK(unlinkat(core_jobs_dirfd(f.c), "fox.txt", 0) == 0);
 	core_prompt_removed(f.c, "fox");
 	CHECK_STR(fx_first_line(&f, "fox"), "processing");
 	CHECK(fx_is_job(&f, "fox"));
@@ -561,6 +565,52 @@ static void test_refused_then_same(void)
 	CHECK_STR(fx_first_line(&f, "cat"), "completed");
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "task_id"), "t-1");
 	CHECK(fx_entries(&f, "records") == 1);
+	fx_close(&f);
+}
+
+/* A kill between a writer's close and the release that submits loses the
+ * submission: after the restart, a prompt file whose text its job never
+ * asked for shows a failed task saying so, and nothing is sent. */
+static void test_unsubmitted_at_restart(void)
+{
+	struct fx f;
+	uint64_t seq;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(seq != 0);
+	CHECK(fx_submit(&f, "bad", "") == 0);		/* refused, empty */
+	CHECK(fx_write_job(&f, "cat.txt", "a black cat\n") == 0);
+	CHECK(fx_write_job(&f, "new.txt", "a new job\n") == 0);
+	CHECK(fx_write_job(&f, "bad.txt", "\n") == 0);	/* as refused */
+	CHECK(fx_write_job(&f, "bad.opts", "resolution = 2k\n") == 0);
+	CHECK(fx_reopen(&f));
+	core_start(f.c);
+	CHECK(f.calls.n_ready == 0);
+	CHECK_STR(fx_first_line(&f, "cat"), "failed");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "error"),
+		  "interrupted: jobs/cat.txt changed after its last submission "
+		  "(the daemon stopped before the close that ended the write "
+		  "was handled, or the file changed while it was stopped); "
+		  "nothing was sent, nothing was charged (write the prompt "
+		  "again to send it)");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "credits"),
+		  "0 (nothing was charged)");
+	CHECK_STR(fx_first_line(&f, "new"), "failed");
+	CHECK(strstr(fx_status(&f, "bad"), "invalid_input") != NULL);
+	/* the image of the task sent stays; its text again costs nothing */
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.prompt"), "a cat");
+	CHECK(fx_submit(&f, "cat", "a cat") == 0);
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "task_id"), "t-1");
+	/* an unsubmitted text written again is sent; a restart now finds
+	 * every file as submitted */
+	CHECK(fx_submit(&f, "new", "a new job") != 0);
+	CHECK(fx_reopen(&f));
+	CHECK_STR(fx_first_line(&f, "new"), "queued");
+	CHECK_STR(fx_first_line(&f, "cat"), "completed");
 	fx_close(&f);
 }
 
@@ -763,6 +813,7 @@ int main(void)
 	test_prompt_names();
 	test_credits();
 	test_refused_then_same();
+	test_unsubmitted_at_restart();
 	test_budget();
 	test_charges();
 	return check_result("test_core_submit");
