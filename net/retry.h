@@ -39,9 +39,10 @@ enum retry_verdict {
 };
 
 /* Attempts in all (the first one included) and backoff, per kind; 0
- * attempts means no limit. Creation gives up after about a minute (the
- * job goes back to queued or fails, saying why); a poll never gives up on
- * a transient error, backing off up to a minute (the image is paid for). */
+ * attempts means no limit. Creation gives up after about a minute of
+ * refusals (the job goes back to queued or fails, saying why); a poll
+ * never gives up on a transient error, backing off up to a minute (the
+ * image is paid for). */
 #define RETRY_CREATE_ATTEMPTS 5
 #define RETRY_CREATE_BASE 4.0
 #define RETRY_CREATE_CAP 30.0
