@@ -181,8 +181,7 @@ void create_done(struct net *n, struct ntask *t, struct xfer *x,
 		 t->seq, what);
 	if (verdict == RETRY_YES) {
 		retry(n, t, r, &e);
-	} else if (r->transport == TRANSPORT_OK && r->status >= 300 &&
-		   r->status <= 399) {
+	} else if (net_answer_redirect(r)) {
 		snprintf(msg, sizeof(msg), "%s; nothing was created",
 			 e.message);
 		net_fail(n, t, e.code, msg);

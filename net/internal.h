@@ -136,6 +136,12 @@ static inline bool net_answer_ok(const struct xfer_result *r)
 	return r->transport == TRANSPORT_OK && r->status >= 200 &&
 	       r->status < 300;
 }
+/* An answer that points elsewhere (3xx): API requests never follow it. */
+static inline bool net_answer_redirect(const struct xfer_result *r)
+{
+	return r->transport == TRANSPORT_OK && r->status >= 300 &&
+	       r->status < 400;
+}
 
 /* The API's headers, the key among them. A key with a control character
  * would forge headers: refused (NULL, err set). */

@@ -186,8 +186,7 @@ void net_answer_error(const struct xfer *x, const struct xfer_result *r,
 {
 	char host[256];
 
-	if (r->transport == TRANSPORT_OK && r->status >= 300 &&
-	    r->status <= 399) {
+	if (net_answer_redirect(r)) {
 		redirect_target(x, host, sizeof(host));
 		memset(e, 0, sizeof(*e));
 		e->http_status = r->status;
