@@ -2,9 +2,11 @@
  * answer means. A creation spends credits, so it is sent again only when
  * the API said it did not create the task or nothing left (retry.h); when
  * the answer is lost the task may exist and be charged, and it fails with
- * "interrupted" instead of being sent twice. */
+ * "interrupted" instead of being sent twice. Tries that never reached the
+ * API are not attempts: the job waits for the API, queued. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,9 +62,52 @@ void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
 		not_started(n, t, "curl refused the transfer");
 		return;
 	}
-	t->create_attempts++;
-	log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE " (attempt %u)",
-		 t->name, t->seq, t->create_attempts);
+	if (t->unreached_tries)
+		log_debug("%s #%" PRIu64 ": POST " API_PATH_CREATE
+			  " (try %u to reach the API)", t->name, t->seq,
+			  t->unreached_tries + 1);
+	else
+		log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE
+			 " (attempt %u)", t->name, t->seq,
+			 t->create_attempts + 1);
+}
+
+/* Nothing reached the API (no name, no route, refused, no TLS handshake):
+ * wait for it with backoff, apart from the attempts, for as long as the
+ * task is queued (the core drops it when its prompt file goes), a day at
+ * most. */
+static void unreached(struct net *n, struct ntask *t,
+		      const struct xfer_result *r)
+{
+	int64_t now = timer_now(), delay;
+	char note[512], msg[API_MESSAGE_MAX + 64];
+	double wait;
+
+	if (t->unreached_tries++ == 0) {
+		t->unreached_since = now;
+		log_info("%s #%" PRIu64 ": the API cannot be reached (%s); "
+			 "waiting for it", t->name, t->seq, r->what);
+	}
+	wait = retry_unreached_delay(t->unreached_tries,
+				     (double)(now - t->unreached_since) / 1000,
+				     &n->rng);
+	if (wait < 0) {
+		snprintf(msg, sizeof(msg), "the API could not be reached for "
+			 "%.0f hours (%s); nothing was sent",
+			 RETRY_UNREACHED_FOR / 3600, r->what);
+		net_fail(n, t, "network_error", msg);
+		return;
+	}
+	delay = (int64_t)ceil(1000 * wait);
+	snprintf(note, sizeof(note), "cannot reach the API (try %u: %s); "
+		 "nothing was sent; trying again in %lld s", t->unreached_tries,
+		 r->what, (long long)((delay + 999) / 1000));
+	if (core_task_requeue(n->core, t->seq, note) == -ENOENT) {
+		net_drop(n, t);
+		return;
+	}
+	n->unreached_waiting = true;
+	net_schedule(n, t, STEP_CREATE, delay);
 }
 
 /* The API did not create the task (or nothing left): again later, up to
@@ -113,20 +158,33 @@ static void created(struct net *n, struct ntask *t, const struct xfer *x)
 void create_done(struct net *n, struct ntask *t, struct xfer *x,
 		 const struct xfer_result *r)
 {
-	char what[128], msg[512];
+	char what[128], msg[API_MESSAGE_MAX + 64];
+	enum retry_verdict verdict;
 	struct api_error e;
 
 	if (net_answer_ok(r)) {
+		t->create_attempts++;
 		created(n, t, x);
 		return;
 	}
 	net_answer_error(x, r, &e);
+	verdict = retry_classify(REQ_CREATE, r->transport, r->request_sent,
+				 r->status, e.code);
+	if (verdict == RETRY_UNREACHED) {
+		unreached(n, t, r);
+		return;
+	}
+	t->create_attempts++;
+	t->unreached_tries = 0;
 	net_describe(r, &e, what, sizeof(what));
 	log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE " -> %s", t->name,
 		 t->seq, what);
-	if (retry_classify(REQ_CREATE, r->transport, r->request_sent,
-			   r->status, e.code) == RETRY_YES) {
+	if (verdict == RETRY_YES) {
 		retry(n, t, r, &e);
+	} else if (net_answer_redirect(r)) {
+		snprintf(msg, sizeof(msg), "%s; nothing was created",
+			 e.message);
+		net_fail(n, t, e.code, msg);
 	} else if (r->transport == TRANSPORT_OK) {
 		net_fail(n, t, e.code, e.message);
 	} else if (r->transport == TRANSPORT_FATAL && r->request_sent) {

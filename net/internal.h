@@ -47,7 +47,9 @@ struct ntask {
 	struct timer timer;		/* when the step is due */
 	struct xfer *x;			/* the step's transfer, if running */
 	char task_id[TASK_ID_MAX + 1];	/* the API's id, once polled */
-	unsigned create_attempts;	/* creation requests sent */
+	unsigned create_attempts;	/* creations that reached the API */
+	unsigned unreached_tries;	/* creations that did not, in a row */
+	int64_t unreached_since;	/* when the first of those ended */
 	unsigned poll_failures;		/* transient poll failures in a row */
 	unsigned download_failures;	/* of the current output */
 	unsigned store_failures;	/* the data dir refused, in a row */
@@ -98,6 +100,7 @@ struct net {
 	struct xfer_pool pool;
 	uint64_t rng;
 	struct net_credits credits;
+	bool unreached_waiting;		/* a creation waits for the API */
 	bool stopping;
 	int64_t stop_deadline;
 };
@@ -113,6 +116,9 @@ void net_drop(struct net *n, struct ntask *t);
 /* End t without an image (core_task_failed) and forget it. */
 void net_fail(struct net *n, struct ntask *t, const char *code,
 	      const char *message);
+/* An answer came from the API: the creations waiting for it to be
+ * reachable again go now instead of at the end of their backoff. */
+void net_api_reached(struct net *n);
 /* Put x on the wire for t (NULL: the balance read). -1 when curl refuses
  * (x is still the caller's). */
 int net_launch(struct net *n, struct xfer *x, struct ntask *t);
@@ -120,7 +126,8 @@ int net_launch(struct net *n, struct xfer *x, struct ntask *t);
 int64_t net_backoff(struct net *n, enum api_request_kind kind,
 		    unsigned attempt, double retry_after);
 /* What went wrong with a request, as the API's error or, below HTTP, as
- * network_error and curl's words. */
+ * network_error and curl's words; a redirect (never followed) is
+ * "redirected", saying where to. */
 void net_answer_error(const struct xfer *x, const struct xfer_result *r,
 		      struct api_error *e);
 /* The same in a few words for a note or a log line: "503 upstream_error",
@@ -132,6 +139,12 @@ static inline bool net_answer_ok(const struct xfer_result *r)
 {
 	return r->transport == TRANSPORT_OK && r->status >= 200 &&
 	       r->status < 300;
+}
+/* An answer that points elsewhere (3xx): API requests never follow it. */
+static inline bool net_answer_redirect(const struct xfer_result *r)
+{
+	return r->transport == TRANSPORT_OK && r->status >= 300 &&
+	       r->status < 400;
 }
 
 /* The API's headers, the key among them. A key with a control character

@@ -3,6 +3,7 @@
  * each step runs, the curl multi loop, and the stop. What each step sends
  * and what its answer means is in create.c, poll.c, download.c and
  * credits.c. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -158,9 +159,43 @@ int64_t net_backoff(struct net *n, enum api_request_kind kind,
 						  retry_after, &n->rng));
 }
 
+/* Where a redirect points, for a message: its host when that is plain
+ * (letters, digits, . - : [ ]), else "elsewhere". */
+static void redirect_target(const struct xfer *x, char *host, size_t size)
+{
+	char *url = NULL;
+	size_t i;
+
+	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &url);
+	if (!url) {
+		snprintf(host, size, "elsewhere");
+		return;
+	}
+	xfer_url_host(url, host, size);
+	for (i = 0; host[i]; i++) {
+		if (!isalnum((unsigned char)host[i]) &&
+		    !strchr(".-:[]", host[i])) {
+			snprintf(host, size, "elsewhere");
+			return;
+		}
+	}
+}
+
 void net_answer_error(const struct xfer *x, const struct xfer_result *r,
 		      struct api_error *e)
 {
+	char host[256];
+
+	if (net_answer_redirect(r)) {
+		redirect_target(x, host, sizeof(host));
+		memset(e, 0, sizeof(*e));
+		e->http_status = r->status;
+		snprintf(e->code, sizeof(e->code), "redirected");
+		snprintf(e->message, sizeof(e->message),
+			 "the API answered %ld, a redirect to %s (not "
+			 "followed)", r->status, host);
+		return;
+	}
 	if (r->transport == TRANSPORT_OK) {
 		api_parse_error(r->status, buf_str(&x->answer), x->answer.len,
 				e);
@@ -420,6 +455,25 @@ static int wait_ms(struct net *n)
 	return (int)wait;
 }
 
+void net_api_reached(struct net *n)
+{
+	struct ntask *t;
+	size_t i;
+
+	if (!n->unreached_waiting)
+		return;
+	n->unreached_waiting = false;
+	for (i = 0; i < NET_BUCKETS; i++) {
+		for (t = n->table[i]; t; t = t->hnext) {
+			if (t->step != STEP_CREATE || !t->unreached_tries ||
+			    !timer_armed(&t->timer))
+				continue;
+			timer_cancel(&n->timers, &t->timer);
+			queue_push(&n->token_wait, t);
+		}
+	}
+}
+
 /* ---- transfers ---- */
 
 int net_launch(struct net *n, struct xfer *x, struct ntask *t)
@@ -455,6 +509,9 @@ static void finish(struct net *n, struct xfer *x, CURLcode code)
 
 	xfer_result(x, code, &r);
 	unhook(n, x);
+	/* downloads answer from the file host, not from the API */
+	if (r.transport == TRANSPORT_OK && (!t || t->step != STEP_DOWNLOAD))
+		net_api_reached(n);
 	if (!t)
 		credits_done(n, x, &r);
 	else if (t->step == STEP_CREATE)

@@ -7,7 +7,12 @@
  * refused, DNS failure). When the request may have left and its answer was
  * lost (a timeout after sending, a reset, an empty reply), the task may
  * exist and be charged: it is never sent again; the job fails with
- * "interrupted" instead. Polls, downloads and balance reads are reads:
+ * "interrupted" instead. A creation that never reached the API waits for
+ * it (up to a day) without using up its attempts: an outage is not the
+ * API's answer. A redirect is never followed (the key goes to api_url
+ * only, and a creation is never sent twice): to a creation it is a
+ * refusal, as nothing was created; to a read it is transient, as a proxy
+ * or a captive portal in the way may go. Polls, downloads and balance reads are reads:
  * repeating them costs nothing, so every transport fault, 408, 429 (except
  * spend_limit_exceeded) and 5xx is retried. The 4xx answers that mean
  * "this request is wrong" (400 401 402 403 404) and a spend limit are not
@@ -87,6 +92,8 @@ static enum retry_verdict classify_status(enum api_request_kind kind,
 			return RETRY_YES;
 		return status == 500 || status == 503 ? RETRY_YES : RETRY_NO;
 	}
+	if (status >= 300 && status <= 399)
+		return kind == REQ_DOWNLOAD ? RETRY_NO : RETRY_YES;
 	if (status == 408 || status == 429 || (status >= 500 && status <= 599))
 		return RETRY_YES;
 	return RETRY_NO;
@@ -100,7 +107,7 @@ enum retry_verdict retry_classify(enum api_request_kind kind,
 	if (transport == TRANSPORT_OK)
 		return classify_status(kind, http_status, error_code);
 	if (transport == TRANSPORT_CONNECT_FAILED && !request_sent)
-		return RETRY_YES;
+		return kind == REQ_CREATE ? RETRY_UNREACHED : RETRY_YES;
 	if (transport == TRANSPORT_CONNECT_FAILED ||
 	    transport == TRANSPORT_LOST)
 		return kind == REQ_CREATE ? RETRY_NO : RETRY_YES;
@@ -135,6 +142,15 @@ double retry_delay(unsigned attempt, double base, double cap,
 	if (retry_after > 0 && delay < retry_after)	/* NaN: ignored */
 		delay = fmin(retry_after, RETRY_DELAY_MAX);
 	return delay;
+}
+
+double retry_unreached_delay(unsigned tries, double waited,
+			     uint64_t *rng_state)
+{
+	if (!(waited < RETRY_UNREACHED_FOR))	/* also NaN */
+		return -1;
+	return retry_delay(tries ? tries - 1 : 0, RETRY_UNREACHED_BASE,
+			   RETRY_UNREACHED_CAP, 0, rng_state);
 }
 
 /* The HTTP-date forms of RFC 9110 section 5.6.7, in the C locale: the

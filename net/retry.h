@@ -33,12 +33,16 @@ enum transport_result {
 enum retry_verdict {
 	RETRY_NO,
 	RETRY_YES,
+	/* a creation that never reached the API (nothing was sent): tried
+	 * again apart from its attempts, see retry_unreached_delay */
+	RETRY_UNREACHED,
 };
 
 /* Attempts in all (the first one included) and backoff, per kind; 0
- * attempts means no limit. Creation gives up after about a minute (the
- * job goes back to queued or fails, saying why); a poll never gives up on
- * a transient error, backing off up to a minute (the image is paid for). */
+ * attempts means no limit. Creation gives up after about a minute of
+ * refusals (the job goes back to queued or fails, saying why); a poll
+ * never gives up on a transient error, backing off up to a minute (the
+ * image is paid for). */
 #define RETRY_CREATE_ATTEMPTS 5
 #define RETRY_CREATE_BASE 4.0
 #define RETRY_CREATE_CAP 30.0
@@ -51,6 +55,11 @@ enum retry_verdict {
 #define RETRY_CREDITS_ATTEMPTS 3
 #define RETRY_CREDITS_BASE 0.5
 #define RETRY_CREDITS_CAP 4.0
+/* A creation that cannot reach the API waits for it, backing off up to
+ * about a minute, for at most a day; these tries are not attempts. */
+#define RETRY_UNREACHED_BASE 2.0
+#define RETRY_UNREACHED_CAP 60.0
+#define RETRY_UNREACHED_FOR (24 * 3600.0)
 /* No wait is ever longer, whatever a Retry-After says. */
 #define RETRY_DELAY_MAX 300.0
 
@@ -68,9 +77,12 @@ enum transport_result retry_transport_from_curl(int curl_code,
 						bool request_sent);
 
 /* Retry this failure? transport as above; request_sent as above (a
- * creation whose bytes may have left is never retried); http_status and
- * error_code (the API's "error.code", or NULL) matter only when transport
- * is TRANSPORT_OK. Says nothing about attempts: see retry_limits. */
+ * creation whose bytes may have left is never retried; one that certainly
+ * never reached the API is RETRY_UNREACHED); http_status and error_code
+ * (the API's "error.code", or NULL) matter only when transport is
+ * TRANSPORT_OK. A redirect (3xx, never followed) is transient for a poll
+ * or a balance read and a refusal for a creation. Says nothing about
+ * attempts: see retry_limits. */
 enum retry_verdict retry_classify(enum api_request_kind kind,
 				  enum transport_result transport,
 				  bool request_sent, long http_status,
@@ -82,6 +94,13 @@ enum retry_verdict retry_classify(enum api_request_kind kind,
  * rng_state is the caller's (any seed; tests use a fixed one). */
 double retry_delay(unsigned attempt, double base, double cap,
 		   double retry_after, uint64_t *rng_state);
+
+/* Seconds to wait before the next try of a creation that has not reached
+ * the API in tries tries (1 after the first) over waited seconds: as
+ * retry_delay with RETRY_UNREACHED_BASE and _CAP; -1 once waited reaches
+ * RETRY_UNREACHED_FOR (give up). */
+double retry_unreached_delay(unsigned tries, double waited,
+			     uint64_t *rng_state);
 
 /* A Retry-After header value, either delta-seconds ("120") or an HTTP-date
  * ("Wed, 21 Oct 2015 07:28:00 GMT"; also the obsolete RFC 850 and asctime

@@ -15,6 +15,8 @@
 #define RULE_MAX_TOKENS 64
 #define MAX_DELAY_MS 600000
 #define MAX_COUNT 1000000000
+#define REDIRECT_STATUS 302
+#define REDIRECT_LOCATION "http://127.0.0.1:9/moved"
 
 static const char *const endpoint_names[] = {
 	[SIM_EP_CREATE] = "create",
@@ -32,6 +34,7 @@ static const char *const action_names[] = {
 	[SIM_FAULT_TRUNCATE] = "truncate",
 	[SIM_FAULT_SLOW] = "slow",
 	[SIM_FAULT_MALFORMED] = "malformed",
+	[SIM_FAULT_REDIRECT] = "redirect",
 };
 
 void sim_faults_init(struct sim_faults *fs)
@@ -112,6 +115,7 @@ static int check_members(const struct json_doc *doc, char *err, size_t errlen)
 	static const char *const known[] = {
 		"endpoint", "action", "status", "code", "message",
 		"retry_after", "delay_ms", "bytes", "count", "rate",
+		"location",
 	};
 	int i = 1;
 
@@ -149,7 +153,7 @@ static int parse_names(struct sim_fault *f, const struct json_doc *doc,
 	    (k = lookup(action_names, sizeof(action_names) /
 			sizeof(*action_names), name)) < 0) {
 		snprintf(err, errlen, "'action' must be one of error drop_before "
-			 "drop_after stall truncate slow malformed");
+			 "drop_after stall truncate slow malformed redirect");
 		return -1;
 	}
 	f->action = k;
@@ -192,6 +196,30 @@ static int parse_error(struct sim_fault *f, const struct json_doc *doc,
 		    sizeof(f->retry_after)) < 0 ||
 	    !is_header_value(f->retry_after)) {
 		snprintf(err, errlen, "'retry_after' must be a short string");
+		return -1;
+	}
+	return 0;
+}
+
+/* A redirect: status 3xx (default 302) and a Location (default one where
+ * nothing listens). */
+static int parse_redirect(struct sim_fault *f, const struct json_doc *doc,
+			  char *err, size_t errlen)
+{
+	double status = REDIRECT_STATUS;
+
+	if (f->action != SIM_FAULT_REDIRECT)
+		return 0;
+	if (get_uint(doc, "status", 599, &status) < 0 || status < 300 ||
+	    status > 399) {
+		snprintf(err, errlen, "a redirect's 'status' must be 3xx");
+		return -1;
+	}
+	f->status = (unsigned)status;
+	snprintf(f->location, sizeof(f->location), REDIRECT_LOCATION);
+	if (get_str(doc, "location", f->location, sizeof(f->location)) < 0 ||
+	    !is_header_value(f->location) || !f->location[0]) {
+		snprintf(err, errlen, "'location' must be a short URL");
 		return -1;
 	}
 	return 0;
@@ -247,6 +275,7 @@ int sim_fault_parse(struct sim_fault *f, const char *json, size_t len,
 	else if (check_members(&doc, err, errlen) == 0 &&
 		 parse_names(f, &doc, err, errlen) == 0 &&
 		 parse_error(f, &doc, err, errlen) == 0 &&
+		 parse_redirect(f, &doc, err, errlen) == 0 &&
 		 parse_numbers(f, &doc, err, errlen) == 0)
 		rc = 0;
 	json_doc_free(&doc);

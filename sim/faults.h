@@ -28,6 +28,7 @@ enum sim_fault_action {
 	SIM_FAULT_TRUNCATE,	/* send `bytes` bytes of the body, then fail */
 	SIM_FAULT_SLOW,		/* send the body in chunks over delay_ms */
 	SIM_FAULT_MALFORMED,	/* do the work, answer 200 + broken JSON */
+	SIM_FAULT_REDIRECT,	/* answer status (3xx) + Location, do nothing */
 };
 
 struct sim_fault {
@@ -37,6 +38,7 @@ struct sim_fault {
 	char code[64];
 	char message[256];
 	char retry_after[64];	/* "" when absent */
+	char location[256];	/* redirect: the Location header */
 	unsigned delay_ms;
 	size_t bytes;
 	unsigned long count;	/* requests still to hit; 0: unlimited */

@@ -87,6 +87,7 @@ void sim_reply_init(struct sim_reply *rep)
 	rep->content_type = "application/json";
 	rep->allow = NULL;
 	rep->retry_after[0] = '\0';
+	rep->location = NULL;
 	buf_init(&rep->body, SIM_REPLY_MAX);
 }
 
@@ -111,6 +112,16 @@ void sim_reply_error(struct sim_reply *rep, unsigned status,
 	buf_addstr(b, ",\"type\":");
 	json_add_cstr(b, sim_error_type(code));
 	buf_addstr(b, "}}");
+}
+
+void sim_reply_redirect(struct sim_reply *rep, unsigned status,
+			const char *location)
+{
+	buf_reset(&rep->body);
+	rep->status = status;
+	rep->content_type = "text/plain";
+	rep->location = location;
+	buf_addstr(&rep->body, "Moved.\n");
 }
 
 void sim_reply_json(struct sim_reply *rep, struct buf *b)
@@ -222,6 +233,9 @@ struct MHD_Response *sim_reply_response(struct sim_reply *rep,
 	if (rep->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					rep->allow);
+	if (rep->location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+					rep->location);
 	if (rep->retry_after[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 					rep->retry_after);

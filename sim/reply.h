@@ -18,6 +18,7 @@ struct sim_reply {
 	const char *content_type;	/* a static string */
 	const char *allow;		/* Allow header for a 405, or NULL */
 	char retry_after[64];		/* Retry-After header when not "" */
+	const char *location;		/* Location header, or NULL */
 	struct buf body;
 };
 
@@ -27,6 +28,10 @@ void sim_reply_free(struct sim_reply *rep);
  * {"error":{"code":CODE,"message":MESSAGE,"type":TYPE}}. */
 void sim_reply_error(struct sim_reply *rep, unsigned status,
 		     const char *code, const char *message);
+/* Replace the reply with a redirect to location (kept by the caller until
+ * the reply is delivered). */
+void sim_reply_redirect(struct sim_reply *rep, unsigned status,
+			const char *location);
 /* Replace the reply with a 200 JSON body taken from b (b is emptied). */
 void sim_reply_json(struct sim_reply *rep, struct buf *b);
 

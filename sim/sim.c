@@ -206,6 +206,8 @@ static enum MHD_Result answer(struct sim_req *r, struct MHD_Connection *conn)
 
 	if (f->action == SIM_FAULT_ERROR)
 		sim_reply_error(&r->reply, f->status, f->code, f->message);
+	else if (f->action == SIM_FAULT_REDIRECT)
+		sim_reply_redirect(&r->reply, f->status, f->location);
 	else if (r->body_too_large)
 		sim_reply_error(&r->reply, 400, "invalid_request",
 				"The request body is larger than 1 MiB.");

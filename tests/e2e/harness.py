@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -40,15 +41,25 @@ def wait_for(predicate, timeout=20.0, what="condition"):
         delay = min(delay * 2, 0.1)
 
 
-class Sim:
-    """gptimgfs-sim on an ephemeral loopback port."""
+def free_port():
+    """A loopback port where nothing listens (for now)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    def __init__(self, workdir, pending=0.0, processing=0.0, extra=()):
+
+class Sim:
+    """gptimgfs-sim on a loopback port: an ephemeral one unless port is
+    given."""
+
+    def __init__(self, workdir, pending=0.0, processing=0.0, extra=(),
+                 port=0):
         self.log = open(os.path.join(workdir, "sim.log"), "w")
         env = dict(os.environ, GPTIMGFS_SIM_KEY=KEY)
         self.proc = subprocess.Popen(
-            [SIM_BIN, "--pending", str(pending), "--processing",
-             str(processing), "--image-scale", "0.0625", *extra],
+            [SIM_BIN, "--port", str(port), "--pending", str(pending),
+             "--processing", str(processing), "--image-scale", "0.0625",
+             *extra],
             stdout=subprocess.PIPE, stderr=self.log, env=env, text=True)
         line = self.proc.stdout.readline()
         if not line.strip().isdigit():

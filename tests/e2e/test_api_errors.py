@@ -8,13 +8,13 @@ are reads and are retried. Every failure shows `failed` and
 `error: CODE: message` in status/NAME, and `cat wait/NAME` exits non-zero.
 """
 import os
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 
-from harness import Mount, MountedTest, Sim, main, status_fields, wait_for
+from harness import (Mount, MountedTest, Sim, free_port, main, status_fields,
+                     wait_for)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IEND_CHUNK = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -174,17 +174,14 @@ class ApiErrorsTest(MountedTest):
         self.assertEqual((st["create_requests"], st["creates"]), (2, 1))
 
     def test_create_retried_after_connection_refused(self):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()     # nothing listens there now: connection refused
+        port = free_port()    # nothing listens there: connection refused
         m = self.remount(api_url="http://127.0.0.1:%d" % port)
         m.write("jobs/cr.txt", "a cat behind a closed door\n")
         wait_for(lambda: "note:" in m.status("cr"), timeout=10,
                  what="the refused creation to be rescheduled")
         self.assertEqual(status_fields(m.status("cr"))[0], "queued")
         simdir = tempfile.mkdtemp(dir=self.workdir)
-        sim2 = Sim(simdir, extra=("--port", str(port)))
+        sim2 = Sim(simdir, port=port)
         self.addCleanup(sim2.close)
         rc, text = m.wait("cr", timeout=40)
         self.assertCompleted("cr", rc, text)

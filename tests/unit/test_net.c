@@ -607,15 +607,45 @@ static void test_create_bad_answer(void)
 	teardown(&e);
 }
 
+/* Wait until the status of job name holds text; its status text goes to
+ * e->st, its state is the result. */
+static enum task_state wait_status(struct env *e, const char *name,
+				   const char *text)
+{
+	struct core_status_info info = { .state = TASK_SENDING };
+	struct timespec deadline;
+	unsigned gen;
+
+	deadline_in(&deadline, WAIT_SECONDS);
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		gen = e->generation;
+		pthread_mutex_unlock(&e->lock);
+		if (core_status(e->core, name, &e->st, &info) == 0 &&
+		    strstr(buf_str(&e->st), text) != NULL)
+			return info.state;
+		pthread_mutex_lock(&e->lock);
+		while (gen == e->generation &&
+		       pthread_cond_timedwait(&e->changed, &e->lock,
+					      &deadline) != ETIMEDOUT)
+			;
+		if (gen == e->generation) {
+			pthread_mutex_unlock(&e->lock);
+			fprintf(stderr, "%s: no '%s' in %d s:\n%s", name, text,
+				WAIT_SECONDS, buf_str(&e->st));
+			return info.state;
+		}
+	}
+}
+
 /* Nobody listens at api_url: nothing was sent, so the creation goes back
  * to queued with a note and is tried again; a stop does not wait for the
  * retry. */
 static void test_unreachable_api(void)
 {
-	struct core_status_info info = { .state = TASK_SENDING };
-	struct timespec deadline, t0, t1;
+	struct core_status_info info;
+	struct timespec t0, t1;
 	struct env e;
-	unsigned gen;
 
 	if (setup(&e, 4) < 0) {
 		CHECK(!"setup");
@@ -625,26 +655,10 @@ static void test_unreachable_api(void)
 	snprintf(e.api_url, sizeof(e.api_url), "http://127.0.0.1:1");
 	CHECK(start_net(&e, 4) == 0);
 	submit(&e, "emu", "an emu");
-	deadline_in(&deadline, WAIT_SECONDS);
-	pthread_mutex_lock(&e.lock);
-	for (;;) {
-		gen = e.generation;
-		pthread_mutex_unlock(&e.lock);
-		if (core_status(e.core, "emu", &e.st, &info) == 0 &&
-		    strstr(buf_str(&e.st), "retry 2 of 5 after ") != NULL)
-			break;
-		pthread_mutex_lock(&e.lock);
-		while (gen == e.generation &&
-		       pthread_cond_timedwait(&e.changed, &e.lock,
-					      &deadline) != ETIMEDOUT)
-			;
-		if (gen == e.generation) {
-			pthread_mutex_unlock(&e.lock);
-			break;
-		}
-	}
-	CHECK(info.state == TASK_QUEUED);
-	CHECK(strstr(buf_str(&e.st), "retry 2 of 5 after ") != NULL);
+	CHECK(wait_status(&e, "emu", "cannot reach the API (try 2: ") ==
+	      TASK_QUEUED);
+	CHECK(strstr(buf_str(&e.st), "nothing was sent; trying again in ") !=
+	      NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	net_stop(e.net);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -656,6 +670,81 @@ static void test_unreachable_api(void)
 		 sim_port(e.sim));
 	CHECK(start_net(&e, 4) == 0);
 	CHECK(wait_end(&e, "emu", &e.st) == TASK_COMPLETED);
+	teardown(&e);
+}
+
+/* Tries that never reached the API are not attempts: two refusals (503),
+ * then the API goes away for three tries, then it is back on the same
+ * port: the job completes, created once, although it was tried more often
+ * than the five attempts a creation has. */
+static void test_outage_not_counted(void)
+{
+	struct sim_options so;
+	char err[256];
+	struct env e;
+
+	if (setup(&e, 4) < 0) {
+		CHECK(!"setup");
+		return;
+	}
+	/* more refusals than the two awaited, should a try come before
+	 * the stop: the first simulator never creates the task */
+	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"error\","
+		      "\"status\":503,\"code\":\"upstream_error\","
+		      "\"count\":4}");
+	submit(&e, "gnu", "a gnu");
+	CHECK(wait_status(&e, "gnu", "retry 3 of 5 after 503") ==
+	      TASK_QUEUED);
+	sim_stop(e.sim);
+	CHECK(wait_status(&e, "gnu", "cannot reach the API (try 3: ") ==
+	      TASK_QUEUED);
+	sim_options_default(&so);
+	so.api_key = KEY;
+	so.port = (uint16_t)atoi(strrchr(e.api_url, ':') + 1);
+	so.pending_seconds = 0.1;
+	so.processing_seconds = 0.1;
+	so.image_scale = 0.05;
+	e.sim = sim_start(&so, err, sizeof(err));
+	if (!e.sim) {
+		fprintf(stderr, "sim_start: %s\n", err);
+		CHECK(!"sim_start on the same port");
+		net_stop(e.net);
+		e.net = NULL;
+		return;
+	}
+	CHECK(wait_end(&e, "gnu", &e.st) == TASK_COMPLETED);
+	CHECK(sim_stat(&e, "create_requests") == 1);
+	CHECK(sim_stat(&e, "creates") == 1);
+	teardown(&e);
+}
+
+/* A creation answered with a redirect: nothing was created, the job fails
+ * at once and says so; a poll answered with redirects goes on. */
+static void test_redirects(void)
+{
+	struct env e;
+
+	if (setup(&e, 4) < 0) {
+		CHECK(!"setup");
+		return;
+	}
+	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"redirect\","
+		      "\"location\":\"https://login.example/portal\","
+		      "\"count\":1}");
+	submit(&e, "bat", "a bat");
+	CHECK(wait_end(&e, "bat", &e.st) == TASK_FAILED);
+	CHECK(strstr(buf_str(&e.st), "error: redirected: the API answered "
+		     "302, a redirect to login.example (not followed); "
+		     "nothing was created") != NULL);
+	CHECK(strstr(buf_str(&e.st), "nothing was charged") != NULL);
+	CHECK(sim_stat(&e, "create_requests") == 1);
+	CHECK(sim_stat(&e, "creates") == 0);
+	add_fault(&e, "{\"endpoint\":\"task\",\"action\":\"redirect\","
+		      "\"count\":3}");
+	submit(&e, "rat", "a rat");
+	CHECK(wait_end(&e, "rat", &e.st) == TASK_COMPLETED);
+	CHECK(sim_stat(&e, "creates") == 1);
+	CHECK(sim_stat(&e, "polls") >= 4);
 	teardown(&e);
 }
 
@@ -728,6 +817,8 @@ int main(void)
 	test_credits_errors();
 	test_create_bad_answer();
 	test_unreachable_api();
+	test_outage_not_counted();
+	test_redirects();
 	curl_global_cleanup();
 	return check_result("test_net");
 }

@@ -10,6 +10,7 @@
 
 #define NO RETRY_NO
 #define YES RETRY_YES
+#define WAIT RETRY_UNREACHED
 
 /* An HTTP answer arrived with this status and error code. */
 static enum retry_verdict http(enum api_request_kind kind, long status,
@@ -22,8 +23,9 @@ static void test_classify_create(void)
 {
 	const enum api_request_kind c = REQ_CREATE;
 
-	/* nothing was sent: safe to send */
-	CHECK(retry_classify(c, TRANSPORT_CONNECT_FAILED, false, 0, NULL) == YES);
+	/* nothing reached the API: safe to send, once it can be reached */
+	CHECK(retry_classify(c, TRANSPORT_CONNECT_FAILED, false, 0, NULL) ==
+	      WAIT);
 	/* the answer was lost: the task may exist, never again */
 	CHECK(retry_classify(c, TRANSPORT_LOST, true, 0, NULL) == NO);
 	CHECK(retry_classify(c, TRANSPORT_LOST, false, 0, NULL) == NO);
@@ -51,7 +53,14 @@ static void test_classify_create(void)
 	CHECK(http(c, 502, "http_502") == NO);
 	CHECK(http(c, 504, NULL) == NO);
 	CHECK(http(c, 200, NULL) == NO);
+	/* a redirect is never followed: nothing was created */
+	CHECK(http(c, 301, NULL) == NO);
 	CHECK(http(c, 302, NULL) == NO);
+	CHECK(http(c, 302, "redirected") == NO);
+	CHECK(http(c, 303, NULL) == NO);
+	CHECK(http(c, 307, NULL) == NO);
+	CHECK(http(c, 308, NULL) == NO);
+	CHECK(http(c, 300, NULL) == NO);
 }
 
 static void test_classify_reads(void)
@@ -90,7 +99,45 @@ static void test_classify_reads(void)
 		CHECK(http(k, 200, NULL) == NO);
 		CHECK(http(k, 600, NULL) == NO);
 		CHECK(http(k, 0, NULL) == NO);
+		/* a redirect: transient for the API's reads; a download
+		 * follows redirects itself, and one it stops at is a
+		 * refusal */
+		for (s = 300; s <= 399; s++)
+			CHECK(http(k, s, "redirected") ==
+			      (k == REQ_DOWNLOAD ? NO : YES));
+		CHECK(http(k, 302, NULL) == (k == REQ_DOWNLOAD ? NO : YES));
+		CHECK(http(k, 299, NULL) == NO);
+		CHECK(http(k, 400, NULL) == NO);
 	}
+}
+
+/* A creation waiting for the API: a minute at most between tries, first
+ * tries soon; after a day of tries it gives up. */
+static void test_unreached_delay(void)
+{
+	uint64_t rng = 99;
+	double d, hi = 0;
+	int i, bad = 0;
+
+	for (i = 0; i < 10000; i++) {
+		d = retry_unreached_delay(1, 0, &rng);
+		if (!(d >= 0 && d <= RETRY_UNREACHED_BASE))
+			bad++;
+		d = retry_unreached_delay(1000, RETRY_UNREACHED_FOR - 1, &rng);
+		if (!(d >= 0 && d <= RETRY_UNREACHED_CAP))
+			bad++;
+		hi = fmax(hi, d);
+	}
+	CHECK(bad == 0);
+	CHECK(hi > RETRY_UNREACHED_CAP * 0.99);
+	CHECK(RETRY_UNREACHED_CAP == 60.0);
+	CHECK(RETRY_UNREACHED_FOR == 86400.0);
+	CHECK(retry_unreached_delay(0, 0, &rng) <= RETRY_UNREACHED_BASE);
+	CHECK(retry_unreached_delay(UINT32_MAX, 3600, &rng) <=
+	      RETRY_UNREACHED_CAP);
+	CHECK(retry_unreached_delay(5, RETRY_UNREACHED_FOR, &rng) < 0);
+	CHECK(retry_unreached_delay(5, 1e12, &rng) < 0);
+	CHECK(retry_unreached_delay(5, NAN, &rng) < 0);
 }
 
 static void test_transport_from_curl(void)
@@ -102,6 +149,17 @@ static void test_transport_from_curl(void)
 	      TRANSPORT_CONNECT_FAILED);
 	CHECK(retry_transport_from_curl(CURLE_OPERATION_TIMEDOUT, false) ==
 	      TRANSPORT_CONNECT_FAILED);
+	CHECK(retry_transport_from_curl(CURLE_COULDNT_RESOLVE_PROXY, false) ==
+	      TRANSPORT_CONNECT_FAILED);
+	/* no TLS handshake: no byte of the request can have left */
+	CHECK(retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, false) ==
+	      TRANSPORT_CONNECT_FAILED);
+	CHECK(retry_transport_from_curl(CURLE_PEER_FAILED_VERIFICATION,
+					false) == TRANSPORT_CONNECT_FAILED);
+	CHECK(retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, true) ==
+	      TRANSPORT_LOST);
+	CHECK(retry_transport_from_curl(CURLE_COULDNT_RESOLVE_HOST, true) ==
+	      TRANSPORT_LOST);
 	/* a timeout after sending: the answer is lost */
 	CHECK(retry_transport_from_curl(CURLE_OPERATION_TIMEDOUT, true) ==
 	      TRANSPORT_LOST);
@@ -291,6 +349,7 @@ int main(void)
 	test_classify_reads();
 	test_transport_from_curl();
 	test_limits();
+	test_unreached_delay();
 	test_delay();
 	test_retry_after();
 	return check_result("test_retry");

@@ -32,6 +32,7 @@ struct resp {
 	long status;
 	struct buf body;
 	char retry_after[64];
+	char location[128];
 	double seconds;
 };
 
@@ -50,6 +51,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *cls)
 	if (len > 13 && strncasecmp(data, "Retry-After: ", 13) == 0)
 		snprintf(r->retry_after, sizeof(r->retry_after), "%.*s",
 			 (int)strcspn(data + 13, "\r\n"), data + 13);
+	if (len > 10 && strncasecmp(data, "Location: ", 10) == 0)
+		snprintf(r->location, sizeof(r->location), "%.*s",
+			 (int)strcspn(data + 10, "\r\n"), data + 10);
 	return len;
 }
 
@@ -680,6 +684,27 @@ static void test_faults(void)
 		CHECK(r.status == 200 && r.body.len > 0);
 		CHECK(json_parse(&doc, buf_str(&r.body), r.body.len,
 				 MAX_TOKENS) < 0);
+		resp_free(&r);
+	}
+	/* redirect: 302 (or the given 3xx) and a Location; nothing made */
+	{
+		double creates = stat_of("creates");
+		char nid[64];
+
+		add_fault("{\"endpoint\":\"create\",\"action\":\"redirect\","
+			  "\"count\":1}");
+		CHECK(create("\"prompt\":\"moved\"", nid, sizeof(nid)) == 302);
+		CHECK(nid[0] == '\0' && stat_of("creates") == creates);
+		add_fault("{\"endpoint\":\"credits\",\"action\":\"redirect\","
+			  "\"status\":307,\"location\":\"https://x.test/c\","
+			  "\"count\":1}");
+		http(&r, "GET", "/v1/credits", KEY, NULL);
+		CHECK(r.status == 307 && strcmp(r.location,
+						"https://x.test/c") == 0);
+		resp_free(&r);
+		http(&r, "POST", "/_sim/faults", NULL, "{\"action\":"
+		     "\"redirect\",\"status\":200}");
+		check_error(&r, 400, "invalid_request", NULL);
 		resp_free(&r);
 	}
 	/* rate 0 never hits; a bad rule is refused; DELETE clears */
