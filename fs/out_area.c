@@ -78,7 +78,7 @@ void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 	if (rc == 0) {
 		h->area = AREA_OUT;
 		h->fd = openat(core_out_dirfd(fs->core), o.backing,
-			       O_RDONLY | O_CLOEXEC);
+			       O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (h->fd < 0)
 			rc = -errno;
 	}
