@@ -86,6 +86,7 @@ struct core {
 	struct task **tasks;		/* sorted by seq */
 	size_t n_tasks, cap_tasks;
 	uint64_t last_seq;
+	bool records_set_aside;		/* at this start: some job's is lost */
 	struct output **outputs;	/* sorted by name */
 	size_t n_outputs, cap_outputs;
 	struct writing *writing;	/* writes in progress, unsorted */
@@ -135,7 +136,8 @@ int load_read_mode(const struct json_doc *doc, mode_t *mode);
 bool submit_input_unchanged(struct core *c, const struct task *t);
 /* At start: every prompt file whose text its job never asked for (a kill
  * between a writer's close and the release that submits) gets a failed
- * task that says so; nothing is sent. Queued tasks are check_queued's. */
+ * task that says so; nothing is sent. Queued tasks are check_queued's; a
+ * file without any task is left alone when a record was set aside. */
 void submit_check_unsubmitted(struct core *c);
 /* core_read_mode of jobs/NAME.txt as it is now; 0400 when it cannot be
  * seen (a private default). */

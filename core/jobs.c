@@ -50,10 +50,16 @@ static void set_aside(struct core *c, const char *file, const char *why)
 {
 	char aside[300];
 
+	uint64_t seq = strtoull(file, NULL, 10);
+
 	snprintf(aside, sizeof(aside), ".%s.corrupt", file);
 	log_err("%s/records/%s: %s; set aside as records/%s", c->store.path,
 		file, why, aside);
 	renameat(c->store.records_fd, file, c->store.records_fd, aside);
+	/* its number is never used again: the task may have been sent */
+	if (seq > c->last_seq)
+		c->last_seq = seq;
+	c->records_set_aside = true;
 }
 
 /* A record of an older version has no seal. Ended, it still shows; one

@@ -379,6 +379,10 @@ static void check_prompt_file(void *ctx, const char *file)
 	cur = table_current(c, name);
 	if (cur && cur->state == TASK_QUEUED)
 		return;	/* check_queued's */
+	/* a job without a task may be that of a record set aside as corrupt
+	 * (the log names it): its state is unknown, not unsubmitted */
+	if (!cur && c->records_set_aside)
+		return;
 	input_init(c, &in);
 	if (read_prompt_file(c, name, &in) == 0) {
 		if (!cur || !prompt_matches(cur, &in))
