@@ -19,25 +19,35 @@
 
 #include "log.h"
 
+/* Is st owned by another user than the daemon's? Then why says so. */
+static bool not_owned(const struct stat *st, char *why, size_t whysz)
+{
+	if (st->st_uid == geteuid())
+		return false;
+	snprintf(why, whysz, "owned by uid %u, not by the daemon's user (uid %u)",
+		 (unsigned)st->st_uid, (unsigned)geteuid());
+	return true;
+}
+
 /* What is wrong with a folder of the store (the data directory, jobs/,
  * records/, out/, tmp/), or false: only the daemon's user may change
  * what is in it. */
 static bool dir_trouble(const struct stat *st, char *why, size_t whysz)
 {
-	if (!S_ISDIR(st->st_mode))
+	if (!S_ISDIR(st->st_mode)) {
 		snprintf(why, whysz, "not a directory");
-	else if (st->st_uid != geteuid())
-		snprintf(why, whysz,
-			 "owned by uid %u, not by the daemon's user (uid %u)",
-			 (unsigned)st->st_uid, (unsigned)geteuid());
-	else if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return true;
+	}
+	if (not_owned(st, why, whysz))
+		return true;
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(why, whysz,
 			 "writable by group or others (mode %04o); "
 			 "chmod go-w it",
 			 (unsigned)(st->st_mode & 07777));
-	else
-		return false;
-	return true;
+		return true;
+	}
+	return false;
 }
 
 /* Open the folder at_fd/name (shown as path) and check it: never through a
@@ -321,22 +331,24 @@ static int make_key(struct store *s, char *err, size_t errlen)
 /* What is wrong with the key file, or false. */
 static bool key_trouble(const struct stat *st, char *why, size_t whysz)
 {
-	if (!S_ISREG(st->st_mode))
+	if (!S_ISREG(st->st_mode)) {
 		snprintf(why, whysz, "not a regular file");
-	else if (st->st_uid != geteuid())
-		snprintf(why, whysz,
-			 "owned by uid %u, not by the daemon's user (uid %u)",
-			 (unsigned)st->st_uid, (unsigned)geteuid());
-	else if (st->st_mode & 077)
+		return true;
+	}
+	if (not_owned(st, why, whysz))
+		return true;
+	if (st->st_mode & 077) {
 		snprintf(why, whysz,
 			 "readable or writable by group or others (mode %04o); "
 			 "it must be 0600",
 			 (unsigned)(st->st_mode & 07777));
-	else if (st->st_size != STORE_KEY_LEN)
+		return true;
+	}
+	if (st->st_size != STORE_KEY_LEN) {
 		snprintf(why, whysz, "not a key of %d bytes", STORE_KEY_LEN);
-	else
-		return false;
-	return true;
+		return true;
+	}
+	return false;
 }
 
 static int load_key(struct store *s, char *err, size_t errlen)
