@@ -208,15 +208,19 @@ void core_task_note(struct core *c, uint64_t seq, const char *note);
 /* The API finished: -> downloading with these URLs, durably. */
 int core_task_urls(struct core *c, uint64_t seq, char *const *urls,
 		   size_t n);
-/* A new temporary file under data_dir for a download; path receives its
- * name. Returns an fd opened O_RDWR, or -errno. */
-int core_tmpfile(struct core *c, char *path, size_t pathsz);
-/* Output i of task seq was downloaded whole into tmp_path (closed): check
- * that it is an image, choose its extension, move it into the store. The
- * output becomes visible in out/ when the task completes. -errno, or
- * -EBADMSG when the bytes are not an image (then tmp_path is removed). */
+/* A new temporary file for a download, in DATA_DIR/tmp/ (0600, made
+ * without following a link, never an existing file): name receives its
+ * name there, one component. Returns an fd opened O_RDWR, or -errno. */
+int core_tmpfile(struct core *c, char *name, size_t namesz);
+/* Remove the temporary file name (core_tmpfile's) from DATA_DIR/tmp/. */
+void core_tmp_unlink(struct core *c, const char *name);
+/* Output i of task seq was downloaded whole into the temporary file
+ * tmp_name (core_tmpfile's, closed): check that it is an image, choose its
+ * extension, move it into the store. The output becomes visible in out/
+ * when the task completes. -errno, or -EBADMSG when the bytes are not an
+ * image (then the temporary file is removed). */
 int core_task_output(struct core *c, uint64_t seq, size_t i,
-		     const char *tmp_path);
+		     const char *tmp_name);
 /* Every output is stored: publish them in out/ (moving the outputs they
  * replace to history names) and record the task completed. */
 int core_task_completed(struct core *c, uint64_t seq);

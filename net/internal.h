@@ -56,7 +56,7 @@ struct ntask {
 	bool repolled;			/* fresh URLs were asked for once */
 	uint64_t task_bytes;		/* of its outputs stored so far */
 	size_t output;			/* the output being downloaded */
-	char tmp_path[PATH_MAX];	/* its temporary file */
+	char tmp_name[32];		/* its temporary file (core_tmpfile) */
 };
 
 struct net_queue {
@@ -171,7 +171,7 @@ void download_start(struct net *n, struct ntask *t,
 void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		   const struct xfer_result *r);
 /* A download ends without an outcome: close and remove its file. */
-void download_abort(struct ntask *t, struct xfer *x);
+void download_abort(struct net *n, struct ntask *t, struct xfer *x);
 
 /* credits.c */
 void credits_request(struct net *n);

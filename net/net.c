@@ -549,7 +549,7 @@ static void abort_transfer(struct net *n, struct xfer *x)
 			 "was on the wire; it will show as interrupted",
 			 t->name, t->seq);
 	if (t && t->step == STEP_DOWNLOAD)
-		download_abort(t, x);
+		download_abort(n, t, x);
 	xfer_free(&n->pool, x);
 }
 
