@@ -458,6 +458,7 @@ int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
 		out->prompt = strndup(t->prompt, t->prompt_len);
 		out->prompt_len = t->prompt_len;
 		memcpy(out->task_id, t->task_id, sizeof(out->task_id));
+		out->unreached = t->unreached;
 		out->n_urls = t->n_urls;
 		for (i = 0; i < t->n_urls; i++) {
 			out->urls[i] = strdup(t->urls[i]);
@@ -609,7 +610,10 @@ int core_task_sending(struct core *c, uint64_t seq)
 	return unlock_notify(c, t, rc);
 }
 
-int core_task_requeue(struct core *c, uint64_t seq, const char *note)
+/* Sending -> queued with note; unreached: the API was not reached (its
+ * first such time kept), else it answered (the wait for it is over). */
+static int requeue(struct core *c, uint64_t seq, const char *note,
+		   bool unreached, time_t *since)
 {
 	struct task *t;
 
@@ -629,7 +633,24 @@ int core_task_requeue(struct core *c, uint64_t seq, const char *note)
 	}
 	t->state = TASK_QUEUED;
 	snprintf(t->note, sizeof(t->note), "%s", note ? note : "");
+	if (!unreached)
+		t->unreached = 0;
+	else if (!t->unreached)
+		t->unreached = time(NULL);
+	if (since)
+		*since = t->unreached;
 	return commit_change(c, t);
+}
+
+int core_task_requeue(struct core *c, uint64_t seq, const char *note)
+{
+	return requeue(c, seq, note, false, NULL);
+}
+
+int core_task_unreached(struct core *c, uint64_t seq, const char *note,
+			time_t *since)
+{
+	return requeue(c, seq, note, true, since);
 }
 
 int core_task_created(struct core *c, uint64_t seq, const char *task_id)
@@ -640,6 +661,7 @@ int core_task_created(struct core *c, uint64_t seq, const char *task_id)
 	if (!t)
 		return -ENOENT;
 	t->state = TASK_PENDING;
+	t->unreached = 0;
 	snprintf(t->task_id, sizeof(t->task_id), "%s", task_id);
 	credits_created(c, t);
 	return commit_change(c, t);

@@ -186,6 +186,7 @@ struct core_task {
 	size_t n_urls;			/* output URLs, once known */
 	char *urls[OPTS_MAX_URLS];
 	bool stored[OPTS_MAX_URLS];	/* output i already in the store */
+	time_t unreached;		/* see core_task_unreached; 0: none */
 };
 
 /* -ENOENT when the task is gone (superseded before it was sent). */
@@ -199,6 +200,12 @@ int core_task_sending(struct core *c, uint64_t seq);
 /* The API answered that it did not create the task (or nothing was sent):
  * back to queued, with a note for the status file. */
 int core_task_requeue(struct core *c, uint64_t seq, const char *note);
+/* The creation did not reach the API (nothing was sent): back to queued,
+ * durably, with a note. The first such try since the API last answered
+ * is recorded, so that the wait for the API is bounded across restarts;
+ * *since receives its time. */
+int core_task_unreached(struct core *c, uint64_t seq, const char *note,
+			time_t *since);
 /* The API created the task: -> pending with its id, durably. */
 int core_task_created(struct core *c, uint64_t seq, const char *task_id);
 /* pending / processing, as the API reports it. */

@@ -49,7 +49,9 @@ struct ntask {
 	char task_id[TASK_ID_MAX + 1];	/* the API's id, once polled */
 	unsigned create_attempts;	/* creations that reached the API */
 	unsigned unreached_tries;	/* creations that did not, in a row */
-	int64_t unreached_since;	/* when the first of those ended */
+	time_t unreached_since;		/* the first of those (recorded) */
+	bool probing;			/* the transfer is xfer_probe's */
+	bool probe_passed;		/* the API was reached: send now */
 	unsigned poll_failures;		/* transient poll failures in a row */
 	unsigned download_failures;	/* of the current output */
 	unsigned store_failures;	/* the data dir refused, in a row */
