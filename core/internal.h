@@ -39,6 +39,9 @@ struct task {
 	time_t submitted;
 	time_t updated;
 	time_t sent;			/* its creation was sent; 0: never */
+	time_t unreached;		/* its first creation that could not
+					 * reach the API, since it last did;
+					 * 0: none */
 	mode_t read_mode;		/* of status/ and images (core_read_mode) */
 	enum task_charge charge;
 	char error[ERROR_MAX];		/* "CODE: message" when failed */

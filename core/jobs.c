@@ -458,6 +458,7 @@ int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
 		out->prompt = strndup(t->prompt, t->prompt_len);
 		out->prompt_len = t->prompt_len;
 		memcpy(out->task_id, t->task_id, sizeof(out->task_id));
+		out->unreached = t->unreached;
 		out->n_urls = t->n_urls;
 		for (i = 0; i < t->n_urls; i++) {
 			out->urls[i] = strdup(t->urls[i]);
@@ -609,7 +610,10 @@ int core_task_sending(struct core *c, uint64_t seq)
 	return unlock_notify(c, t, rc);
 }
 
-int core_task_requeue(struct core *c, uint64_t seq, const char *note)
+/* Sending -> queued with note; unreached: the API was not reached (its
+ * first such time kept), else it answered (the wait for it is over). */
+static int requeue(struct core *c, uint64_t seq, const char *note,
+		   bool unreached, time_t *since)
 {
 	struct task *t;
 
@@ -629,7 +633,24 @@ int core_task_requeue(struct core *c, uint64_t seq, const char *note)
 	}
 	t->state = TASK_QUEUED;
 	snprintf(t->note, sizeof(t->note), "%s", note ? note : "");
+	if (!unreached)
+		t->unreached = 0;
+	else if (!t->unreached)
+		t->unreached = time(NULL);
+	if (since)
+		*since = t->unreached;
 	return commit_change(c, t);
+}
+
+int core_task_requeue(struct core *c, uint64_t seq, const char *note)
+{
+	return requeue(c, seq, note, false, NULL);
+}
+
+int core_task_unreached(struct core *c, uint64_t seq, const char *note,
+			time_t *since)
+{
+	return requeue(c, seq, note, true, since);
 }
 
 int core_task_created(struct core *c, uint64_t seq, const char *task_id)
@@ -640,6 +661,7 @@ int core_task_created(struct core *c, uint64_t seq, const char *task_id)
 	if (!t)
 		return -ENOENT;
 	t->state = TASK_PENDING;
+	t->unreached = 0;
 	snprintf(t->task_id, sizeof(t->task_id), "%s", task_id);
 	credits_created(c, t);
 	return commit_change(c, t);
@@ -718,26 +740,27 @@ nomem:
 	return -ENOMEM;
 }
 
-int core_tmpfile(struct core *c, char *path, size_t pathsz)
+int core_tmpfile(struct core *c, char *name, size_t namesz)
 {
-	int fd;
-
-	if ((size_t)snprintf(path, pathsz, "%s/tmp/dl-XXXXXX", c->store.path) >=
-	    pathsz)
-		return -ENAMETOOLONG;
-	fd = mkostemp(path, O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return store_create_temp(c->store.tmp_fd, "dl-", name, namesz);
 }
 
-/* The first bytes of a file, for sniffing. */
-static ssize_t read_head(const char *path, unsigned char *head, size_t len,
-			 int *fd_out)
+void core_tmp_unlink(struct core *c, const char *name)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* one component (core_tmpfile's): unlinkat never goes elsewhere */
+	if (!strchr(name, '/'))
+		unlinkat(c->store.tmp_fd, name, 0);
+}
+
+/* The first bytes of tmp/name, for sniffing. */
+static ssize_t read_head(struct core *c, const char *name,
+			 unsigned char *head, size_t len, int *fd_out)
+{
+	int fd = store_open_file(c->store.tmp_fd, name, O_RDONLY, 0);
 	ssize_t n;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = pread(fd, head, len, 0);
 	if (n < 0) {
 		n = -errno;
@@ -748,22 +771,20 @@ static ssize_t read_head(const char *path, unsigned char *head, size_t len,
 	return n;
 }
 
-/* Move a whole download into the store as SEQ-I.EXT, durably. */
-static int store_download(struct core *c, const char *tmp_path, int fd,
+/* Move a whole download, tmp/name, into the store as SEQ-I.EXT,
+ * durably. */
+static int store_download(struct core *c, const char *name, int fd,
 			  const char *backing)
 {
-	const char *base = strrchr(tmp_path, '/');
-
 	if (fsync(fd) < 0)
 		return -errno;
-	if (renameat(c->store.tmp_fd, base ? base + 1 : tmp_path,
-		     c->store.out_fd, backing) < 0)
+	if (renameat(c->store.tmp_fd, name, c->store.out_fd, backing) < 0)
 		return -errno;
 	return fsync(c->store.out_fd) < 0 ? -errno : 0;
 }
 
 int core_task_output(struct core *c, uint64_t seq, size_t i,
-		     const char *tmp_path)
+		     const char *tmp_name)
 {
 	unsigned char head[SNIFF_HEAD];
 	const char *ext = NULL;
@@ -778,22 +799,22 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	wanted = t && i < t->n_urls;
 	pthread_mutex_unlock(&c->lock);
 	if (!wanted) {
-		unlink(tmp_path);
+		core_tmp_unlink(c, tmp_name);
 		return -ENOENT;
 	}
-	n = read_head(tmp_path, head, sizeof(head), &fd);
+	n = read_head(c, tmp_name, head, sizeof(head), &fd);
 	if (n >= 0)
 		ext = sniff_image(head, (size_t)n);
 	rc = n < 0 ? (int)n : ext ? 0 : -EBADMSG;
 	if (rc == 0) {
 		snprintf(backing, sizeof(backing), "%016" PRIu64 "-%zu.%s", seq,
 			 i + 1, ext);
-		rc = store_download(c, tmp_path, fd, backing);
+		rc = store_download(c, tmp_name, fd, backing);
 	}
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0) {
-		unlink(tmp_path);
+		core_tmp_unlink(c, tmp_name);
 		return rc;
 	}
 	pthread_mutex_lock(&c->lock);

@@ -186,6 +186,7 @@ struct core_task {
 	size_t n_urls;			/* output URLs, once known */
 	char *urls[OPTS_MAX_URLS];
 	bool stored[OPTS_MAX_URLS];	/* output i already in the store */
+	time_t unreached;		/* see core_task_unreached; 0: none */
 };
 
 /* -ENOENT when the task is gone (superseded before it was sent). */
@@ -199,6 +200,12 @@ int core_task_sending(struct core *c, uint64_t seq);
 /* The API answered that it did not create the task (or nothing was sent):
  * back to queued, with a note for the status file. */
 int core_task_requeue(struct core *c, uint64_t seq, const char *note);
+/* The creation did not reach the API (nothing was sent): back to queued,
+ * durably, with a note. The first such try since the API last answered
+ * is recorded, so that the wait for the API is bounded across restarts;
+ * *since receives its time. */
+int core_task_unreached(struct core *c, uint64_t seq, const char *note,
+			time_t *since);
 /* The API created the task: -> pending with its id, durably. */
 int core_task_created(struct core *c, uint64_t seq, const char *task_id);
 /* pending / processing, as the API reports it. */
@@ -208,15 +215,19 @@ void core_task_note(struct core *c, uint64_t seq, const char *note);
 /* The API finished: -> downloading with these URLs, durably. */
 int core_task_urls(struct core *c, uint64_t seq, char *const *urls,
 		   size_t n);
-/* A new temporary file under data_dir for a download; path receives its
- * name. Returns an fd opened O_RDWR, or -errno. */
-int core_tmpfile(struct core *c, char *path, size_t pathsz);
-/* Output i of task seq was downloaded whole into tmp_path (closed): check
- * that it is an image, choose its extension, move it into the store. The
- * output becomes visible in out/ when the task completes. -errno, or
- * -EBADMSG when the bytes are not an image (then tmp_path is removed). */
+/* A new temporary file for a download, in DATA_DIR/tmp/ (0600, made
+ * without following a link, never an existing file): name receives its
+ * name there, one component. Returns an fd opened O_RDWR, or -errno. */
+int core_tmpfile(struct core *c, char *name, size_t namesz);
+/* Remove the temporary file name (core_tmpfile's) from DATA_DIR/tmp/. */
+void core_tmp_unlink(struct core *c, const char *name);
+/* Output i of task seq was downloaded whole into the temporary file
+ * tmp_name (core_tmpfile's, closed): check that it is an image, choose its
+ * extension, move it into the store. The output becomes visible in out/
+ * when the task completes. -errno, or -EBADMSG when the bytes are not an
+ * image (then the temporary file is removed). */
 int core_task_output(struct core *c, uint64_t seq, size_t i,
-		     const char *tmp_path);
+		     const char *tmp_name);
 /* Every output is stored: publish them in out/ (moving the outputs they
  * replace to history names) and record the task completed. */
 int core_task_completed(struct core *c, uint64_t seq);

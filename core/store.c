@@ -186,6 +186,33 @@ int store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
 	return fd < 0 ? -errno : fd;
 }
 
+#define TEMP_LETTERS 12
+#define TEMP_TRIES 100
+
+int store_create_temp(int dir_fd, const char *prefix, char *name,
+		      size_t namesz)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t plen = strlen(prefix), i;
+	unsigned char r[TEMP_LETTERS];
+	int tries, fd = -EEXIST;
+
+	if (plen + TEMP_LETTERS >= namesz)
+		return -ENAMETOOLONG;
+	for (tries = 0; tries < TEMP_TRIES && fd == -EEXIST; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return errno ? -errno : -EIO;
+		memcpy(name, prefix, plen);
+		for (i = 0; i < TEMP_LETTERS; i++)
+			name[plen + i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
+		name[plen + TEMP_LETTERS] = '\0';
+		fd = store_open_file(dir_fd, name, O_RDWR | O_CREAT | O_EXCL,
+				     0600);
+	}
+	return fd;
+}
+
 const char *store_strerror(int rc)
 {
 	if (rc == -ELOOP)

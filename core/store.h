@@ -67,6 +67,12 @@ int store_read_file(int dir_fd, const char *name, size_t max,
  * O_NOFOLLOW always). The descriptor, or -errno (-ELOOP: a symbolic link).
  */
 int store_open_file(int dir_fd, const char *name, int flags, mode_t mode);
+/* Create a new file dir_fd/PREFIX + random letters, 0600, with
+ * store_open_file's O_CREAT|O_EXCL (never through a link, never an
+ * existing file; another name on a clash). name receives its name. The
+ * descriptor (O_RDWR), or -errno. */
+int store_create_temp(int dir_fd, const char *prefix, char *name,
+		      size_t namesz);
 /* strerror, but -ELOOP from the functions above says "not a regular
  * file". */
 const char *store_strerror(int rc);

@@ -139,6 +139,7 @@ int task_to_json(const struct task *t, struct buf *b)
 	rc |= json_add_cstr(b, t->error);
 	rc |= buf_printf(b, ",\"sent\":%lld,\"charge\":\"%s\"",
 			 (long long)t->sent, charge_words[t->charge]);
+	rc |= buf_printf(b, ",\"unreached\":%lld", (long long)t->unreached);
 	rc |= buf_printf(b, ",\"read_mode\":%u", (unsigned)t->read_mode);
 	rc |= buf_printf(b, ",\"forgotten\":%s,\"urls\":[",
 			 t->forgotten ? "true" : "false");
@@ -264,12 +265,17 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 	if (load_number(doc, "updated", &num) < 0)
 		return -1;
 	t->updated = (time_t)num;
-	/* "sent", "charge" and "read_mode" are newer than the rest:
-	 * optional */
+	/* "sent", "unreached", "charge" and "read_mode" are newer than the
+	 * rest: optional */
 	if (json_get(doc, 0, "sent") >= 0) {
 		if (load_number(doc, "sent", &num) < 0)
 			return -1;
 		t->sent = (time_t)num;
+	}
+	if (json_get(doc, 0, "unreached") >= 0) {
+		if (load_number(doc, "unreached", &num) < 0)
+			return -1;
+		t->unreached = (time_t)num;
 	}
 	if (load_charge(t, doc) < 0)
 		return -1;

@@ -3,12 +3,16 @@
  * the API said it did not create the task or nothing left (retry.h); when
  * the answer is lost the task may exist and be charged, and it fails with
  * "interrupted" instead of being sent twice. Tries that never reached the
- * API are not attempts: the job waits for the API, queued. */
+ * API are not attempts: the job waits for the API, queued. While it waits,
+ * each try first connects without sending anything (xfer_probe), so that
+ * a try that still cannot reach the API writes nothing to the store: only
+ * a creation that leaves is recorded (sending, then its outcome). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "internal.h"
@@ -23,6 +27,22 @@ static void not_started(struct net *n, struct ntask *t, const char *why)
 	net_schedule(n, t, STEP_CREATE, net_backoff(n, REQ_CREATE, 0, 0));
 }
 
+/* Connect to the API, nothing more: is it back? */
+static void probe(struct net *n, struct ntask *t)
+{
+	struct xfer *x = xfer_probe(&n->pool, n->api_url, NET_API_TIMEOUT);
+	const char *why = x ? "curl refused the transfer" : "out of memory";
+
+	if (!x || net_launch(n, x, t) < 0) {
+		xfer_free(&n->pool, x);
+		not_started(n, t, why);
+		return;
+	}
+	t->probing = true;
+	log_debug("%s #%" PRIu64 ": connecting to the API (try %u to reach "
+		  "it)", t->name, t->seq, t->unreached_tries + 1);
+}
+
 void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
 {
 	struct buf body, url;
@@ -33,6 +53,14 @@ void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
 		net_drop(n, t);
 		return;
 	}
+	/* recorded: the wait goes on across a restart */
+	if (ct->unreached)
+		t->unreached_since = ct->unreached;
+	if (t->unreached_since && !t->probe_passed) {
+		probe(n, t);
+		return;
+	}
+	t->probe_passed = false;
 	buf_init(&body, API_REQUEST_MAX);
 	buf_init(&url, API_URL_MAX);
 	if (api_build_create(&body, ct->prompt, ct->prompt_len, &ct->opts) ==
@@ -75,21 +103,25 @@ void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
 /* Nothing reached the API (no name, no route, refused, no TLS handshake):
  * wait for it with backoff, apart from the attempts, for as long as the
  * task is queued (the core drops it when its prompt file goes), a day at
- * most. */
+ * most from the first such try (recorded by the core, so that a restart
+ * does not start the day again). sending: a creation was on its way (the
+ * core puts it back in the queue, durably); else a probe was, and the
+ * note is status text only, not written to the store. */
 static void unreached(struct net *n, struct ntask *t,
-		      const struct xfer_result *r)
+		      const struct xfer_result *r, bool sending)
 {
-	int64_t now = timer_now(), delay;
+	time_t now = time(NULL);
 	char note[512], msg[API_MESSAGE_MAX + 64];
+	int64_t delay;
 	double wait;
 
-	if (t->unreached_tries++ == 0) {
-		t->unreached_since = now;
+	if (t->unreached_tries++ == 0)
 		log_info("%s #%" PRIu64 ": the API cannot be reached (%s); "
 			 "waiting for it", t->name, t->seq, r->what);
-	}
 	wait = retry_unreached_delay(t->unreached_tries,
-				     (double)(now - t->unreached_since) / 1000,
+				     t->unreached_since ?
+					     difftime(now, t->unreached_since) :
+					     0,
 				     &n->rng);
 	if (wait < 0) {
 		snprintf(msg, sizeof(msg), "the API could not be reached for "
@@ -102,12 +134,30 @@ static void unreached(struct net *n, struct ntask *t,
 	snprintf(note, sizeof(note), "cannot reach the API (try %u: %s); "
 		 "nothing was sent; trying again in %lld s", t->unreached_tries,
 		 r->what, (long long)((delay + 999) / 1000));
-	if (core_task_requeue(n->core, t->seq, note) == -ENOENT) {
+	if (!sending)
+		core_task_note(n->core, t->seq, note);
+	else if (core_task_unreached(n->core, t->seq, note,
+				     &t->unreached_since) == -ENOENT) {
 		net_drop(n, t);
 		return;
 	}
 	n->unreached_waiting = true;
 	net_schedule(n, t, STEP_CREATE, delay);
+}
+
+/* A probe ended: still unreachable, or send the creation now (whatever
+ * else went wrong, the creation meets it and says what it means). */
+static void probe_done(struct net *n, struct ntask *t,
+		       const struct xfer_result *r)
+{
+	t->probing = false;
+	if (retry_classify(REQ_CREATE, r->transport, r->request_sent,
+			   r->status, NULL) == RETRY_UNREACHED) {
+		unreached(n, t, r, false);
+		return;
+	}
+	t->probe_passed = true;
+	net_schedule(n, t, STEP_CREATE, 0);
 }
 
 /* The API did not create the task (or nothing left): again later, up to
@@ -162,6 +212,10 @@ void create_done(struct net *n, struct ntask *t, struct xfer *x,
 	enum retry_verdict verdict;
 	struct api_error e;
 
+	if (t->probing) {
+		probe_done(n, t, r);
+		return;
+	}
 	if (net_answer_ok(r)) {
 		t->create_attempts++;
 		created(n, t, x);
@@ -171,11 +225,12 @@ void create_done(struct net *n, struct ntask *t, struct xfer *x,
 	verdict = retry_classify(REQ_CREATE, r->transport, r->request_sent,
 				 r->status, e.code);
 	if (verdict == RETRY_UNREACHED) {
-		unreached(n, t, r);
+		unreached(n, t, r, true);
 		return;
 	}
 	t->create_attempts++;
 	t->unreached_tries = 0;
+	t->unreached_since = 0;
 	net_describe(r, &e, what, sizeof(what));
 	log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE " -> %s", t->name,
 		 t->seq, what);

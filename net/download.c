@@ -169,7 +169,7 @@ void download_start(struct net *n, struct ntask *t,
 	t->output = i;
 	if (!download_allowed(n, t, ct->urls[i], &rules))
 		return;
-	fd = core_tmpfile(n->core, t->tmp_path, sizeof(t->tmp_path));
+	fd = core_tmpfile(n->core, t->tmp_name, sizeof(t->tmp_name));
 	if (fd < 0) {
 		char why[300];
 
@@ -182,7 +182,7 @@ void download_start(struct net *n, struct ntask *t,
 	if (!x || net_launch(n, x, t) < 0) {
 		xfer_free(&n->pool, x);
 		close(fd);
-		unlink(t->tmp_path);
+		core_tmp_unlink(n->core, t->tmp_name);
 		again(n, t, "cannot start the download", 0);
 		return;
 	}
@@ -206,7 +206,7 @@ static void store(struct net *n, struct ntask *t, const struct xfer *x,
 		  const char *host)
 {
 	char why[640];
-	int rc = core_task_output(n->core, t->seq, t->output, t->tmp_path);
+	int rc = core_task_output(n->core, t->seq, t->output, t->tmp_name);
 
 	if (rc == 0) {
 		t->task_bytes += (uint64_t)x->received;
@@ -237,7 +237,7 @@ void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		store(n, t, x, host);
 		return;
 	}
-	unlink(t->tmp_path);
+	core_tmp_unlink(n->core, t->tmp_name);
 	if (x->write_errno) {
 		store_trouble(n, t, r->what);
 		return;
@@ -281,9 +281,9 @@ void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		net_fail(n, t, "download_failed", why);
 }
 
-void download_abort(struct ntask *t, struct xfer *x)
+void download_abort(struct net *n, struct ntask *t, struct xfer *x)
 {
 	close(x->fd);
 	x->fd = -1;
-	unlink(t->tmp_path);
+	core_tmp_unlink(n->core, t->tmp_name);
 }

@@ -49,14 +49,16 @@ struct ntask {
 	char task_id[TASK_ID_MAX + 1];	/* the API's id, once polled */
 	unsigned create_attempts;	/* creations that reached the API */
 	unsigned unreached_tries;	/* creations that did not, in a row */
-	int64_t unreached_since;	/* when the first of those ended */
+	time_t unreached_since;		/* the first of those (recorded) */
+	bool probing;			/* the transfer is xfer_probe's */
+	bool probe_passed;		/* the API was reached: send now */
 	unsigned poll_failures;		/* transient poll failures in a row */
 	unsigned download_failures;	/* of the current output */
 	unsigned store_failures;	/* the data dir refused, in a row */
 	bool repolled;			/* fresh URLs were asked for once */
 	uint64_t task_bytes;		/* of its outputs stored so far */
 	size_t output;			/* the output being downloaded */
-	char tmp_path[PATH_MAX];	/* its temporary file */
+	char tmp_name[32];		/* its temporary file (core_tmpfile) */
 };
 
 struct net_queue {
@@ -171,7 +173,7 @@ void download_start(struct net *n, struct ntask *t,
 void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		   const struct xfer_result *r);
 /* A download ends without an outcome: close and remove its file. */
-void download_abort(struct ntask *t, struct xfer *x);
+void download_abort(struct net *n, struct ntask *t, struct xfer *x);
 
 /* credits.c */
 void credits_request(struct net *n);

@@ -544,12 +544,12 @@ static void abort_transfer(struct net *n, struct xfer *x)
 	struct ntask *t = x->owner;
 
 	unhook(n, x);
-	if (t && t->step == STEP_CREATE)
+	if (t && t->step == STEP_CREATE && !t->probing)
 		log_warn("%s #%" PRIu64 ": stopped while its creation request "
 			 "was on the wire; it will show as interrupted",
 			 t->name, t->seq);
 	if (t && t->step == STEP_DOWNLOAD)
-		download_abort(t, x);
+		download_abort(n, t, x);
 	xfer_free(&n->pool, x);
 }
 
@@ -575,7 +575,8 @@ static void begin_stop(struct net *n)
 	for (i = 0; i < NET_BUCKETS; i++) {
 		for (t = n->table[i]; t; t = next) {
 			next = t->hnext;
-			if (t->x && t->step == STEP_CREATE)
+			/* a probe sends nothing: it ends now */
+			if (t->x && t->step == STEP_CREATE && !t->probing)
 				continue;
 			if (t->x)
 				abort_transfer(n, t->x);

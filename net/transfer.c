@@ -199,6 +199,20 @@ struct xfer *xfer_api(struct xfer_pool *p, const char *url,
 	return x;
 }
 
+struct xfer *xfer_probe(struct xfer_pool *p, const char *url, long timeout)
+{
+	struct xfer *x = xfer_new(p, url, timeout);
+
+	if (!x)
+		return NULL;
+	curl_easy_setopt(x->easy, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
+	if (strncasecmp(url, "http://", 7) == 0)
+		curl_easy_setopt(x->easy, CURLOPT_PROXY, "");
+	return x;
+}
+
 /* Every connection a download makes, redirects included, comes here
  * first: an address of a class the rules do not allow gets no socket, so
  * nothing is sent to it. */

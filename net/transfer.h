@@ -70,6 +70,9 @@ void xfer_pool_free(struct xfer_pool *p);
 struct xfer *xfer_api(struct xfer_pool *p, const char *url,
 		      const struct curl_slist *headers, const char *post,
 		      size_t postlen, long timeout);
+/* Whether the API at url can be reached: a connection (TLS included),
+ * closed at once; no request is sent, no key. */
+struct xfer *xfer_probe(struct xfer_pool *p, const char *url, long timeout);
 /* A download of url into fd (the caller's), without the key, under rules
  * (copied); redirects are followed (at most 5, to the URL's own scheme).
  * Every address it connects to, redirects included, is checked before the

@@ -375,13 +375,13 @@ static inline int fx_send(struct fx *f, uint64_t seq, const char *id)
 }
 
 /* Download bytes as output i through a core_tmpfile. tmp_path receives the
- * temporary file's name when given. */
+ * temporary file's path when given. */
 static inline int fx_download(struct fx *f, uint64_t seq, size_t i,
 			      const void *bytes, size_t len, char *tmp_path,
 			      size_t tmpsz)
 {
-	char path[512];
-	int fd = core_tmpfile(f->c, path, sizeof(path));
+	char name[64];
+	int fd = core_tmpfile(f->c, name, sizeof(name));
 	ssize_t n;
 
 	if (fd < 0)
@@ -391,8 +391,8 @@ static inline int fx_download(struct fx *f, uint64_t seq, size_t i,
 	if (n != (ssize_t)len)
 		return -EIO;
 	if (tmp_path)
-		snprintf(tmp_path, tmpsz, "%s", path);
-	return core_task_output(f->c, seq, i, path);
+		snprintf(tmp_path, tmpsz, "%s/tmp/%s", f->data, name);
+	return core_task_output(f->c, seq, i, name);
 }
 
 /* From pending: n URLs "https://cdn.example/SEQ/I.png", each downloaded as

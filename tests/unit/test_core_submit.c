@@ -799,9 +799,84 @@ static void test_credits(void)
 	fx_close(&f);
 }
 
+/* ino of records/SEQ.json: a write replaces the file (a new inode). */
+static ino_t record_ino(struct fx *f, uint64_t seq)
+{
+	char path[200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/records/%016" PRIu64 ".json", f->data,
+		 seq);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static time_t task_unreached(struct fx *f, uint64_t seq)
+{
+	struct core_task t;
+	time_t since = -1;
+
+	if (core_task_get(f->c, seq, &t) == 0) {
+		since = t.unreached;
+		core_task_free(&t);
+	}
+	return since;
+}
+
+/* A creation that could not reach the API: queued again, its first such
+ * try recorded (a restart keeps it); notes while it waits write nothing;
+ * an answer from the API ends the wait. */
+static void test_unreached(void)
+{
+	time_t before = time(NULL), since = 0, again = 0;
+	struct fx f;
+	uint64_t seq;
+	ino_t ino;
+	int i;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	seq = fx_submit(&f, "fox", "a fox in the fog");
+	CHECK(task_unreached(&f, seq) == 0);
+	CHECK(core_task_sending(f.c, seq) == 0);
+	CHECK(core_task_unreached(f.c, seq, "cannot reach the API (try 1)",
+				  &since) == 0);
+	CHECK(since >= before && since <= time(NULL));
+	CHECK_STR(fx_first_line(&f, "fox"), "queued");
+	CHECK_STR(fx_value(fx_status(&f, "fox"), "note"),
+		  "cannot reach the API (try 1)");
+	ino = record_ino(&f, seq);
+	CHECK(ino != 0);
+	for (i = 2; i < 50; i++) {
+		char note[64];
+
+		snprintf(note, sizeof(note), "cannot reach the API (try %d)",
+			 i);
+		core_task_note(f.c, seq, note);
+	}
+	CHECK_STR(fx_value(fx_status(&f, "fox"), "note"),
+		  "cannot reach the API (try 49)");
+	CHECK(record_ino(&f, seq) == ino);
+	/* the first try stays the start of the wait */
+	CHECK(core_task_sending(f.c, seq) == 0);
+	CHECK(core_task_unreached(f.c, seq, "try 50", &again) == 0);
+	CHECK(again == since);
+	CHECK(fx_reopen(&f));
+	CHECK(task_unreached(&f, seq) == since);
+	/* the API answered: the wait is over */
+	CHECK(core_task_sending(f.c, seq) == 0);
+	CHECK(core_task_requeue(f.c, seq, "retry 2 of 5 after 503") == 0);
+	CHECK(task_unreached(&f, seq) == 0);
+	CHECK(fx_reopen(&f));
+	CHECK(task_unreached(&f, seq) == 0);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	test_submit_queued();
+	test_unreached();
 	test_dedup();
 	test_superseded_in_flight();
 	test_superseded_while_sending();

@@ -267,6 +267,42 @@ static void test_no_link_followed(void)
 	tdir_free(&t);
 }
 
+/* Download temporaries: new files of the owner's only, in tmp/, named by
+ * one component, removed through tmp/'s descriptor. */
+static void test_temp_files(void)
+{
+	char a[64], b[64], path[300];
+	struct stat st;
+	struct fx f;
+	int fa, fb;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	fa = core_tmpfile(f.c, a, sizeof(a));
+	fb = core_tmpfile(f.c, b, sizeof(b));
+	CHECK(fa >= 0 && fb >= 0);
+	CHECK(strncmp(a, "dl-", 3) == 0 && !strchr(a, '/'));
+	CHECK(strcmp(a, b) != 0);
+	snprintf(path, sizeof(path), "%s/tmp/%s", f.data, a);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	      (st.st_mode & 07777) == 0600);
+	CHECK(fcntl(fa, F_GETFD) & FD_CLOEXEC);
+	CHECK(store_create_temp(AT_FDCWD, "dl-", a, 8) == -ENAMETOOLONG);
+	core_tmp_unlink(f.c, b);
+	snprintf(path, sizeof(path), "%s/tmp/%s", f.data, b);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+	/* a name that is no temporary's goes nowhere */
+	core_tmp_unlink(f.c, "../lock");
+	snprintf(path, sizeof(path), "%s/lock", f.data);
+	CHECK(access(path, F_OK) == 0);
+	CHECK(fx_entries(&f, "tmp") == 1);
+	close(fa);
+	close(fb);
+	fx_close(&f);
+}
+
 /* Records and metadata this store did not write, on a restart of the core:
  * none is sent, none serves a file from outside out/. */
 static void test_planted(void)
@@ -346,6 +382,7 @@ int main(void)
 	test_seal();
 	test_open_checks();
 	test_no_link_followed();
+	test_temp_files();
 	test_planted();
 	return check_result("test_store_trust");
 }
