@@ -347,8 +347,13 @@ static bool prompt_matches(const struct task *cur, const struct input *in)
 static void record_unsubmitted(struct core *c, const char *name,
 			       struct input *in)
 {
-	struct task *t = task_from_input(c->last_seq + 1, name, in);
+	struct task *t;
 
+	/* the sidecar is not read (nothing is sent): the record names the
+	 * defaults, as a task refused before its options were read does */
+	if (opts_to_json(&in->opts, &in->opts_json) < 0)
+		return;
+	t = task_from_input(c->last_seq + 1, name, in);
 	if (!t)
 		return;
 	t->state = TASK_FAILED;

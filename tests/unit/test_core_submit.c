@@ -575,6 +575,7 @@ static void test_unsubmitted_at_restart(void)
 {
 	struct fx f;
 	uint64_t seq;
+	int n_records;
 
 	if (!fx_open(&f)) {
 		CHECK(0);
@@ -601,6 +602,14 @@ static void test_unsubmitted_at_restart(void)
 		  "0 (nothing was charged)");
 	CHECK_STR(fx_first_line(&f, "new"), "failed");
 	CHECK(strstr(fx_status(&f, "bad"), "invalid_input") != NULL);
+	/* what the start recorded reads back whole: another start sets no
+	 * record aside and records nothing new */
+	n_records = fx_entries(&f, "records");
+	CHECK(fx_reopen(&f));
+	core_start(f.c);
+	CHECK(fx_entries(&f, "records") == n_records);
+	CHECK_STR(fx_first_line(&f, "cat"), "failed");
+	CHECK_STR(fx_first_line(&f, "new"), "failed");
 	/* the image of the task sent stays; its text again costs nothing */
 	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.prompt"), "a cat");
 	CHECK(fx_submit(&f, "cat", "a cat") == 0);
