@@ -112,10 +112,24 @@ static void load_record(struct core *c, const char *file)
 	}
 }
 
+/* .SEQ.json.corrupt: a record set aside at an earlier start keeps its
+ * number, which is never used again (and never renamed over). */
+static void note_set_aside(struct core *c, const char *file)
+{
+	char *end;
+	uint64_t seq = strtoull(file + 1, &end, 10);
+
+	if (end != file + 1 && strcmp(end, ".json.corrupt") == 0 &&
+	    seq > c->last_seq)
+		c->last_seq = seq;
+}
+
 static void load_entry(void *ctx, const char *file)
 {
 	if (file[0] >= '0' && file[0] <= '9')
 		load_record(ctx, file);
+	else if (file[0] == '.' && file[1] >= '0' && file[1] <= '9')
+		note_set_aside(ctx, file);
 }
 
 /* A restart finds tasks in the state the last run left them. One that was
