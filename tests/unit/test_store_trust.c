@@ -377,6 +377,49 @@ static void test_planted(void)
 	fx_close(&f);
 }
 
+/* The way to the data directory: links on it are followed as the kernel
+ * would, and each must be root's or the daemon's user's; nothing is made
+ * under a folder that is refused; a FIFO as the key does not hang. */
+static void test_way_to_the_store(void)
+{
+	char path[300], want[300];
+	struct tdir t;
+
+	if (!tdir_make(&t)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/real", t.dir);
+	CHECK(mkdir(path, 0700) == 0);
+	link_at("real/../real", t.dir, "way");
+	snprintf(t.data, sizeof(t.data), "%s/way/sub/data", t.dir);
+	CHECK(opens(&t));
+	CHECK(strcmp(content(path, "sub/data/store.key"), "(missing)") != 0);
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "%s/way", t.dir);
+		CHECK(lchown(path, 65534, 65534) == 0);
+		snprintf(want, sizeof(want), "%s (above the data directory", t.dir);
+		refused(&t, want, "a symbolic link owned by uid 65534");
+		CHECK(lchown(path, 0, 0) == 0);
+		CHECK(opens(&t));
+	}
+
+	/* refused before anything is made under the folder at fault */
+	CHECK(chmod(t.dir, 0777) == 0);
+	snprintf(t.data, sizeof(t.data), "%s/new/data", t.dir);
+	refused(&t, "above the data directory", "without the sticky bit");
+	snprintf(path, sizeof(path), "%s/new", t.dir);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+	CHECK(chmod(t.dir, 0700) == 0);
+
+	snprintf(t.data, sizeof(t.data), "%s/data", t.dir);
+	CHECK(opens(&t));
+	snprintf(path, sizeof(path), "%s/%s", t.data, STORE_KEY_FILE);
+	CHECK(unlink(path) == 0 && mkfifo(path, 0600) == 0);
+	refused(&t, STORE_KEY_FILE, "not a regular file");
+	tdir_free(&t);
+}
+
 int main(void)
 {
 	test_seal();
@@ -384,5 +427,6 @@ int main(void)
 	test_no_link_followed();
 	test_temp_files();
 	test_planted();
+	test_way_to_the_store();
 	return check_result("test_store_trust");
 }
