@@ -224,8 +224,9 @@ void core_tmp_unlink(struct core *c, const char *name);
 /* Output i of task seq was downloaded whole into the temporary file
  * tmp_name (core_tmpfile's, closed): check that it is an image, choose its
  * extension, move it into the store. The output becomes visible in out/
- * when the task completes. -errno, or -EBADMSG when the bytes are not an
- * image (then the temporary file is removed). */
+ * when the task completes. -ENOENT when the task no longer wants it,
+ * -EBADMSG when the bytes are not an image, another -errno when the store
+ * failed (logged); the temporary file is removed in every case but 0. */
 int core_task_output(struct core *c, uint64_t seq, size_t i,
 		     const char *tmp_name);
 /* Every output is stored: publish them in out/ (moving the outputs they

@@ -51,6 +51,18 @@ static void test_publish(void)
 	CHECK(core_task_urls(f.c, seq,
 			     (char *[]){ "https://cdn.example/1/0.png" },
 			     1) == 0);
+	/* a temporary file removed behind the daemon's back is a store
+	 * error (fetched again), not "the task is gone" */
+	{
+		char name[64];
+		int fd = core_tmpfile(f.c, name, sizeof(name));
+
+		CHECK(fd >= 0);
+		if (fd >= 0)
+			close(fd);
+		core_tmp_unlink(f.c, name);
+		CHECK(core_task_output(f.c, seq, 0, name) == -EIO);
+	}
 	CHECK(fx_download(&f, seq, 0, fx_png, FX_PNG_LEN, NULL, 0) == 0);
 	/* stored, not yet visible */
 	CHECK(fx_n_outputs(&f) == 0);
