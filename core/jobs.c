@@ -802,7 +802,7 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 {
 	unsigned char head[SNIFF_HEAD];
 	const char *ext = NULL;
-	char backing[64] = "";
+	char backing[64];
 	struct task *t;
 	bool wanted;
 	ssize_t n;
@@ -828,8 +828,8 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0 && rc != -EBADMSG)
-		log_err("%s/tmp/%s: cannot store it as out/%s: %s",
-			c->store.path, tmp_name, backing, strerror(-rc));
+		log_err("%s/tmp/%s: cannot move the download into out/: %s",
+			c->store.path, tmp_name, strerror(-rc));
 	if (rc < 0) {
 		core_tmp_unlink(c, tmp_name);
 		/* -ENOENT says the task is gone; a file that vanished

@@ -65,7 +65,7 @@ const char *sniff_describe(const void *bytes, size_t len)
 	if (starts_with(head, len, "GIF8", 4))
 		return "a GIF image, which is not accepted";
 	if (all_bytes(head, len, is_zero))
-		return "zero bytes";
+		return "only NUL bytes";
 	if (!all_bytes(head, len, is_text))
 		return "binary data";
 	while (skip < len && isspace(head[skip]))

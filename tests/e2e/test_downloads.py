@@ -29,7 +29,7 @@ class DownloadTest(MountedTest):
     def test_zeros_refused(self):
         self.m.write("jobs/z.txt", "a cat of nothing [sim:nonimage=zeros]\n")
         self.assertEqual(self.error_of("z"),
-                         "not an image (localhost sent zero bytes)")
+                         "not an image (localhost sent only NUL bytes)")
         # asked once for fresh URLs, then gave up
         self.assertEqual(self.sim.stats()["downloads"], 2)
 

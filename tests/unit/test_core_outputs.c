@@ -489,7 +489,7 @@ static void test_sniff_describe(void)
 {
 	CHECK_STR(sniff_describe(BYTES("")), "an empty body");
 	CHECK_STR(sniff_describe(BYTES("\x1f\x8b\x08\x00")), "gzip data");
-	CHECK_STR(sniff_describe(BYTES("\0\0\0\0")), "zero bytes");
+	CHECK_STR(sniff_describe(BYTES("\0\0\0\0")), "only NUL bytes");
 	CHECK_STR(sniff_describe(BYTES("MZ\x90\x00")), "a program");
 	CHECK_STR(sniff_describe(BYTES("\x7f" "ELF\x02")), "a program");
 	CHECK_STR(sniff_describe(BYTES("PK\x03\x04")), "a zip archive");
