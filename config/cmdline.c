@@ -54,6 +54,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	SETTING("poll_interval", SET_POLL_INTERVAL),
 	SETTING("max_inflight", SET_MAX_INFLIGHT),
 	SETTING("daily_budget", SET_DAILY_BUDGET),
+	SETTING("max_task_bytes", SET_MAX_TASK_BYTES),
 	SETTING("aspect_ratio", SET_ASPECT_RATIO),
 	SETTING("resolution", SET_RESOLUTION),
 	SETTING("nsfw_checker", SET_NSFW_CHECKER),
@@ -240,6 +241,8 @@ void cmdline_help(void)
 	       "    -o max_inflight=N      tasks at the API at once (8)\n"
 	       "    -o daily_budget=CREDITS  credits a UTC day may cost "
 	       "(none)\n"
+	       "    -o max_task_bytes=SIZE all images of one task at most, "
+	       "K M G (256M)\n"
 	       "    -o aspect_ratio=RATIO  jobs' default aspect ratio (auto)\n"
 	       "    -o resolution=RES      jobs' default resolution: 1k 2k 4k "
 	       "(1k)\n"

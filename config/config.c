@@ -12,6 +12,7 @@
 #define DEFAULT_API_URL "https://api.aivideoapi.ai"
 #define DEFAULT_POLL_INTERVAL 2.0
 #define DEFAULT_MAX_INFLIGHT 8
+#define DEFAULT_MAX_TASK_BYTES ((uint64_t)256 << 20)
 #define DEFAULT_ASPECT_RATIO "auto"
 #define DEFAULT_RESOLUTION "1k"
 #define DEFAULT_NSFW_CHECKER true
@@ -216,6 +217,9 @@ static int resolve(struct load *ld, struct config *cfg)
 	cfg->daily_budget = -1;
 	if ((v = pick(ld, SET_DAILY_BUDGET)))
 		parse_credits(v, &cfg->daily_budget, why, sizeof(why));
+	cfg->max_task_bytes = DEFAULT_MAX_TASK_BYTES;
+	if ((v = pick(ld, SET_MAX_TASK_BYTES)))
+		parse_size(v, &cfg->max_task_bytes, why, sizeof(why));
 	cfg->nsfw_checker = DEFAULT_NSFW_CHECKER;
 	if ((v = pick(ld, SET_NSFW_CHECKER)))
 		parse_flag(v, &cfg->nsfw_checker, why, sizeof(why));

@@ -6,6 +6,7 @@
 #include <fuse_opt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Where the API key came from, for messages that must name it. */
 enum key_source {
@@ -26,6 +27,7 @@ struct config {
 	double poll_interval;	/* seconds between polls of one task */
 	unsigned max_inflight;	/* tasks at the API at once */
 	double daily_budget;	/* credits a UTC day, < 0: none */
+	uint64_t max_task_bytes;	/* all images of one task */
 	bool simulate;
 	bool allow_other;	/* other users may use the mount */
 	bool foreground;

@@ -6,6 +6,7 @@
 #include <fuse_opt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_KEY_MAX 4096	/* bigger keys and key files are refused */
 
@@ -18,6 +19,7 @@ enum setting {
 	SET_POLL_INTERVAL,
 	SET_MAX_INFLIGHT,
 	SET_DAILY_BUDGET,
+	SET_MAX_TASK_BYTES,
 	SET_SIMULATE,
 	SET_ASPECT_RATIO,
 	SET_RESOLUTION,
@@ -72,6 +74,11 @@ int parse_count(const char *v, unsigned *out, char *why, size_t whylen);
 /* A plain decimal number of credits, or "none" (-1). */
 int parse_credits(const char *v, double *out, char *why, size_t whylen);
 int parse_flag(const char *v, bool *out, char *why, size_t whylen);
+/* A number of bytes: digits with an optional K, M or G (binary, either
+ * case), from CONFIG_SIZE_MIN to CONFIG_SIZE_MAX. */
+#define CONFIG_SIZE_MIN ((uint64_t)1 << 20)
+#define CONFIG_SIZE_MAX ((uint64_t)64 << 30)
+int parse_size(const char *v, uint64_t *out, char *why, size_t whylen);
 
 /* api_url: http:// or https:// with a host, plain http:// only to loopback.
  * A malloc'd copy without one trailing '/', or NULL with why set. */

@@ -113,6 +113,44 @@ int parse_count(const char *v, unsigned *out, char *why, size_t whylen)
 	return 0;
 }
 
+/* The multiplier of a size's suffix, 0 when it is none we know. */
+static uint64_t size_unit(const char *suffix)
+{
+	if (!*suffix)
+		return 1;
+	if (suffix[1])
+		return 0;
+	switch (*suffix) {
+	case 'k': case 'K':
+		return (uint64_t)1 << 10;
+	case 'm': case 'M':
+		return (uint64_t)1 << 20;
+	case 'g': case 'G':
+		return (uint64_t)1 << 30;
+	}
+	return 0;
+}
+
+int parse_size(const char *v, uint64_t *out, char *why, size_t whylen)
+{
+	size_t digits = strspn(v, "0123456789");
+	uint64_t unit = size_unit(v + digits), n;
+
+	if (digits == 0 || digits > NUMBER_MAX || !unit) {
+		bad_value(v, "is not a size (bytes, or a number with K, M or "
+			  "G)", why, whylen);
+		return -1;
+	}
+	n = strtoull(v, NULL, 10);
+	/* checked before multiplying: 16 digits times G would wrap */
+	if (n > CONFIG_SIZE_MAX / unit || n * unit < CONFIG_SIZE_MIN) {
+		bad_value(v, "is out of range (1M to 64G)", why, whylen);
+		return -1;
+	}
+	*out = n * unit;
+	return 0;
+}
+
 int parse_flag(const char *v, bool *out, char *why, size_t whylen)
 {
 	if (opts_parse_bool(v, out) == 0)
@@ -174,6 +212,15 @@ static char *accept_count(const char *v, const char *home, char *why,
 
 	(void)home;
 	return parse_count(v, &n, why, whylen) ? NULL : copy(v, why, whylen);
+}
+
+static char *accept_size(const char *v, const char *home, char *why,
+			 size_t whylen)
+{
+	uint64_t n;
+
+	(void)home;
+	return parse_size(v, &n, why, whylen) ? NULL : copy(v, why, whylen);
 }
 
 static char *accept_flag(const char *v, const char *home, char *why,
@@ -240,6 +287,8 @@ const struct setting_def settings[SET_COUNT] = {
 			       accept_count },
 	[SET_DAILY_BUDGET] = { "daily_budget", "GPTIMGFS_DAILY_BUDGET",
 			       accept_credits },
+	[SET_MAX_TASK_BYTES] = { "max_task_bytes", "GPTIMGFS_MAX_TASK_BYTES",
+				 accept_size },
 	[SET_SIMULATE] = { "simulate", NULL, accept_flag },
 	[SET_ASPECT_RATIO] = { "aspect_ratio", NULL, accept_aspect_ratio },
 	[SET_RESOLUTION] = { "resolution", NULL, accept_resolution },

@@ -99,19 +99,28 @@ int api_task_id_valid(const char *id)
 	return 1;
 }
 
-/* An output URL we are willing to fetch and to show: http or https with a
- * host, printable ASCII only (no blanks, no control characters). */
+/* An output URL we are willing to keep and to show: a scheme (RFC 3986),
+ * a host when it is http or https, printable ASCII only (no blanks, no
+ * control characters). Whether its scheme may be fetched is for the
+ * download to say (scheme.h): a file:// URL then fails the task with the
+ * reason, where a refusal here would make the answer unreadable, polled
+ * again and again. */
 static int output_url_valid(const char *u)
 {
+	size_t scheme = strspn(u, "abcdefghijklmnopqrstuvwxyz"
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
 	size_t skip, i;
 
+	if (scheme == 0 || u[scheme] != ':' || !strchr(
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", u[0]))
+		return 0;
 	if (strncasecmp(u, "https://", 8) == 0)
 		skip = 8;
 	else if (strncasecmp(u, "http://", 7) == 0)
 		skip = 7;
 	else
-		return 0;
-	if (u[skip] == '\0' || u[skip] == '/')
+		skip = scheme + 1;
+	if (skip > scheme + 1 && (u[skip] == '\0' || u[skip] == '/'))
 		return 0;
 	for (i = skip; u[i]; i++)
 		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
@@ -381,7 +390,7 @@ static int task_urls(const struct json_doc *doc, struct api_task *t,
 		if (!output_url_valid(u)) {
 			free(u);
 			return fail(err, errlen,
-				    "%s: output URL %d is not a plain http(s) URL",
+				    "%s: output URL %d is not a plain URL",
 				    what, k + 1);
 		}
 		t->urls[t->n_urls++] = u;

@@ -12,12 +12,12 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "core/log.h"
 #include "internal.h"
+#include "scheme.h"
 
 /* The classes of api_url's addresses that are not global: downloads may
  * go there too (a simulator or a gateway on loopback or the LAN). */
@@ -27,7 +27,7 @@ void download_init(struct net *n)
 	char host[256];
 	size_t len;
 
-	n->plain_http = strncasecmp(n->api_url, "http://", 7) == 0;
+	n->plain_http = scheme_plain_http(n->api_url);
 	xfer_url_host(n->api_url, host, sizeof(host));
 	len = strlen(host);
 	if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
@@ -124,18 +124,32 @@ static void completed(struct net *n, struct ntask *t)
 	net_drop(n, t);
 }
 
+/* A scheme scheme_check refuses: the task fails. The message names the
+ * host when the URL has one (file:///etc/passwd has none). */
+static void bad_scheme(struct net *n, struct ntask *t, const char *url,
+		       const char *reason)
+{
+	const char *slashes = strstr(url, "://");
+	char host[256], why[640];
+
+	if (slashes && slashes[3] && !strchr("/?#", slashes[3])) {
+		xfer_url_host(url, host, sizeof(host));
+		snprintf(why, sizeof(why), "%s: %s", host, reason);
+		refused(n, t, why);
+	} else {
+		refused(n, t, reason);
+	}
+}
+
 /* The scheme and the bytes the task may still store allow a download of
  * url: fill in its rules. Else the task fails and false. */
 static bool download_allowed(struct net *n, struct ntask *t, const char *url,
 			     struct xfer_rules *rules)
 {
-	char host[256], why[640];
+	char reason[128];
 
-	xfer_url_host(url, host, sizeof(host));
-	if (!n->plain_http && strncasecmp(url, "https://", 8) != 0) {
-		snprintf(why, sizeof(why), "%s: refused: not an https:// URL",
-			 host);
-		refused(n, t, why);
+	if (scheme_check(n->api_url, url, reason, sizeof(reason)) < 0) {
+		bad_scheme(n, t, url, reason);
 		return false;
 	}
 	if (t->task_bytes >= n->max_task_bytes) {
@@ -224,6 +238,21 @@ static void store(struct net *n, struct ntask *t, const struct xfer *x,
 	}
 }
 
+/* curl refused the scheme of a redirect (CURLOPT_REDIR_PROTOCOLS_STR):
+ * say which, as for an output URL. false when that was not it. */
+static bool bad_redirect(struct net *n, struct ntask *t, const char *url,
+			 const struct xfer_result *r)
+{
+	char reason[128], why[160];
+
+	if (r->code != CURLE_UNSUPPORTED_PROTOCOL || !url ||
+	    scheme_check(n->api_url, url, reason, sizeof(reason)) == 0)
+		return false;
+	snprintf(why, sizeof(why), "redirected: %s", reason);
+	refused(n, t, why);
+	return true;
+}
+
 void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		   const struct xfer_result *r)
 {
@@ -242,6 +271,8 @@ void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		store_trouble(n, t, r->what);
 		return;
 	}
+	if (bad_redirect(n, t, url, r))
+		return;
 	if (x->refused[0]) {
 		snprintf(why, sizeof(why), "%s: refused before connecting: %s",
 			 host, x->refused);

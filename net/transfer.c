@@ -307,6 +307,9 @@ void xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r)
 	r->request_sent = request_sent(x->easy);
 	r->transport = retry_transport_from_curl((int)code, r->request_sent);
 	r->retry_after = retry_after(x->easy);
+	/* the body's Content-Length said it was over the cap */
+	if (code == CURLE_FILESIZE_EXCEEDED)
+		x->too_big = true;
 	if (code == CURLE_OK)
 		snprintf(r->what, sizeof(r->what), "HTTP %ld", r->status);
 	else if (x->too_big)

@@ -26,6 +26,7 @@ static void task_from_request(struct sim_task *t, struct sim_create *c,
 	memcpy(t->fail_code, d.fail_code, sizeof(t->fail_code));
 	t->nonimage = d.nonimage;
 	t->noise = d.noise;
+	memcpy(t->output_url, d.output_url, sizeof(t->output_url));
 	t->image_to_image = c->n_urls > 0;
 	sim_image_size(c, scale, &t->width, &t->height);
 	t->callback_url = c->callback_url;

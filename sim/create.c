@@ -374,6 +374,22 @@ static bool directive(const char *prompt, const char *tag, char *out,
 	return true;
 }
 
+/* [sim:url=URL]: any scheme, but printable and with nothing that JSON
+ * would need escaped, so that the task's answer can carry it as it is. */
+static void output_url(const char *prompt, struct sim_directives *d)
+{
+	char url[SIM_URL_MAX];
+	size_t i;
+
+	if (!directive(prompt, "[sim:url=", url, sizeof(url)) || !url[0])
+		return;
+	for (i = 0; url[i]; i++)
+		if (url[i] <= ' ' || url[i] > '~' || url[i] == '"' ||
+		    url[i] == '\\')
+			return;
+	memcpy(d->output_url, url, sizeof(url));
+}
+
 void sim_directives_parse(const char *prompt, struct sim_directives *d)
 {
 	char value[64];
@@ -394,4 +410,5 @@ void sim_directives_parse(const char *prompt, struct sim_directives *d)
 	else if (strstr(prompt, "[sim:nonimage=gzip]"))
 		d->nonimage = SIM_NONIMAGE_GZIP;
 	d->noise = strstr(prompt, "[sim:noise]") != NULL;
+	output_url(prompt, d);
 }

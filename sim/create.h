@@ -47,12 +47,14 @@ enum sim_nonimage {
 
 /* Test directives in a prompt (see sim_main.c's --help):
  * [sim:fail=CODE] [sim:outputs=N] [sim:nonimage] [sim:nonimage=KIND]
- * [sim:noise]. */
+ * [sim:noise] [sim:url=URL]. */
+#define SIM_URL_MAX 256
 struct sim_directives {
 	char fail_code[64];	/* "" unless [sim:fail=CODE] */
 	int outputs;		/* 1 unless [sim:outputs=N], N in 1..4 */
 	enum sim_nonimage nonimage;
 	bool noise;
+	char output_url[SIM_URL_MAX];	/* "" unless [sim:url=URL] */
 };
 
 void sim_directives_parse(const char *prompt, struct sim_directives *d);

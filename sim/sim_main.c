@@ -38,6 +38,8 @@ static const char usage[] =
 "  [sim:nonimage=zeros], [sim:nonimage=gzip]\n"
 "                    ... with 4096 zero bytes, or a gzip stream\n"
 "  [sim:noise]       images of random pixels, which do not compress\n"
+"  [sim:url=URL]     every output URL is URL, whatever its scheme (printable,\n"
+"                    no spaces, quotes or backslashes)\n"
 "\n"
 "Control endpoints (no key): GET /_sim/stats, /_sim/requests,\n"
 "/_sim/prompts; POST /_sim/faults (a rule), DELETE /_sim/faults,\n"

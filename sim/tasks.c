@@ -190,7 +190,11 @@ static int add_output(struct buf *b, const struct sim_task *task,
 	for (int n = 1; n <= task->outputs; n++) {
 		if (n > 1)
 			rc |= buf_addstr(b, ",");
-		rc |= buf_printf(b, "\"%s%s-%d.png\"", file_base, task->id, n);
+		if (task->output_url[0])
+			rc |= buf_printf(b, "\"%s\"", task->output_url);
+		else
+			rc |= buf_printf(b, "\"%s%s-%d.png\"", file_base,
+					 task->id, n);
 	}
 	rc |= buf_printf(b, "],\"metadata\":{\"model\":\"gpt-image-2-%s\","
 			 "\"costTime\":%ld}}",

@@ -34,6 +34,7 @@ struct sim_task {
 	char fail_code[64];		/* "" unless the task is to fail */
 	enum sim_nonimage nonimage;	/* what files serve instead */
 	bool noise;			/* images that do not compress */
+	char output_url[SIM_URL_MAX];	/* "": its own files */
 	bool image_to_image;
 	uint32_t width, height;
 	char *callback_url;		/* NULL: none */

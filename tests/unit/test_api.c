@@ -369,6 +369,17 @@ static void test_parse_task_examples(void)
 	CHECK_STR(t.urls[1], "HTTPS://h/b");
 	CHECK_STR(t.urls[15], "https://h/16?sig=a%20b&x=A");
 	api_task_free(&t);
+
+	/* other schemes are kept as they are: the download refuses them,
+	 * failing the task with the reason (net/scheme.h) */
+	CHECK(task("{\"id\":\"t1\",\"status\":\"completed\",\"output\":{\"urls\":["
+		   "\"file:///etc/passwd\",\"ftp://h/a.png\",\"data:x\"]}}",
+		   "t1", &t, err) == 0);
+	CHECK(t.n_urls == 3);
+	CHECK_STR(t.urls[0], "file:///etc/passwd");
+	CHECK_STR(t.urls[1], "ftp://h/a.png");
+	CHECK_STR(t.urls[2], "data:x");
+	api_task_free(&t);
 }
 
 static void test_parse_task_failed_reasons(void)
@@ -472,24 +483,30 @@ static void test_parse_task_hostile(void)
 	check_urls_refused("[]", "task answer: completed without output URLs");
 	check_urls_refused("[\"https://h/a.png\",null]",
 			   "task answer: output URL 2 is not a string");
-	check_urls_refused("[\"file:///etc/passwd\"]",
-			   "task answer: output URL 1 is not a plain http(s) URL");
 	check_urls_refused("[\"https://h/a b.png\"]",
-			   "task answer: output URL 1 is not a plain http(s) URL");
+			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"https://h/a.png\\n\"]",
-			   "task answer: output URL 1 is not a plain http(s) URL");
+			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"https://h/a\\u0000.png\"]",
 			   "task answer: output URL 1 is too long or badly escaped");
 	check_urls_refused("[\"https://h/\xe7\x8c\xab.png\"]",
-			   "task answer: output URL 1 is not a plain http(s) URL");
+			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"https://\"]",
-			   "task answer: output URL 1 is not a plain http(s) URL");
+			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"https:///x\"]",
-			   "task answer: output URL 1 is not a plain http(s) URL");
-	check_urls_refused("[\"ftp://h/a.png\"]",
-			   "task answer: output URL 1 is not a plain http(s) URL");
+			   "task answer: output URL 1 is not a plain URL");
+	check_urls_refused("[\"1ftp://h/a.png\"]",
+			   "task answer: output URL 1 is not a plain URL");
+	check_urls_refused("[\"-ftp://h/a.png\"]",
+			   "task answer: output URL 1 is not a plain URL");
+	check_urls_refused("[\"fi le:///etc/passwd\"]",
+			   "task answer: output URL 1 is not a plain URL");
+	check_urls_refused("[\"file:///etc/pass wd\"]",
+			   "task answer: output URL 1 is not a plain URL");
+	check_urls_refused("[\"h/a.png\"]",
+			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"//h/a.png\"]",
-			   "task answer: output URL 1 is not a plain http(s) URL");
+			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"https://h/1\",\"https://h/2\",\"https://h/3\","
 			   "\"https://h/4\",\"https://h/5\",\"https://h/6\",\"https://h/7\","
 			   "\"https://h/8\",\"https://h/9\",\"https://h/10\",\"https://h/11\","

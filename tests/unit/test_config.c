@@ -1,6 +1,7 @@
 /* config_load: defaults, precedence, the config file, the key and its
  * files, api_url, the command line left for libfuse. */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,7 @@ static void test_defaults(void)
 	CHECK(cfg.poll_interval == 2.0);
 	CHECK(cfg.max_inflight == 8);
 	CHECK(cfg.daily_budget < 0);
+	CHECK(cfg.max_task_bytes == 256u << 20);
 	CHECK_STR(cfg.aspect_ratio, "auto");
 	CHECK_STR(cfg.resolution, "1k");
 	CHECK(cfg.nsfw_checker);
@@ -342,6 +344,77 @@ static void test_bad_values(void)
 	refused(ARGV("/m"), ENV(home_env, key_env), "line 1: key 'resolution'");
 	write_file(cfgpath, "[gptimgfs]\nnsfw_checker = sometimes\n", 0600);
 	refused(ARGV("/m"), ENV(home_env, key_env), "line 2: key 'nsfw_checker'");
+	unlink(cfgpath);
+}
+
+/* max_task_bytes: bytes or K, M, G (powers of 1024), 1M to 64G, from
+ * every source. */
+static void test_max_task_bytes(void)
+{
+	static const struct {
+		const char *value;
+		uint64_t bytes;
+	} good[] = {
+		{ "1048576", 1u << 20 },
+		{ "1024K", 1u << 20 },
+		{ "1024k", 1u << 20 },
+		{ "1M", 1u << 20 },
+		{ "300m", 300u << 20 },
+		{ "2G", (uint64_t)2 << 30 },
+		{ "64g", (uint64_t)64 << 30 },
+		{ "68719476736", (uint64_t)64 << 30 },
+		{ "0001M", 1u << 20 },
+	};
+	static const char *const bad[] = {
+		"0", "1048575", "1023K", "0M", "65G", "68719476737",
+		"9999999999999999G", "99999999999999999", "1.5M", "1MB",
+		"1MiB", "1T", "M", "-1M", "+1M", " 1M", "1M ", "0x100000",
+		"1e6", "one",
+	};
+	char opt[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(opt, sizeof(opt), "max_task_bytes=%s", good[i].value);
+		CHECK(load(ARGV("-o", opt, "/m"), ENV(home_env, key_env)) ==
+		      CONFIG_OK);
+		CHECK(cfg.max_task_bytes == good[i].bytes);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(opt, sizeof(opt), "max_task_bytes=%s", bad[i]);
+		refused(ARGV("-o", opt, "/m"), ENV(home_env, key_env),
+			"gptimgfs: max_task_bytes: '");
+	}
+	refused(ARGV("-o", "max_task_bytes=1MB", "/m"), ENV(home_env, key_env),
+		"");
+	CHECK_STR(err, "gptimgfs: max_task_bytes: '1MB' is not a size "
+		  "(bytes, or a number with K, M or G)");
+	refused(ARGV("-o", "max_task_bytes=512K", "/m"),
+		ENV(home_env, key_env), "");
+	CHECK_STR(err, "gptimgfs: max_task_bytes: '512K' is out of range "
+		  "(1M to 64G)");
+	refused(ARGV("-o", "max_task_bytes", "/m"), ENV(home_env, key_env),
+		"max_task_bytes needs a value");
+
+	/* command line > environment > config file */
+	write_file(cfgpath, "max_task_bytes = 3M\n", 0600);
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK(cfg.max_task_bytes == 3u << 20);
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env,
+				   "GPTIMGFS_MAX_TASK_BYTES=4M")) == CONFIG_OK);
+	CHECK(cfg.max_task_bytes == 4u << 20);
+	CHECK(load(ARGV("-o", "max_task_bytes=5M", "/m"),
+		   ENV(home_env, key_env, "GPTIMGFS_MAX_TASK_BYTES=4M")) ==
+	      CONFIG_OK);
+	CHECK(cfg.max_task_bytes == 5u << 20);
+	refused(ARGV("/m"), ENV(home_env, key_env,
+				"GPTIMGFS_MAX_TASK_BYTES=big"),
+		"gptimgfs: GPTIMGFS_MAX_TASK_BYTES: 'big' is not a size");
+	write_file(cfgpath, "\nmax_task_bytes = 0\n", 0600);
+	refused(ARGV("/m"), ENV(home_env, key_env), "");
+	if (!strstr(err, cfgpath) ||
+	    !strstr(err, ": line 2: key 'max_task_bytes': '0' is out of range"))
+		CHECK(!"the config file's line and key are named");
 	unlink(cfgpath);
 }
 
@@ -623,6 +696,7 @@ int main(void)
 	test_precedence();
 	test_config_file_choice();
 	test_bad_values();
+	test_max_task_bytes();
 	test_config_file_errors();
 	test_config_key();
 	test_key_file();

@@ -328,6 +328,44 @@ static void fetch_first(const char *id, struct resp *f)
 	http(f, "GET", path, NULL, NULL);
 }
 
+/* The first output URL of a task created with prompt, malloc'd. */
+static char *first_url(const char *prompt)
+{
+	char body[256], id[64], *url = NULL;
+	struct json_doc doc;
+	struct resp r;
+	int urls;
+
+	snprintf(body, sizeof(body), "\"prompt\":\"%s\"", prompt);
+	CHECK(create(body, id, sizeof(id)) == 200);
+	poll_until(id, "completed", &r, NULL, NULL);
+	CHECK(json_parse(&doc, r.body.data, r.body.len, 64) == 0);
+	urls = json_get(&doc, json_get(&doc, 0, "output"), "urls");
+	CHECK(json_array_len(&doc, urls) >= 1);
+	if (json_array_len(&doc, urls) >= 1)
+		url = json_get_string(&doc, urls + 1, 1024);
+	json_doc_free(&doc);
+	resp_free(&r);
+	return url ? url : strdup("");
+}
+
+/* [sim:url=URL]: the output URLs are URL, whatever its scheme; a value
+ * with a blank is ignored. */
+static void check_url_directive(void)
+{
+	char *url;
+
+	url = first_url("a cat [sim:url=file:///etc/passwd]");
+	CHECK_STR(url, "file:///etc/passwd");
+	free(url);
+	url = first_url("a cat [sim:url=ftp://127.0.0.1:2121/x.png]");
+	CHECK_STR(url, "ftp://127.0.0.1:2121/x.png");
+	free(url);
+	url = first_url("a cat [sim:url=file:///a b]");
+	CHECK(strncmp(url, "http://", 7) == 0 && strstr(url, "/files/"));
+	free(url);
+}
+
 static void test_sizes_and_outputs(void)
 {
 	char id[64], *model;
@@ -369,6 +407,7 @@ static void test_sizes_and_outputs(void)
 	CHECK(f.status == 200);
 	CHECK_STR(f.body.data, "<html>expired</html>");
 	resp_free(&f);
+	check_url_directive();
 	/* two tasks' images differ */
 	{
 		char id2[64];
