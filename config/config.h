@@ -1,5 +1,6 @@
-/* Options, the config file and the API key (SPEC section 6). Precedence:
- * command line > environment > config file > built-in default. */
+/* Options, the config file and the API key (gptimgfs(1), OPTIONS and THE API
+ * KEY; gptimgfs.conf(5)). Precedence: command line > environment > config
+ * file > built-in default. */
 #ifndef GPTIMGFS_CONFIG_H
 #define GPTIMGFS_CONFIG_H
 

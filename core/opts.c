@@ -1,5 +1,5 @@
 /* A job's options: the sidecar parsers, the prompt rules and the validation
- * table of SPEC section 2. See opts.h. */
+ * checks of gptimgfs(1), JOBS and SIDECARS. See opts.h. */
 #include "opts.h"
 
 #include <errno.h>

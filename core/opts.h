@@ -1,5 +1,5 @@
 /* A job's options: the sidecar parsers (jobs/NAME.opts, jobs/NAME.json), the
- * prompt rules and the validation table of SPEC section 2. Everything is
+ * prompt rules and the checks of gptimgfs(1), JOBS and SIDECARS. Everything is
  * checked here, before any request is sent. Errors are one line that names
  * the file (as the caller labels it), the line and the key. */
 #ifndef GPTIMGFS_OPTS_H

@@ -327,7 +327,7 @@ void jobs_read(fuse_req_t req, size_t size, off_t off,
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
-/* A prompt file may not grow beyond 1 MiB (SPEC: EFBIG at write()). */
+/* A prompt file may not grow beyond 1 MiB (gptimgfs(1), THE MOUNT: EFBIG). */
 static bool too_big(struct fs *fs, fuse_ino_t ino, off_t end)
 {
 	struct fs_node *n;

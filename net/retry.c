@@ -1,6 +1,6 @@
 /* The one retry policy: see retry.h.
  *
- * Why these rules (SPEC section 6). A task creation spends credits, so it
+ * Why these rules (gptimgfs(1), RETRIES). A creation spends credits, so it
  * is sent again only when we know the API did not create the task: it
  * answered so (429 rate_limit_exceeded, 500, 503: the request was refused
  * or failed before a task existed), or nothing ever left (connection

@@ -1,4 +1,4 @@
-/* The one retry policy (SPEC section 6): which failures are retried, for
+/* The one retry policy (gptimgfs(1), RETRIES): which failures are retried, for
  * which request, how often and after how long. The network thread asks
  * here and nowhere else. No curl types in this header. */
 #ifndef GPTIMGFS_RETRY_H

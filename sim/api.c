@@ -1,4 +1,4 @@
-/* The API's endpoints (api.md): create a task, query it, read the
+/* The API's endpoints (doc/api.md): create a task, query it, read the
  * balance, and the file host's images. */
 #include "sim_int.h"
 

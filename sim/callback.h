@@ -1,4 +1,4 @@
-/* Task callbacks (api.md "Callback"): when a task with a callback_url
+/* Task callbacks (doc/api.md, "Callback"): when a task with a callback_url
  * ends, its JSON is POSTed there with X-Event, X-Task-Id and X-Timestamp.
  * The simulator makes one attempt; it does not retry as the provider does. */
 #ifndef GPTIMGFS_SIM_CALLBACK_H

@@ -1,4 +1,4 @@
-/* Validation of a create request, in api.md's order and words: the body,
+/* Validation of a create request, in doc/api.md's order and words: the body,
  * then model, input and its fields, then callback_url. */
 #include "create.h"
 

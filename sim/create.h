@@ -1,5 +1,5 @@
 /* What a create request asks for: the body of POST /v1/images/generations
- * checked exactly as api.md documents it, the image size and price it
+ * checked exactly as doc/api.md documents it, the image size and price it
  * implies, and the test directives hidden in its prompt. */
 #ifndef GPTIMGFS_SIM_CREATE_H
 #define GPTIMGFS_SIM_CREATE_H

@@ -1,4 +1,4 @@
-/* Replies: api.md's error table, error bodies, and their delivery through
+/* Replies: doc/api.md's error table, error bodies, and their delivery through
  * MHD, including the truncated and slow deliveries of fault rules. */
 #include "reply.h"
 
@@ -18,7 +18,7 @@ struct error_kind {
 	const char *message;
 };
 
-/* api.md's table, plus the two codes of the simulator's own 404 and 405. */
+/* doc/api.md's table, plus the codes of the simulator's own 404 and 405. */
 static const struct error_kind error_kinds[] = {
 	{ "invalid_request", 400, "invalid_request_error",
 	  "The request is invalid." },

@@ -1,5 +1,5 @@
 /* What the simulator answers: status, headers and body of one reply, the
- * error codes of api.md with their types, and the MHD response that
+ * error codes of doc/api.md with their types, and the MHD response that
  * delivers a reply whole, truncated or slowly (fault injection). */
 #ifndef GPTIMGFS_SIM_REPLY_H
 #define GPTIMGFS_SIM_REPLY_H
@@ -24,7 +24,7 @@ struct sim_reply {
 
 void sim_reply_init(struct sim_reply *rep);
 void sim_reply_free(struct sim_reply *rep);
-/* Replace the reply with an api.md error body:
+/* Replace the reply with a doc/api.md error body:
  * {"error":{"code":CODE,"message":MESSAGE,"type":TYPE}}. */
 void sim_reply_error(struct sim_reply *rep, unsigned status,
 		     const char *code, const char *message);
@@ -35,7 +35,7 @@ void sim_reply_redirect(struct sim_reply *rep, unsigned status,
 /* Replace the reply with a 200 JSON body taken from b (b is emptied). */
 void sim_reply_json(struct sim_reply *rep, struct buf *b);
 
-/* The api.md error table: the type of a code ("api_error" for codes the
+/* The doc/api.md error table: the type of a code ("api_error" for codes the
  * table does not know), and its usual status and message (0 and a generic
  * message for unknown codes). */
 const char *sim_error_type(const char *code);

@@ -1,7 +1,8 @@
-/* The simulated GPT Image 2 API (SPEC section 7): the endpoints, validation,
- * bodies and status codes of api.md, served by libmicrohttpd on loopback,
- * with fault injection and introspection for tests. Used in-process by
- * `gptimgfs --simulate` and by the standalone `gptimgfs-sim`. */
+/* The simulated GPT Image 2 API (gptimgfs(1), SIMULATION): the endpoints,
+ * validation, bodies and status codes of doc/api.md, served by
+ * libmicrohttpd on loopback, with fault injection and introspection for
+ * tests. Used in-process by `gptimgfs --simulate` and by the standalone
+ * `gptimgfs-sim`. */
 #ifndef GPTIMGFS_SIM_H
 #define GPTIMGFS_SIM_H
 

@@ -1,5 +1,5 @@
-"""API errors and retries (SPEC sections 3 and 6, api.md's error table),
-driven by the simulator's fault rules.
+"""API errors and retries (gptimgfs(1), STATUS and RETRIES; doc/api.md,
+Errors), driven by the simulator's fault rules.
 
 A creation spends credits: it is resent only when the API said it did not
 create the task (429 rate_limit_exceeded, 500, 503) or when nothing was sent

@@ -1,8 +1,8 @@
-"""kill -9 at any moment (SPEC section 6): the daemon is killed with dozens of
+"""kill -9 at any moment: the daemon is killed with dozens of
 jobs in flight — queued, just after their creation request was sent,
 pending, processing, mid-download, and at a run of milestones while jobs
 flow — then started again on the same data directory against the same
-simulator (a separate process that keeps its tasks).
+simulator (a separate process that keeps its tasks); see gptimgfs(1), FILES.
 
 After each restart: every job ends `completed` with a whole image, its task
 created exactly once; or, only for a creation whose request reached the API

@@ -1,5 +1,5 @@
 """The credits file, spending, refunds, output xattrs, and the API key that
-must never show (SPEC sections 4, 5 and 6)."""
+must never show (gptimgfs(1), OUTPUT, CREDITS and THE API KEY)."""
 import errno
 import json
 import os
@@ -16,7 +16,7 @@ NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 
 def read_through_eio(path):
     """Everything a read returns before it fails: wait/NAME of a failed
-    job gives its text, then EIO (SPEC 3)."""
+    job gives its text, then EIO (gptimgfs(1), WAIT)."""
     chunks = []
     fd = os.open(path, os.O_RDONLY)
     try:

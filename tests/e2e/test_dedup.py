@@ -1,4 +1,4 @@
-"""No accidental spending, and no image lost (SPEC sections 2 and 4): an
+"""No accidental spending, and no image lost (gptimgfs(1), JOBS, OUTPUT): an
 identical rewrite submits nothing; a changed prompt or sidecar makes a new
 task whose outputs take NAME.png while the old ones move to history names;
 a failed job is retried by writing it again; removing a prompt forgets an

@@ -1,4 +1,4 @@
-"""Plain tools and editors on jobs/ (SPEC section 2): every way of writing a
+"""Plain tools and editors on jobs/ (gptimgfs(1), JOBS): every way of writing a
 prompt — echo, cat, cp, mv, sed -i, tee, >>, truncate, rsync, vim — submits
 exactly once when the prompt changes, and never when it does not; editor
 swap and backup files and rsync's temporaries never submit anything."""

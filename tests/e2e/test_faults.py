@@ -1,4 +1,4 @@
-"""Faults on every endpoint of the simulated API at once (SPEC section 6):
+"""Faults on every endpoint of the simulator at once (gptimgfs(1), RETRIES):
 30 % 503 and 10 % 429 rate_limit_exceeded on creation; 30 % 500, 10 %
 dropped connections and 5 % malformed answers on polls; 30 % downloads cut
 after 100 bytes; 30 % 503 on balance reads. Every job still ends completed

@@ -1,10 +1,10 @@
-"""Hostile input (SPEC sections 1, 2 and 6): sidecars that are huge, deep,
+"""Hostile input (gptimgfs(1), SIDECARS): sidecars that are huge, deep,
 binary or absurd, and job names at the edges of what a filesystem allows.
 Each bad sidecar is refused locally and at once, with an error that names
 the file (and the line, for .opts), before any request is sent; the daemon
 stays up and serves the next job. Odd but valid names work end to end. A
 flood of jobs from several threads all complete. Through all of it the API
-key never reaches the daemon's log.
+key never reaches the daemon's log (see also THE MOUNT, THE API KEY).
 
 Cases already covered elsewhere are not repeated here: names over 200 bytes
 and with a newline, quotes and '%' (test_readonly.py), prompts with NUL
@@ -36,8 +36,8 @@ class HostileBase(MountedTest):
         # never holds the key
         self.assertIsNone(self.m.proc.poll(), "the daemon died")
         self.assertNotIn(harness.KEY, self.m.read_log())
-        # SPEC 3: status/NAME is text; a message quoting the user's bytes
-        # must not make it undecodable
+        # status/NAME is text (gptimgfs(1), STATUS); a message quoting the
+        # user's bytes must not make it undecodable
         self.assertEqual(self.not_utf8, [], "status files that are not "
                          "UTF-8 text")
 

@@ -1,4 +1,4 @@
-"""SPEC section 1, the mount: everything outside jobs/ is read-only, also
+"""gptimgfs(1), THE MOUNT: everything outside jobs/ is read-only, also
 for root (unlink of out/ files excepted); jobs/ is flat; other files in
 jobs/ submit nothing; ownership; listings; job names refused or accepted."""
 import errno

@@ -1,4 +1,4 @@
-"""Unmount and mount again (SPEC sections 2 and 6): the user's files, every
+"""Unmount and mount again (gptimgfs(1), FILES): the user's files, every
 job's status and every image come back as they were; a task in flight at
 unmount completes after the next mount without being created twice; one
 daemon per data directory; the data directory is created 0700."""

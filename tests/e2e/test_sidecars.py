@@ -1,4 +1,4 @@
-"""SPEC section 2, "Sidecars" and the prompt rules: jobs/NAME.opts and
+"""gptimgfs(1), SIDECARS, and the prompt rules of JOBS: jobs/NAME.opts and
 jobs/NAME.json reach the create request exactly; every local validation rule
 refuses the job before any request is sent, with an error that names the
 file (and, for .opts, the line and the key); a failed job is retried by
@@ -137,8 +137,8 @@ class SidecarTest(MountedTest):
     def test_empty_prompt_with_image_url(self):
         self.put("edit.opts", "image_url = %s\n" % (URL % 9))
         got = self.run_ok("edit", b"\n")
-        # api.md: at least one of prompt / image_urls; the daemon leaves
-        # the empty prompt out
+        # doc/api.md: at least one of prompt / image_urls; the daemon
+        # leaves the empty prompt out (gptimgfs(1), JOBS)
         self.assertEqual(got, dict(DEFAULT_INPUT, image_urls=[URL % 9]))
         self.assertNotIn("prompt", got)
         # the same with a JSON sidecar
@@ -266,7 +266,7 @@ class SidecarTest(MountedTest):
     def test_zero_byte_prompt_file(self):
         """`: > jobs/NAME.txt` creates, truncates and closes a prompt file:
         a submission like any other, so status/NAME exists when the
-        shell's close() has returned (SPEC: no race for scripts). It is
+        shell's close() has returned (gptimgfs(1), JOBS, Submission). It is
         submitted at the RELEASE that follows: until then the status says
         queued, and wait/NAME blocks."""
         # with a reference image the empty prompt is an edit: it is sent

@@ -1,11 +1,11 @@
-"""Starting the daemon (SPEC section 6): what it refuses to start with, and
+"""Starting the daemon: what it refuses to start with, and
 how it guards the key once running. A refusal is a non-zero exit with one
 clear line naming what is wrong (never quoting the key) and nothing
 mounted. The key comes from GPTIMGFS_API_KEY, key_file or the config file,
 never the command line; files holding it must be private; plain http://
 only to loopback; allow_other brings default_permissions; the running
 daemon is not dumpable (no core file, no /proc/PID/mem for the user's other
-processes) and `ps` shows no key.
+processes) and `ps` shows no key. See gptimgfs(1), OPTIONS and THE API KEY.
 
 Before the mount the daemon asks the API once (GET /v1/credits) whether it
 takes the key: a 401 or 403 is such a refusal, naming where the key came

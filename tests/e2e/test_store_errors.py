@@ -1,4 +1,4 @@
-"""The data directory misbehaving (SPEC sections 2, 4 and 6): a full disk,
+"""The data directory misbehaving (gptimgfs(1), JOBS, FILES): a full disk,
 an unwritable records directory, a torn or corrupt record, a lock held by
 another process. The affected jobs fail clearly (status/NAME and wait/NAME
 say store_failed and why once the write has ended: the prompt file is
@@ -205,9 +205,9 @@ class DiskFullTest(StoreBase):
         """The task is created (paid for), then the disk fills before its
         image arrives. The job must say why it has no image; once there is
         space again the image it paid for must arrive without a second
-        task being created (SPEC 4: an image that was paid for is never
-        silently lost; SPEC 6: a task whose id is known is never given up
-        on for a transient error)."""
+        task being created (gptimgfs(1), OUTPUT: no image that was paid for
+        is deleted; RETRIES, Download: a full disk is retried for as long as
+        it takes, as the image waits at the API)."""
         rc, text = self.m.submit("ok", "a cat before the disk filled")
         self.assertEqual(rc, 0, text)
         self.sim.configure(processing_seconds=2.0)

@@ -1,4 +1,4 @@
-"""wait/NAME (SPEC section 3): a read blocks until the job ends and then
+"""wait/NAME (gptimgfs(1), WAIT): a read blocks until the job ends and then
 gives its status text; an ended job answers at once; hundreds of blocked
 readers hold no daemon thread; a signal ends a blocked read; a failed
 job's text is followed by EIO, so `cat wait/NAME` exits non-zero."""
@@ -102,7 +102,7 @@ class WaitTest(WaitBase):
             os.close(fd)
         self.assertEqual(got.decode(), r.stdout)
 
-        # the chain of the SPEC stops at cat
+        # the chain of gptimgfs(1), EXAMPLES stops at cat
         r = subprocess.run("cat wait/bad && cp out/bad.png %s" % self.workdir,
                            shell=True, cwd=self.m.path, capture_output=True,
                            timeout=30)

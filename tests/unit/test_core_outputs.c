@@ -1,6 +1,6 @@
-/* out/ (SPEC section 4) as the job core keeps it: publishing on completion,
- * extended attributes, history names, several outputs, what the downloaded
- * bytes are, rm, and a restart. */
+/* out/ (gptimgfs(1), OUTPUT) as the job core keeps it: publishing on
+ * completion, extended attributes, history names, several outputs, what the
+ * downloaded bytes are, rm, and a restart. */
 #include "core_fixture.h"
 #include "core/sniff.h"
 

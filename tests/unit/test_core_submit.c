@@ -1,7 +1,7 @@
-/* The job core's submissions (SPEC sections 2 and 3): status after a submit,
- * no accidental spending, invalid input, removed prompt files, prompt file
- * names, and the credits text. No FUSE, no network: the network's side is
- * played by hand. */
+/* The job core's submissions (gptimgfs(1), JOBS and STATUS): status after a
+ * submit, no accidental spending, invalid input, removed prompt files,
+ * prompt file names, and the credits text. No FUSE, no network: the
+ * network's side is played by hand. */
 #include "core_fixture.h"
 
 #define ISO_UTC "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"

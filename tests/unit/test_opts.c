@@ -1,5 +1,5 @@
 /* core/opts.c: the .opts and .json sidecars, the prompt rules, the
- * validation table of SPEC section 2, the canonical JSON. */
+ * checks of gptimgfs(1), SIDECARS, the canonical JSON. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-/* net/retry: which failures are retried (SPEC section 6), backoff with
+/* net/retry: which failures are retried (gptimgfs(1), RETRIES), backoff with
  * jitter, Retry-After. */
 #include <curl/curl.h>
 #include <math.h>
