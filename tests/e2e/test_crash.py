@@ -95,6 +95,11 @@ class CrashBase(MountedTest):
             self.m.write("jobs/%s.txt" % name, prompt + "\n")
             jobs[name] = (prompt, size)
         FIGURES["jobs"] += n
+        # close() returns before its release, the submission, reaches the
+        # daemon (gptimgfs(1), JOBS, Submission); these kills come after
+        wait_for(lambda: not any("is being written" in self.m.status(name)
+                                 for name in jobs),
+                 what="every prompt file to be submitted")
         return jobs
 
     def words(self, names):
