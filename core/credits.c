@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "internal.h"
-#include "json.h"
-#include "log.h"
+#include "util/json.h"
+#include "util/log.h"
 
 #define CREDITS_FRESH_SECONDS 5.0
 

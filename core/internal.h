@@ -7,11 +7,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "buf.h"
 #include "jobs.h"
 #include "ledger.h"
 #include "opts.h"
 #include "store.h"
+#include "util/buf.h"
 
 #define NOTE_MAX 512
 #define ERROR_MAX 1024

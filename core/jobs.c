@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "log.h"
 #include "sniff.h"
 #include "table.h"
+#include "util/log.h"
 
 #define RECORD_READ_MAX (8 * 1024 * 1024)
 

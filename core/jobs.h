@@ -17,8 +17,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "buf.h"
 #include "opts.h"
+#include "util/buf.h"
 
 enum task_state {
 	TASK_QUEUED,		/* accepted, not sent */

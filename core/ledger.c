@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
 #include "ledger.h"
+#include "util/json.h"
 
 /* Far beyond any balance, and far from int64 overflow in the sums. */
 #define LEDGER_MC_MAX (INT64_C(1) << 50)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "buf.h"
+#include "util/buf.h"
 
 #define LEDGER_DAY_LEN 11	/* "YYYY-MM-DD" and its NUL */
 #define LEDGER_NO_BUDGET (-1)

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json.h"
-#include "utf8.h"
+#include "util/json.h"
+#include "util/utf8.h"
 
 #define BOOLS_TRUE "true yes on 1"
 #define BOOLS_FALSE "false no off 0"

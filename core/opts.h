@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "util/buf.h"
 
 #define OPTS_MAX_URLS 16
 #define OPTS_MAX_URL_LEN 8192

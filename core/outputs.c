@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "json.h"
-#include "log.h"
 #include "table.h"
+#include "util/json.h"
+#include "util/log.h"
 
 #define META_MAX (4 * 1024 * 1024)
 #define META_TOKENS 32

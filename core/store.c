@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "util/log.h"
 
 /* Is st owned by another user than the daemon's? Then why says so. */
 static bool not_owned(const struct stat *st, char *why, size_t whysz)

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "buf.h"
+#include "util/buf.h"
 
 #define STORE_KEY_LEN 32
 #define STORE_KEY_FILE "store.key"

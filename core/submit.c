@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "json.h"
-#include "log.h"
 #include "table.h"
+#include "util/json.h"
+#include "util/log.h"
 
 /* The longest NAME: its longest history output
  * ("NAME~16~20261125T083000Z-999.webp", 30 bytes more, and extensions run

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "internal.h"
-#include "json.h"
-#include "log.h"
+#include "util/json.h"
+#include "util/log.h"
 
 #define RECORD_MAX (4 * 1024 * 1024)
 #define RECORD_TOKENS 256

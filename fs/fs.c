@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
 #include "ops.h"
+#include "util/log.h"
 
 static const struct {
 	const char *name;

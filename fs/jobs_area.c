@@ -22,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
 #include "core/opts.h"
 #include "ops.h"
+#include "util/log.h"
 
 struct jobs_handle {
 	enum fs_area area;	/* first: see handle_area() */

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
 #include "ops.h"
+#include "util/log.h"
 
 enum event_kind { EV_JOB, EV_OUTPUTS, EV_CREDITS, EV_STOP };
 

@@ -6,9 +6,9 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "core/buf.h"
 #include "fs.h"
 #include "node.h"
+#include "util/buf.h"
 
 /* How long the kernel may trust what we said (seconds). */
 #define TTL_FIXED 3600.0	/* the directories never change */

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
 #include "ops.h"
+#include "util/log.h"
 
 #define VIEW_MAX (64 * 1024)
 

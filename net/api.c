@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/json.h"
-#include "core/utf8.h"
+#include "util/json.h"
+#include "util/utf8.h"
 
 /* No answer of the API needs more tokens; a bigger one (a 10,000-element
  * array) is refused before anything looks at it. */

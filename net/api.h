@@ -10,8 +10,8 @@
 
 #include <stddef.h>
 
-#include "core/buf.h"
 #include "core/opts.h"
+#include "util/buf.h"
 
 #define API_MODEL "gpt-image-2"
 #define API_PATH_CREATE "/v1/images/generations"

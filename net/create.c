@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/log.h"
 #include "internal.h"
+#include "util/log.h"
 
 #define MAY_BE_CHARGED "the task may have been created and charged"
 

@@ -4,8 +4,8 @@
  * answers with the error. */
 #include <stdio.h>
 
-#include "core/log.h"
 #include "internal.h"
+#include "util/log.h"
 
 void credits_request(struct net *n)
 {

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "core/log.h"
 #include "internal.h"
 #include "scheme.h"
+#include "util/log.h"
 
 /* The classes of api_url's addresses that are not global: downloads may
  * go there too (a simulator or a gateway on loopback or the LAN). */

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
 #include "internal.h"
+#include "util/log.h"
 
 #define NET_HEADER_MAX 4096
 #define NET_WAIT_MAX_MS 10000

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/log.h"
 #include "internal.h"
+#include "util/log.h"
 
 /* Poll again after a backoff, and show why in the status. */
 static void again(struct net *n, struct ntask *t, const char *what,

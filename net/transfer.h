@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/buf.h"
 #include "core/sniff.h"
 #include "retry.h"
+#include "util/buf.h"
 
 #define XFER_POOL_MAX 8
 #define XFER_DOWNLOAD_MAX ((curl_off_t)100 * 1024 * 1024)

@@ -7,8 +7,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "core/buf.h"
 #include "tasks.h"
+#include "util/buf.h"
 
 struct sim_callback {
 	char *url;

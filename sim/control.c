@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/json.h"
 #include "jsoncheck.h"
+#include "util/json.h"
 
 #define ANSWER_MAX (512u << 20)
 #define CONFIG_MAX_TOKENS 32

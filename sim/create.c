@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/json.h"
 #include "jsoncheck.h"
+#include "util/json.h"
 
 #define BODY_MAX_TOKENS 4096
 #define URL_MAX 8192

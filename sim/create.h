@@ -45,7 +45,7 @@ enum sim_nonimage {
 	SIM_NONIMAGE_GZIP,	/* a gzip stream */
 };
 
-/* Test directives in a prompt (see sim_main.c's --help):
+/* Test directives in a prompt (see daemon/sim_main.c's --help):
  * [sim:fail=CODE] [sim:outputs=N] [sim:nonimage] [sim:nonimage=KIND]
  * [sim:noise] [sim:url=URL]. */
 #define SIM_URL_MAX 256

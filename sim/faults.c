@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "core/json.h"
 #include "jsoncheck.h"
 #include "reply.h"
+#include "util/json.h"
 
 #define RULE_MAX_TOKENS 64
 #define MAX_DELAY_MS 600000

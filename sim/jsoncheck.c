@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-#include "core/json.h"
-#include "core/utf8.h"
+#include "util/json.h"
+#include "util/utf8.h"
 
 /* A body of at most 1 MiB has fewer tokens than this. */
 #define VALID_MAX_TOKENS (1 << 20)

@@ -1,4 +1,4 @@
-/* What the simulator needs beyond core/json: UTF-8 checks (json_parse
+/* What the simulator needs beyond util/json: UTF-8 checks (json_parse
  * checks the grammar, not the encoding), because the simulator echoes
  * bodies back and must call invalid UTF-8 invalid JSON as a server would. */
 #ifndef GPTIMGFS_SIM_JSONCHECK_H
@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/buf.h"
+#include "util/buf.h"
 
-/* Is s[0..len) valid UTF-8? (core/utf8's utf8_valid under the name the
+/* Is s[0..len) valid UTF-8? (util/utf8's utf8_valid under the name the
  * simulator's request checks use.) */
 bool sim_utf8_valid(const char *s, size_t len);
 /* Is s[0..len) one JSON value in valid UTF-8? */

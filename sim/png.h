@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/buf.h"
+#include "util/buf.h"
 
 #define SIM_PNG_MAX_SIDE 16384
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/json.h"
 #include "jsoncheck.h"
+#include "util/json.h"
 
 void sim_record_init(struct sim_record *rec)
 {

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/buf.h"
+#include "util/buf.h"
 
 #define SIM_LOG_MAX 1000		/* create requests kept */
 #define SIM_LOG_BYTES (64u << 20)	/* their bodies, in all */

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/json.h"
 #include "sim_int.h"
+#include "util/json.h"
 
 #define SLOW_CHUNKS 16
 #define BLOCK_SIZE 65536

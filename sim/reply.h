@@ -6,8 +6,8 @@
 
 #include <microhttpd.h>
 
-#include "core/buf.h"
 #include "faults.h"
+#include "util/buf.h"
 
 #define SIM_REPLY_MAX (256u << 20)
 

@@ -8,12 +8,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "core/buf.h"
 #include "faults.h"
 #include "record.h"
 #include "reply.h"
 #include "sim.h"
 #include "tasks.h"
+#include "util/buf.h"
 
 #define SIM_BODY_MAX (1u << 20)
 

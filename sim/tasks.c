@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "core/json.h"
+#include "util/json.h"
 
 void sim_tasks_init(struct sim_tasks *t, int64_t balance)
 {

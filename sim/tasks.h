@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "core/buf.h"
 #include "create.h"
+#include "util/buf.h"
 
 #define SIM_TASKS_MAX 100000
 #define SIM_TASK_ID_LEN 36

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
 #include "core/opts.h"
+#include "util/buf.h"
 
 static void use_options(const struct job_opts *o, size_t prompt_len)
 {

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "core/buf.h"
 #include "core/jobs.h"
 #include "core/store.h"
+#include "util/buf.h"
 
 #define FX_MAX_CALLS 64
 

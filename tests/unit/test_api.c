@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/json.h"
 #include "net/api.h"
+#include "util/json.h"
 
 #define ERRLEN 256
 /* A string literal and its length, as the parsers take them. */

@@ -1,11 +1,11 @@
-/* core/buf.c: growth, the hard maximum, NUL termination, detach. */
+/* util/buf.c: growth, the hard maximum, NUL termination, detach. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "core/buf.h"
+#include "util/buf.h"
 
 static void test_empty(void)
 {

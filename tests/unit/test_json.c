@@ -1,4 +1,4 @@
-/* core/json.c: escaping, strict parsing over jsmn, look-ups, decoding. */
+/* util/json.c: escaping, strict parsing over jsmn, look-ups, decoding. */
 #include <errno.h>
 #include <locale.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "core/json.h"
+#include "util/json.h"
 
 #define MAX_TOKENS 64
 

@@ -5,9 +5,9 @@
 #include <time.h>
 
 #include "check.h"
-#include "core/buf.h"
 #include "core/opts.h"
-#include "core/utf8.h"
+#include "util/buf.h"
+#include "util/utf8.h"
 
 #define INI "jobs/cat.opts"
 #define JSN "jobs/cat.json"

@@ -15,9 +15,9 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "core/buf.h"
-#include "core/json.h"
 #include "sim/sim.h"
+#include "util/buf.h"
+#include "util/json.h"
 
 #define KEY "sk-test-0123456789"
 #define SCALE 0.0625

@@ -1,10 +1,10 @@
-/* core/utf8.c: the strict decoder at every boundary, utf8_valid and
+/* util/utf8.c: the strict decoder at every boundary, utf8_valid and
  * utf8_blank. */
 #include <stdint.h>
 #include <string.h>
 
 #include "check.h"
-#include "core/utf8.h"
+#include "util/utf8.h"
 
 /* A sequence, its length as given, and what utf8_char says about it. */
 static const struct {

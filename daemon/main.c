@@ -13,10 +13,10 @@
 
 #include "config/config.h"
 #include "core/jobs.h"
-#include "core/log.h"
 #include "fs/fs.h"
 #include "net/net.h"
 #include "sim/sim.h"
+#include "util/log.h"
 
 extern char **environ;
 
