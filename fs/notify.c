@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "ops.h"
+
+/* Names in out/ that one change can make stale: a bound far beyond any. */
+#define STALE_MAX ((size_t)1 << 24)
 
 enum event_kind { EV_JOB, EV_OUTPUTS, EV_CREDITS, EV_STOP };
 
@@ -209,7 +213,7 @@ static void inval_outputs(struct fs *fs)
 {
 	struct core_output o;
 	char **stale = NULL;
-	size_t n_stale = 0, b;
+	size_t n_stale = 0, cap = 0, b;
 
 	pthread_mutex_lock(&fs->nodes_lock);
 	for (b = 0; b < fs->n_buckets; b++) {
@@ -222,7 +226,8 @@ static void inval_outputs(struct fs *fs)
 			    (core_output_find(fs->core, n->name, &o) == 0 &&
 			     o.id == n->key))
 				continue;
-			grown = realloc(stale, (n_stale + 1) * sizeof(*stale));
+			grown = array_reserve(stale, n_stale, &cap,
+					      sizeof(*stale), STALE_MAX);
 			if (!grown)
 				break;
 			stale = grown;

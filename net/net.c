@@ -14,12 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "internal.h"
 
 #define NET_HEADER_MAX 4096
 #define NET_WAIT_MAX_MS 10000
 #define NET_POLL_JITTER 0.1	/* a poll comes up to 10% late */
+#define NET_INBOX_MAX ((size_t)1 << 24)	/* tasks ready, not yet seen */
 
 /* ---- the task table ---- */
 
@@ -317,22 +319,17 @@ static void drain_inbox(struct net *n)
 
 void net_task_ready(struct net *n, uint64_t seq)
 {
-	bool added = true;
+	uint64_t *v;
+	bool added;
 
 	pthread_mutex_lock(&n->lock);
-	if (n->n_inbox == n->cap_inbox) {
-		size_t cap = n->cap_inbox ? n->cap_inbox * 2 : 64;
-		uint64_t *v = realloc(n->inbox, cap * sizeof(*v));
-
-		if (v) {
-			n->inbox = v;
-			n->cap_inbox = cap;
-		} else {
-			added = false;
-		}
-	}
-	if (added)
+	v = array_reserve(n->inbox, n->n_inbox, &n->cap_inbox, sizeof(*v),
+			  NET_INBOX_MAX);
+	added = v != NULL;
+	if (added) {
+		n->inbox = v;
 		n->inbox[n->n_inbox++] = seq;
+	}
 	pthread_mutex_unlock(&n->lock);
 	if (!added)
 		log_err("task #%" PRIu64 ": out of memory; it waits for the "
