@@ -235,20 +235,24 @@ static char *accept_flag(const char *v, const char *home, char *why,
 static char *accept_aspect_ratio(const char *v, const char *home, char *why,
 				 size_t whylen)
 {
+	const char *e = opts_aspect_ratio_error(v);
+
 	(void)home;
-	if (opts_valid_aspect_ratio(v))
+	if (!e)
 		return copy(v, why, whylen);
-	bad_value(v, "is not one of " ASPECT_RATIOS, why, whylen);
+	bad_value(v, e, why, whylen);
 	return NULL;
 }
 
 static char *accept_resolution(const char *v, const char *home, char *why,
 			       size_t whylen)
 {
+	const char *e = opts_resolution_error(v);
+
 	(void)home;
-	if (opts_valid_resolution(v))
+	if (!e)
 		return copy(v, why, whylen);
-	bad_value(v, "is not one of " RESOLUTIONS, why, whylen);
+	bad_value(v, e, why, whylen);
 	return NULL;
 }
 

@@ -134,16 +134,20 @@ static void lower_ascii(char *s)
 
 /* ---- the values ---- */
 
-bool opts_valid_aspect_ratio(const char *v)
+const char *opts_aspect_ratio_error(const char *v)
 {
-	return v && in_list(ASPECT_RATIOS, v, strlen(v), false);
+	if (v && in_list(ASPECT_RATIOS, v, strlen(v), false))
+		return NULL;
+	return "is not one of " ASPECT_RATIOS;
 }
 
 /* Resolutions are accepted in either case ("2K" is how people write it) and
  * stored in lower case, the API's spelling. */
-bool opts_valid_resolution(const char *v)
+const char *opts_resolution_error(const char *v)
 {
-	return v && in_list(RESOLUTIONS, v, strlen(v), true);
+	if (v && in_list(RESOLUTIONS, v, strlen(v), true))
+		return NULL;
+	return "is not one of " RESOLUTIONS;
 }
 
 int opts_parse_bool(const char *v, bool *out)
@@ -165,11 +169,11 @@ int opts_parse_bool(const char *v, bool *out)
 static int set_aspect_ratio(struct job_opts *o, const char *v, char *why,
 			    size_t whylen)
 {
+	const char *e = opts_aspect_ratio_error(v);
 	struct quoted q;
 
-	if (!opts_valid_aspect_ratio(v)) {
-		snprintf(why, whylen, "'%s' is not one of " ASPECT_RATIOS,
-			 quote(&q, v, strlen(v)));
+	if (e) {
+		snprintf(why, whylen, "'%s' %s", quote(&q, v, strlen(v)), e);
 		return -1;
 	}
 	snprintf(o->aspect_ratio, sizeof(o->aspect_ratio), "%s", v);
@@ -180,11 +184,11 @@ static int set_aspect_ratio(struct job_opts *o, const char *v, char *why,
 static int set_resolution(struct job_opts *o, const char *v, char *why,
 			  size_t whylen)
 {
+	const char *e = opts_resolution_error(v);
 	struct quoted q;
 
-	if (!opts_valid_resolution(v)) {
-		snprintf(why, whylen, "'%s' is not one of " RESOLUTIONS,
-			 quote(&q, v, strlen(v)));
+	if (e) {
+		snprintf(why, whylen, "'%s' %s", quote(&q, v, strlen(v)), e);
 		return -1;
 	}
 	snprintf(o->resolution, sizeof(o->resolution), "%s", v);
@@ -783,16 +787,16 @@ int prompt_check(const char *label, const char *text, size_t len,
 int opts_validate(const struct job_opts *o, size_t prompt_len,
 		  const char *label, char *err, size_t errlen)
 {
+	const char *e;
 	struct quoted q;
 
-	if (!opts_valid_aspect_ratio(o->aspect_ratio))
-		return fail(err, errlen, label, 0,
-			    "aspect_ratio '%s' is not one of " ASPECT_RATIOS,
-			    quote(&q, o->aspect_ratio, strlen(o->aspect_ratio)));
-	if (!opts_valid_resolution(o->resolution))
-		return fail(err, errlen, label, 0,
-			    "resolution '%s' is not one of " RESOLUTIONS,
-			    quote(&q, o->resolution, strlen(o->resolution)));
+	if ((e = opts_aspect_ratio_error(o->aspect_ratio)) != NULL)
+		return fail(err, errlen, label, 0, "aspect_ratio '%s' %s",
+			    quote(&q, o->aspect_ratio, strlen(o->aspect_ratio)),
+			    e);
+	if ((e = opts_resolution_error(o->resolution)) != NULL)
+		return fail(err, errlen, label, 0, "resolution '%s' %s",
+			    quote(&q, o->resolution, strlen(o->resolution)), e);
 	if (o->n_urls > OPTS_MAX_URLS)
 		return fail(err, errlen, label, 0,
 			    "%zu image URLs in all, the limit is %d", o->n_urls,

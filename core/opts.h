@@ -73,9 +73,23 @@ double opts_price(const struct job_opts *o);
  * rewrites and shown in the user.gptimgfs.options attribute. */
 int opts_to_json(const struct job_opts *o, struct buf *out);
 
-/* Is the value in the list? The lists themselves. */
-bool opts_valid_aspect_ratio(const char *v);
-bool opts_valid_resolution(const char *v);
+/* The one check of each of these options, for the sidecars here and the
+ * defaults in config/: NULL when v is valid, else why not, as the end of a
+ * message that shows v first in the caller's own quoting ("is not one of
+ * 1k 2k 4k"). Resolutions are taken in either case. */
+const char *opts_aspect_ratio_error(const char *v);
+const char *opts_resolution_error(const char *v);
+
+static inline bool opts_valid_aspect_ratio(const char *v)
+{
+	return !opts_aspect_ratio_error(v);
+}
+
+static inline bool opts_valid_resolution(const char *v)
+{
+	return !opts_resolution_error(v);
+}
+
 /* "true false yes no on off 1 0", case-insensitive. -1 when neither. */
 int opts_parse_bool(const char *v, bool *out);
 

@@ -14,8 +14,12 @@
 
 #include "internal.h"
 #include "table.h"
+#include "util/array.h"
 #include "util/json.h"
 #include "util/log.h"
+
+/* Far beyond any store, but a bound: a runaway count fails as ENOMEM. */
+#define OUTPUTS_MAX ((size_t)1 << 24)
 
 #define META_MAX (4 * 1024 * 1024)
 #define META_TOKENS 32
@@ -78,19 +82,15 @@ static int outputs_insert(struct core *c, struct output *o)
 {
 	bool found;
 	size_t i = outputs_index(c, o->name, &found);
+	struct output **grown;
 
 	if (found)
 		return -EEXIST;
-	if (c->n_outputs == c->cap_outputs) {
-		size_t cap = c->cap_outputs ? c->cap_outputs * 2 : 64;
-		struct output **grown =
-			realloc(c->outputs, cap * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		c->outputs = grown;
-		c->cap_outputs = cap;
-	}
+	grown = array_reserve(c->outputs, c->n_outputs, &c->cap_outputs,
+			      sizeof(*grown), OUTPUTS_MAX);
+	if (!grown)
+		return -ENOMEM;
+	c->outputs = grown;
 	memmove(c->outputs + i + 1, c->outputs + i,
 		(c->n_outputs - i) * sizeof(*c->outputs));
 	c->outputs[i] = o;

@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "table.h"
+#include "util/array.h"
+
+/* Far beyond any store, but a bound: a runaway count fails as ENOMEM. */
+#define TABLE_TASKS_MAX ((size_t)1 << 24)
 
 static size_t table_index(const struct core *c, uint64_t seq, bool *found)
 {
@@ -40,18 +44,15 @@ int table_insert(struct core *c, struct task *t)
 {
 	bool found;
 	size_t i = table_index(c, t->seq, &found);
+	struct task **grown;
 
 	if (found)
 		return -EEXIST;
-	if (c->n_tasks == c->cap_tasks) {
-		size_t cap = c->cap_tasks ? c->cap_tasks * 2 : 64;
-		struct task **grown = realloc(c->tasks, cap * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		c->tasks = grown;
-		c->cap_tasks = cap;
-	}
+	grown = array_reserve(c->tasks, c->n_tasks, &c->cap_tasks,
+			      sizeof(*grown), TABLE_TASKS_MAX);
+	if (!grown)
+		return -ENOMEM;
+	c->tasks = grown;
 	memmove(c->tasks + i + 1, c->tasks + i,
 		(c->n_tasks - i) * sizeof(*c->tasks));
 	c->tasks[i] = t;

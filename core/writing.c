@@ -11,6 +11,10 @@
 
 #include "internal.h"
 #include "table.h"
+#include "util/array.h"
+
+/* jobs/ files being written at once: bounded by open files long before */
+#define WRITING_MAX ((size_t)1 << 20)
 
 struct writing *writing_find(const struct core *c, const char *name)
 {
@@ -28,15 +32,11 @@ static struct writing *writing_add(struct core *c, const char *name)
 {
 	struct writing *w;
 
-	if (c->n_writing == c->cap_writing) {
-		size_t cap = c->cap_writing ? c->cap_writing * 2 : 8;
-
-		w = realloc(c->writing, cap * sizeof(*w));
-		if (!w)
-			return NULL;
-		c->writing = w;
-		c->cap_writing = cap;
-	}
+	w = array_reserve(c->writing, c->n_writing, &c->cap_writing,
+			  sizeof(*w), WRITING_MAX);
+	if (!w)
+		return NULL;
+	c->writing = w;
 	w = &c->writing[c->n_writing];
 	w->name = strdup(name);
 	if (!w->name)

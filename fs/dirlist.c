@@ -3,17 +3,25 @@
 #include <string.h>
 
 #include "ops.h"
+#include "util/array.h"
 
+/* Entries of one directory; a bound far beyond any jobs/ or out/. */
+#define DIRLIST_MAX ((size_t)1 << 24)
+
+/* Room for one more entry in both arrays, which share dl->cap. */
 static int dirlist_grow(struct dirlist *dl)
 {
-	size_t cap = dl->cap ? dl->cap * 2 : 32;
-	char **names = realloc(dl->names, cap * sizeof(*names));
+	size_t cap = dl->cap;
+	char **names = array_reserve(dl->names, dl->n, &cap, sizeof(*names),
+				     DIRLIST_MAX);
 	mode_t *types;
 
 	if (!names)
 		return -ENOMEM;
 	dl->names = names;
-	types = realloc(dl->types, cap * sizeof(*types));
+	cap = dl->cap;
+	types = array_reserve(dl->types, dl->n, &cap, sizeof(*types),
+			      DIRLIST_MAX);
 	if (!types)
 		return -ENOMEM;
 	dl->types = types;
@@ -23,7 +31,7 @@ static int dirlist_grow(struct dirlist *dl)
 
 int dirlist_add(struct dirlist *dl, const char *name, mode_t type)
 {
-	if (dl->n == dl->cap && dirlist_grow(dl) < 0)
+	if (dirlist_grow(dl) < 0)
 		return -ENOMEM;
 	dl->names[dl->n] = strdup(name);
 	if (!dl->names[dl->n])

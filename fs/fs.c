@@ -214,13 +214,6 @@ static int node_get(struct fs *fs, fuse_ino_t ino, struct node_ref *r)
 	return rc;
 }
 
-/* The area of an open file is in the handle's first field (see each area's
- * handle struct): read, write and release dispatch on it. */
-static enum fs_area handle_area(const struct fuse_file_info *fi)
-{
-	return *(const enum fs_area *)(uintptr_t)fi->fh;
-}
-
 static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		   double *ttl)
 {
@@ -264,7 +257,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	double ttl = TTL_JOBS;
 	int rc;
 
-	if (fi && ino >= FS_INO_FIRST_DYNAMIC && handle_area(fi) == AREA_JOBS)
+	if (fi && ino >= FS_INO_FIRST_DYNAMIC &&
+	    fs_handle_kind(fi) == FS_HANDLE_JOBS)
 		rc = jobs_fgetattr(fs_of(req), ino, fi, &st);
 	else
 		rc = attr_of(fs_of(req), ino, &st, &ttl);
@@ -333,11 +327,11 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	switch (handle_area(fi)) {
-	case AREA_JOBS:
+	switch (fs_handle_kind(fi)) {
+	case FS_HANDLE_JOBS:
 		jobs_read(req, size, off, fi);
 		break;
-	case AREA_OUT:
+	case FS_HANDLE_OUT:
 		out_read(req, size, off, fi);
 		break;
 	default:
@@ -348,7 +342,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	if (handle_area(fi) != AREA_JOBS) {
+	if (fs_handle_kind(fi) != FS_HANDLE_JOBS) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
@@ -368,11 +362,11 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	switch (handle_area(fi)) {
-	case AREA_JOBS:
+	switch (fs_handle_kind(fi)) {
+	case FS_HANDLE_JOBS:
 		jobs_release(req, ino, fi);
 		break;
-	case AREA_OUT:
+	case FS_HANDLE_OUT:
 		out_release(req, fi);
 		break;
 	default:
@@ -385,7 +379,7 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	(void)ino;
 	(void)datasync;
-	if (handle_area(fi) == AREA_JOBS)
+	if (fs_handle_kind(fi) == FS_HANDLE_JOBS)
 		jobs_fsync(req, fi);
 	else
 		fuse_reply_err(req, 0);
@@ -490,6 +484,8 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct dirlist *dl = calloc(1, sizeof(*dl));
 	int rc = -ENOMEM;
 
+	if (dl)
+		dl->hdr.kind = FS_HANDLE_DIR;
 	if (dl && (rc = dirlist_add(dl, ".", S_IFDIR)) == 0 &&
 	    (rc = dirlist_add(dl, "..", S_IFDIR)) == 0) {
 		switch (ino) {
@@ -517,7 +513,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uintptr_t)dl;
+	fs_handle_set(fi, &dl->hdr);
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		dirlist_free(dl);
@@ -528,7 +524,8 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		       off_t off, struct fuse_file_info *fi)
 {
-	struct dirlist *dl = (struct dirlist *)(uintptr_t)fi->fh;
+	struct dirlist *dl =
+		FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_DIR), struct dirlist);
 	char *out = malloc(size ? size : 1);
 	size_t used = 0, i;
 	struct stat st;
@@ -559,7 +556,8 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	struct dirlist *dl = (struct dirlist *)(uintptr_t)fi->fh;
+	struct dirlist *dl =
+		FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_DIR), struct dirlist);
 
 	(void)ino;
 	dirlist_free(dl);

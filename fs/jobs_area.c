@@ -27,7 +27,7 @@
 #include "util/log.h"
 
 struct jobs_handle {
-	enum fs_area area;	/* first: see handle_area() */
+	struct fs_handle hdr;	/* FS_HANDLE_JOBS */
 	int fd;
 	bool changed;		/* created, truncated or written: counted in
 				   its node's changers (under nodes_lock) */
@@ -35,7 +35,8 @@ struct jobs_handle {
 
 static struct jobs_handle *handle_of(struct fuse_file_info *fi)
 {
-	return (struct jobs_handle *)(uintptr_t)fi->fh;
+	return FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_JOBS),
+			    struct jobs_handle);
 }
 
 static int jobs_fd(fuse_req_t req)
@@ -247,7 +248,7 @@ static struct jobs_handle *handle_new(int fd, bool changed)
 
 	if (!h)
 		return NULL;
-	h->area = AREA_JOBS;
+	h->hdr.kind = FS_HANDLE_JOBS;
 	h->fd = fd;
 	h->changed = changed;
 	return h;
@@ -283,7 +284,7 @@ void jobs_create(fuse_req_t req, const char *name, mode_t mode,
 		rc = h ? -errno : -ENOMEM;
 		fuse_reply_err(req, -rc);
 	} else {
-		fi->fh = (uintptr_t)h;
+		fs_handle_set(fi, &h->hdr);
 		rc = reply_jobs_entry(req, name, &st, fi);
 	}
 	if (rc < 0) {	/* no release will come for this handle */
@@ -307,7 +308,7 @@ void jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)h;
+	fs_handle_set(fi, &h->hdr);
 	track_open(fs_of(req), n->ino, h);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		track_release(fs_of(req), n->ino, h, false);

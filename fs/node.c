@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/debugassert.h"
+
 #define NODE_BUCKETS 16384
 
 int nodes_init(struct fs *fs)
@@ -202,6 +204,9 @@ void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 	n = *pp;
 	if (!n)
 		return;
+	/* the kernel never forgets more lookups than it was given; should
+	 * our count be short anyway, a release build drops the node */
+	DEBUGASSERT(nlookup <= n->nlookup);
 	n->nlookup = nlookup >= n->nlookup ? 0 : n->nlookup - nlookup;
 	if (n->nlookup > 0)
 		return;
@@ -228,6 +233,7 @@ void node_released(struct fs *fs, fuse_ino_t ino)
 {
 	struct fs_node *n = node_by_ino(fs, ino);
 
+	DEBUGASSERT(!n || n->opens > 0);
 	if (!n || n->opens == 0 || --n->opens > 0)
 		return;
 	if (n->fd >= 0)

@@ -10,7 +10,11 @@
 #include <string.h>
 
 #include "ops.h"
+#include "util/array.h"
 #include "util/log.h"
+
+/* Names in out/ that one change can make stale: a bound far beyond any. */
+#define STALE_MAX ((size_t)1 << 24)
 
 enum event_kind { EV_JOB, EV_OUTPUTS, EV_CREDITS, EV_STOP };
 
@@ -183,6 +187,28 @@ static void release_all_parked(struct fs *fs)
 
 /* ---- what the kernel must forget ---- */
 
+enum notify_call { NOTIFY_INODE, NOTIFY_ENTRY, NOTIFY_CALLS };
+
+/* The result rc of a notification. -ENOENT: the kernel held nothing for
+ * it; -EBADF, -ENODEV: the mount is going away (as in libfuse's
+ * example/notify_inval_inode.c). Anything else is logged, once per call
+ * (only this thread notifies), lest a broken channel flood the log. */
+static void notify_result(enum notify_call call, int rc)
+{
+	static const char *const names[NOTIFY_CALLS] = {
+		[NOTIFY_INODE] = "fuse_lowlevel_notify_inval_inode",
+		[NOTIFY_ENTRY] = "fuse_lowlevel_notify_inval_entry",
+	};
+	static bool logged[NOTIFY_CALLS];
+
+	if (rc == 0 || rc == -ENOENT || rc == -EBADF || rc == -ENODEV ||
+	    logged[call])
+		return;
+	logged[call] = true;
+	log_warn("%s: %s (the kernel may show stale data; not logged again)",
+		 names[call], strerror(-rc));
+}
+
 static void inval_job(struct fs *fs, const char *name)
 {
 	static const enum fs_area areas[] = { AREA_STATUS, AREA_WAIT };
@@ -198,9 +224,13 @@ static void inval_job(struct fs *fs, const char *name)
 	pthread_mutex_unlock(&fs->nodes_lock);
 	for (i = 0; i < 2; i++) {
 		if (inos[i])
-			fuse_lowlevel_notify_inval_inode(fs->se, inos[i], 0, 0);
-		fuse_lowlevel_notify_inval_entry(fs->se, dir_of_area(areas[i]),
-						 name, strlen(name));
+			notify_result(NOTIFY_INODE,
+				      fuse_lowlevel_notify_inval_inode(
+					      fs->se, inos[i], 0, 0));
+		notify_result(NOTIFY_ENTRY,
+			      fuse_lowlevel_notify_inval_entry(
+				      fs->se, dir_of_area(areas[i]), name,
+				      strlen(name)));
 	}
 }
 
@@ -209,7 +239,7 @@ static void inval_outputs(struct fs *fs)
 {
 	struct core_output o;
 	char **stale = NULL;
-	size_t n_stale = 0, b;
+	size_t n_stale = 0, cap = 0, b;
 
 	pthread_mutex_lock(&fs->nodes_lock);
 	for (b = 0; b < fs->n_buckets; b++) {
@@ -222,7 +252,8 @@ static void inval_outputs(struct fs *fs)
 			    (core_output_find(fs->core, n->name, &o) == 0 &&
 			     o.id == n->key))
 				continue;
-			grown = realloc(stale, (n_stale + 1) * sizeof(*stale));
+			grown = array_reserve(stale, n_stale, &cap,
+					      sizeof(*stale), STALE_MAX);
 			if (!grown)
 				break;
 			stale = grown;
@@ -234,8 +265,10 @@ static void inval_outputs(struct fs *fs)
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	for (b = 0; b < n_stale; b++) {
-		fuse_lowlevel_notify_inval_entry(fs->se, FS_INO_OUT, stale[b],
-						 strlen(stale[b]));
+		notify_result(NOTIFY_ENTRY,
+			      fuse_lowlevel_notify_inval_entry(
+				      fs->se, FS_INO_OUT, stale[b],
+				      strlen(stale[b])));
 		free(stale[b]);
 	}
 	free(stale);

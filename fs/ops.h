@@ -4,11 +4,13 @@
 #define GPTIMGFS_OPS_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 #include "fs.h"
 #include "node.h"
 #include "util/buf.h"
+#include "util/debugassert.h"
 
 /* How long the kernel may trust what we said (seconds). */
 #define TTL_FIXED 3600.0	/* the directories never change */
@@ -46,8 +48,51 @@ static inline mode_t fs_credits_mode(const struct fs *fs)
  * and for getxattr, which it checks, as a second line. */
 bool fs_may_read(const struct fs *fs, fuse_req_t req, mode_t mode);
 
+/* What an open file or directory's fi->fh points to: each handle struct
+ * starts with this header, whose kind read, write, release and the like
+ * dispatch on. The kinds start far from 0 so that zeroed or stray memory
+ * fails the debug builds' check in fs_handle_get. */
+enum fs_handle_kind {
+	FS_HANDLE_DIR = 0x4a1d0001,	/* struct dirlist */
+	FS_HANDLE_JOBS,			/* struct jobs_handle */
+	FS_HANDLE_VIEW,			/* struct view_handle */
+	FS_HANDLE_OUT,			/* struct out_handle */
+};
+
+struct fs_handle {
+	enum fs_handle_kind kind;
+};
+
+static inline void fs_handle_set(struct fuse_file_info *fi,
+				 struct fs_handle *h)
+{
+	fi->fh = (uintptr_t)h;
+}
+
+static inline enum fs_handle_kind fs_handle_kind(
+	const struct fuse_file_info *fi)
+{
+	return ((const struct fs_handle *)(uintptr_t)fi->fh)->kind;
+}
+
+/* The handle of fi, which must be of this kind. */
+static inline struct fs_handle *fs_handle_get(const struct fuse_file_info *fi,
+					      enum fs_handle_kind kind)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
+	DEBUGASSERT(h && h->kind == kind);
+	(void)kind;
+	return h;
+}
+
+/* The handle struct of type that holds header h (member hdr). */
+#define FS_HANDLE_OF(h, type) \
+	((type *)(void *)((char *)(h) - offsetof(type, hdr)))
+
 /* A directory listing taken at opendir and served from memory. */
 struct dirlist {
+	struct fs_handle hdr;	/* FS_HANDLE_DIR */
 	size_t n, cap;
 	char **names;
 	mode_t *types;
@@ -84,7 +129,8 @@ int jobs_list(struct fs *fs, struct dirlist *dl);
 
 /* status/, wait/, credits */
 struct view_handle {
-	enum fs_area area;	/* first: see handle_area(); AREA_NONE: credits */
+	struct fs_handle hdr;	/* FS_HANDLE_VIEW */
+	enum fs_area area;	/* status/ or wait/; AREA_NONE: credits */
 	pthread_mutex_t lock;	/* two reads of one descriptor may overlap */
 	bool rendered;		/* text holds the snapshot */
 	bool failed;		/* wait/: the job failed (EIO after the text) */

@@ -13,9 +13,15 @@
 #define XATTR_MAX (1024 * 1024)
 
 struct out_handle {
-	enum fs_area area;	/* first: see handle_area() */
+	struct fs_handle hdr;	/* FS_HANDLE_OUT */
 	int fd;
 };
+
+static struct out_handle *out_handle_of(const struct fuse_file_info *fi)
+{
+	return FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_OUT),
+			    struct out_handle);
+}
 
 static void output_stat(const struct fs *fs, const struct core_output *o,
 			fuse_ino_t ino, struct stat *st)
@@ -76,7 +82,7 @@ void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 	if (rc == 0 && !h)
 		rc = -ENOMEM;
 	if (rc == 0) {
-		h->area = AREA_OUT;
+		h->hdr.kind = FS_HANDLE_OUT;
 		h->fd = openat(core_out_dirfd(fs->core), o.backing,
 			       O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (h->fd < 0)
@@ -87,7 +93,7 @@ void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uintptr_t)h;
+	fs_handle_set(fi, &h->hdr);
 	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		close(h->fd);
@@ -98,7 +104,7 @@ void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 void out_read(fuse_req_t req, size_t size, off_t off,
 	      struct fuse_file_info *fi)
 {
-	struct out_handle *h = (struct out_handle *)(uintptr_t)fi->fh;
+	struct out_handle *h = out_handle_of(fi);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -109,7 +115,7 @@ void out_read(fuse_req_t req, size_t size, off_t off,
 
 void out_release(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct out_handle *h = (struct out_handle *)(uintptr_t)fi->fh;
+	struct out_handle *h = out_handle_of(fi);
 
 	close(h->fd);
 	free(h);

@@ -83,6 +83,12 @@ static enum fs_area area_of_ino(struct fs *fs, fuse_ino_t ino, char *name,
 	return area;
 }
 
+static struct view_handle *view_handle_of(const struct fuse_file_info *fi)
+{
+	return FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_VIEW),
+			    struct view_handle);
+}
+
 static void view_handle_free(struct view_handle *h)
 {
 	pthread_mutex_destroy(&h->lock);
@@ -103,6 +109,7 @@ void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	h->hdr.kind = FS_HANDLE_VIEW;
 	h->area = area_of_ino(fs_of(req), ino, h->name, sizeof(h->name));
 	if (ino != FS_INO_CREDITS && h->area == AREA_NONE) {
 		free(h);
@@ -111,7 +118,7 @@ void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	buf_init(&h->text, VIEW_MAX);
 	pthread_mutex_init(&h->lock, NULL);
-	fi->fh = (uintptr_t)h;
+	fs_handle_set(fi, &h->hdr);
 	fi->direct_io = 1;
 	fi->nonseekable = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
@@ -187,7 +194,7 @@ int view_render(struct fs *fs, struct view_handle *h)
 void view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	       struct fuse_file_info *fi)
 {
-	struct view_handle *h = (struct view_handle *)(uintptr_t)fi->fh;
+	struct view_handle *h = view_handle_of(fi);
 	struct fs *fs = fs_of(req);
 	int rc;
 
@@ -206,7 +213,7 @@ void view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void view_release(fuse_req_t req, struct fuse_file_info *fi)
 {
-	view_handle_free((struct view_handle *)(uintptr_t)fi->fh);
+	view_handle_free(view_handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 

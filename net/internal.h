@@ -105,6 +105,9 @@ struct net {
 	bool unreached_waiting;		/* a creation waits for the API */
 	bool stopping;
 	int64_t stop_deadline;
+	/* a run of failures of the multi calls of every turn (see
+	 * multi_ok in net.c): logged once per run */
+	bool perform_failing, poll_failing, timeout_failing;
 };
 
 /* net.c: scheduling */

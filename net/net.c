@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,17 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "util/array.h"
+#include "util/debugassert.h"
 #include "util/log.h"
 
 #define NET_HEADER_MAX 4096
 #define NET_WAIT_MAX_MS 10000
+/* The sleep of a turn whose curl_multi_poll failed: short, for a wakeup
+ * (a new task, the stop) cannot end it. */
+#define NET_POLL_FAILED_MS 100
 #define NET_POLL_JITTER 0.1	/* a poll comes up to 10% late */
+#define NET_INBOX_MAX ((size_t)1 << 24)	/* tasks ready, not yet seen */
 
 /* ---- the task table ---- */
 
@@ -315,29 +322,48 @@ static void drain_inbox(struct net *n)
 		credits_request(n);
 }
 
+/* mc, what call returned, is logged if it is a failure; true when not.
+ * With failing (the calls of every turn), only the first failure of a
+ * run is logged, so that a multi handle that keeps failing does not fill
+ * the log. */
+static bool multi_ok(const char *call, CURLMcode mc, bool *failing)
+{
+	bool first = !failing || !*failing;
+
+	if (failing)
+		*failing = mc != CURLM_OK;
+	if (mc == CURLM_OK)
+		return true;
+	if (first)
+		log_err("%s: %s", call, curl_multi_strerror(mc));
+	return false;
+}
+
+/* Wake the network thread from another thread. Should that fail, the
+ * thread still sees the inbox at its next turn, NET_WAIT_MAX_MS at most. */
+static void wake(struct net *n)
+{
+	multi_ok("curl_multi_wakeup", curl_multi_wakeup(n->multi), NULL);
+}
+
 void net_task_ready(struct net *n, uint64_t seq)
 {
-	bool added = true;
+	uint64_t *v;
+	bool added;
 
 	pthread_mutex_lock(&n->lock);
-	if (n->n_inbox == n->cap_inbox) {
-		size_t cap = n->cap_inbox ? n->cap_inbox * 2 : 64;
-		uint64_t *v = realloc(n->inbox, cap * sizeof(*v));
-
-		if (v) {
-			n->inbox = v;
-			n->cap_inbox = cap;
-		} else {
-			added = false;
-		}
-	}
-	if (added)
+	v = array_reserve(n->inbox, n->n_inbox, &n->cap_inbox, sizeof(*v),
+			  NET_INBOX_MAX);
+	added = v != NULL;
+	if (added) {
+		n->inbox = v;
 		n->inbox[n->n_inbox++] = seq;
+	}
 	pthread_mutex_unlock(&n->lock);
 	if (!added)
 		log_err("task #%" PRIu64 ": out of memory; it waits for the "
 			"next start", seq);
-	curl_multi_wakeup(n->multi);
+	wake(n);
 }
 
 void net_credits_wanted(struct net *n)
@@ -345,7 +371,7 @@ void net_credits_wanted(struct net *n)
 	pthread_mutex_lock(&n->lock);
 	n->credits_wanted = true;
 	pthread_mutex_unlock(&n->lock);
-	curl_multi_wakeup(n->multi);
+	wake(n);
 }
 
 /* ---- timers and tokens ---- */
@@ -449,7 +475,11 @@ static int wait_ms(struct net *n)
 	}
 	if (n->stopping && n->stop_deadline - now < wait)
 		wait = n->stop_deadline > now ? n->stop_deadline - now : 0;
-	curl_multi_timeout(n->multi, &curl_ms);
+	/* not knowing when curl wants to run, run it again soon */
+	if (!multi_ok("curl_multi_timeout",
+		      curl_multi_timeout(n->multi, &curl_ms),
+		      &n->timeout_failing))
+		curl_ms = NET_POLL_FAILED_MS;
 	if (curl_ms >= 0 && curl_ms < wait)
 		wait = curl_ms;
 	return (int)wait;
@@ -479,7 +509,8 @@ void net_api_reached(struct net *n)
 int net_launch(struct net *n, struct xfer *x, struct ntask *t)
 {
 	x->owner = t;
-	if (curl_multi_add_handle(n->multi, x->easy) != CURLM_OK)
+	if (!multi_ok("curl_multi_add_handle",
+		      curl_multi_add_handle(n->multi, x->easy), NULL))
 		return -1;
 	if (t)
 		t->x = x;
@@ -494,7 +525,10 @@ static void unhook(struct net *n, struct xfer *x)
 {
 	struct ntask *t = x->owner;
 
-	curl_multi_remove_handle(n->multi, x->easy);
+	/* fails only for a handle not on the multi: counted out anyway */
+	multi_ok("curl_multi_remove_handle",
+		 curl_multi_remove_handle(n->multi, x->easy), NULL);
+	DEBUGASSERT(n->active > 0);
 	n->active--;
 	if (t)
 		t->x = NULL;
@@ -604,6 +638,21 @@ static void end_all(struct net *n)
 	}
 }
 
+/* Wait for a transfer, a timer or a wakeup. Should curl_multi_poll fail,
+ * it returns at once: sleep a little instead of spinning. */
+static void net_sleep(struct net *n)
+{
+	int ms = wait_ms(n);
+
+	/* nor spin while perform fails and curl would run again at once */
+	if (n->perform_failing && ms < NET_POLL_FAILED_MS)
+		ms = NET_POLL_FAILED_MS;
+	if (!multi_ok("curl_multi_poll",
+		      curl_multi_poll(n->multi, NULL, 0, ms, NULL),
+		      &n->poll_failing))
+		poll(NULL, 0, ms < NET_POLL_FAILED_MS ? ms : NET_POLL_FAILED_MS);
+}
+
 static void *net_thread(void *arg)
 {
 	struct net *n = arg;
@@ -616,12 +665,16 @@ static void *net_thread(void *arg)
 			run_timers(n);
 			dispatch(n);
 		}
-		curl_multi_perform(n->multi, &running);
+		/* a failed perform leaves the transfers on the multi handle:
+		 * the next turn performs them again */
+		multi_ok("curl_multi_perform",
+			 curl_multi_perform(n->multi, &running),
+			 &n->perform_failing);
 		finish_transfers(n);
 		if (n->stopping &&
 		    (n->active == 0 || timer_now() >= n->stop_deadline))
 			break;
-		curl_multi_poll(n->multi, NULL, 0, wait_ms(n), NULL);
+		net_sleep(n);
 	}
 	end_all(n);
 	return NULL;
@@ -686,7 +739,8 @@ static void net_free(struct net *n)
 {
 	net_free_headers(n->headers);
 	if (n->multi)
-		curl_multi_cleanup(n->multi);
+		multi_ok("curl_multi_cleanup", curl_multi_cleanup(n->multi),
+			 NULL);
 	xfer_pool_free(&n->pool);
 	timer_heap_free(&n->timers);
 	pthread_mutex_destroy(&n->lock);
@@ -755,7 +809,7 @@ void net_stop(struct net *n)
 	pthread_mutex_lock(&n->lock);
 	n->stop = true;
 	pthread_mutex_unlock(&n->lock);
-	curl_multi_wakeup(n->multi);
+	wake(n);
 	pthread_join(n->thread, NULL);
 	net_free(n);
 }

@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "util/array.h"
+
+/* Far more than the tasks the network thread can hold. */
+#define TIMERS_MAX ((size_t)1 << 24)
+
 int64_t timer_now(void)
 {
 	struct timespec ts;
@@ -71,21 +76,18 @@ static void sift_down(struct timer_heap *h, size_t i)
 
 int timer_arm(struct timer_heap *h, struct timer *t, int64_t due)
 {
+	struct timer **v;
+
 	if (timer_armed(t)) {
 		t->due = due;
 		sift_up(h, t->slot);
 		sift_down(h, t->slot);
 		return 0;
 	}
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct timer **v = realloc(h->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		h->v = v;
-		h->cap = cap;
-	}
+	v = array_reserve(h->v, h->n, &h->cap, sizeof(*v), TIMERS_MAX);
+	if (!v)
+		return -1;
+	h->v = v;
 	t->due = due;
 	put(h, h->n++, t);
 	sift_up(h, t->slot);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsoncheck.h"
+#include "util/array.h"
 #include "util/json.h"
 
 void sim_record_init(struct sim_record *rec)
@@ -73,15 +74,11 @@ void sim_record_prompt(struct sim_record *rec, const char *prompt)
 	if (rec->prompts_n >= SIM_PROMPTS_MAX ||
 	    rec->prompts_bytes + len > SIM_PROMPTS_BYTES)
 		return;
-	if (rec->prompts_n == rec->prompts_cap) {
-		size_t cap = rec->prompts_cap ? rec->prompts_cap * 2 : 16;
-
-		p = realloc(rec->prompts, cap * sizeof(*p));
-		if (!p)
-			return;
-		rec->prompts = p;
-		rec->prompts_cap = cap;
-	}
+	p = array_reserve(rec->prompts, rec->prompts_n, &rec->prompts_cap,
+			  sizeof(*p), SIM_PROMPTS_MAX);
+	if (!p)
+		return;
+	rec->prompts = p;
 	p = &rec->prompts[rec->prompts_n];
 	p->prompt = strdup(prompt);
 	if (!p->prompt)

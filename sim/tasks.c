@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "util/array.h"
 #include "util/json.h"
 
 void sim_tasks_init(struct sim_tasks *t, int64_t balance)
@@ -63,18 +64,12 @@ static int make_id(char out[SIM_TASK_ID_LEN + 1])
 
 static int grow(struct sim_tasks *t)
 {
-	size_t cap = t->cap ? t->cap * 2 : 64;
-	struct sim_task **v;
+	struct sim_task **v = array_reserve(t->v, t->n, &t->cap, sizeof(*v),
+					    SIM_TASKS_MAX);
 
-	if (t->n < t->cap)
-		return 0;
-	if (t->n >= SIM_TASKS_MAX)
-		return -1;
-	v = realloc(t->v, cap * sizeof(*v));
 	if (!v)
 		return -1;
 	t->v = v;
-	t->cap = cap;
 	return 0;
 }
 

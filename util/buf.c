@@ -1,5 +1,6 @@
 /* A growable byte buffer with a hard maximum size: see buf.h. */
 #include "buf.h"
+#include "debugassert.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -8,6 +9,11 @@
 #include <string.h>
 
 #define BUF_MIN_ALLOC 64
+/* Debug builds mark an initialised buffer, as curl's dynbuf does: a buffer
+ * used before buf_init (stack garbage, or zeroed memory whose max is 0)
+ * is a bug that would otherwise show as a spurious E2BIG. */
+#define BUF_INIT_MAGIC 0xb0ffe7u
+#define BUF_ASSERT_INIT(b) DEBUGASSERT((b)->init == BUF_INIT_MAGIC)
 
 void buf_init(struct buf *b, size_t max)
 {
@@ -15,10 +21,15 @@ void buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+#ifndef NDEBUG
+	b->init = BUF_INIT_MAGIC;
+#endif
 }
 
 void buf_free(struct buf *b)
 {
+	/* zeroed memory never initialised holds nothing to free: allowed */
+	DEBUGASSERT(!b->data || b->init == BUF_INIT_MAGIC);
 	free(b->data);
 	b->data = NULL;
 	b->len = 0;
@@ -27,6 +38,7 @@ void buf_free(struct buf *b)
 
 void buf_reset(struct buf *b)
 {
+	BUF_ASSERT_INIT(b);
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
@@ -64,6 +76,7 @@ static int buf_reserve(struct buf *b, size_t add)
 
 int buf_add(struct buf *b, const void *data, size_t len)
 {
+	BUF_ASSERT_INIT(b);
 	if (len == 0)
 		return 0;
 	if (buf_reserve(b, len) < 0)
@@ -84,6 +97,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	va_list measure;
 	int n;
 
+	BUF_ASSERT_INIT(b);
 	va_copy(measure, ap);
 	n = vsnprintf(NULL, 0, fmt, measure);
 	va_end(measure);
@@ -118,6 +132,7 @@ char *buf_detach(struct buf *b)
 {
 	char *s = b->data;
 
+	BUF_ASSERT_INIT(b);
 	if (!s) {
 		s = malloc(1);
 		if (!s)

@@ -12,6 +12,9 @@ struct buf {
 	size_t len;	/* bytes in use, not counting the NUL */
 	size_t cap;	/* bytes allocated */
 	size_t max;	/* the content may never grow beyond this many bytes */
+#ifndef NDEBUG
+	unsigned init;	/* BUF_INIT_MAGIC once buf_init ran (debug builds) */
+#endif
 };
 
 void buf_init(struct buf *b, size_t max);
