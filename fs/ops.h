@@ -85,7 +85,9 @@ int jobs_list(struct fs *fs, struct dirlist *dl);
 /* status/, wait/, credits */
 struct view_handle {
 	enum fs_area area;	/* first: see handle_area(); AREA_NONE: credits */
-	pthread_mutex_t lock;	/* two reads of one descriptor may overlap */
+	/* two reads of one descriptor may overlap; acquire after fs's
+	 * parked_lock, before the core's lock */
+	pthread_mutex_t lock;
 	bool rendered;		/* text holds the snapshot */
 	bool failed;		/* wait/: the job failed (EIO after the text) */
 	char name[NAME_MAX + 1];
