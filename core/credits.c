@@ -14,17 +14,18 @@
 #define CREDITS_FRESH_SECONDS 5.0
 
 /* spent.json is a statistic and a budget: replaced atomically, not
- * worth an fsync on every task (a power loss forgets the last few). */
+ * worth an fsync on every task (a power loss forgets the last few). Under
+ * the lock: written with the records, after it (core_write_later). */
 static void ledger_save(struct core *c)
 {
 	struct buf b;
 
 	buf_init(&b, 256);
-	if (ledger_to_json(&c->ledger, &b) < 0 ||
-	    store_write_atomic(c->store.dir_fd, "spent.json", b.data, b.len,
-			       false) < 0)
+	if (ledger_to_json(&c->ledger, &b) < 0)
 		log_warn("cannot record today's spending in %s/spent.json",
 			 c->store.path);
+	else
+		core_write_later(c, c->store.dir_fd, "spent.json", &b);
 	buf_free(&b);
 }
 

@@ -51,6 +51,19 @@ struct task {
 	char *stored[OPTS_MAX_URLS];	/* backing file of output i, or NULL */
 	char *published[OPTS_MAX_URLS];	/* its name in out/ once completed */
 	bool forgotten;			/* prompt file removed: drop at end */
+	/* a change being recorded (lock_task .. record_publish): readers of
+	 * status/ see `shown`, the task as it was before, until the record
+	 * is on disk; holds counts the changes in flight */
+	unsigned holds;
+	struct task_shown *shown;
+};
+
+/* status/NAME of a task as it was when its first change in flight began. */
+struct task_shown {
+	struct buf text;
+	enum task_state state;
+	time_t updated;
+	mode_t read_mode;
 };
 
 /* One image in out/: the file DATA_DIR/out/backing and its metadata in
@@ -77,6 +90,22 @@ struct writing {
 	time_t since;			/* the first begin */
 };
 
+/* Lock order of the daemon. A lock on the left is acquired before the
+ * ones on its right, never while holding one of them:
+ *
+ *   core->submit_lock  ->  core->save_lock  ->  core->lock
+ *   fs->parked_lock  ->  view_handle->lock  ->  core->lock
+ *   fs->nodes_lock  ->  core->lock
+ *
+ * core->lock is the last: nothing called under it takes another lock (the
+ * hooks are called without it). No record is written under it:
+ * record_flush writes, syncs and renames the queued records under
+ * save_lock alone, so a reader of status/ never waits on that disk work
+ * (out/'s image metadata is still written under it: outputs.c). fs's
+ * events_lock and net's inbox lock are taken under no other lock.
+ */
+struct record_op;
+
 struct core {
 	struct store store;
 	struct core_defaults defaults;
@@ -84,8 +113,13 @@ struct core {
 	char def_resolution[4];
 	struct core_hooks hooks;
 
-	pthread_mutex_t lock;		/* everything below */
-	pthread_mutex_t submit_lock;	/* serialises submissions */
+	/* serialises submissions; acquire before save_lock and lock */
+	pthread_mutex_t submit_lock;
+	/* record_flush: one writer, in queue order; acquire before lock */
+	pthread_mutex_t save_lock;
+	pthread_mutex_t lock;		/* everything below; the last taken */
+	struct record_op *ops_head;	/* records to write, in change order */
+	struct record_op *ops_tail;
 	struct task **tasks;		/* sorted by seq */
 	size_t n_tasks, cap_tasks;
 	uint64_t last_seq;
@@ -122,12 +156,37 @@ void task_free(struct task *t);
 int task_to_json(const struct task *t, struct buf *out);
 struct task *task_from_json(const char *text, size_t len, char *err,
 			    size_t errlen);
-/* Record t, durably; task_save_as(..., false) only atomically, for a
- * change a restart finds again by asking the API (pending -> processing,
- * the output URLs). */
+/* Record t, durably, at once: only at start (core_open) or for a task not
+ * in the table yet; otherwise through the queue below. */
 int task_save(struct core *c, const struct task *t);
-int task_save_as(struct core *c, const struct task *t, bool durable);
 void task_delete_record(struct core *c, const struct task *t);
+/* Records off the core lock. Once the threads run, a task in the table is
+ * recorded only through these: under the lock, its bytes are prepared and
+ * queued in the order of the changes; without it, record_flush writes,
+ * syncs and renames what is queued, in that order (two saves of one task
+ * never land out of order, nor a save after the delete of its record).
+ * durable false: only atomically, for a change a restart finds again by
+ * asking the API (pending -> processing, the output URLs).
+ * task_save_later: the caller reads the result with record_wait (NULL:
+ * out of memory, record_wait says so). */
+struct record_op *task_save_later(struct core *c, struct task *t,
+				  bool durable);
+void task_save_queued(struct core *c, struct task *t, bool durable);
+void task_delete_later(struct core *c, const struct task *t);
+/* A file of the data directory replaced atomically, not durably, in the
+ * same order (spent.json). */
+void core_write_later(struct core *c, int dir_fd, const char *file,
+		      const struct buf *data);
+/* Without the core lock: write what is queued. */
+void record_flush(struct core *c);
+/* Release the core lock, then write what this thread queued under it, if
+ * anything (a submission that dropped nothing does not wait on a disk). */
+void core_unlock_flush(struct core *c);
+int record_wait(struct core *c, struct record_op *op);
+/* jobs.c, under the lock: readers see t as it is now until task_unhold;
+ * holds nest. */
+void task_hold(struct task *t);
+void task_unhold(struct task *t);
 double task_price(const struct task *t);
 /* "read_mode" of a record or of an image's metadata into *mode, which
  * keeps its value when there is none (an older version's). -1 when

@@ -232,6 +232,7 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->submit_lock, NULL);
+	pthread_mutex_init(&c->save_lock, NULL);
 	snprintf(c->def_aspect_ratio, sizeof(c->def_aspect_ratio), "%s",
 		 def->aspect_ratio);
 	snprintf(c->def_resolution, sizeof(c->def_resolution), "%s",
@@ -256,6 +257,7 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 	drop_leftovers(c);
 	submit_check_unsubmitted(c);
 	check_queued(c);
+	record_flush(c);	/* the records the checks dropped */
 	return c;
 }
 
@@ -294,6 +296,7 @@ void core_close(struct core *c)
 
 	if (!c)
 		return;
+	record_flush(c);
 	for (i = 0; i < c->n_tasks; i++)
 		task_free(c->tasks[i]);
 	free(c->tasks);
@@ -302,6 +305,7 @@ void core_close(struct core *c)
 	store_close(&c->store);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->submit_lock);
+	pthread_mutex_destroy(&c->save_lock);
 	free(c);
 }
 
@@ -383,6 +387,52 @@ static int render_status(const struct task *t, struct buf *b)
 	return rc ? -ENOMEM : 0;
 }
 
+void task_hold(struct task *t)
+{
+	struct task_shown *s;
+
+	if (t->holds++ > 0)
+		return;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return;	/* readers see the change early: no worse */
+	buf_init(&s->text, 1 << 20);
+	if (render_status(t, &s->text) < 0) {
+		buf_free(&s->text);
+		free(s);
+		return;
+	}
+	s->state = t->state;
+	s->updated = t->updated;
+	s->read_mode = t->read_mode;
+	t->shown = s;
+}
+
+void task_unhold(struct task *t)
+{
+	if (--t->holds > 0 || !t->shown)
+		return;
+	buf_free(&t->shown->text);
+	free(t->shown);
+	t->shown = NULL;
+}
+
+/* status/NAME of t: as it was before a change still being recorded. */
+static int render_shown(const struct task *t, struct buf *out,
+			struct core_status_info *info)
+{
+	const struct task_shown *s = t->shown;
+
+	if (info) {
+		info->state = s ? s->state : t->state;
+		info->updated = s ? s->updated : t->updated;
+		info->mode = s ? s->read_mode : t->read_mode;
+	}
+	if (!s)
+		return render_status(t, out);
+	return buf_add(out, s->text.data, s->text.len) < 0 ? -ENOMEM : 0;
+}
+
 int core_status(struct core *c, const char *name, struct buf *out,
 		struct core_status_info *info)
 {
@@ -400,12 +450,7 @@ int core_status(struct core *c, const char *name, struct buf *out,
 		if (info)
 			info->mode = submit_read_mode(c, name);
 	} else if (t) {
-		rc = render_status(t, out);
-		if (info) {
-			info->state = t->state;
-			info->updated = t->updated;
-			info->mode = t->read_mode;
-		}
+		rc = render_shown(t, out, info);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -511,16 +556,52 @@ static struct task *task_in(struct core *c, uint64_t seq, int from)
 }
 
 /* Task seq in state `from` (any when from < 0) with the lock held, or NULL
- * and the lock not held. */
+ * and the lock not held. Every transition finds its task here, and leaves
+ * through unlock_task (no change), commit_change* or finish_task (recorded
+ * and published), or a drop: until then, readers of status/ see the task
+ * as it was (task_hold), since its change is not on disk yet. */
 static struct task *lock_task(struct core *c, uint64_t seq, int from)
 {
 	struct task *t;
 
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, from);
-	if (!t)
+	if (t)
+		task_hold(t);
+	else
 		pthread_mutex_unlock(&c->lock);
 	return t;
+}
+
+/* Leave lock_task without a change to record. */
+static void unlock_task(struct core *c, struct task *t)
+{
+	task_unhold(t);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Record task seq's change, queued as op under the lock now released:
+ * write, sync and rename without the lock, then publish the change to
+ * readers (under the lock again). The result of the write. */
+static int record_publish(struct core *c, uint64_t seq, struct record_op *op)
+{
+	struct task *t;
+	int rc = record_wait(c, op);
+
+	pthread_mutex_lock(&c->lock);
+	t = table_find(c, seq);
+	if (t)
+		task_unhold(t);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Tell the others of a change of job `name` (a copy, freed here). */
+static void notify_free(struct core *c, char *name)
+{
+	if (name)
+		core_notify_job(c, name);
+	free(name);
 }
 
 /* The API has the task and it has not ended. */
@@ -529,23 +610,32 @@ static bool at_api(const struct task *t)
 	return t->state >= TASK_PENDING && !task_state_ended(t->state);
 }
 
-/* Release the lock taken for a change of t and tell the others; rc is
- * passed through. */
+/* Release the lock taken for a change of t that is not recorded, write
+ * what is queued and tell the others; rc is passed through. */
 static int unlock_notify(struct core *c, const struct task *t, int rc)
 {
 	char *name = strdup(t->name);
 
-	pthread_mutex_unlock(&c->lock);
-	if (name)
-		core_notify_job(c, name);
-	free(name);
+	core_unlock_flush(c);
+	notify_free(c, name);
 	return rc;
 }
 
+/* The change of t (from lock_task) is made: record it (durably, or only
+ * atomically: see task_save_later), publish it, tell the others. */
 static int commit_change_as(struct core *c, struct task *t, bool durable)
 {
+	char *name = strdup(t->name);
+	uint64_t seq = t->seq;
+	struct record_op *op;
+	int rc;
+
 	t->updated = time(NULL);
-	return unlock_notify(c, t, task_save_as(c, t, durable));
+	op = task_save_later(c, t, durable);
+	pthread_mutex_unlock(&c->lock);
+	rc = record_publish(c, seq, op);
+	notify_free(c, name);
+	return rc;
 }
 
 static int commit_change(struct core *c, struct task *t)
@@ -555,7 +645,7 @@ static int commit_change(struct core *c, struct task *t)
 
 void task_drop(struct core *c, struct task *t)
 {
-	task_delete_record(c, t);
+	task_delete_later(c, t);
 	table_remove(c, t);
 	task_free(t);
 }
@@ -590,13 +680,13 @@ static int refuse_by_budget(struct core *c, struct task *t)
 	log_warn("jobs/%s.txt: task %" PRIu64 ": %s", t->name, t->seq,
 		 t->error);
 	t->note[0] = '\0';
-	t->updated = time(NULL);
-	task_save(c, t);
-	return unlock_notify(c, t, -ENOENT);
+	commit_change(c, t);
+	return -ENOENT;
 }
 
 int core_task_sending(struct core *c, uint64_t seq)
 {
+	struct record_op *op;
 	struct task *t;
 	int rc;
 
@@ -608,7 +698,20 @@ int core_task_sending(struct core *c, uint64_t seq)
 	t->state = TASK_SENDING;
 	t->note[0] = '\0';
 	t->updated = time(NULL);
-	rc = task_save(c, t);
+	op = task_save_later(c, t, true);
+	pthread_mutex_unlock(&c->lock);
+	/* durable before a byte leaves: nothing is sent before this returns */
+	rc = record_wait(c, op);
+	pthread_mutex_lock(&c->lock);
+	t = table_find(c, seq);
+	if (t)
+		task_unhold(t);
+	if (!t || t->state != TASK_SENDING) {
+		/* no thread but ours moves a task out of sending, and one in
+		 * flight is kept (table_keeps): never, but nothing is sent */
+		core_unlock_flush(c);
+		return -ENOENT;
+	}
 	if (rc < 0) {
 		/* not recorded: it must not leave (a restart would not know
 		 * it may exist); it stays queued and is tried again */
@@ -629,20 +732,16 @@ int core_task_sending(struct core *c, uint64_t seq)
 static int requeue(struct core *c, uint64_t seq, const char *note,
 		   bool unreached, time_t *since)
 {
-	struct task *t;
+	struct task *t = lock_task(c, seq, TASK_SENDING);
 
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, TASK_SENDING);
-	if (t)
-		credits_not_created(c, t);
-	if (t && (t->forgotten || !table_is_current(c, t))) {
+	if (!t)
+		return -ENOENT;
+	credits_not_created(c, t);
+	if (t->forgotten || !table_is_current(c, t)) {
 		/* replaced or removed while it was being sent, and not created:
 		 * sending it again would pay for a prompt nobody wants */
 		task_drop(c, t);
-		t = NULL;
-	}
-	if (!t) {
-		pthread_mutex_unlock(&c->lock);
+		core_unlock_flush(c);
 		return -ENOENT;
 	}
 	t->state = TASK_QUEUED;
@@ -683,16 +782,16 @@ int core_task_created(struct core *c, uint64_t seq, const char *task_id)
 
 int core_task_progress(struct core *c, uint64_t seq, enum task_state st)
 {
-	struct task *t;
+	struct task *t = lock_task(c, seq, -1);
 
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, -1);
-	if (!t || !at_api(t)) {
-		pthread_mutex_unlock(&c->lock);
+	if (!t)
+		return -ENOENT;
+	if (!at_api(t)) {
+		unlock_task(c, t);
 		return -ENOENT;
 	}
 	if (t->state == st && !t->note[0]) {
-		pthread_mutex_unlock(&c->lock);
+		unlock_task(c, t);
 		return 0;
 	}
 	t->state = st;
@@ -707,10 +806,12 @@ void core_task_note(struct core *c, uint64_t seq, const char *note)
 	if (!t)
 		return;
 	if (strcmp(t->note, note) == 0) {
-		pthread_mutex_unlock(&c->lock);
+		unlock_task(c, t);
 		return;
 	}
+	/* transient, not recorded: shown once no change is in flight */
 	snprintf(t->note, sizeof(t->note), "%s", note);
+	task_unhold(t);
 	unlock_notify(c, t, 0);
 }
 
@@ -727,10 +828,10 @@ int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
 		if (!copy[i])
 			goto nomem;
 	}
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, -1);
+	t = lock_task(c, seq, -1);
 	if (!t || !at_api(t)) {
-		pthread_mutex_unlock(&c->lock);
+		if (t)
+			unlock_task(c, t);
 		for (i = 0; i < n; i++)
 			free(copy[i]);
 		return -ENOENT;
@@ -808,10 +909,10 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	ssize_t n;
 	int fd = -1, rc;
 
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, TASK_DOWNLOADING);
+	t = lock_task(c, seq, TASK_DOWNLOADING);
 	wanted = t && i < t->n_urls;
-	pthread_mutex_unlock(&c->lock);
+	if (t)
+		unlock_task(c, t);
 	if (!wanted) {
 		core_tmp_unlink(c, tmp_name);
 		return -ENOENT;
@@ -837,10 +938,10 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 		 * fetched again */
 		return rc == -ENOENT ? -EIO : rc;
 	}
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, TASK_DOWNLOADING);
+	t = lock_task(c, seq, TASK_DOWNLOADING);
 	if (!t || i >= t->n_urls) {
-		pthread_mutex_unlock(&c->lock);
+		if (t)
+			unlock_task(c, t);
 		unlinkat(c->store.out_fd, backing, 0);
 		return -ENOENT;
 	}
@@ -859,18 +960,25 @@ static int finish_task(struct core *c, struct task *t, bool completed,
 		       bool published)
 {
 	char *name = strdup(t->name);
+	uint64_t seq = t->seq;
+	struct record_op *op = NULL;
+	bool dropped;
 	int rc = 0;
 
 	t->updated = time(NULL);
-	if (!drop_unless_kept(c, t))
-		rc = task_save_as(c, t, !completed);
-	pthread_mutex_unlock(&c->lock);
+	dropped = drop_unless_kept(c, t);
+	if (!dropped)
+		op = task_save_later(c, t, !completed);
+	if (dropped) {
+		core_unlock_flush(c);
+	} else {
+		pthread_mutex_unlock(&c->lock);
+		rc = record_publish(c, seq, op);
+	}
 	/* out/ first: a reader woken by the job's end opens its image next */
 	if (published)
 		core_notify_outputs(c);
-	if (name)
-		core_notify_job(c, name);
-	free(name);
+	notify_free(c, name);
 	return rc;
 }
 
@@ -930,13 +1038,13 @@ int core_task_completed(struct core *c, uint64_t seq)
 int core_task_failed(struct core *c, uint64_t seq, const char *code,
 		     const char *message)
 {
-	struct task *t;
+	struct task *t = lock_task(c, seq, -1);
 	bool published;
 
-	pthread_mutex_lock(&c->lock);
-	t = task_in(c, seq, -1);
-	if (!t || task_state_ended(t->state)) {
-		pthread_mutex_unlock(&c->lock);
+	if (!t)
+		return -ENOENT;
+	if (task_state_ended(t->state)) {
+		unlock_task(c, t);
 		return -ENOENT;
 	}
 	/* the API gives back what it held for a task that it failed; one that

@@ -325,7 +325,7 @@ static void follow_output(struct core *c, const char *job, const char *old,
 				return;
 			free(t->published[i]);
 			t->published[i] = name;
-			task_save_as(c, t, false);
+			task_save_queued(c, t, false);
 		}
 	}
 }
@@ -589,7 +589,7 @@ int core_output_unlink(struct core *c, const char *name)
 			output_free(o);
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock_flush(c);	/* follow_output's */
 	if (rc == 0)
 		core_notify_outputs(c);
 	return rc;

@@ -308,8 +308,9 @@ static void refuse_unrecorded(struct task *t, int err)
  * also when its prompt file had been removed. *shown: status/NAME changed. */
 static int restore(struct core *c, const char *name, bool *shown)
 {
+	struct record_op *op = NULL;
 	struct task *ref, *t;
-	int rc = 0;
+	bool saved = false;
 
 	pthread_mutex_lock(&c->lock);
 	ref = table_reference(c, name);
@@ -319,11 +320,16 @@ static int restore(struct core *c, const char *name, bool *shown)
 	}
 	if (ref->forgotten) {
 		ref->forgotten = false;
-		rc = task_save(c, ref);
+		op = task_save_later(c, ref, true);
+		saved = true;
 		*shown = true;
 	}
+	if (!saved) {
+		core_unlock_flush(c);
+		return 0;
+	}
 	pthread_mutex_unlock(&c->lock);
-	return rc;
+	return record_wait(c, op);
 }
 
 /* ---- after a restart ---- */
@@ -445,7 +451,7 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 	rc = table_insert(c, t);
 	if (rc == 0)	/* what t supersedes (table_keeps) */
 		prune_job(c, t->name);
-	pthread_mutex_unlock(&c->lock);
+	core_unlock_flush(c);
 	if (rc < 0) {
 		*ready = 0;
 		task_delete_record(c, t);
@@ -493,10 +499,10 @@ void core_prompt_removed(struct core *c, const char *name)
 	}
 	if (t && !t->forgotten) {
 		t->forgotten = true;
-		task_save(c, t);
+		task_save_queued(c, t, true);
 		changed = changed || task_state_ended(t->state);
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock_flush(c);
 	pthread_mutex_unlock(&c->submit_lock);
 	if (changed)
 		core_notify_job(c, name);

@@ -102,6 +102,10 @@ void task_free(struct task *t)
 	free(t->prompt);
 	free(t->opts_json);
 	opts_free(&t->opts);
+	if (t->shown) {
+		buf_free(&t->shown->text);
+		free(t->shown);
+	}
 	for (i = 0; i < OPTS_MAX_URLS; i++) {
 		free(t->urls[i]);
 		free(t->stored[i]);
@@ -331,7 +335,7 @@ out:
 	return t;
 }
 
-int task_save_as(struct core *c, const struct task *t, bool durable)
+int task_save(struct core *c, const struct task *t)
 {
 	char file[64];
 	struct buf b;
@@ -342,7 +346,7 @@ int task_save_as(struct core *c, const struct task *t, bool durable)
 	record_name(t, file, sizeof(file));
 	if (rc == 0)
 		rc = store_write_sealed(&c->store, c->store.records_fd, file,
-					&b, durable);
+					&b, true);
 	buf_free(&b);
 	if (rc < 0)
 		log_err("cannot record task %" PRIu64 " of %s: %s", t->seq,
@@ -350,9 +354,190 @@ int task_save_as(struct core *c, const struct task *t, bool durable)
 	return rc;
 }
 
-int task_save(struct core *c, const struct task *t)
+/* ---- records off the core lock ---- */
+
+enum record_kind { RECORD_SEALED, RECORD_PLAIN, RECORD_DELETE };
+
+/* One write of the queue: prepared under the core lock, performed by
+ * record_flush without it. */
+struct record_op {
+	struct record_op *next;
+	enum record_kind kind;
+	int dir_fd;
+	char file[64];
+	struct buf data;
+	bool durable;
+	bool awaited;		/* its queuer reads rc (record_wait) and frees it */
+	uint64_t seq;		/* for the log */
+	int rc;
+};
+
+static struct record_op *op_new(enum record_kind kind, int dir_fd)
 {
-	return task_save_as(c, t, true);
+	struct record_op *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	op->kind = kind;
+	op->dir_fd = dir_fd;
+	buf_init(&op->data, RECORD_MAX);
+	return op;
+}
+
+static void op_free(struct record_op *op)
+{
+	buf_free(&op->data);
+	free(op);
+}
+
+/* Under the lock: op goes last in the queue. */
+static void op_queue(struct core *c, struct record_op *op)
+{
+	if (c->ops_tail)
+		c->ops_tail->next = op;
+	else
+		c->ops_head = op;
+	c->ops_tail = op;
+}
+
+static struct record_op *op_save(struct core *c, const struct task *t,
+				 bool durable)
+{
+	struct record_op *op = op_new(RECORD_SEALED, c->store.records_fd);
+
+	if (op && task_to_json(t, &op->data) < 0) {
+		op_free(op);
+		op = NULL;
+	}
+	if (!op) {
+		log_err("cannot record task %" PRIu64 " of %s: %s", t->seq,
+			t->name, strerror(ENOMEM));
+		return NULL;
+	}
+	record_name(t, op->file, sizeof(op->file));
+	op->durable = durable;
+	op->seq = t->seq;
+	op_queue(c, op);
+	return op;
+}
+
+struct record_op *task_save_later(struct core *c, struct task *t,
+				  bool durable)
+{
+	struct record_op *op = op_save(c, t, durable);
+
+	if (op)
+		op->awaited = true;
+	return op;
+}
+
+void task_save_queued(struct core *c, struct task *t, bool durable)
+{
+	op_save(c, t, durable);
+}
+
+void task_delete_later(struct core *c, const struct task *t)
+{
+	struct record_op *op = op_new(RECORD_DELETE, c->store.records_fd);
+
+	if (!op) {	/* the record stays; the next start drops it */
+		log_err("cannot delete the record of task %" PRIu64 ": %s",
+			t->seq, strerror(ENOMEM));
+		return;
+	}
+	record_name(t, op->file, sizeof(op->file));
+	op->seq = t->seq;
+	op_queue(c, op);
+}
+
+void core_write_later(struct core *c, int dir_fd, const char *file,
+		      const struct buf *data)
+{
+	struct record_op *op = op_new(RECORD_PLAIN, dir_fd);
+
+	if (op && buf_add(&op->data, data->data, data->len) == 0) {
+		snprintf(op->file, sizeof(op->file), "%s", file);
+		op_queue(c, op);
+		return;
+	}
+	if (op)
+		op_free(op);
+	log_warn("cannot record %s/%s: %s", c->store.path, file,
+		 strerror(ENOMEM));
+}
+
+static void op_perform(struct core *c, struct record_op *op)
+{
+	switch (op->kind) {
+	case RECORD_SEALED:
+		op->rc = store_write_sealed(&c->store, op->dir_fd, op->file,
+					    &op->data, op->durable);
+		if (op->rc < 0)
+			log_err("cannot record task %" PRIu64 ": %s", op->seq,
+				strerror(-op->rc));
+		break;
+	case RECORD_PLAIN:
+		op->rc = store_write_atomic(op->dir_fd, op->file,
+					    op->data.data, op->data.len, false);
+		if (op->rc < 0)
+			log_warn("cannot record %s/%s: %s", c->store.path,
+				 op->file, strerror(-op->rc));
+		break;
+	case RECORD_DELETE:
+		op->rc = store_unlink(op->dir_fd, op->file);
+		break;
+	}
+}
+
+/* The save lock makes the writer one thread at a time, taking the queue
+ * in order: what it holds while it writes is not the core lock, so status/
+ * stays readable. When it returns, everything queued before the call is
+ * on disk (or failed): a writer that took an op of ours finished it before
+ * letting go of the save lock. */
+void record_flush(struct core *c)
+{
+	struct record_op *op;
+
+	pthread_mutex_lock(&c->save_lock);
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		op = c->ops_head;
+		if (op) {
+			c->ops_head = op->next;
+			if (!c->ops_head)
+				c->ops_tail = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!op)
+			break;
+		op_perform(c, op);
+		if (!op->awaited)
+			op_free(op);
+	}
+	pthread_mutex_unlock(&c->save_lock);
+}
+
+void core_unlock_flush(struct core *c)
+{
+	/* what this thread queued under the lock is still queued: nobody
+	 * takes an op without the lock */
+	bool queued = c->ops_head != NULL;
+
+	pthread_mutex_unlock(&c->lock);
+	if (queued)
+		record_flush(c);
+}
+
+int record_wait(struct core *c, struct record_op *op)
+{
+	int rc;
+
+	record_flush(c);
+	if (!op)
+		return -ENOMEM;
+	rc = op->rc;
+	op_free(op);
+	return rc;
 }
 
 void task_delete_record(struct core *c, const struct task *t)

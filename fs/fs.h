@@ -49,16 +49,20 @@ struct fs {
 	bool allow_other;	/* other users may use the mount */
 	struct timespec mount_time;
 
-	pthread_mutex_t nodes_lock;	/* the node table */
+	/* the node table; acquire before the core's lock (lock order: see
+	 * core/internal.h) */
+	pthread_mutex_t nodes_lock;
 	struct fs_node **by_ino;
 	struct fs_node **by_name;
 	size_t n_buckets;
 	uint64_t next_ino;
 
-	pthread_mutex_t parked_lock;	/* parked wait/ and credits reads */
+	/* parked wait/ and credits reads; acquire before a view_handle's
+	 * lock */
+	pthread_mutex_t parked_lock;
 	struct fs_parked *parked;
 
-	pthread_mutex_t events_lock;	/* the notifier's queue */
+	pthread_mutex_t events_lock;	/* the notifier's queue; a leaf */
 	pthread_cond_t events_cond;
 	struct fs_event *events_head, *events_tail;
 	bool stopping;

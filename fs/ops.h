@@ -131,7 +131,9 @@ int jobs_list(struct fs *fs, struct dirlist *dl);
 struct view_handle {
 	struct fs_handle hdr;	/* FS_HANDLE_VIEW */
 	enum fs_area area;	/* status/ or wait/; AREA_NONE: credits */
-	pthread_mutex_t lock;	/* two reads of one descriptor may overlap */
+	/* two reads of one descriptor may overlap; acquire after fs's
+	 * parked_lock, before the core's lock */
+	pthread_mutex_t lock;
 	bool rendered;		/* text holds the snapshot */
 	bool failed;		/* wait/: the job failed (EIO after the text) */
 	char name[NAME_MAX + 1];

@@ -86,7 +86,7 @@ struct net {
 	CURLM *multi;
 	pthread_t thread;
 
-	pthread_mutex_t lock;		/* the inbox */
+	pthread_mutex_t lock;		/* the inbox; a leaf */
 	uint64_t *inbox;
 	size_t n_inbox, cap_inbox;
 	bool credits_wanted;
