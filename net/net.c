@@ -142,7 +142,7 @@ void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		queue_push(&n->token_wait, t);
 		return;
 	}
-	if (timer_arm(&n->timers, &t->timer, timer_now() + delay_ms) < 0) {
+	if (net_timer_arm(&n->timers, &t->timer, net_timer_now() + delay_ms) < 0) {
 		log_warn("%s #%" PRIu64 ": out of memory for a timer; going on "
 			 "at once", t->name, t->seq);
 		queue_push(&n->token_wait, t);
@@ -152,7 +152,7 @@ void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 void net_schedule_poll(struct net *n, struct ntask *t)
 {
 	double base = (double)n->poll_ms * NET_POLL_JITTER;
-	double jitter = retry_delay(0, base, base, 0, &n->rng);
+	double jitter = net_retry_delay(0, base, base, 0, &n->rng);
 
 	net_schedule(n, t, STEP_POLL, n->poll_ms + (int64_t)jitter);
 }
@@ -160,9 +160,9 @@ void net_schedule_poll(struct net *n, struct ntask *t)
 int64_t net_backoff(struct net *n, enum api_request_kind kind,
 		    unsigned attempt, double retry_after)
 {
-	const struct retry_limits *l = retry_limits(kind);
+	const struct retry_limits *l = net_retry_limits(kind);
 
-	return (int64_t)ceil(1000.0 * retry_delay(attempt, l->base, l->cap,
+	return (int64_t)ceil(1000.0 * net_retry_delay(attempt, l->base, l->cap,
 						  retry_after, &n->rng));
 }
 
@@ -178,7 +178,7 @@ static void redirect_target(const struct xfer *x, char *host, size_t size)
 		snprintf(host, size, "elsewhere");
 		return;
 	}
-	xfer_url_host(url, host, size);
+	net_xfer_url_host(url, host, size);
 	for (i = 0; host[i]; i++) {
 		if (!isalnum((unsigned char)host[i]) &&
 		    !strchr(".-:[]", host[i])) {
@@ -204,7 +204,7 @@ void net_answer_error(const struct xfer *x, const struct xfer_result *r,
 		return;
 	}
 	if (r->transport == TRANSPORT_OK) {
-		api_parse_error(r->status, buf_str(&x->answer), x->answer.len,
+		net_api_parse_error(r->status, buf_str(&x->answer), x->answer.len,
 				e);
 		return;
 	}
@@ -235,7 +235,7 @@ void net_drop(struct net *n, struct ntask *t)
 {
 	struct ntask **p;
 
-	timer_cancel(&n->timers, &t->timer);
+	net_timer_cancel(&n->timers, &t->timer);
 	if (t->queued) {
 		queue_remove(&n->token_wait, t);
 		queue_remove(&n->slot_wait, t);
@@ -317,9 +317,9 @@ static void drain_inbox(struct net *n)
 		task_ready(n, seqs[i]);
 	free(seqs);
 	if (credits && n->stopping)
-		credits_fail(n, "network_error", "the daemon is stopping");
+		net_credits_fail(n, "network_error", "the daemon is stopping");
 	else if (credits)
-		credits_request(n);
+		net_credits_request(n);
 }
 
 /* mc, what call returned, is logged if it is a failure; true when not.
@@ -383,10 +383,10 @@ static struct ntask *task_of_timer(struct timer *tm)
 
 static void run_timers(struct net *n)
 {
-	int64_t now = timer_now();
+	int64_t now = net_timer_now();
 	struct timer *tm;
 
-	while ((tm = timer_pop_due(&n->timers, now)) != NULL) {
+	while ((tm = net_timer_pop_due(&n->timers, now)) != NULL) {
 		if (tm == &n->credits.timer)
 			n->credits.queued = true;
 		else
@@ -413,11 +413,11 @@ static void start_step(struct net *n, struct ntask *t)
 		return;
 	}
 	if (t->step == STEP_CREATE)
-		create_start(n, t, &ct);
+		net_create_start(n, t, &ct);
 	else if (t->step == STEP_POLL)
-		poll_start(n, t, &ct);
+		net_poll_start(n, t, &ct);
 	else
-		download_start(n, t, &ct);
+		net_download_start(n, t, &ct);
 	core_task_free(&ct);
 }
 
@@ -439,17 +439,17 @@ static void dispatch_downloads(struct net *n)
  * then the steps in the order they became due. */
 static void dispatch(struct net *n)
 {
-	int64_t now = timer_now();
+	int64_t now = net_timer_now();
 	struct ntask *t;
 
 	dispatch_downloads(n);
 	while (n->active < NET_MAX_ACTIVE &&
 	       (n->credits.queued || n->token_wait.head)) {
-		if (!bucket_take(&n->bucket, now))
+		if (!net_bucket_take(&n->bucket, now))
 			return;
 		if (n->credits.queued) {
 			n->credits.queued = false;
-			credits_start(n);
+			net_credits_start(n);
 		} else {
 			t = queue_pop(&n->token_wait);
 			start_step(n, t);
@@ -460,15 +460,15 @@ static void dispatch(struct net *n)
 /* How long the thread may sleep. */
 static int wait_ms(struct net *n)
 {
-	int64_t now = timer_now(), wait = NET_WAIT_MAX_MS;
-	struct timer *first = timer_first(&n->timers);
+	int64_t now = net_timer_now(), wait = NET_WAIT_MAX_MS;
+	struct timer *first = net_timer_first(&n->timers);
 	long curl_ms = -1;
 
 	if (first)
 		wait = first->due > now ? first->due - now : 0;
 	if ((n->credits.queued || n->token_wait.head) &&
 	    n->active < NET_MAX_ACTIVE) {
-		int64_t token = bucket_wait(&n->bucket, now);
+		int64_t token = net_bucket_wait(&n->bucket, now);
 
 		if (token < wait)
 			wait = token;
@@ -498,7 +498,7 @@ void net_api_reached(struct net *n)
 			if (t->step != STEP_CREATE || !t->unreached_tries ||
 			    !timer_armed(&t->timer))
 				continue;
-			timer_cancel(&n->timers, &t->timer);
+			net_timer_cancel(&n->timers, &t->timer);
 			queue_push(&n->token_wait, t);
 		}
 	}
@@ -541,20 +541,20 @@ static void finish(struct net *n, struct xfer *x, CURLcode code)
 	struct ntask *t = x->owner;
 	struct xfer_result r;
 
-	xfer_result(x, code, &r);
+	net_xfer_result(x, code, &r);
 	unhook(n, x);
 	/* downloads answer from the file host, not from the API */
 	if (r.transport == TRANSPORT_OK && (!t || t->step != STEP_DOWNLOAD))
 		net_api_reached(n);
 	if (!t)
-		credits_done(n, x, &r);
+		net_credits_done(n, x, &r);
 	else if (t->step == STEP_CREATE)
-		create_done(n, t, x, &r);
+		net_create_done(n, t, x, &r);
 	else if (t->step == STEP_POLL)
-		poll_done(n, t, x, &r);
+		net_poll_done(n, t, x, &r);
 	else
-		download_done(n, t, x, &r);
-	xfer_free(&n->pool, x);
+		net_download_done(n, t, x, &r);
+	net_xfer_free(&n->pool, x);
 }
 
 static void finish_transfers(struct net *n)
@@ -583,8 +583,8 @@ static void abort_transfer(struct net *n, struct xfer *x)
 			 "was on the wire; it will show as interrupted",
 			 t->name, t->seq);
 	if (t && t->step == STEP_DOWNLOAD)
-		download_abort(n, t, x);
-	xfer_free(&n->pool, x);
+		net_download_abort(n, t, x);
+	net_xfer_free(&n->pool, x);
 }
 
 /* ---- the stop ---- */
@@ -599,8 +599,8 @@ static void begin_stop(struct net *n)
 	size_t i;
 
 	n->stopping = true;
-	n->stop_deadline = timer_now() + NET_STOP_GRACE_MS;
-	timer_heap_free(&n->timers);	/* disarms every timer */
+	n->stop_deadline = net_timer_now() + NET_STOP_GRACE_MS;
+	net_timer_heap_free(&n->timers);	/* disarms every timer */
 	while (queue_pop(&n->slot_wait))
 		;
 	while (queue_pop(&n->token_wait))
@@ -620,7 +620,7 @@ static void begin_stop(struct net *n)
 	if (n->credits.x)
 		abort_transfer(n, n->credits.x);
 	if (credits)
-		credits_fail(n, "network_error", "the daemon is stopping");
+		net_credits_fail(n, "network_error", "the daemon is stopping");
 }
 
 static void end_all(struct net *n)
@@ -658,7 +658,7 @@ static void *net_thread(void *arg)
 	struct net *n = arg;
 	int running;
 
-	download_init(n);
+	net_download_init(n);
 	for (;;) {
 		drain_inbox(n);
 		if (!n->stopping) {
@@ -672,7 +672,7 @@ static void *net_thread(void *arg)
 			 &n->perform_failing);
 		finish_transfers(n);
 		if (n->stopping &&
-		    (n->active == 0 || timer_now() >= n->stop_deadline))
+		    (n->active == 0 || net_timer_now() >= n->stop_deadline))
 			break;
 		net_sleep(n);
 	}
@@ -741,8 +741,8 @@ static void net_free(struct net *n)
 	if (n->multi)
 		multi_ok("curl_multi_cleanup", curl_multi_cleanup(n->multi),
 			 NULL);
-	xfer_pool_free(&n->pool);
-	timer_heap_free(&n->timers);
+	net_xfer_pool_free(&n->pool);
+	net_timer_heap_free(&n->timers);
 	pthread_mutex_destroy(&n->lock);
 	free(n->inbox);
 	free(n->api_url);
@@ -767,8 +767,8 @@ struct net *net_start(struct core *c, const struct net_config *cfg,
 		return NULL;
 	}
 	pthread_mutex_init(&n->lock, NULL);
-	timer_heap_init(&n->timers);
-	xfer_pool_init(&n->pool);
+	net_timer_heap_init(&n->timers);
+	net_xfer_pool_init(&n->pool);
 	timer_init(&n->credits.timer);
 	n->core = c;
 	n->poll_ms = (int64_t)llround(cfg->poll_interval * 1000.0);
@@ -779,7 +779,7 @@ struct net *net_start(struct core *c, const struct net_config *cfg,
 						  NET_MAX_TASK_BYTES;
 	n->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 		 (uint64_t)(uintptr_t)n;
-	bucket_init(&n->bucket, NET_RATE, NET_BURST, timer_now());
+	net_bucket_init(&n->bucket, NET_RATE, NET_BURST, net_timer_now());
 	n->headers = net_api_headers(cfg->api_key, err, errlen);
 	if (!n->headers) {
 		net_free(n);
