@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 enum {
 	OPT_HELP,

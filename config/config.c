@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "config_int.h"
+#include "internal.h"
 
 #define DEFAULT_API_URL "https://api.aivideoapi.ai"
 #define DEFAULT_POLL_INTERVAL 2.0

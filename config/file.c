@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 #define SECTION "gptimgfs"
 #define CONFIG_FILE_MAX (64 * 1024)	/* bigger config files are refused */

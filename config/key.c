@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 int config_secret_mode_check(const char *path, const char *what, unsigned mode,
 		      char *err, size_t errlen)

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 static ssize_t read_all(int fd, char *buf, size_t size)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "internal.h"
 #include "core/opts.h"
 
 #define QUOTE_MAX 48		/* characters of a bad value shown in a message */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 #define URL_MAX 2048
 #define HOST_MAX 253		/* the longest DNS name */

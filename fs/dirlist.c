@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "internal.h"
 #include "util/array.h"
 
 /* Entries of one directory; a bound far beyond any jobs/ or out/. */

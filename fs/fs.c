@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ops.h"
+#include "internal.h"
 #include "util/log.h"
 
 static const struct {

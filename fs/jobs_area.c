@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "core/opts.h"
-#include "ops.h"
+#include "internal.h"
 #include "util/log.h"
 
 struct jobs_handle {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "internal.h"
 #include "util/array.h"
 #include "util/log.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ops.h"
+#include "internal.h"
 
 #define XATTR_MAX (1024 * 1024)
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "internal.h"
 #include "util/log.h"
 
 #define VIEW_MAX (64 * 1024)

@@ -1,7 +1,7 @@
 /* What the files of fs/ share: attributes, entry replies, the directory
  * listing helper, and each area's operations. */
-#ifndef GPTIMGFS_OPS_H
-#define GPTIMGFS_OPS_H
+#ifndef GPTIMGFS_FS_INTERNAL_H
+#define GPTIMGFS_FS_INTERNAL_H
 
 #include <limits.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* Inside config/: the table of settings, the per-source values and the
  * helpers the command line, environment and config file readers share. */
-#ifndef GPTIMGFS_CONFIG_INT_H
-#define GPTIMGFS_CONFIG_INT_H
+#ifndef GPTIMGFS_CONFIG_INTERNAL_H
+#define GPTIMGFS_CONFIG_INTERNAL_H
 
 #include <fuse_opt.h>
 #include <stdbool.h>
