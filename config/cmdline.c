@@ -154,7 +154,7 @@ static int on_arg(void *data, const char *arg, int key,
 		return 1;
 	case OPT_SIMULATE:
 		if (config_layer_set(&cl->layer, SET_SIMULATE, "true", NULL, why,
-			      sizeof(why)) < 0)
+				     sizeof(why)) < 0)
 			return -1;
 		return 0;
 	case OPT_CONFIG:
@@ -190,7 +190,7 @@ static bool trailing_o(int argc, char **argv)
 }
 
 int config_cmdline_parse(struct cmdline *cl, int argc, char **argv,
-		  struct fuse_args *fuse_args)
+			 struct fuse_args *fuse_args)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 

@@ -81,7 +81,7 @@ static int read_env(struct load *ld)
 			continue;
 		value = env_get(ld->vars, config_settings[s].env);
 		if (value && config_layer_set(&ld->env, s, value, ld->home, why,
-				       sizeof(why)) < 0) {
+					      sizeof(why)) < 0) {
 			snprintf(ld->err, ld->errlen, "gptimgfs: %s: %s",
 				 config_settings[s].env, why);
 			return -1;
@@ -102,7 +102,7 @@ static int read_config_file(struct load *ld, struct config *cfg)
 		ld->config_path = strdup(ld->cl.config);
 	else if (named)
 		ld->config_path = config_expand_home(named, ld->home, why,
-					      sizeof(why));
+						     sizeof(why));
 	else
 		ld->config_path = xdg_path(ld, "XDG_CONFIG_HOME", ".config",
 					   "gptimgfs/config.ini");
@@ -255,7 +255,7 @@ static int load_key(struct load *ld, struct config *cfg)
 		cfg->key_source = KEY_FROM_ENV;
 	} else if (cfg->key_file) {
 		cfg->api_key = config_key_file_read(cfg->key_file, ld->err,
-					     ld->errlen);
+						    ld->errlen);
 		cfg->key_source = KEY_FROM_KEY_FILE;
 	} else if (ld->file.value[SET_API_KEY]) {
 		from = &ld->file.value[SET_API_KEY];

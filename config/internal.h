@@ -50,12 +50,12 @@ void config_layer_free(struct layer *l);
 /* Accept value for setting s into l (replacing an earlier one). 0, or -1
  * with why set (without any prefix). */
 int config_layer_set(struct layer *l, enum setting s, const char *value,
-	      const char *home, char *why, size_t whylen);
+		     const char *home, char *why, size_t whylen);
 
 /* A malloc'd copy of path with a leading "~/" replaced by home; NULL with
  * why set when home is NULL then, or out of memory. */
 char *config_expand_home(const char *path, const char *home, char *why,
-		  size_t whylen);
+			 size_t whylen);
 
 /* The setting called name, or -1. */
 int config_setting_by_name(const char *name);
@@ -92,7 +92,7 @@ bool config_key_is_sendable(const char *key);
  * with errno set: from open() or read(), EINVAL when it is not a regular
  * file, EFBIG when it is bigger than max. */
 int config_small_file_read(const char *path, size_t max, char **data, size_t *len,
-		    unsigned *mode);
+			   unsigned *mode);
 /* config_small_file_read's errno as a message: "not a regular file", ... */
 void config_small_file_error(int err, size_t max, char *out, size_t outlen);
 
@@ -110,7 +110,7 @@ char *config_key_file_read(const char *path, char *err, size_t errlen);
  * the file in the message ("key_file FILE" or "FILE holds api_key but").
  * 0, or -1 with err set. */
 int config_secret_mode_check(const char *path, const char *what, unsigned mode,
-		      char *err, size_t errlen);
+			     char *err, size_t errlen);
 
 /* What the command line gave, besides the options left for libfuse. */
 struct cmdline {
@@ -131,7 +131,7 @@ struct cmdline {
  * could not go on; a bad value only sets cl->failed, so that --help is
  * still seen. */
 int config_cmdline_parse(struct cmdline *cl, int argc, char **argv,
-		  struct fuse_args *fuse_args);
+			 struct fuse_args *fuse_args);
 void config_cmdline_free(struct cmdline *cl);
 /* --help: ours, then libfuse's options, on stdout. */
 void config_cmdline_help(void);

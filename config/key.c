@@ -9,7 +9,7 @@
 #include "internal.h"
 
 int config_secret_mode_check(const char *path, const char *what, unsigned mode,
-		      char *err, size_t errlen)
+			     char *err, size_t errlen)
 {
 	if (!(mode & 077))
 		return 0;

@@ -169,7 +169,7 @@ static char *copy(const char *v, char *why, size_t whylen)
 }
 
 char *config_expand_home(const char *path, const char *home, char *why,
-		  size_t whylen)
+			 size_t whylen)
 {
 	char *expanded;
 
@@ -328,7 +328,7 @@ void config_secret_free(char *s)
 }
 
 int config_layer_set(struct layer *l, enum setting s, const char *value,
-	      const char *home, char *why, size_t whylen)
+		     const char *home, char *why, size_t whylen)
 {
 	char *v;
 

@@ -108,23 +108,23 @@ void fs_jobs_lookup(fuse_req_t req, const char *name);
 int fs_jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
 /* fstat of an open jobs/ file, named or not any more */
 int fs_jobs_fgetattr(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
-		  struct stat *st);
+		     struct stat *st);
 /* stat of a jobs/ file whose name is gone while it is still open */
 int fs_jobs_getattr_unnamed(struct fs *fs, fuse_ino_t ino, struct stat *st);
 void fs_jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
-		  int to_set, struct fuse_file_info *fi);
+		     int to_set, struct fuse_file_info *fi);
 void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
-		 struct fuse_file_info *fi);
+		    struct fuse_file_info *fi);
 void fs_jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi);
 void fs_jobs_read(fuse_req_t req, size_t size, off_t off,
-	       struct fuse_file_info *fi);
+		  struct fuse_file_info *fi);
 void fs_jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
-		size_t size, off_t off, struct fuse_file_info *fi);
+		   size_t size, off_t off, struct fuse_file_info *fi);
 void fs_jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_jobs_fsync(fuse_req_t req, struct fuse_file_info *fi);
 void fs_jobs_unlink(fuse_req_t req, const char *name);
 void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
-		 unsigned int flags);
+		    unsigned int flags);
 int fs_jobs_list(struct fs *fs, struct dirlist *dl);
 
 /* status/, wait/, credits */
@@ -139,13 +139,13 @@ struct view_handle {
 };
 int fs_view_render(struct fs *fs, struct view_handle *h);
 void fs_view_reply(fuse_req_t req, struct view_handle *h, size_t size,
-		off_t off);
+		   off_t off);
 void fs_view_lookup(fuse_req_t req, enum fs_area area, const char *name);
 int fs_view_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
 int fs_credits_getattr(struct fs *fs, struct stat *st);
 void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	       struct fuse_file_info *fi);
+		  struct fuse_file_info *fi);
 void fs_view_release(fuse_req_t req, struct fuse_file_info *fi);
 int fs_view_list(struct fs *fs, struct dirlist *dl);
 
@@ -154,11 +154,11 @@ void fs_out_lookup(fuse_req_t req, const char *name);
 int fs_out_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
 void fs_out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi);
 void fs_out_read(fuse_req_t req, size_t size, off_t off,
-	      struct fuse_file_info *fi);
+		 struct fuse_file_info *fi);
 void fs_out_release(fuse_req_t req, struct fuse_file_info *fi);
 void fs_out_unlink(fuse_req_t req, const char *name);
 void fs_out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
-		  size_t size);
+		     size_t size);
 void fs_out_listxattr(fuse_req_t req, struct fs_node *n, size_t size);
 int fs_out_list(struct fs *fs, struct dirlist *dl);
 
@@ -166,6 +166,6 @@ int fs_out_list(struct fs *fs, struct dirlist *dl);
 /* Park a read of h until it can be answered (the job ended, the balance
  * came). The notifier answers it later; an interrupt answers EINTR. */
 void fs_park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
-		  size_t size, off_t off);
+		     size_t size, off_t off);
 
 #endif

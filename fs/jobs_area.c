@@ -263,7 +263,7 @@ static int stored_flags(int flags)
 }
 
 void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
-		 struct fuse_file_info *fi)
+		    struct fuse_file_info *fi)
 {
 	struct jobs_handle *h;
 	struct stat st;
@@ -318,7 +318,7 @@ void fs_jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 }
 
 void fs_jobs_read(fuse_req_t req, size_t size, off_t off,
-	       struct fuse_file_info *fi)
+		  struct fuse_file_info *fi)
 {
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
@@ -344,7 +344,7 @@ static bool too_big(struct fs *fs, fuse_ino_t ino, off_t end)
 }
 
 void fs_jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
-		size_t size, off_t off, struct fuse_file_info *fi)
+		   size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct jobs_handle *h = handle_of(fi);
 	ssize_t n;
@@ -436,7 +436,7 @@ static int stat_fd(struct fs *fs, int fd, fuse_ino_t ino, struct stat *st)
 }
 
 int fs_jobs_fgetattr(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
-		  struct stat *st)
+		     struct stat *st)
 {
 	return stat_fd(fs, handle_of(fi)->fd, ino, st);
 }
@@ -492,7 +492,7 @@ static int apply_attrs(fuse_req_t req, struct fs_node *n, int fd,
 /* By the open file's descriptor when there is one (fchmod, ftruncate on a
  * file that was unlinked or renamed over since), else by name. */
 void fs_jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
-		  int to_set, struct fuse_file_info *fi)
+		     int to_set, struct fuse_file_info *fi)
 {
 	int fd = fi ? handle_of(fi)->fd
 		 : n->name[0] ? openat(jobs_fd(req), n->name,
@@ -608,7 +608,7 @@ static void submit_renamed(struct fs *fs, const char *file)
 }
 
 void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
-		 unsigned int flags)
+		    unsigned int flags)
 {
 	struct fs *fs = fs_of(req);
 	int rc = core_check_prompt_filename(newname);

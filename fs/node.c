@@ -100,7 +100,7 @@ struct fs_node *fs_node_by_ino(struct fs *fs, fuse_ino_t ino)
 }
 
 struct fs_node *fs_node_by_name(struct fs *fs, enum fs_area area,
-			     const char *name)
+				const char *name)
 {
 	struct fs_node *n = fs->by_name[name_bucket(fs, area, name)];
 
@@ -129,7 +129,7 @@ static void unlink_name(struct fs *fs, struct fs_node *n)
 }
 
 struct fs_node *fs_node_ref(struct fs *fs, enum fs_area area, const char *name,
-			 uint64_t key)
+			    uint64_t key)
 {
 	struct fs_node *n = fs_node_by_name(fs, area, name);
 	size_t b;

@@ -39,10 +39,10 @@ fuse_ino_t fs_dir_of_area(enum fs_area area);
 /* All under fs->nodes_lock, held by the caller. */
 struct fs_node *fs_node_by_ino(struct fs *fs, fuse_ino_t ino);
 struct fs_node *fs_node_by_name(struct fs *fs, enum fs_area area,
-			     const char *name);
+				const char *name);
 /* Find or make the node for (area, name, key) and count one lookup. */
 struct fs_node *fs_node_ref(struct fs *fs, enum fs_area area, const char *name,
-			 uint64_t key);
+			    uint64_t key);
 void fs_node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
 /* A handle on node ino's stored file fd was opened / released. */
 void fs_node_opened(struct fs *fs, fuse_ino_t ino, int fd);

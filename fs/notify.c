@@ -98,7 +98,7 @@ static void on_interrupt(fuse_req_t req, void *data)
 }
 
 void fs_park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
-		  size_t size, off_t off)
+		     size_t size, off_t off)
 {
 	struct fs_parked *p = calloc(1, sizeof(*p));
 	enum event_kind kind = h->area == AREA_NONE ? EV_CREDITS : EV_JOB;

@@ -102,7 +102,7 @@ void fs_out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 }
 
 void fs_out_read(fuse_req_t req, size_t size, off_t off,
-	      struct fuse_file_info *fi)
+		 struct fuse_file_info *fi)
 {
 	struct out_handle *h = out_handle_of(fi);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
@@ -162,7 +162,7 @@ static int xattr_readable(fuse_req_t req, struct fs_node *n)
 }
 
 void fs_out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
-		  size_t size)
+		     size_t size)
 {
 	struct buf value;
 	int rc = xattr_readable(req, n);

@@ -192,7 +192,7 @@ int fs_view_render(struct fs *fs, struct view_handle *h)
 }
 
 void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	       struct fuse_file_info *fi)
+		  struct fuse_file_info *fi)
 {
 	struct view_handle *h = view_handle_of(fi);
 	struct fs *fs = fs_of(req);

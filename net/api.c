@@ -158,7 +158,7 @@ int net_api_task_url(struct buf *out, const char *api_url, const char *task_id)
 /* The options' canonical JSON object is spliced into "input" after the
  * prompt, so what is sent is exactly what is compared and shown. */
 int net_api_build_create(struct buf *out, const char *prompt, size_t prompt_len,
-		     const struct job_opts *o)
+			 const struct job_opts *o)
 {
 	struct buf opts;
 	int rc = -1;
@@ -301,7 +301,7 @@ static int envelope_ok(const struct json_doc *doc, const char *what,
 }
 
 int net_api_parse_create(const char *body, size_t len, char *task_id,
-		     size_t idsz, char *err, size_t errlen)
+			 size_t idsz, char *err, size_t errlen)
 {
 	static const char what[] = "create answer";
 	struct json_doc doc;
@@ -424,7 +424,7 @@ static void task_error(const struct json_doc *doc, struct api_task *t)
 }
 
 int net_api_parse_task(const char *body, size_t len, const char *expected_id,
-		   struct api_task *t, char *err, size_t errlen)
+		       struct api_task *t, char *err, size_t errlen)
 {
 	static const char what[] = "task answer";
 	struct json_doc doc;
@@ -490,8 +490,8 @@ void net_api_task_free(struct api_task *t)
 }
 
 int net_api_parse_credits(const char *body, size_t len, double *balance,
-		      double *total_purchased, double *total_consumed,
-		      char *err, size_t errlen)
+			  double *total_purchased, double *total_consumed,
+			  char *err, size_t errlen)
 {
 	static const char what[] = "credits answer";
 	struct json_doc doc;
@@ -559,7 +559,7 @@ static int error_from_body(const struct json_doc *doc, struct api_error *e)
 }
 
 int net_api_parse_error(long http_status, const char *body, size_t len,
-		    struct api_error *e)
+			struct api_error *e)
 {
 	struct json_doc doc;
 	int rc = -1;

@@ -47,13 +47,13 @@ int net_api_task_url(struct buf *out, const char *api_url, const char *task_id);
  * image edit without text). No callback_url: tasks are polled. out is reset
  * first; 0, or -1 when out's maximum is reached. */
 int net_api_build_create(struct buf *out, const char *prompt, size_t prompt_len,
-		     const struct job_opts *o);
+			 const struct job_opts *o);
 
 /* A 2xx answer to a task creation: {"code":200,"msg":"success","data":
  * {"taskId":"..."}}. task_id receives a valid id (idsz > API_TASK_ID_MAX).
  * 0, or -1 with err set. Note that after -1 the task may still exist. */
 int net_api_parse_create(const char *body, size_t len, char *task_id,
-		     size_t idsz, char *err, size_t errlen);
+			 size_t idsz, char *err, size_t errlen);
 
 enum api_task_status {
 	API_PENDING,
@@ -76,7 +76,7 @@ struct api_task {
  * the answer's "id". t is overwritten (free an earlier result first); on
  * -1 it holds nothing to free. 0, or -1 with err set. */
 int net_api_parse_task(const char *body, size_t len, const char *expected_id,
-		   struct api_task *t, char *err, size_t errlen);
+		       struct api_task *t, char *err, size_t errlen);
 void net_api_task_free(struct api_task *t);
 
 /* A 2xx answer to GET /v1/credits: {"code":200,"msg":"success","data":
@@ -85,8 +85,8 @@ void net_api_task_free(struct api_task *t);
  * total_consumed (either may be NULL) are NAN when absent. 0, or -1 with
  * err set. */
 int net_api_parse_credits(const char *body, size_t len, double *balance,
-		      double *total_purchased, double *total_consumed,
-		      char *err, size_t errlen);
+			  double *total_purchased, double *total_consumed,
+			  char *err, size_t errlen);
 
 struct api_error {
 	long http_status;
@@ -100,6 +100,6 @@ struct api_error {
  * ("http_502", "HTTP 502 with an unreadable body"). 0 when the body had
  * the documented shape, -1 when the status had to stand in. */
 int net_api_parse_error(long http_status, const char *body, size_t len,
-		    struct api_error *e);
+			struct api_error *e);
 
 #endif

@@ -67,7 +67,7 @@ void net_create_start(struct net *n, struct ntask *t, const struct core_task *ct
 		    0 &&
 	    net_api_url_join(&url, n->api_url, API_PATH_CREATE) == 0)
 		x = net_xfer_api(&n->pool, buf_str(&url), n->headers,
-			     buf_str(&body), body.len, NET_API_TIMEOUT);
+				 buf_str(&body), body.len, NET_API_TIMEOUT);
 	buf_free(&body);
 	buf_free(&url);
 	if (!x) {
@@ -119,7 +119,7 @@ static void unreached(struct net *n, struct ntask *t,
 		log_info("%s #%" PRIu64 ": the API cannot be reached (%s); "
 			 "waiting for it", t->name, t->seq, r->what);
 	wait = net_retry_unreached_delay(t->unreached_tries,
-				     t->unreached_since ?
+					 t->unreached_since ?
 					     difftime(now, t->unreached_since) :
 					     0,
 				     &n->rng);
@@ -152,7 +152,7 @@ static void probe_done(struct net *n, struct ntask *t,
 {
 	t->probing = false;
 	if (net_retry_classify(REQ_CREATE, r->transport, r->request_sent,
-			   r->status, NULL) == RETRY_UNREACHED) {
+			       r->status, NULL) == RETRY_UNREACHED) {
 		unreached(n, t, r, false);
 		return;
 	}
@@ -191,7 +191,7 @@ static void created(struct net *n, struct ntask *t, const struct xfer *x)
 	char id[API_TASK_ID_MAX + 1], err[256], msg[512];
 
 	if (net_api_parse_create(buf_str(&x->answer), x->answer.len, id,
-			     sizeof(id), err, sizeof(err)) < 0) {
+				 sizeof(id), err, sizeof(err)) < 0) {
 		snprintf(msg, sizeof(msg), "%s; " MAY_BE_CHARGED, err);
 		net_fail(n, t, "bad_response", msg);
 		return;
@@ -206,7 +206,7 @@ static void created(struct net *n, struct ntask *t, const struct xfer *x)
 }
 
 void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
-		 const struct xfer_result *r)
+		     const struct xfer_result *r)
 {
 	char what[128], msg[API_MESSAGE_MAX + 64];
 	enum retry_verdict verdict;
@@ -223,7 +223,7 @@ void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
 	}
 	net_answer_error(x, r, &e);
 	verdict = net_retry_classify(REQ_CREATE, r->transport, r->request_sent,
-				 r->status, e.code);
+				     r->status, e.code);
 	if (verdict == RETRY_UNREACHED) {
 		unreached(n, t, r, true);
 		return;

@@ -33,7 +33,7 @@ void net_credits_start(struct net *n)
 	buf_init(&url, API_URL_MAX);
 	if (net_api_url_join(&url, n->api_url, API_PATH_CREDITS) == 0)
 		x = net_xfer_api(&n->pool, buf_str(&url), n->headers, NULL, 0,
-			     NET_CREDITS_TIMEOUT);
+				 NET_CREDITS_TIMEOUT);
 	buf_free(&url);
 	if (!x || net_launch(n, x, NULL) < 0) {
 		net_xfer_free(&n->pool, x);
@@ -54,8 +54,8 @@ void net_credits_done(struct net *n, struct xfer *x, const struct xfer_result *r
 
 	if (net_answer_ok(r)) {
 		if (net_api_parse_credits(buf_str(&x->answer), x->answer.len,
-				      &balance, NULL, NULL, err,
-				      sizeof(err)) < 0)
+					  &balance, NULL, NULL, err,
+					  sizeof(err)) < 0)
 			net_credits_fail(n, "bad_response", err);
 		else
 			core_credits_update(n->core, balance, NULL, NULL);
@@ -66,7 +66,7 @@ void net_credits_done(struct net *n, struct xfer *x, const struct xfer_result *r
 	log_info("GET " API_PATH_CREDITS " -> %s", what);
 	delay = net_backoff(n, REQ_CREDITS, cr->attempts - 1, r->retry_after);
 	if (net_retry_classify(REQ_CREDITS, r->transport, r->request_sent,
-			   r->status, e.code) == RETRY_NO ||
+			       r->status, e.code) == RETRY_NO ||
 	    (l->attempts && cr->attempts >= l->attempts) ||
 	    net_timer_now() + delay + NET_CREDITS_TIMEOUT * 1000 > cr->deadline ||
 	    net_timer_arm(&n->timers, &cr->timer, net_timer_now() + delay) < 0)

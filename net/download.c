@@ -163,7 +163,7 @@ static bool download_allowed(struct net *n, struct ntask *t, const char *url,
 }
 
 void net_download_start(struct net *n, struct ntask *t,
-		    const struct core_task *ct)
+			const struct core_task *ct)
 {
 	struct xfer_rules rules;
 	struct xfer *x;
@@ -254,7 +254,7 @@ static bool bad_redirect(struct net *n, struct ntask *t, const char *url,
 }
 
 void net_download_done(struct net *n, struct ntask *t, struct xfer *x,
-		   const struct xfer_result *r)
+		       const struct xfer_result *r)
 {
 	char host[256], why[640], *url = NULL;
 
@@ -304,7 +304,7 @@ void net_download_done(struct net *n, struct ntask *t, struct xfer *x,
 	    (r->status == 403 || r->status == 404 || r->status == 410))
 		refresh(n, t, why);
 	else if (net_retry_classify(REQ_DOWNLOAD, r->transport, r->request_sent,
-				r->status, NULL) == RETRY_YES)
+				    r->status, NULL) == RETRY_YES)
 		again(n, t, why, r->retry_after);
 	else if (r->transport == TRANSPORT_OK)
 		refresh(n, t, why);

@@ -161,20 +161,20 @@ void net_free_headers(struct curl_slist *list);
 /* create.c */
 void net_create_start(struct net *n, struct ntask *t, const struct core_task *ct);
 void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
-		 const struct xfer_result *r);
+		     const struct xfer_result *r);
 
 /* poll.c */
 void net_poll_start(struct net *n, struct ntask *t, const struct core_task *ct);
 void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
-	       const struct xfer_result *r);
+		   const struct xfer_result *r);
 
 /* download.c */
 /* Where api_url is, for the downloads' rules (it may resolve a name). */
 void net_download_init(struct net *n);
 void net_download_start(struct net *n, struct ntask *t,
-		    const struct core_task *ct);
+			const struct core_task *ct);
 void net_download_done(struct net *n, struct ntask *t, struct xfer *x,
-		   const struct xfer_result *r);
+		       const struct xfer_result *r);
 /* A download ends without an outcome: close and remove its file. */
 void net_download_abort(struct net *n, struct ntask *t, struct xfer *x);
 
@@ -182,7 +182,7 @@ void net_download_abort(struct net *n, struct ntask *t, struct xfer *x);
 void net_credits_request(struct net *n);
 void net_credits_start(struct net *n);
 void net_credits_done(struct net *n, struct xfer *x,
-		  const struct xfer_result *r);
+		      const struct xfer_result *r);
 /* Answer the wanted balance with an error; no read is pending after. */
 void net_credits_fail(struct net *n, const char *code, const char *message);
 

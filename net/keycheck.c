@@ -18,8 +18,8 @@ static enum net_key_verdict judge(const struct xfer *x,
 
 	if (net_answer_ok(r)) {
 		if (net_api_parse_credits(buf_str(&x->answer), x->answer.len,
-				      balance, NULL, NULL, err,
-				      sizeof(err)) == 0)
+					  balance, NULL, NULL, err,
+					  sizeof(err)) == 0)
 			return NET_KEY_ACCEPTED;
 		snprintf(what, whatlen, "the API answered %ld but %s",
 			 r->status, err);

@@ -163,7 +163,7 @@ int64_t net_backoff(struct net *n, enum api_request_kind kind,
 	const struct retry_limits *l = net_retry_limits(kind);
 
 	return (int64_t)ceil(1000.0 * net_retry_delay(attempt, l->base, l->cap,
-						  retry_after, &n->rng));
+						      retry_after, &n->rng));
 }
 
 /* Where a redirect points, for a message: its host when that is plain
@@ -205,7 +205,7 @@ void net_answer_error(const struct xfer *x, const struct xfer_result *r,
 	}
 	if (r->transport == TRANSPORT_OK) {
 		net_api_parse_error(r->status, buf_str(&x->answer), x->answer.len,
-				e);
+				    e);
 		return;
 	}
 	memset(e, 0, sizeof(*e));

@@ -40,7 +40,7 @@ void net_poll_start(struct net *n, struct ntask *t, const struct core_task *ct)
 		return;
 	}
 	x = net_xfer_api(&n->pool, buf_str(&url), n->headers, NULL, 0,
-		     NET_API_TIMEOUT);
+			 NET_API_TIMEOUT);
 	if (!x || net_launch(n, x, t) < 0) {
 		net_xfer_free(&n->pool, x);
 		buf_free(&url);
@@ -59,7 +59,7 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 	int rc;
 
 	rc = net_api_parse_task(buf_str(&x->answer), x->answer.len, t->task_id,
-			    &at, err, sizeof(err));
+				&at, err, sizeof(err));
 	if (rc < 0) {
 		/* a garbled answer may come from a proxy in the way: the task
 		 * is paid for, so keep asking, with backoff */
@@ -100,7 +100,7 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 }
 
 void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
-	       const struct xfer_result *r)
+		   const struct xfer_result *r)
 {
 	struct api_error e;
 	char what[128], *url = NULL;
@@ -115,7 +115,7 @@ void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
 	log_info("%s #%" PRIu64 ": GET %s -> %s", t->name, t->seq,
 		 url ? url : API_PATH_TASKS, what);
 	if (net_retry_classify(REQ_POLL, r->transport, r->request_sent, r->status,
-			   e.code) == RETRY_YES)
+			       e.code) == RETRY_YES)
 		again(n, t, what, r->retry_after);
 	else if (r->transport == TRANSPORT_OK)
 		net_fail(n, t, e.code, e.message);

@@ -45,7 +45,7 @@ const struct retry_limits *net_retry_limits(enum api_request_kind kind)
 }
 
 enum transport_result net_retry_transport_from_curl(int curl_code,
-						bool request_sent)
+						    bool request_sent)
 {
 	switch (curl_code) {
 	case CURLE_OK:
@@ -100,9 +100,9 @@ static enum retry_verdict classify_status(enum api_request_kind kind,
 }
 
 enum retry_verdict net_retry_classify(enum api_request_kind kind,
-				  enum transport_result transport,
-				  bool request_sent, long http_status,
-				  const char *error_code)
+				      enum transport_result transport,
+				      bool request_sent, long http_status,
+				      const char *error_code)
 {
 	if (transport == TRANSPORT_OK)
 		return classify_status(kind, http_status, error_code);
@@ -126,7 +126,7 @@ static uint64_t next_random(uint64_t *state)
 }
 
 double net_retry_delay(unsigned attempt, double base, double cap,
-		   double retry_after, uint64_t *rng_state)
+		       double retry_after, uint64_t *rng_state)
 {
 	double ceiling, unit, delay;
 
@@ -145,12 +145,12 @@ double net_retry_delay(unsigned attempt, double base, double cap,
 }
 
 double net_retry_unreached_delay(unsigned tries, double waited,
-			     uint64_t *rng_state)
+				 uint64_t *rng_state)
 {
 	if (!(waited < RETRY_UNREACHED_FOR))	/* also NaN */
 		return -1;
 	return net_retry_delay(tries ? tries - 1 : 0, RETRY_UNREACHED_BASE,
-			   RETRY_UNREACHED_CAP, 0, rng_state);
+			       RETRY_UNREACHED_CAP, 0, rng_state);
 }
 
 /* The HTTP-date forms of RFC 9110 section 5.6.7, in the C locale: the

@@ -74,7 +74,7 @@ const struct retry_limits *net_retry_limits(enum api_request_kind kind);
  * request_sent: curl reported request bytes sent (CURLINFO_REQUEST_SIZE >
  * 0); a failure after that is TRANSPORT_LOST, never "nothing sent". */
 enum transport_result net_retry_transport_from_curl(int curl_code,
-						bool request_sent);
+						    bool request_sent);
 
 /* Retry this failure? transport as above; request_sent as above (a
  * creation whose bytes may have left is never retried; one that certainly
@@ -84,23 +84,23 @@ enum transport_result net_retry_transport_from_curl(int curl_code,
  * or a balance read and a refusal for a creation. Says nothing about
  * attempts: see net_retry_limits. */
 enum retry_verdict net_retry_classify(enum api_request_kind kind,
-				  enum transport_result transport,
-				  bool request_sent, long http_status,
-				  const char *error_code);
+				      enum transport_result transport,
+				      bool request_sent, long http_status,
+				      const char *error_code);
 
 /* Seconds to wait before retry number attempt (0 for the first retry):
  * uniform in [0, min(cap, base * 2^attempt)] ("full jitter"), but at least
  * retry_after when that is > 0, and never more than RETRY_DELAY_MAX.
  * rng_state is the caller's (any seed; tests use a fixed one). */
 double net_retry_delay(unsigned attempt, double base, double cap,
-		   double retry_after, uint64_t *rng_state);
+		       double retry_after, uint64_t *rng_state);
 
 /* Seconds to wait before the next try of a creation that has not reached
  * the API in tries tries (1 after the first) over waited seconds: as
  * net_retry_delay with RETRY_UNREACHED_BASE and _CAP; -1 once waited reaches
  * RETRY_UNREACHED_FOR (give up). */
 double net_retry_unreached_delay(unsigned tries, double waited,
-			     uint64_t *rng_state);
+				 uint64_t *rng_state);
 
 /* A Retry-After header value, either delta-seconds ("120") or an HTTP-date
  * ("Wed, 21 Oct 2015 07:28:00 GMT"; also the obsolete RFC 850 and asctime

@@ -28,7 +28,7 @@ static void scheme_name(const char *url, char *out, size_t outlen)
 }
 
 int net_scheme_check(const char *api_url, const char *url, char *why,
-		 size_t whylen)
+		     size_t whylen)
 {
 	bool plain = net_scheme_plain_http(api_url);
 	char name[SCHEME_SHOWN + 16];

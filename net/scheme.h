@@ -15,6 +15,6 @@ bool net_scheme_plain_http(const char *api_url);
  * -1 with why saying what was refused, e.g. "refused: scheme file://, only
  * https:// is allowed". */
 int net_scheme_check(const char *api_url, const char *url, char *why,
-		 size_t whylen);
+		     size_t whylen);
 
 #endif

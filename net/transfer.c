@@ -169,8 +169,8 @@ static struct xfer *xfer_new(struct xfer_pool *p, const char *url,
 }
 
 struct xfer *net_xfer_api(struct xfer_pool *p, const char *url,
-		      const struct curl_slist *headers, const char *post,
-		      size_t postlen, long timeout)
+			  const struct curl_slist *headers, const char *post,
+			  size_t postlen, long timeout)
 {
 	struct xfer *x = xfer_new(p, url, timeout);
 
@@ -239,7 +239,7 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose,
 }
 
 struct xfer *net_xfer_download(struct xfer_pool *p, const char *url, int fd,
-			   const struct xfer_rules *rules)
+			       const struct xfer_rules *rules)
 {
 	struct xfer *x = xfer_new(p, url, XFER_DOWNLOAD_TIMEOUT);
 	bool plain = strncasecmp(url, "http://", 7) == 0;

@@ -68,8 +68,8 @@ void net_xfer_pool_free(struct xfer_pool *p);
  * headers carries the key. timeout is the total in seconds. NULL when out
  * of memory. */
 struct xfer *net_xfer_api(struct xfer_pool *p, const char *url,
-		      const struct curl_slist *headers, const char *post,
-		      size_t postlen, long timeout);
+			  const struct curl_slist *headers, const char *post,
+			  size_t postlen, long timeout);
 /* Whether the API at url can be reached: a connection (TLS included),
  * closed at once; no request is sent, no key. */
 struct xfer *net_xfer_probe(struct xfer_pool *p, const char *url, long timeout);
@@ -80,7 +80,7 @@ struct xfer *net_xfer_probe(struct xfer_pool *p, const char *url, long timeout);
  * early when its first bytes are no image (x->not_image) or when the file
  * system of fd gets within XFER_DISK_RESERVE of full (x->disk_full). */
 struct xfer *net_xfer_download(struct xfer_pool *p, const char *url, int fd,
-			   const struct xfer_rules *rules);
+			       const struct xfer_rules *rules);
 /* Read the result of a transfer curl finished with code. */
 void net_xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r);
 /* The host of url, for messages ("file.example"), at most size bytes. */

@@ -49,7 +49,7 @@ static void parse_credits(const char *body, size_t len, uint8_t sel)
 	char err[256];
 
 	net_api_parse_credits(body, len, &balance, (sel & 4) ? &purchased : NULL,
-			  (sel & 8) ? &consumed : NULL, err, sizeof(err));
+			      (sel & 8) ? &consumed : NULL, err, sizeof(err));
 }
 
 static void parse_error(const char *body, size_t len, uint8_t sel)

@@ -167,7 +167,7 @@ static void test_ids_and_urls(void)
 static int create(const char *body, char *id, char *err)
 {
 	return net_api_parse_create(body, body ? strlen(body) : 0, id,
-				API_TASK_ID_MAX + 1, err, ERRLEN);
+				    API_TASK_ID_MAX + 1, err, ERRLEN);
 }
 
 static void check_create_refused(const char *body, const char *want_err)
@@ -534,7 +534,7 @@ static void check_credits_refused(const char *body, const char *want_err)
 	char err[ERRLEN] = "";
 
 	CHECK(net_api_parse_credits(body, strlen(body), &balance, &purchased,
-				&consumed, err, ERRLEN) == -1);
+				    &consumed, err, ERRLEN) == -1);
 	CHECK(isnan(balance) && isnan(purchased) && isnan(consumed));
 	CHECK_STR(err, want_err);
 }
@@ -548,15 +548,15 @@ static void test_parse_credits(void)
 	char err[ERRLEN];
 
 	CHECK(net_api_parse_credits(example, strlen(example), &balance, &purchased,
-				&consumed, err, ERRLEN) == 0);
+				    &consumed, err, ERRLEN) == 0);
 	CHECK(balance == 9800 && purchased == 10000 && consumed == 200);
 	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":4.7,"
-				  "\"total_consumed\":0.3e1}}"),
+				      "\"total_consumed\":0.3e1}}"),
 				&balance, &purchased, &consumed, err,
 				ERRLEN) == 0);
 	CHECK(balance == 4.7 && isnan(purchased) && consumed == 3);
 	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":-14.1}}"), &balance,
-				NULL, NULL, err, ERRLEN) == 0);
+				    NULL, NULL, err, ERRLEN) == 0);
 	CHECK(balance == -14.1);
 
 	check_credits_refused("", "credits answer: empty");
@@ -654,11 +654,11 @@ static void test_parse_error(void)
 
 	/* a code but no message; hostile code and type */
 	CHECK(net_api_parse_error(402, S("{\"error\":{\"code\":"
-				     "\"insufficient_credits\"}}"), &e) == 0);
+					 "\"insufficient_credits\"}}"), &e) == 0);
 	CHECK_STR(e.code, "insufficient_credits");
 	CHECK_STR(e.message, "HTTP 402 without a message");
 	CHECK(net_api_parse_error(400, S("{\"error\":{\"code\":\"a: b\\n\","
-				     "\"type\":\"t t\",\"message\":\"m\\u0000\"}}"),
+					 "\"type\":\"t t\",\"message\":\"m\\u0000\"}}"),
 			      &e) == 0);
 	CHECK_STR(e.code, "a__b_");
 	CHECK_STR(e.type, "t_t");

@@ -75,9 +75,9 @@ static void test_classify_reads(void)
 		enum api_request_kind k = kinds[i];
 
 		CHECK(net_retry_classify(k, TRANSPORT_CONNECT_FAILED, false, 0,
-				     NULL) == YES);
+					 NULL) == YES);
 		CHECK(net_retry_classify(k, TRANSPORT_CONNECT_FAILED, true, 0,
-				     NULL) == YES);
+					 NULL) == YES);
 		CHECK(net_retry_classify(k, TRANSPORT_LOST, true, 0, NULL) == YES);
 		CHECK(net_retry_classify(k, TRANSPORT_LOST, false, 0, NULL) == YES);
 		CHECK(net_retry_classify(k, TRANSPORT_FATAL, true, 0, NULL) == NO);
@@ -155,7 +155,7 @@ static void test_transport_from_curl(void)
 	CHECK(net_retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, false) ==
 	      TRANSPORT_CONNECT_FAILED);
 	CHECK(net_retry_transport_from_curl(CURLE_PEER_FAILED_VERIFICATION,
-					false) == TRANSPORT_CONNECT_FAILED);
+					    false) == TRANSPORT_CONNECT_FAILED);
 	CHECK(net_retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, true) ==
 	      TRANSPORT_LOST);
 	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_RESOLVE_HOST, true) ==
