@@ -110,7 +110,8 @@ struct net {
 	bool perform_failing, poll_failing, timeout_failing;
 };
 
-/* net.c: scheduling */
+/* tasks.c: scheduling; net.c: net_launch; answer.c: net_answer_error,
+ * net_describe; headers.c: the API headers */
 /* Run t's step `step` after delay_ms (0: as soon as a token allows). */
 void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		  int64_t delay_ms);
