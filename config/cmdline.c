@@ -85,7 +85,8 @@ static int set_setting(struct cmdline *cl, enum setting s, const char *arg)
 	const char *value = strchr(arg, '=') + 1;
 	char why[256];
 
-	if (config_layer_set(&cl->layer, s, value, cl->home, why, sizeof(why)) < 0)
+	if (config_layer_set(&cl->layer, s, value, cl->home, why,
+			     sizeof(why)) < 0)
 		cmdline_error(cl, "%s: %s", config_settings[s].name, why);
 	return 0;
 }
@@ -153,8 +154,8 @@ static int on_arg(void *data, const char *arg, int key,
 		cl->default_permissions = true;
 		return 1;
 	case OPT_SIMULATE:
-		if (config_layer_set(&cl->layer, SET_SIMULATE, "true", NULL, why,
-				     sizeof(why)) < 0)
+		if (config_layer_set(&cl->layer, SET_SIMULATE, "true", NULL,
+				     why, sizeof(why)) < 0)
 			return -1;
 		return 0;
 	case OPT_CONFIG:

@@ -107,7 +107,8 @@ static int on_key(void *user, const char *section, const char *name,
 		return 0;
 	}
 	r->seen[s] = r->lineno;
-	if (config_layer_set(r->layer, s, value, r->home, why, sizeof(why)) < 0) {
+	if (config_layer_set(r->layer, s, value, r->home, why,
+			     sizeof(why)) < 0) {
 		file_error(r, "key '%s': %s", name, why);
 		return 0;
 	}
@@ -149,10 +150,12 @@ int config_file_read(const char *path, bool explicit, const char *home,
 	int ret;
 
 	*found = false;
-	if (config_small_file_read(path, CONFIG_FILE_MAX, &data, &len, &mode) < 0) {
+	if (config_small_file_read(path, CONFIG_FILE_MAX, &data, &len,
+				   &mode) < 0) {
 		if (!explicit && (errno == ENOENT || errno == ENOTDIR))
 			return 0;
-		config_small_file_error(errno, CONFIG_FILE_MAX, why, sizeof(why));
+		config_small_file_error(errno, CONFIG_FILE_MAX, why,
+					sizeof(why));
 		snprintf(err, errlen, "gptimgfs: config file %s: %s", path,
 			 why);
 		return -1;

@@ -91,8 +91,8 @@ bool config_key_is_sendable(const char *key);
  * (NUL-terminated; the caller zeroes it if it may hold a key). 0, or -1
  * with errno set: from open() or read(), EINVAL when it is not a regular
  * file, EFBIG when it is bigger than max. */
-int config_small_file_read(const char *path, size_t max, char **data, size_t *len,
-			   unsigned *mode);
+int config_small_file_read(const char *path, size_t max, char **data,
+			   size_t *len, unsigned *mode);
 /* config_small_file_read's errno as a message: "not a regular file", ... */
 void config_small_file_error(int err, size_t max, char *out, size_t outlen);
 

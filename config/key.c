@@ -67,8 +67,10 @@ char *config_key_file_read(const char *path, char *err, size_t errlen)
 	unsigned mode;
 	size_t len;
 
-	if (config_small_file_read(path, CONFIG_KEY_MAX, &data, &len, &mode) < 0) {
-		config_small_file_error(errno, CONFIG_KEY_MAX, why, sizeof(why));
+	if (config_small_file_read(path, CONFIG_KEY_MAX, &data, &len,
+				   &mode) < 0) {
+		config_small_file_error(errno, CONFIG_KEY_MAX, why,
+					sizeof(why));
 		snprintf(err, errlen, "gptimgfs: key_file %s: %s", path, why);
 		return NULL;
 	}

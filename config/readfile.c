@@ -29,8 +29,8 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 	return got;
 }
 
-int config_small_file_read(const char *path, size_t max, char **data, size_t *len,
-			   unsigned *mode)
+int config_small_file_read(const char *path, size_t max, char **data,
+			   size_t *len, unsigned *mode)
 {
 	struct stat st;
 	char *buf = NULL;

@@ -193,7 +193,8 @@ static char *accept_seconds(const char *v, const char *home, char *why,
 	double d;
 
 	(void)home;
-	return config_parse_seconds(v, &d, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_seconds(v, &d, why, whylen) ? NULL
+							: copy(v, why, whylen);
 }
 
 static char *accept_credits(const char *v, const char *home, char *why,
@@ -202,7 +203,8 @@ static char *accept_credits(const char *v, const char *home, char *why,
 	double d;
 
 	(void)home;
-	return config_parse_credits(v, &d, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_credits(v, &d, why, whylen) ? NULL
+							: copy(v, why, whylen);
 }
 
 static char *accept_count(const char *v, const char *home, char *why,
@@ -211,7 +213,8 @@ static char *accept_count(const char *v, const char *home, char *why,
 	unsigned n;
 
 	(void)home;
-	return config_parse_count(v, &n, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_count(v, &n, why, whylen) ? NULL
+						      : copy(v, why, whylen);
 }
 
 static char *accept_size(const char *v, const char *home, char *why,
@@ -220,7 +223,8 @@ static char *accept_size(const char *v, const char *home, char *why,
 	uint64_t n;
 
 	(void)home;
-	return config_parse_size(v, &n, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_size(v, &n, why, whylen) ? NULL
+						     : copy(v, why, whylen);
 }
 
 static char *accept_flag(const char *v, const char *home, char *why,
@@ -229,7 +233,8 @@ static char *accept_flag(const char *v, const char *home, char *why,
 	bool b;
 
 	(void)home;
-	return config_parse_flag(v, &b, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_flag(v, &b, why, whylen) ? NULL
+						     : copy(v, why, whylen);
 }
 
 static char *accept_aspect_ratio(const char *v, const char *home, char *why,
@@ -282,9 +287,11 @@ static char *accept_key(const char *v, const char *home, char *why,
 }
 
 const struct setting_def config_settings[SET_COUNT] = {
-	[SET_DATA_DIR] = { "data_dir", "GPTIMGFS_DATA_DIR", config_expand_home },
+	[SET_DATA_DIR] = { "data_dir", "GPTIMGFS_DATA_DIR",
+			   config_expand_home },
 	[SET_API_URL] = { "api_url", "GPTIMGFS_API_URL", accept_api_url },
-	[SET_KEY_FILE] = { "key_file", "GPTIMGFS_KEY_FILE", config_expand_home },
+	[SET_KEY_FILE] = { "key_file", "GPTIMGFS_KEY_FILE",
+			   config_expand_home },
 	[SET_POLL_INTERVAL] = { "poll_interval", "GPTIMGFS_POLL_INTERVAL",
 				accept_seconds },
 	[SET_MAX_INFLIGHT] = { "max_inflight", "GPTIMGFS_MAX_INFLIGHT",

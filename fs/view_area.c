@@ -127,7 +127,8 @@ void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* Answer a read from the snapshot: a failed job's wait/ file gives EIO
  * after its text, so `cat wait/NAME` prints why and exits non-zero. */
-void fs_view_reply(fuse_req_t req, struct view_handle *h, size_t size, off_t off)
+void fs_view_reply(fuse_req_t req, struct view_handle *h, size_t size,
+		   off_t off)
 {
 	char *copy = NULL;
 	int err = 0;

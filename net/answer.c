@@ -44,8 +44,8 @@ void net_answer_error(const struct xfer *x, const struct xfer_result *r,
 		return;
 	}
 	if (r->transport == TRANSPORT_OK) {
-		net_api_parse_error(r->status, buf_str(&x->answer), x->answer.len,
-				    e);
+		net_api_parse_error(r->status, buf_str(&x->answer),
+				    x->answer.len, e);
 		return;
 	}
 	memset(e, 0, sizeof(*e));

@@ -43,7 +43,8 @@ static void probe(struct net *n, struct ntask *t)
 		  "it)", t->name, t->seq, t->unreached_tries + 1);
 }
 
-void net_create_start(struct net *n, struct ntask *t, const struct core_task *ct)
+void net_create_start(struct net *n, struct ntask *t,
+		      const struct core_task *ct)
 {
 	struct buf body, url;
 	struct xfer *x = NULL;
@@ -63,8 +64,8 @@ void net_create_start(struct net *n, struct ntask *t, const struct core_task *ct
 	t->probe_passed = false;
 	buf_init(&body, API_REQUEST_MAX);
 	buf_init(&url, API_URL_MAX);
-	if (net_api_build_create(&body, ct->prompt, ct->prompt_len, &ct->opts) ==
-		    0 &&
+	if (net_api_build_create(&body, ct->prompt, ct->prompt_len,
+				 &ct->opts) == 0 &&
 	    net_api_url_join(&url, n->api_url, API_PATH_CREATE) == 0)
 		x = net_xfer_api(&n->pool, buf_str(&url), n->headers,
 				 buf_str(&body), body.len, NET_API_TIMEOUT);

@@ -43,7 +43,8 @@ void net_credits_start(struct net *n)
 	n->credits.attempts++;
 }
 
-void net_credits_done(struct net *n, struct xfer *x, const struct xfer_result *r)
+void net_credits_done(struct net *n, struct xfer *x,
+		      const struct xfer_result *r)
 {
 	struct net_credits *cr = &n->credits;
 	const struct retry_limits *l = net_retry_limits(REQ_CREDITS);
@@ -68,7 +69,8 @@ void net_credits_done(struct net *n, struct xfer *x, const struct xfer_result *r
 	if (net_retry_classify(REQ_CREDITS, r->transport, r->request_sent,
 			       r->status, e.code) == RETRY_NO ||
 	    (l->attempts && cr->attempts >= l->attempts) ||
-	    net_timer_now() + delay + NET_CREDITS_TIMEOUT * 1000 > cr->deadline ||
+	    net_timer_now() + delay + NET_CREDITS_TIMEOUT * 1000 >
+	    cr->deadline ||
 	    net_timer_arm(&n->timers, &cr->timer, net_timer_now() + delay) < 0)
 		net_credits_fail(n, e.code, e.message);
 }

@@ -37,7 +37,8 @@ void net_download_init(struct net *n)
 	if (getaddrinfo(host, NULL, &hints, &res) != 0)
 		return;		/* then global addresses only */
 	for (a = res; a; a = a->ai_next) {
-		enum addr_class cls = net_addr_classify(a->ai_addr, a->ai_addrlen);
+		enum addr_class cls = net_addr_classify(a->ai_addr,
+							a->ai_addrlen);
 
 		if (cls != ADDR_GLOBAL)
 			n->api_classes |= ADDR_BIT(cls);

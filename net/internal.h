@@ -160,7 +160,8 @@ struct curl_slist *net_api_headers(const char *key, char *err, size_t errlen);
 void net_free_headers(struct curl_slist *list);
 
 /* create.c */
-void net_create_start(struct net *n, struct ntask *t, const struct core_task *ct);
+void net_create_start(struct net *n, struct ntask *t,
+		      const struct core_task *ct);
 void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
 		     const struct xfer_result *r);
 

@@ -86,7 +86,8 @@ enum net_key_verdict net_check_key(const struct net_config *cfg,
 	}
 	buf_init(&url, API_URL_MAX);
 	headers = net_api_headers(cfg->api_key, what, whatlen);
-	if (headers && net_api_url_join(&url, cfg->api_url, API_PATH_CREDITS) < 0)
+	if (headers &&
+	    net_api_url_join(&url, cfg->api_url, API_PATH_CREDITS) < 0)
 		snprintf(what, whatlen, "api_url is too long");
 	else if (headers)
 		v = ask(buf_str(&url), headers, balance, what, whatlen);

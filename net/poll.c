@@ -114,8 +114,8 @@ void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
 	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
 	log_info("%s #%" PRIu64 ": GET %s -> %s", t->name, t->seq,
 		 url ? url : API_PATH_TASKS, what);
-	if (net_retry_classify(REQ_POLL, r->transport, r->request_sent, r->status,
-			       e.code) == RETRY_YES)
+	if (net_retry_classify(REQ_POLL, r->transport, r->request_sent,
+			       r->status, e.code) == RETRY_YES)
 		again(n, t, what, r->retry_after);
 	else if (r->transport == TRANSPORT_OK)
 		net_fail(n, t, e.code, e.message);

@@ -119,7 +119,8 @@ void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		net_queue_push(&n->token_wait, t);
 		return;
 	}
-	if (net_timer_arm(&n->timers, &t->timer, net_timer_now() + delay_ms) < 0) {
+	if (net_timer_arm(&n->timers, &t->timer,
+			  net_timer_now() + delay_ms) < 0) {
 		log_warn("%s #%" PRIu64 ": out of memory for a timer; going on "
 			 "at once", t->name, t->seq);
 		net_queue_push(&n->token_wait, t);

@@ -305,7 +305,8 @@ void net_xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r)
 	r->code = code;
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	r->request_sent = request_sent(x->easy);
-	r->transport = net_retry_transport_from_curl((int)code, r->request_sent);
+	r->transport = net_retry_transport_from_curl((int)code,
+						     r->request_sent);
 	r->retry_after = retry_after(x->easy);
 	/* the body's Content-Length said it was over the cap */
 	if (code == CURLE_FILESIZE_EXCEEDED)

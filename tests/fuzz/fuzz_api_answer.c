@@ -19,7 +19,8 @@ static void parse_create(const char *body, size_t len)
 {
 	char id[API_TASK_ID_MAX + 1], err[256];
 
-	if (net_api_parse_create(body, len, id, sizeof(id), err, sizeof(err)) == 0 &&
+	if (net_api_parse_create(body, len, id, sizeof(id), err,
+				 sizeof(err)) == 0 &&
 	    !net_api_task_id_valid(id))
 		abort();	/* the parser promised a valid id */
 }
@@ -48,7 +49,8 @@ static void parse_credits(const char *body, size_t len, uint8_t sel)
 	double balance, purchased, consumed;
 	char err[256];
 
-	net_api_parse_credits(body, len, &balance, (sel & 4) ? &purchased : NULL,
+	net_api_parse_credits(body, len, &balance,
+			      (sel & 4) ? &purchased : NULL,
 			      (sel & 8) ? &consumed : NULL, err, sizeof(err));
 }
 

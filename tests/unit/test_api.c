@@ -147,7 +147,8 @@ static void test_ids_and_urls(void)
 	CHECK(!net_api_task_id_valid(id));
 
 	buf_init(&out, 1024);
-	CHECK(net_api_task_url(&out, "https://api.aivideoapi.ai", "abc-1") == 0);
+	CHECK(net_api_task_url(&out, "https://api.aivideoapi.ai",
+			       "abc-1") == 0);
 	CHECK_STR(buf_str(&out), "https://api.aivideoapi.ai/v1/tasks/abc-1");
 	CHECK(net_api_task_url(&out, "http://127.0.0.1:8080//", "abc-1") == 0);
 	CHECK_STR(buf_str(&out), "http://127.0.0.1:8080/v1/tasks/abc-1");
@@ -196,7 +197,8 @@ static void test_parse_create(void)
 	CHECK_STR(id, "t1");
 	/* the id fits exactly, or it is refused */
 	body = "{\"data\":{\"taskId\":\"abc\"}}";
-	CHECK(net_api_parse_create(body, strlen(body), id, 3, err, ERRLEN) == -1);
+	CHECK(net_api_parse_create(body, strlen(body), id, 3, err,
+				   ERRLEN) == -1);
 	CHECK_STR(err, "create answer: 'taskId' is too long");
 
 	check_create_refused(NULL, "create answer: empty");
@@ -547,16 +549,16 @@ static void test_parse_credits(void)
 	double balance, purchased, consumed;
 	char err[ERRLEN];
 
-	CHECK(net_api_parse_credits(example, strlen(example), &balance, &purchased,
-				    &consumed, err, ERRLEN) == 0);
+	CHECK(net_api_parse_credits(example, strlen(example), &balance,
+				    &purchased, &consumed, err, ERRLEN) == 0);
 	CHECK(balance == 9800 && purchased == 10000 && consumed == 200);
 	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":4.7,"
 				      "\"total_consumed\":0.3e1}}"),
 				&balance, &purchased, &consumed, err,
 				ERRLEN) == 0);
 	CHECK(balance == 4.7 && isnan(purchased) && consumed == 3);
-	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":-14.1}}"), &balance,
-				    NULL, NULL, err, ERRLEN) == 0);
+	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":-14.1}}"),
+				    &balance, NULL, NULL, err, ERRLEN) == 0);
 	CHECK(balance == -14.1);
 
 	check_credits_refused("", "credits answer: empty");
@@ -601,7 +603,8 @@ static void check_error_fallback(long status, const char *body,
 {
 	struct api_error e;
 
-	CHECK(net_api_parse_error(status, body, body ? strlen(body) : 0, &e) == -1);
+	CHECK(net_api_parse_error(status, body, body ? strlen(body) : 0,
+				  &e) == -1);
 	CHECK_STR(e.code, code);
 	CHECK_STR(e.message, message);
 	CHECK_STR(e.type, "");
@@ -654,12 +657,13 @@ static void test_parse_error(void)
 
 	/* a code but no message; hostile code and type */
 	CHECK(net_api_parse_error(402, S("{\"error\":{\"code\":"
-					 "\"insufficient_credits\"}}"), &e) == 0);
+					     "\"insufficient_credits\"}}"),
+				  &e) == 0);
 	CHECK_STR(e.code, "insufficient_credits");
 	CHECK_STR(e.message, "HTTP 402 without a message");
 	CHECK(net_api_parse_error(400, S("{\"error\":{\"code\":\"a: b\\n\","
-					 "\"type\":\"t t\",\"message\":\"m\\u0000\"}}"),
-			      &e) == 0);
+					     "\"type\":\"t t\",\"message\":\"m\\u0000\"}}"),
+				  &e) == 0);
 	CHECK_STR(e.code, "a__b_");
 	CHECK_STR(e.type, "t_t");
 	CHECK_STR(e.message, "HTTP 400 without a message");

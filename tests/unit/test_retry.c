@@ -29,7 +29,8 @@ static void test_classify_create(void)
 	/* the answer was lost: the task may exist, never again */
 	CHECK(net_retry_classify(c, TRANSPORT_LOST, true, 0, NULL) == NO);
 	CHECK(net_retry_classify(c, TRANSPORT_LOST, false, 0, NULL) == NO);
-	CHECK(net_retry_classify(c, TRANSPORT_CONNECT_FAILED, true, 0, NULL) == NO);
+	CHECK(net_retry_classify(c, TRANSPORT_CONNECT_FAILED, true, 0, NULL) ==
+	      NO);
 	CHECK(net_retry_classify(c, TRANSPORT_FATAL, false, 0, NULL) == NO);
 	CHECK(net_retry_classify(c, TRANSPORT_FATAL, true, 0, NULL) == NO);
 	/* the API said it did not create it */
@@ -78,9 +79,12 @@ static void test_classify_reads(void)
 					 NULL) == YES);
 		CHECK(net_retry_classify(k, TRANSPORT_CONNECT_FAILED, true, 0,
 					 NULL) == YES);
-		CHECK(net_retry_classify(k, TRANSPORT_LOST, true, 0, NULL) == YES);
-		CHECK(net_retry_classify(k, TRANSPORT_LOST, false, 0, NULL) == YES);
-		CHECK(net_retry_classify(k, TRANSPORT_FATAL, true, 0, NULL) == NO);
+		CHECK(net_retry_classify(k, TRANSPORT_LOST, true, 0, NULL) ==
+		      YES);
+		CHECK(net_retry_classify(k, TRANSPORT_LOST, false, 0, NULL) ==
+		      YES);
+		CHECK(net_retry_classify(k, TRANSPORT_FATAL, true, 0, NULL) ==
+		      NO);
 		CHECK(http(k, 408, NULL) == YES);
 		CHECK(http(k, 429, "rate_limit_exceeded") == YES);
 		CHECK(http(k, 429, NULL) == YES);
@@ -123,7 +127,8 @@ static void test_unreached_delay(void)
 		d = net_retry_unreached_delay(1, 0, &rng);
 		if (!(d >= 0 && d <= RETRY_UNREACHED_BASE))
 			bad++;
-		d = net_retry_unreached_delay(1000, RETRY_UNREACHED_FOR - 1, &rng);
+		d = net_retry_unreached_delay(1000, RETRY_UNREACHED_FOR - 1,
+					      &rng);
 		if (!(d >= 0 && d <= RETRY_UNREACHED_CAP))
 			bad++;
 		hi = fmax(hi, d);
@@ -145,12 +150,12 @@ static void test_transport_from_curl(void)
 	CHECK(net_retry_transport_from_curl(CURLE_OK, true) == TRANSPORT_OK);
 	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_CONNECT, false) ==
 	      TRANSPORT_CONNECT_FAILED);
-	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_RESOLVE_HOST, false) ==
-	      TRANSPORT_CONNECT_FAILED);
+	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_RESOLVE_HOST,
+					    false) == TRANSPORT_CONNECT_FAILED);
 	CHECK(net_retry_transport_from_curl(CURLE_OPERATION_TIMEDOUT, false) ==
 	      TRANSPORT_CONNECT_FAILED);
-	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_RESOLVE_PROXY, false) ==
-	      TRANSPORT_CONNECT_FAILED);
+	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_RESOLVE_PROXY,
+					    false) == TRANSPORT_CONNECT_FAILED);
 	/* no TLS handshake: no byte of the request can have left */
 	CHECK(net_retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, false) ==
 	      TRANSPORT_CONNECT_FAILED);
@@ -180,8 +185,8 @@ static void test_transport_from_curl(void)
 	CHECK(net_retry_transport_from_curl(9999, false) == TRANSPORT_LOST);
 	CHECK(net_retry_transport_from_curl(CURLE_WRITE_ERROR, true) ==
 	      TRANSPORT_FATAL);
-	CHECK(net_retry_transport_from_curl(CURLE_UNSUPPORTED_PROTOCOL, false) ==
-	      TRANSPORT_FATAL);
+	CHECK(net_retry_transport_from_curl(CURLE_UNSUPPORTED_PROTOCOL,
+					    false) == TRANSPORT_FATAL);
 	CHECK(net_retry_transport_from_curl(CURLE_URL_MALFORMAT, false) ==
 	      TRANSPORT_FATAL);
 	CHECK(net_retry_transport_from_curl(CURLE_OUT_OF_MEMORY, false) ==
@@ -192,10 +197,12 @@ static void test_limits(void)
 {
 	CHECK(net_retry_limits(REQ_CREATE)->attempts == RETRY_CREATE_ATTEMPTS);
 	CHECK(net_retry_limits(REQ_CREATE)->attempts > 1);
-	CHECK(net_retry_limits(REQ_POLL)->attempts == 0);	/* never gives up */
+	CHECK(net_retry_limits(REQ_POLL)->attempts == 0); /* never gives up */
 	CHECK(net_retry_limits(REQ_POLL)->cap == 60.0);
-	CHECK(net_retry_limits(REQ_DOWNLOAD)->attempts == RETRY_DOWNLOAD_ATTEMPTS);
-	CHECK(net_retry_limits(REQ_CREDITS)->attempts == RETRY_CREDITS_ATTEMPTS);
+	CHECK(net_retry_limits(REQ_DOWNLOAD)->attempts ==
+	      RETRY_DOWNLOAD_ATTEMPTS);
+	CHECK(net_retry_limits(REQ_CREDITS)->attempts ==
+	      RETRY_CREDITS_ATTEMPTS);
 	CHECK(net_retry_limits((enum api_request_kind)42)->attempts > 0);
 }
 
@@ -239,7 +246,8 @@ static void test_delay(void)
 
 	/* the same seed gives the same delays */
 	for (i = 0; i < 100; i++)
-		if (net_retry_delay(i, 1, 60, 0, &a) != net_retry_delay(i, 1, 60, 0, &b))
+		if (net_retry_delay(i, 1, 60, 0, &a) !=
+		    net_retry_delay(i, 1, 60, 0, &b))
 			same = 0;
 	CHECK(same);
 
