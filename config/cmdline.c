@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 enum {
 	OPT_HELP,
@@ -85,8 +85,9 @@ static int set_setting(struct cmdline *cl, enum setting s, const char *arg)
 	const char *value = strchr(arg, '=') + 1;
 	char why[256];
 
-	if (layer_set(&cl->layer, s, value, cl->home, why, sizeof(why)) < 0)
-		cmdline_error(cl, "%s: %s", settings[s].name, why);
+	if (config_layer_set(&cl->layer, s, value, cl->home, why,
+			     sizeof(why)) < 0)
+		cmdline_error(cl, "%s: %s", config_settings[s].name, why);
 	return 0;
 }
 
@@ -95,8 +96,8 @@ static int set_mountpoint(struct cmdline *cl, const char *arg)
 	char first[64], second[64];
 
 	if (cl->mountpoint) {
-		quote_value(cl->mountpoint, first, sizeof(first));
-		quote_value(arg, second, sizeof(second));
+		config_quote_value(cl->mountpoint, first, sizeof(first));
+		config_quote_value(arg, second, sizeof(second));
 		cmdline_error(cl, "more than one mountpoint: %s and %s", first,
 			      second);
 		return 0;
@@ -115,7 +116,7 @@ static int set_config(struct cmdline *cl, const char *arg)
 		cmdline_error(cl, "config: the value is empty");
 		return 0;
 	}
-	path = expand_home(value, cl->home, why, sizeof(why));
+	path = config_expand_home(value, cl->home, why, sizeof(why));
 	if (!path) {
 		cmdline_error(cl, "config: %s", why);
 		return 0;
@@ -153,8 +154,8 @@ static int on_arg(void *data, const char *arg, int key,
 		cl->default_permissions = true;
 		return 1;
 	case OPT_SIMULATE:
-		if (layer_set(&cl->layer, SET_SIMULATE, "true", NULL, why,
-			      sizeof(why)) < 0)
+		if (config_layer_set(&cl->layer, SET_SIMULATE, "true", NULL,
+				     why, sizeof(why)) < 0)
 			return -1;
 		return 0;
 	case OPT_CONFIG:
@@ -189,8 +190,8 @@ static bool trailing_o(int argc, char **argv)
 	return false;
 }
 
-int cmdline_parse(struct cmdline *cl, int argc, char **argv,
-		  struct fuse_args *fuse_args)
+int config_cmdline_parse(struct cmdline *cl, int argc, char **argv,
+			 struct fuse_args *fuse_args)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 
@@ -215,14 +216,14 @@ int cmdline_parse(struct cmdline *cl, int argc, char **argv,
 	return 0;
 }
 
-void cmdline_free(struct cmdline *cl)
+void config_cmdline_free(struct cmdline *cl)
 {
-	layer_free(&cl->layer);
+	config_layer_free(&cl->layer);
 	free(cl->config);
 	free(cl->mountpoint);
 }
 
-void cmdline_help(void)
+void config_cmdline_help(void)
 {
 	printf("usage: gptimgfs [options] MOUNTPOINT\n"
 	       "       gptimgfs --simulate [-f] MOUNTPOINT\n"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "config_int.h"
+#include "internal.h"
 
 #define DEFAULT_API_URL "https://api.aivideoapi.ai"
 #define DEFAULT_POLL_INTERVAL 2.0
@@ -77,13 +77,13 @@ static int read_env(struct load *ld)
 	int s;
 
 	for (s = 0; s < SET_COUNT; s++) {
-		if (!settings[s].env)
+		if (!config_settings[s].env)
 			continue;
-		value = env_get(ld->vars, settings[s].env);
-		if (value && layer_set(&ld->env, s, value, ld->home, why,
-				       sizeof(why)) < 0) {
+		value = env_get(ld->vars, config_settings[s].env);
+		if (value && config_layer_set(&ld->env, s, value, ld->home, why,
+					      sizeof(why)) < 0) {
 			snprintf(ld->err, ld->errlen, "gptimgfs: %s: %s",
-				 settings[s].env, why);
+				 config_settings[s].env, why);
 			return -1;
 		}
 	}
@@ -101,8 +101,8 @@ static int read_config_file(struct load *ld, struct config *cfg)
 	if (ld->cl.config)
 		ld->config_path = strdup(ld->cl.config);
 	else if (named)
-		ld->config_path = expand_home(named, ld->home, why,
-					      sizeof(why));
+		ld->config_path = config_expand_home(named, ld->home, why,
+						     sizeof(why));
 	else
 		ld->config_path = xdg_path(ld, "XDG_CONFIG_HOME", ".config",
 					   "gptimgfs/config.ini");
@@ -147,7 +147,7 @@ static char *absolute(struct load *ld, const char *what, const char *path)
 	} else {
 		cwd = getcwd(NULL, 0);
 		if (!cwd) {
-			quote_value(path, q, sizeof(q));
+			config_quote_value(path, q, sizeof(q));
 			snprintf(ld->err, ld->errlen, "gptimgfs: %s: cannot "
 				 "resolve %s against the current directory: "
 				 "%s", what, q, strerror(errno));
@@ -207,22 +207,22 @@ static int resolve(struct load *ld, struct config *cfg)
 	char why[256];
 
 	if ((v = pick(ld, SET_SIMULATE)))
-		parse_flag(v, &cfg->simulate, why, sizeof(why));
+		config_parse_flag(v, &cfg->simulate, why, sizeof(why));
 	cfg->poll_interval = DEFAULT_POLL_INTERVAL;
 	if ((v = pick(ld, SET_POLL_INTERVAL)))
-		parse_seconds(v, &cfg->poll_interval, why, sizeof(why));
+		config_parse_seconds(v, &cfg->poll_interval, why, sizeof(why));
 	cfg->max_inflight = DEFAULT_MAX_INFLIGHT;
 	if ((v = pick(ld, SET_MAX_INFLIGHT)))
-		parse_count(v, &cfg->max_inflight, why, sizeof(why));
+		config_parse_count(v, &cfg->max_inflight, why, sizeof(why));
 	cfg->daily_budget = -1;
 	if ((v = pick(ld, SET_DAILY_BUDGET)))
-		parse_credits(v, &cfg->daily_budget, why, sizeof(why));
+		config_parse_credits(v, &cfg->daily_budget, why, sizeof(why));
 	cfg->max_task_bytes = DEFAULT_MAX_TASK_BYTES;
 	if ((v = pick(ld, SET_MAX_TASK_BYTES)))
-		parse_size(v, &cfg->max_task_bytes, why, sizeof(why));
+		config_parse_size(v, &cfg->max_task_bytes, why, sizeof(why));
 	cfg->nsfw_checker = DEFAULT_NSFW_CHECKER;
 	if ((v = pick(ld, SET_NSFW_CHECKER)))
-		parse_flag(v, &cfg->nsfw_checker, why, sizeof(why));
+		config_parse_flag(v, &cfg->nsfw_checker, why, sizeof(why));
 	v = pick(ld, SET_ASPECT_RATIO);
 	snprintf(cfg->aspect_ratio, sizeof(cfg->aspect_ratio), "%s",
 		 v ? v : DEFAULT_ASPECT_RATIO);
@@ -254,8 +254,8 @@ static int load_key(struct load *ld, struct config *cfg)
 		from = &ld->env.value[SET_API_KEY];
 		cfg->key_source = KEY_FROM_ENV;
 	} else if (cfg->key_file) {
-		cfg->api_key = key_file_read(cfg->key_file, ld->err,
-					     ld->errlen);
+		cfg->api_key = config_key_file_read(cfg->key_file, ld->err,
+						    ld->errlen);
 		cfg->key_source = KEY_FROM_KEY_FILE;
 	} else if (ld->file.value[SET_API_KEY]) {
 		from = &ld->file.value[SET_API_KEY];
@@ -286,10 +286,10 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
 	ld.cl.home = ld.home;
 	ld.cl.err = err;
 	ld.cl.errlen = errlen;
-	if (cmdline_parse(&ld.cl, argc, argv, &cfg->fuse_args) < 0)
+	if (config_cmdline_parse(&ld.cl, argc, argv, &cfg->fuse_args) < 0)
 		goto out;
 	if (ld.cl.help) {
-		cmdline_help();
+		config_cmdline_help();
 		result = CONFIG_DONE;
 	} else if (ld.cl.version) {
 		printf("gptimgfs %s\n", GPTIMGFS_VERSION);
@@ -304,9 +304,9 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
 		result = CONFIG_OK;
 	}
 out:
-	cmdline_free(&ld.cl);
-	layer_free(&ld.env);
-	layer_free(&ld.file);
+	config_cmdline_free(&ld.cl);
+	config_layer_free(&ld.env);
+	config_layer_free(&ld.file);
 	free(ld.config_path);
 	if (result != CONFIG_OK)
 		config_free(cfg);
@@ -338,7 +338,7 @@ void config_free(struct config *cfg)
 	free(cfg->data_dir);
 	free(cfg->api_url);
 	free(cfg->key_file);
-	secret_free(cfg->api_key);
+	config_secret_free(cfg->api_key);
 	fuse_opt_free_args(&cfg->fuse_args);
 	memset(cfg, 0, sizeof(*cfg));
 }

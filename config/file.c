@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 #define SECTION "gptimgfs"
 #define CONFIG_FILE_MAX (64 * 1024)	/* bigger config files are refused */
@@ -90,14 +90,14 @@ static int on_key(void *user, const char *section, const char *name,
 	int s;
 
 	if (*section && strcmp(section, SECTION) != 0) {
-		quote_value(section, q, sizeof(q));
+		config_quote_value(section, q, sizeof(q));
 		file_error(r, "unknown section %s (keys go at the top or in "
 			   "[" SECTION "])", q);
 		return 0;
 	}
-	s = setting_by_name(name);
+	s = config_setting_by_name(name);
 	if (s < 0) {
-		quote_value(name, q, sizeof(q));
+		config_quote_value(name, q, sizeof(q));
 		file_error(r, "unknown key %s", q);
 		return 0;
 	}
@@ -107,7 +107,8 @@ static int on_key(void *user, const char *section, const char *name,
 		return 0;
 	}
 	r->seen[s] = r->lineno;
-	if (layer_set(r->layer, s, value, r->home, why, sizeof(why)) < 0) {
+	if (config_layer_set(r->layer, s, value, r->home, why,
+			     sizeof(why)) < 0) {
 		file_error(r, "key '%s': %s", name, why);
 		return 0;
 	}
@@ -149,10 +150,12 @@ int config_file_read(const char *path, bool explicit, const char *home,
 	int ret;
 
 	*found = false;
-	if (small_file_read(path, CONFIG_FILE_MAX, &data, &len, &mode) < 0) {
+	if (config_small_file_read(path, CONFIG_FILE_MAX, &data, &len,
+				   &mode) < 0) {
 		if (!explicit && (errno == ENOENT || errno == ENOTDIR))
 			return 0;
-		small_file_error(errno, CONFIG_FILE_MAX, why, sizeof(why));
+		config_small_file_error(errno, CONFIG_FILE_MAX, why,
+					sizeof(why));
 		snprintf(err, errlen, "gptimgfs: config file %s: %s", path,
 			 why);
 		return -1;
@@ -161,7 +164,7 @@ int config_file_read(const char *path, bool explicit, const char *home,
 	ret = parse(&r, data, len);
 	snprintf(what, sizeof(what), "%s holds api_key but", path);
 	if (ret == 0 && l->value[SET_API_KEY])
-		ret = secret_mode_check(path, what, mode, err, errlen);
+		ret = config_secret_mode_check(path, what, mode, err, errlen);
 	explicit_bzero(data, len);
 	free(data);
 	return ret;

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "internal.h"
 
-int secret_mode_check(const char *path, const char *what, unsigned mode,
-		      char *err, size_t errlen)
+int config_secret_mode_check(const char *path, const char *what, unsigned mode,
+			     char *err, size_t errlen)
 {
 	if (!(mode & 077))
 		return 0;
@@ -52,7 +52,7 @@ static char *key_from_line(const char *path, const char *line, char *err,
 	if (!*line)
 		snprintf(err, errlen, "gptimgfs: key_file %s: the first line "
 			 "is empty; it must hold the API key", path);
-	else if (!key_is_sendable(line))
+	else if (!config_key_is_sendable(line))
 		snprintf(err, errlen, "gptimgfs: key in %s contains characters "
 			 "that cannot be sent in an HTTP header", path);
 	else if (!(key = strdup(line)))
@@ -60,20 +60,22 @@ static char *key_from_line(const char *path, const char *line, char *err,
 	return key;
 }
 
-char *key_file_read(const char *path, char *err, size_t errlen)
+char *config_key_file_read(const char *path, char *err, size_t errlen)
 {
 	char what[PATH_MAX + 16], why[128];
 	char *data, *key = NULL;
 	unsigned mode;
 	size_t len;
 
-	if (small_file_read(path, CONFIG_KEY_MAX, &data, &len, &mode) < 0) {
-		small_file_error(errno, CONFIG_KEY_MAX, why, sizeof(why));
+	if (config_small_file_read(path, CONFIG_KEY_MAX, &data, &len,
+				   &mode) < 0) {
+		config_small_file_error(errno, CONFIG_KEY_MAX, why,
+					sizeof(why));
 		snprintf(err, errlen, "gptimgfs: key_file %s: %s", path, why);
 		return NULL;
 	}
 	snprintf(what, sizeof(what), "key_file %s", path);
-	if (secret_mode_check(path, what, mode, err, errlen) == 0)
+	if (config_secret_mode_check(path, what, mode, err, errlen) == 0)
 		key = key_from_line(path, first_line(data, len), err, errlen);
 	explicit_bzero(data, len);
 	free(data);

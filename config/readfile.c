@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 static ssize_t read_all(int fd, char *buf, size_t size)
 {
@@ -29,8 +29,8 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 	return got;
 }
 
-int small_file_read(const char *path, size_t max, char **data, size_t *len,
-		    unsigned *mode)
+int config_small_file_read(const char *path, size_t max, char **data,
+			   size_t *len, unsigned *mode)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -74,7 +74,7 @@ fail:
 	return -1;
 }
 
-void small_file_error(int err, size_t max, char *out, size_t outlen)
+void config_small_file_error(int err, size_t max, char *out, size_t outlen)
 {
 	if (err == EINVAL)
 		snprintf(out, outlen, "not a regular file");

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "internal.h"
 #include "core/opts.h"
 
 #define QUOTE_MAX 48		/* characters of a bad value shown in a message */
@@ -16,7 +16,7 @@
 /* what opts_parse_bool accepts, for messages */
 #define FLAGS "true false yes no on off 1 0"
 
-void quote_value(const char *value, char *out, size_t outlen)
+void config_quote_value(const char *value, char *out, size_t outlen)
 {
 	size_t n = 0, i;
 
@@ -43,7 +43,7 @@ static void bad_value(const char *v, const char *what, char *why,
 {
 	char q[QUOTE_MAX + 8];
 
-	quote_value(v, q, sizeof(q));
+	config_quote_value(v, q, sizeof(q));
 	snprintf(why, whylen, "%s %s", q, what);
 }
 
@@ -57,7 +57,7 @@ static bool plain_decimal(const char *v)
 	return len > 0 && len <= NUMBER_MAX && !v[len] && digits + frac > 0;
 }
 
-int parse_seconds(const char *v, double *out, char *why, size_t whylen)
+int config_parse_seconds(const char *v, double *out, char *why, size_t whylen)
 {
 	double d;
 
@@ -75,7 +75,7 @@ int parse_seconds(const char *v, double *out, char *why, size_t whylen)
 	return 0;
 }
 
-int parse_credits(const char *v, double *out, char *why, size_t whylen)
+int config_parse_credits(const char *v, double *out, char *why, size_t whylen)
 {
 	if (strcmp(v, "none") == 0) {
 		*out = -1;
@@ -95,7 +95,7 @@ int parse_credits(const char *v, double *out, char *why, size_t whylen)
 	return 0;
 }
 
-int parse_count(const char *v, unsigned *out, char *why, size_t whylen)
+int config_parse_count(const char *v, unsigned *out, char *why, size_t whylen)
 {
 	size_t digits = strspn(v, "0123456789");
 	unsigned long n;
@@ -131,7 +131,7 @@ static uint64_t size_unit(const char *suffix)
 	return 0;
 }
 
-int parse_size(const char *v, uint64_t *out, char *why, size_t whylen)
+int config_parse_size(const char *v, uint64_t *out, char *why, size_t whylen)
 {
 	size_t digits = strspn(v, "0123456789");
 	uint64_t unit = size_unit(v + digits), n;
@@ -151,7 +151,7 @@ int parse_size(const char *v, uint64_t *out, char *why, size_t whylen)
 	return 0;
 }
 
-int parse_flag(const char *v, bool *out, char *why, size_t whylen)
+int config_parse_flag(const char *v, bool *out, char *why, size_t whylen)
 {
 	if (opts_parse_bool(v, out) == 0)
 		return 0;
@@ -168,8 +168,8 @@ static char *copy(const char *v, char *why, size_t whylen)
 	return c;
 }
 
-char *expand_home(const char *path, const char *home, char *why,
-		  size_t whylen)
+char *config_expand_home(const char *path, const char *home, char *why,
+			 size_t whylen)
 {
 	char *expanded;
 
@@ -193,7 +193,8 @@ static char *accept_seconds(const char *v, const char *home, char *why,
 	double d;
 
 	(void)home;
-	return parse_seconds(v, &d, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_seconds(v, &d, why, whylen) ? NULL
+							: copy(v, why, whylen);
 }
 
 static char *accept_credits(const char *v, const char *home, char *why,
@@ -202,7 +203,8 @@ static char *accept_credits(const char *v, const char *home, char *why,
 	double d;
 
 	(void)home;
-	return parse_credits(v, &d, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_credits(v, &d, why, whylen) ? NULL
+							: copy(v, why, whylen);
 }
 
 static char *accept_count(const char *v, const char *home, char *why,
@@ -211,7 +213,8 @@ static char *accept_count(const char *v, const char *home, char *why,
 	unsigned n;
 
 	(void)home;
-	return parse_count(v, &n, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_count(v, &n, why, whylen) ? NULL
+						      : copy(v, why, whylen);
 }
 
 static char *accept_size(const char *v, const char *home, char *why,
@@ -220,7 +223,8 @@ static char *accept_size(const char *v, const char *home, char *why,
 	uint64_t n;
 
 	(void)home;
-	return parse_size(v, &n, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_size(v, &n, why, whylen) ? NULL
+						     : copy(v, why, whylen);
 }
 
 static char *accept_flag(const char *v, const char *home, char *why,
@@ -229,7 +233,8 @@ static char *accept_flag(const char *v, const char *home, char *why,
 	bool b;
 
 	(void)home;
-	return parse_flag(v, &b, why, whylen) ? NULL : copy(v, why, whylen);
+	return config_parse_flag(v, &b, why, whylen) ? NULL
+						     : copy(v, why, whylen);
 }
 
 static char *accept_aspect_ratio(const char *v, const char *home, char *why,
@@ -260,7 +265,7 @@ static char *accept_api_url(const char *v, const char *home, char *why,
 			    size_t whylen)
 {
 	(void)home;
-	return normalize_api_url(v, why, whylen);
+	return config_normalize_api_url(v, why, whylen);
 }
 
 /* The key itself is never quoted: the message only says what is wrong. */
@@ -273,7 +278,7 @@ static char *accept_key(const char *v, const char *home, char *why,
 			 CONFIG_KEY_MAX);
 		return NULL;
 	}
-	if (!key_is_sendable(v)) {
+	if (!config_key_is_sendable(v)) {
 		snprintf(why, whylen, "the key contains characters that "
 			 "cannot be sent in an HTTP header");
 		return NULL;
@@ -281,10 +286,12 @@ static char *accept_key(const char *v, const char *home, char *why,
 	return copy(v, why, whylen);
 }
 
-const struct setting_def settings[SET_COUNT] = {
-	[SET_DATA_DIR] = { "data_dir", "GPTIMGFS_DATA_DIR", expand_home },
+const struct setting_def config_settings[SET_COUNT] = {
+	[SET_DATA_DIR] = { "data_dir", "GPTIMGFS_DATA_DIR",
+			   config_expand_home },
 	[SET_API_URL] = { "api_url", "GPTIMGFS_API_URL", accept_api_url },
-	[SET_KEY_FILE] = { "key_file", "GPTIMGFS_KEY_FILE", expand_home },
+	[SET_KEY_FILE] = { "key_file", "GPTIMGFS_KEY_FILE",
+			   config_expand_home },
 	[SET_POLL_INTERVAL] = { "poll_interval", "GPTIMGFS_POLL_INTERVAL",
 				accept_seconds },
 	[SET_MAX_INFLIGHT] = { "max_inflight", "GPTIMGFS_MAX_INFLIGHT",
@@ -300,17 +307,17 @@ const struct setting_def settings[SET_COUNT] = {
 	[SET_API_KEY] = { "api_key", "GPTIMGFS_API_KEY", accept_key },
 };
 
-int setting_by_name(const char *name)
+int config_setting_by_name(const char *name)
 {
 	int s;
 
 	for (s = 0; s < SET_COUNT; s++)
-		if (strcmp(settings[s].name, name) == 0)
+		if (strcmp(config_settings[s].name, name) == 0)
 			return s;
 	return -1;
 }
 
-bool key_is_sendable(const char *key)
+bool config_key_is_sendable(const char *key)
 {
 	const unsigned char *c;
 
@@ -320,15 +327,15 @@ bool key_is_sendable(const char *key)
 	return true;
 }
 
-void secret_free(char *s)
+void config_secret_free(char *s)
 {
 	if (s)
 		explicit_bzero(s, strlen(s));
 	free(s);
 }
 
-int layer_set(struct layer *l, enum setting s, const char *value,
-	      const char *home, char *why, size_t whylen)
+int config_layer_set(struct layer *l, enum setting s, const char *value,
+		     const char *home, char *why, size_t whylen)
 {
 	char *v;
 
@@ -336,20 +343,20 @@ int layer_set(struct layer *l, enum setting s, const char *value,
 		snprintf(why, whylen, "the value is empty");
 		return -1;
 	}
-	v = settings[s].accept(value, home, why, whylen);
+	v = config_settings[s].accept(value, home, why, whylen);
 	if (!v)
 		return -1;
-	secret_free(l->value[s]);
+	config_secret_free(l->value[s]);
 	l->value[s] = v;
 	return 0;
 }
 
-void layer_free(struct layer *l)
+void config_layer_free(struct layer *l)
 {
 	int s;
 
 	for (s = 0; s < SET_COUNT; s++) {
-		secret_free(l->value[s]);
+		config_secret_free(l->value[s]);
 		l->value[s] = NULL;
 	}
 }

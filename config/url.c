@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config_int.h"
+#include "internal.h"
 
 #define URL_MAX 2048
 #define HOST_MAX 253		/* the longest DNS name */
@@ -80,12 +80,12 @@ static char *url_error(const char *v, const char *what, char *why,
 {
 	char q[64];
 
-	quote_value(v, q, sizeof(q));
+	config_quote_value(v, q, sizeof(q));
 	snprintf(why, whylen, "%s %s", q, what);
 	return NULL;
 }
 
-char *normalize_api_url(const char *v, char *why, size_t whylen)
+char *config_normalize_api_url(const char *v, char *why, size_t whylen)
 {
 	size_t len = strlen(v), alen, i;
 	char host[HOST_MAX + 1];

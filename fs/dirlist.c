@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "internal.h"
 #include "util/array.h"
 
 /* Entries of one directory; a bound far beyond any jobs/ or out/. */
@@ -29,7 +29,7 @@ static int dirlist_grow(struct dirlist *dl)
 	return 0;
 }
 
-int dirlist_add(struct dirlist *dl, const char *name, mode_t type)
+int fs_dirlist_add(struct dirlist *dl, const char *name, mode_t type)
 {
 	if (dirlist_grow(dl) < 0)
 		return -ENOMEM;
@@ -41,18 +41,18 @@ int dirlist_add(struct dirlist *dl, const char *name, mode_t type)
 	return 0;
 }
 
-int dirlist_add_names(struct dirlist *dl, char **names, size_t n)
+int fs_dirlist_add_names(struct dirlist *dl, char **names, size_t n)
 {
 	size_t i;
 	int rc = names ? 0 : -ENOMEM;
 
 	for (i = 0; rc == 0 && i < n; i++)
-		rc = dirlist_add(dl, names[i], S_IFREG);
+		rc = fs_dirlist_add(dl, names[i], S_IFREG);
 	core_free_names(names, n);
 	return rc;
 }
 
-void dirlist_free(struct dirlist *dl)
+void fs_dirlist_free(struct dirlist *dl)
 {
 	size_t i;
 

@@ -1,13 +1,14 @@
 /* The operations table and what is common to every area: the fixed
  * directories, lookups and attributes, listings, and refusing every change
- * outside jobs/. */
+ * outside jobs/. The attributes of synthetic files and the read check are
+ * attr.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "ops.h"
+#include "internal.h"
 #include "util/log.h"
 
 static const struct {
@@ -31,62 +32,15 @@ int fs_init(struct fs *fs, struct core *c)
 	pthread_mutex_init(&fs->parked_lock, NULL);
 	pthread_mutex_init(&fs->events_lock, NULL);
 	pthread_cond_init(&fs->events_cond, NULL);
-	return nodes_init(fs);
+	return fs_nodes_init(fs);
 }
 
 void fs_destroy(struct fs *fs)
 {
-	nodes_destroy(fs);
+	fs_nodes_destroy(fs);
 	pthread_mutex_destroy(&fs->parked_lock);
 	pthread_mutex_destroy(&fs->events_lock);
 	pthread_cond_destroy(&fs->events_cond);
-}
-
-void fs_stat_synthetic(const struct fs *fs, struct stat *st, fuse_ino_t ino,
-		       mode_t mode, off_t size, time_t mtime)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
-	st->st_mode = mode;
-	st->st_nlink = S_ISDIR(mode) ? 2 : 1;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_size = size;
-	st->st_blksize = 4096;
-	st->st_blocks = (size + 511) / 512;
-	st->st_mtim.tv_sec = mtime;
-	st->st_ctim = st->st_atim = st->st_mtim;
-}
-
-static bool caller_in_group(fuse_req_t req, gid_t gid)
-{
-	gid_t groups[64];
-	int i, n;
-
-	if (fuse_req_ctx(req)->gid == gid)
-		return true;
-	n = fuse_req_getgroups(req, 64, groups);
-	for (i = 0; i < n && i < 64; i++) {
-		if (groups[i] == gid)
-			return true;
-	}
-	return false;
-}
-
-/* As the kernel decides (generic_permission): the owner's bits for the
- * owner, the group's for the group, the others' for the rest; root
- * reads everything. */
-bool fs_may_read(const struct fs *fs, fuse_req_t req, mode_t mode)
-{
-	uid_t uid = fuse_req_ctx(req)->uid;
-
-	if (uid == 0)
-		return true;
-	if (uid == fs->uid)
-		return mode & S_IRUSR;
-	if (caller_in_group(req, fs->gid))
-		return mode & S_IRGRP;
-	return mode & S_IROTH;
 }
 
 static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
@@ -119,7 +73,7 @@ int fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
 		return 0;
 	/* the kernel dropped the request: undo the lookup count */
 	pthread_mutex_lock(&fs->nodes_lock);
-	node_forget(fs, e.ino, 1);
+	fs_node_forget(fs, e.ino, 1);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return -ENOENT;
 }
@@ -150,14 +104,14 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		root_lookup(req, name);
 		break;
 	case FS_INO_JOBS:
-		jobs_lookup(req, name);
+		fs_jobs_lookup(req, name);
 		break;
 	case FS_INO_STATUS:
 	case FS_INO_WAIT:
-		view_lookup(req, area_of_dir(parent), name);
+		fs_view_lookup(req, fs_area_of_dir(parent), name);
 		break;
 	case FS_INO_OUT:
-		out_lookup(req, name);
+		fs_out_lookup(req, name);
 		break;
 	default:
 		fuse_reply_err(req, ENOTDIR);
@@ -169,7 +123,7 @@ static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	struct fs *fs = fs_of(req);
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	node_forget(fs, ino, nlookup);
+	fs_node_forget(fs, ino, nlookup);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	fuse_reply_none(req);
 }
@@ -182,7 +136,7 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 
 	pthread_mutex_lock(&fs->nodes_lock);
 	for (i = 0; i < count; i++)
-		node_forget(fs, forgets[i].ino, forgets[i].nlookup);
+		fs_node_forget(fs, forgets[i].ino, forgets[i].nlookup);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	fuse_reply_none(req);
 }
@@ -200,7 +154,7 @@ static int node_get(struct fs *fs, fuse_ino_t ino, struct node_ref *r)
 	int rc = -ESTALE;
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_ino(fs, ino);
+	n = fs_node_by_ino(fs, ino);
 	r->area = n ? n->area : AREA_NONE;
 	if (n && n->name) {
 		snprintf(r->name, sizeof(r->name), "%s", n->name);
@@ -223,28 +177,28 @@ static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st,
 	if (ino < FS_INO_FIRST_DYNAMIC) {
 		*ttl = ino == FS_INO_CREDITS ? TTL_VIEW : TTL_FIXED;
 		if (ino == FS_INO_CREDITS)
-			return credits_getattr(fs, st);
+			return fs_credits_getattr(fs, st);
 		fixed_stat(fs, ino, st);
 		return 0;
 	}
 	rc = node_get(fs, ino, &r);
 	if (rc == -ENOENT && r.area == AREA_JOBS) {
 		*ttl = TTL_JOBS;
-		return jobs_getattr_unnamed(fs, ino, st);
+		return fs_jobs_getattr_unnamed(fs, ino, st);
 	}
 	if (rc < 0)
 		return rc;
 	switch (r.area) {
 	case AREA_JOBS:
 		*ttl = TTL_JOBS;
-		return jobs_getattr(fs, &r.copy, st);
+		return fs_jobs_getattr(fs, &r.copy, st);
 	case AREA_STATUS:
 	case AREA_WAIT:
 		*ttl = TTL_VIEW;
-		return view_getattr(fs, &r.copy, st);
+		return fs_view_getattr(fs, &r.copy, st);
 	case AREA_OUT:
 		*ttl = TTL_OUT;
-		return out_getattr(fs, &r.copy, st);
+		return fs_out_getattr(fs, &r.copy, st);
 	default:
 		return -ESTALE;
 	}
@@ -259,7 +213,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 
 	if (fi && ino >= FS_INO_FIRST_DYNAMIC &&
 	    fs_handle_kind(fi) == FS_HANDLE_JOBS)
-		rc = jobs_fgetattr(fs_of(req), ino, fi, &st);
+		rc = fs_jobs_fgetattr(fs_of(req), ino, fi, &st);
 	else
 		rc = attr_of(fs_of(req), ino, &st, &ttl);
 	if (rc < 0) {
@@ -290,7 +244,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	jobs_setattr(req, &r.copy, attr, to_set, fi);
+	fs_jobs_setattr(req, &r.copy, attr, to_set, fi);
 }
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -299,7 +253,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	if (ino == FS_INO_CREDITS) {
-		view_open(req, ino, fi);
+		fs_view_open(req, ino, fi);
 		return;
 	}
 	rc = ino < FS_INO_FIRST_DYNAMIC ? -EISDIR
@@ -310,14 +264,14 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	switch (r.area) {
 	case AREA_JOBS:
-		jobs_open(req, &r.copy, fi);
+		fs_jobs_open(req, &r.copy, fi);
 		break;
 	case AREA_STATUS:
 	case AREA_WAIT:
-		view_open(req, ino, fi);
+		fs_view_open(req, ino, fi);
 		break;
 	case AREA_OUT:
-		out_open(req, &r.copy, fi);
+		fs_out_open(req, &r.copy, fi);
 		break;
 	default:
 		fuse_reply_err(req, ESTALE);
@@ -329,13 +283,13 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	switch (fs_handle_kind(fi)) {
 	case FS_HANDLE_JOBS:
-		jobs_read(req, size, off, fi);
+		fs_jobs_read(req, size, off, fi);
 		break;
 	case FS_HANDLE_OUT:
-		out_read(req, size, off, fi);
+		fs_out_read(req, size, off, fi);
 		break;
 	default:
-		view_read(req, ino, size, off, fi);
+		fs_view_read(req, ino, size, off, fi);
 	}
 }
 
@@ -346,7 +300,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	jobs_write(req, ino, data, size, off, fi);
+	fs_jobs_write(req, ino, data, size, off, fi);
 }
 
 /* A FLUSH comes at every close(2), from any process that holds the open
@@ -364,13 +318,13 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 {
 	switch (fs_handle_kind(fi)) {
 	case FS_HANDLE_JOBS:
-		jobs_release(req, ino, fi);
+		fs_jobs_release(req, ino, fi);
 		break;
 	case FS_HANDLE_OUT:
-		out_release(req, fi);
+		fs_out_release(req, fi);
 		break;
 	default:
-		view_release(req, fi);
+		fs_view_release(req, fi);
 	}
 }
 
@@ -380,7 +334,7 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)ino;
 	(void)datasync;
 	if (fs_handle_kind(fi) == FS_HANDLE_JOBS)
-		jobs_fsync(req, fi);
+		fs_jobs_fsync(req, fi);
 	else
 		fuse_reply_err(req, 0);
 }
@@ -392,7 +346,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	jobs_create(req, name, mode, fi);
+	fs_jobs_create(req, name, mode, fi);
 }
 
 /* Flat namespace: no directories, links or special files in jobs/. */
@@ -437,9 +391,9 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	if (parent == FS_INO_JOBS)
-		jobs_unlink(req, name);
+		fs_jobs_unlink(req, name);
 	else if (parent == FS_INO_OUT)
-		out_unlink(req, name);
+		fs_out_unlink(req, name);
 	else
 		fuse_reply_err(req, EACCES);
 }
@@ -460,7 +414,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	jobs_rename(req, name, newname, flags);
+	fs_jobs_rename(req, name, newname, flags);
 }
 
 static int list_root(struct dirlist *dl)
@@ -471,7 +425,7 @@ static int list_root(struct dirlist *dl)
 		mode_t type = fixed_entries[i].ino == FS_INO_CREDITS ? S_IFREG
 								     : S_IFDIR;
 
-		if (dirlist_add(dl, fixed_entries[i].name, type) < 0)
+		if (fs_dirlist_add(dl, fixed_entries[i].name, type) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -486,21 +440,21 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 
 	if (dl)
 		dl->hdr.kind = FS_HANDLE_DIR;
-	if (dl && (rc = dirlist_add(dl, ".", S_IFDIR)) == 0 &&
-	    (rc = dirlist_add(dl, "..", S_IFDIR)) == 0) {
+	if (dl && (rc = fs_dirlist_add(dl, ".", S_IFDIR)) == 0 &&
+	    (rc = fs_dirlist_add(dl, "..", S_IFDIR)) == 0) {
 		switch (ino) {
 		case FS_INO_ROOT:
 			rc = list_root(dl);
 			break;
 		case FS_INO_JOBS:
-			rc = jobs_list(fs, dl);
+			rc = fs_jobs_list(fs, dl);
 			break;
 		case FS_INO_STATUS:
 		case FS_INO_WAIT:
-			rc = view_list(fs, dl);
+			rc = fs_view_list(fs, dl);
 			break;
 		case FS_INO_OUT:
-			rc = out_list(fs, dl);
+			rc = fs_out_list(fs, dl);
 			break;
 		default:
 			rc = -ENOTDIR;
@@ -508,7 +462,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	if (rc < 0) {
 		if (dl)
-			dirlist_free(dl);
+			fs_dirlist_free(dl);
 		free(dl);
 		fuse_reply_err(req, -rc);
 		return;
@@ -516,7 +470,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	fs_handle_set(fi, &dl->hdr);
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
-		dirlist_free(dl);
+		fs_dirlist_free(dl);
 		free(dl);
 	}
 }
@@ -560,7 +514,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 		FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_DIR), struct dirlist);
 
 	(void)ino;
-	dirlist_free(dl);
+	fs_dirlist_free(dl);
 	free(dl);
 	fuse_reply_err(req, 0);
 }
@@ -586,7 +540,7 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	out_getxattr(req, n, name, size);
+	fs_out_getxattr(req, n, name, size);
 }
 
 static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -603,7 +557,7 @@ static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	out_listxattr(req, n, size);
+	fs_out_listxattr(req, n, size);
 }
 
 static bool in_jobs(struct fs *fs, fuse_ino_t ino)

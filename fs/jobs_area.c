@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "core/opts.h"
-#include "ops.h"
+#include "internal.h"
 #include "util/log.h"
 
 struct jobs_handle {
@@ -108,14 +108,14 @@ static void note_change(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h)
 	pthread_mutex_lock(&fs->nodes_lock);
 	if (!h->changed) {
 		h->changed = true;
-		n = node_by_ino(fs, ino);
+		n = fs_node_by_ino(fs, ino);
 		if (n)
 			count_changer(fs, n);
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
-int jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
+int fs_jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 {
 	if (fstatat(core_jobs_dirfd(fs->core), n->name, st,
 		    AT_SYMLINK_NOFOLLOW) < 0)
@@ -131,7 +131,7 @@ int jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 static void opened_locked(struct fs *fs, struct fs_node *n,
 			  struct jobs_handle *h)
 {
-	node_opened(fs, n->ino, h->fd);
+	fs_node_opened(fs, n->ino, h->fd);
 	if (h->changed)
 		count_changer(fs, n);
 }
@@ -141,7 +141,7 @@ static void track_open(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h)
 	struct fs_node *n;
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_ino(fs, ino);
+	n = fs_node_by_ino(fs, ino);
 	if (n)
 		opened_locked(fs, n, h);
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -158,7 +158,7 @@ static bool last_changer_gone(struct fs *fs, fuse_ino_t ino, char *name,
 
 	name[0] = '\0';
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_ino(fs, ino);
+	n = fs_node_by_ino(fs, ino);
 	if (n && n->changers > 0) {
 		last = --n->changers == 0;
 		n->submitting += last;
@@ -176,7 +176,7 @@ static void end_mark(struct fs *fs, fuse_ino_t ino)
 	struct fs_node *n;
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_ino(fs, ino);
+	n = fs_node_by_ino(fs, ino);
 	if (n) {
 		n->submitting--;
 		remark(fs, n);
@@ -199,7 +199,7 @@ static void track_release(struct fs *fs, fuse_ino_t ino,
 		end_mark(fs, ino);
 	}
 	pthread_mutex_lock(&fs->nodes_lock);
-	node_released(fs, ino);
+	fs_node_released(fs, ino);
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
@@ -215,7 +215,7 @@ static int reply_jobs_entry(fuse_req_t req, const char *name, struct stat *st,
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_ref(fs, AREA_JOBS, name, (uint64_t)st->st_ino);
+	n = fs_node_ref(fs, AREA_JOBS, name, (uint64_t)st->st_ino);
 	if (n && fi)
 		opened_locked(fs, n, handle_of(fi));
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -230,7 +230,7 @@ static int reply_jobs_entry(fuse_req_t req, const char *name, struct stat *st,
 	return -ENOENT;
 }
 
-void jobs_lookup(fuse_req_t req, const char *name)
+void fs_jobs_lookup(fuse_req_t req, const char *name)
 {
 	struct stat st;
 
@@ -262,8 +262,8 @@ static int stored_flags(int flags)
 	       O_CLOEXEC | O_NOFOLLOW;
 }
 
-void jobs_create(fuse_req_t req, const char *name, mode_t mode,
-		 struct fuse_file_info *fi)
+void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
+		    struct fuse_file_info *fi)
 {
 	struct jobs_handle *h;
 	struct stat st;
@@ -293,7 +293,7 @@ void jobs_create(fuse_req_t req, const char *name, mode_t mode,
 	}
 }
 
-void jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
+void fs_jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 {
 	struct jobs_handle *h;
 	int fd = openat(jobs_fd(req), n->name, stored_flags(fi->flags));
@@ -317,8 +317,8 @@ void jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 	}
 }
 
-void jobs_read(fuse_req_t req, size_t size, off_t off,
-	       struct fuse_file_info *fi)
+void fs_jobs_read(fuse_req_t req, size_t size, off_t off,
+		  struct fuse_file_info *fi)
 {
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
@@ -337,14 +337,14 @@ static bool too_big(struct fs *fs, fuse_ino_t ino, off_t end)
 	if (end <= PROMPT_MAX_FILE)
 		return false;
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_ino(fs, ino);
+	n = fs_node_by_ino(fs, ino);
 	prompt = n && n->name && is_prompt(n->name);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return prompt;
 }
 
-void jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
-		size_t size, off_t off, struct fuse_file_info *fi)
+void fs_jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
+		   size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct jobs_handle *h = handle_of(fi);
 	ssize_t n;
@@ -369,7 +369,7 @@ void jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 	fuse_reply_write(req, (size_t)n);
 }
 
-void jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+void fs_jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct jobs_handle *h = handle_of(fi);
 
@@ -379,7 +379,7 @@ void jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
-void jobs_fsync(fuse_req_t req, struct fuse_file_info *fi)
+void fs_jobs_fsync(fuse_req_t req, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, fsync(handle_of(fi)->fd) < 0 ? errno : 0);
 }
@@ -435,8 +435,8 @@ static int stat_fd(struct fs *fs, int fd, fuse_ino_t ino, struct stat *st)
 	return 0;
 }
 
-int jobs_fgetattr(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
-		  struct stat *st)
+int fs_jobs_fgetattr(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
+		     struct stat *st)
 {
 	return stat_fd(fs, handle_of(fi)->fd, ino, st);
 }
@@ -450,7 +450,7 @@ static int open_fd_of(struct fs *fs, fuse_ino_t ino)
 	int fd = -1;
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_ino(fs, ino);
+	n = fs_node_by_ino(fs, ino);
 	if (n && n->fd >= 0)
 		fd = fcntl(n->fd, F_DUPFD_CLOEXEC, 0);
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -459,7 +459,7 @@ static int open_fd_of(struct fs *fs, fuse_ino_t ino)
 	return fd;
 }
 
-int jobs_getattr_unnamed(struct fs *fs, fuse_ino_t ino, struct stat *st)
+int fs_jobs_getattr_unnamed(struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	int fd = open_fd_of(fs, ino), rc;
 
@@ -491,8 +491,8 @@ static int apply_attrs(fuse_req_t req, struct fs_node *n, int fd,
 
 /* By the open file's descriptor when there is one (fchmod, ftruncate on a
  * file that was unlinked or renamed over since), else by name. */
-void jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
-		  int to_set, struct fuse_file_info *fi)
+void fs_jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
+		     int to_set, struct fuse_file_info *fi)
 {
 	int fd = fi ? handle_of(fi)->fd
 		 : n->name[0] ? openat(jobs_fd(req), n->name,
@@ -525,14 +525,14 @@ static void forget_prompt(struct fs *fs, const char *file)
  * mark: what is written there now is submitted nowhere. */
 static void detach(struct fs *fs, struct fs_node *n)
 {
-	node_detach(fs, n);
+	fs_node_detach(fs, n);
 	remark(fs, n);
 }
 
 /* Under nodes_lock: n's file is now called name. */
 static void renamed(struct fs *fs, struct fs_node *n, const char *name)
 {
-	if (node_rename(fs, n, name) < 0)
+	if (fs_node_rename(fs, n, name) < 0)
 		detach(fs, n);
 	else
 		remark(fs, n);
@@ -543,13 +543,13 @@ static void detach_name(struct fs *fs, const char *name)
 	struct fs_node *n;
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_name(fs, AREA_JOBS, name);
+	n = fs_node_by_name(fs, AREA_JOBS, name);
 	if (n)
 		detach(fs, n);
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
-void jobs_unlink(fuse_req_t req, const char *name)
+void fs_jobs_unlink(fuse_req_t req, const char *name)
 {
 	struct fs *fs = fs_of(req);
 
@@ -569,10 +569,10 @@ static void rename_nodes(struct fs *fs, const char *name, const char *newname,
 	struct fs_node *from, *to;
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	from = node_by_name(fs, AREA_JOBS, name);
-	to = node_by_name(fs, AREA_JOBS, newname);
+	from = fs_node_by_name(fs, AREA_JOBS, name);
+	to = fs_node_by_name(fs, AREA_JOBS, newname);
 	if ((flags & RENAME_EXCHANGE) && from && to) {
-		node_swap_names(fs, from, to);
+		fs_node_swap_names(fs, from, to);
 		remark(fs, from);
 		remark(fs, to);
 	} else if (flags & RENAME_EXCHANGE) {
@@ -600,15 +600,15 @@ static void submit_renamed(struct fs *fs, const char *file)
 	bool being_written;
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_name(fs, AREA_JOBS, file);
+	n = fs_node_by_name(fs, AREA_JOBS, file);
 	being_written = n && n->changers > 0;
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (!being_written)
 		submit(fs, file);
 }
 
-void jobs_rename(fuse_req_t req, const char *name, const char *newname,
-		 unsigned int flags)
+void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
+		    unsigned int flags)
 {
 	struct fs *fs = fs_of(req);
 	int rc = core_check_prompt_filename(newname);
@@ -632,7 +632,7 @@ void jobs_rename(fuse_req_t req, const char *name, const char *newname,
 	fuse_reply_err(req, 0);
 }
 
-int jobs_list(struct fs *fs, struct dirlist *dl)
+int fs_jobs_list(struct fs *fs, struct dirlist *dl)
 {
 	int fd = openat(core_jobs_dirfd(fs->core), ".",
 			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -649,7 +649,7 @@ int jobs_list(struct fs *fs, struct dirlist *dl)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		rc = dirlist_add(dl, de->d_name, S_IFREG);
+		rc = fs_dirlist_add(dl, de->d_name, S_IFREG);
 	}
 	closedir(d);
 	return rc;

@@ -10,7 +10,7 @@
 
 #define NODE_BUCKETS 16384
 
-int nodes_init(struct fs *fs)
+int fs_nodes_init(struct fs *fs)
 {
 	fs->n_buckets = NODE_BUCKETS;
 	fs->by_ino = calloc(fs->n_buckets, sizeof(*fs->by_ino));
@@ -24,7 +24,7 @@ int nodes_init(struct fs *fs)
 	return pthread_mutex_init(&fs->nodes_lock, NULL) == 0 ? 0 : -ENOMEM;
 }
 
-void nodes_destroy(struct fs *fs)
+void fs_nodes_destroy(struct fs *fs)
 {
 	size_t i;
 
@@ -46,7 +46,7 @@ void nodes_destroy(struct fs *fs)
 	pthread_mutex_destroy(&fs->nodes_lock);
 }
 
-enum fs_area area_of_dir(fuse_ino_t dir)
+enum fs_area fs_area_of_dir(fuse_ino_t dir)
 {
 	switch (dir) {
 	case FS_INO_JOBS:
@@ -62,7 +62,7 @@ enum fs_area area_of_dir(fuse_ino_t dir)
 	}
 }
 
-fuse_ino_t dir_of_area(enum fs_area area)
+fuse_ino_t fs_dir_of_area(enum fs_area area)
 {
 	static const fuse_ino_t dirs[] = {
 		[AREA_NONE] = FS_INO_ROOT,	[AREA_JOBS] = FS_INO_JOBS,
@@ -90,7 +90,7 @@ static size_t ino_bucket(const struct fs *fs, fuse_ino_t ino)
 	return (size_t)(ino % fs->n_buckets);
 }
 
-struct fs_node *node_by_ino(struct fs *fs, fuse_ino_t ino)
+struct fs_node *fs_node_by_ino(struct fs *fs, fuse_ino_t ino)
 {
 	struct fs_node *n = fs->by_ino[ino_bucket(fs, ino)];
 
@@ -99,8 +99,8 @@ struct fs_node *node_by_ino(struct fs *fs, fuse_ino_t ino)
 	return n;
 }
 
-struct fs_node *node_by_name(struct fs *fs, enum fs_area area,
-			     const char *name)
+struct fs_node *fs_node_by_name(struct fs *fs, enum fs_area area,
+				const char *name)
 {
 	struct fs_node *n = fs->by_name[name_bucket(fs, area, name)];
 
@@ -128,10 +128,10 @@ static void unlink_name(struct fs *fs, struct fs_node *n)
 	n->next_name = NULL;
 }
 
-struct fs_node *node_ref(struct fs *fs, enum fs_area area, const char *name,
-			 uint64_t key)
+struct fs_node *fs_node_ref(struct fs *fs, enum fs_area area, const char *name,
+			    uint64_t key)
 {
-	struct fs_node *n = node_by_name(fs, area, name);
+	struct fs_node *n = fs_node_by_name(fs, area, name);
 	size_t b;
 
 	if (n && n->key == key) {
@@ -139,7 +139,7 @@ struct fs_node *node_ref(struct fs *fs, enum fs_area area, const char *name,
 		return n;
 	}
 	if (n)	/* the name now means another file */
-		node_detach(fs, n);
+		fs_node_detach(fs, n);
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
@@ -160,7 +160,7 @@ struct fs_node *node_ref(struct fs *fs, enum fs_area area, const char *name,
 	return n;
 }
 
-void node_detach(struct fs *fs, struct fs_node *n)
+void fs_node_detach(struct fs *fs, struct fs_node *n)
 {
 	if (!n->name)
 		return;
@@ -169,7 +169,7 @@ void node_detach(struct fs *fs, struct fs_node *n)
 	n->name = NULL;
 }
 
-int node_rename(struct fs *fs, struct fs_node *n, const char *name)
+int fs_node_rename(struct fs *fs, struct fs_node *n, const char *name)
 {
 	char *copy = strdup(name);
 
@@ -183,7 +183,7 @@ int node_rename(struct fs *fs, struct fs_node *n, const char *name)
 	return 0;
 }
 
-void node_swap_names(struct fs *fs, struct fs_node *a, struct fs_node *b)
+void fs_node_swap_names(struct fs *fs, struct fs_node *a, struct fs_node *b)
 {
 	char *name = a->name;
 
@@ -195,7 +195,7 @@ void node_swap_names(struct fs *fs, struct fs_node *a, struct fs_node *b)
 	link_name(fs, b);
 }
 
-void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
+void fs_node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct fs_node **pp = &fs->by_ino[ino_bucket(fs, ino)], *n;
 
@@ -211,16 +211,16 @@ void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 	if (n->nlookup > 0)
 		return;
 	*pp = n->next_ino;
-	node_detach(fs, n);
+	fs_node_detach(fs, n);
 	if (n->fd >= 0)
 		close(n->fd);
 	free(n->marked);
 	free(n);
 }
 
-void node_opened(struct fs *fs, fuse_ino_t ino, int fd)
+void fs_node_opened(struct fs *fs, fuse_ino_t ino, int fd)
 {
-	struct fs_node *n = node_by_ino(fs, ino);
+	struct fs_node *n = fs_node_by_ino(fs, ino);
 
 	if (!n)
 		return;
@@ -229,9 +229,9 @@ void node_opened(struct fs *fs, fuse_ino_t ino, int fd)
 	n->opens++;
 }
 
-void node_released(struct fs *fs, fuse_ino_t ino)
+void fs_node_released(struct fs *fs, fuse_ino_t ino)
 {
-	struct fs_node *n = node_by_ino(fs, ino);
+	struct fs_node *n = fs_node_by_ino(fs, ino);
 
 	DEBUGASSERT(!n || n->opens > 0);
 	if (!n || n->opens == 0 || --n->opens > 0)

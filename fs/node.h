@@ -30,28 +30,28 @@ struct fs_node {
 	struct fs_node *next_name;
 };
 
-int nodes_init(struct fs *fs);
-void nodes_destroy(struct fs *fs);
+int fs_nodes_init(struct fs *fs);
+void fs_nodes_destroy(struct fs *fs);
 /* The area of the files in directory inode dir, AREA_NONE for others. */
-enum fs_area area_of_dir(fuse_ino_t dir);
-fuse_ino_t dir_of_area(enum fs_area area);
+enum fs_area fs_area_of_dir(fuse_ino_t dir);
+fuse_ino_t fs_dir_of_area(enum fs_area area);
 
 /* All under fs->nodes_lock, held by the caller. */
-struct fs_node *node_by_ino(struct fs *fs, fuse_ino_t ino);
-struct fs_node *node_by_name(struct fs *fs, enum fs_area area,
-			     const char *name);
+struct fs_node *fs_node_by_ino(struct fs *fs, fuse_ino_t ino);
+struct fs_node *fs_node_by_name(struct fs *fs, enum fs_area area,
+				const char *name);
 /* Find or make the node for (area, name, key) and count one lookup. */
-struct fs_node *node_ref(struct fs *fs, enum fs_area area, const char *name,
-			 uint64_t key);
-void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
+struct fs_node *fs_node_ref(struct fs *fs, enum fs_area area, const char *name,
+			    uint64_t key);
+void fs_node_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
 /* A handle on node ino's stored file fd was opened / released. */
-void node_opened(struct fs *fs, fuse_ino_t ino, int fd);
-void node_released(struct fs *fs, fuse_ino_t ino);
+void fs_node_opened(struct fs *fs, fuse_ino_t ino, int fd);
+void fs_node_released(struct fs *fs, fuse_ino_t ino);
 /* The name no longer leads to this node. */
-void node_detach(struct fs *fs, struct fs_node *n);
+void fs_node_detach(struct fs *fs, struct fs_node *n);
 /* A rename: the node now has another name. */
-int node_rename(struct fs *fs, struct fs_node *n, const char *name);
+int fs_node_rename(struct fs *fs, struct fs_node *n, const char *name);
 /* RENAME_EXCHANGE: a and b (both named) trade names. */
-void node_swap_names(struct fs *fs, struct fs_node *a, struct fs_node *b);
+void fs_node_swap_names(struct fs *fs, struct fs_node *a, struct fs_node *b);
 
 #endif

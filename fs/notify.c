@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "internal.h"
 #include "util/array.h"
 #include "util/log.h"
 
@@ -97,8 +97,8 @@ static void on_interrupt(fuse_req_t req, void *data)
 		fuse_reply_err(req, EINTR);
 }
 
-void park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
-		  size_t size, off_t off)
+void fs_park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
+		     size_t size, off_t off)
 {
 	struct fs_parked *p = calloc(1, sizeof(*p));
 	enum event_kind kind = h->area == AREA_NONE ? EV_CREDITS : EV_JOB;
@@ -148,7 +148,7 @@ static void answer_parked(struct fs *fs, bool credits, const char *name)
 				     : p->h->area != AREA_NONE &&
 					       strcmp(p->h->name, name) == 0;
 
-		if (match && (p->rc = view_render(fs, p->h)) != -EAGAIN) {
+		if (match && (p->rc = fs_view_render(fs, p->h)) != -EAGAIN) {
 			*pp = p->next;
 			p->next = ready;
 			ready = p;
@@ -160,7 +160,7 @@ static void answer_parked(struct fs *fs, bool credits, const char *name)
 	while ((p = ready) != NULL) {
 		ready = p->next;
 		if (p->rc == 0)
-			view_reply(p->req, p->h, p->size, p->off);
+			fs_view_reply(p->req, p->h, p->size, p->off);
 		else	/* e.g. ENOENT: the job is gone */
 			fuse_reply_err(p->req, -p->rc);
 		free(p);
@@ -217,7 +217,7 @@ static void inval_job(struct fs *fs, const char *name)
 
 	pthread_mutex_lock(&fs->nodes_lock);
 	for (i = 0; i < 2; i++) {
-		struct fs_node *n = node_by_name(fs, areas[i], name);
+		struct fs_node *n = fs_node_by_name(fs, areas[i], name);
 
 		inos[i] = n ? n->ino : 0;
 	}
@@ -229,7 +229,7 @@ static void inval_job(struct fs *fs, const char *name)
 					      fs->se, inos[i], 0, 0));
 		notify_result(NOTIFY_ENTRY,
 			      fuse_lowlevel_notify_inval_entry(
-				      fs->se, dir_of_area(areas[i]), name,
+				      fs->se, fs_dir_of_area(areas[i]), name,
 				      strlen(name)));
 	}
 }
@@ -260,7 +260,7 @@ static void inval_outputs(struct fs *fs)
 			stale[n_stale] = strdup(n->name);
 			if (stale[n_stale])
 				n_stale++;
-			node_detach(fs, n);
+			fs_node_detach(fs, n);
 		}
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ops.h"
+#include "internal.h"
 
 #define XATTR_MAX (1024 * 1024)
 
@@ -31,7 +31,7 @@ static void output_stat(const struct fs *fs, const struct core_output *o,
 	st->st_mtim = st->st_ctim = st->st_atim = o->mtime;
 }
 
-int out_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
+int fs_out_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 {
 	struct core_output o;
 	int rc = core_output_find(fs->core, n->name, &o);
@@ -43,7 +43,7 @@ int out_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	return rc;
 }
 
-void out_lookup(fuse_req_t req, const char *name)
+void fs_out_lookup(fuse_req_t req, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct core_output o;
@@ -56,7 +56,7 @@ void out_lookup(fuse_req_t req, const char *name)
 		return;
 	}
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_ref(fs, AREA_OUT, name, o.id);
+	n = fs_node_ref(fs, AREA_OUT, name, o.id);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
@@ -66,7 +66,7 @@ void out_lookup(fuse_req_t req, const char *name)
 	fs_reply_entry(req, n, &st, TTL_OUT_NAME, TTL_OUT, NULL);
 }
 
-void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
+void fs_out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct out_handle *h;
@@ -101,8 +101,8 @@ void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 	}
 }
 
-void out_read(fuse_req_t req, size_t size, off_t off,
-	      struct fuse_file_info *fi)
+void fs_out_read(fuse_req_t req, size_t size, off_t off,
+		 struct fuse_file_info *fi)
 {
 	struct out_handle *h = out_handle_of(fi);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
@@ -113,7 +113,7 @@ void out_read(fuse_req_t req, size_t size, off_t off,
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
-void out_release(fuse_req_t req, struct fuse_file_info *fi)
+void fs_out_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct out_handle *h = out_handle_of(fi);
 
@@ -122,7 +122,7 @@ void out_release(fuse_req_t req, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
-void out_unlink(fuse_req_t req, const char *name)
+void fs_out_unlink(fuse_req_t req, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	int rc = core_output_unlink(fs->core, name);
@@ -130,9 +130,9 @@ void out_unlink(fuse_req_t req, const char *name)
 
 	if (rc == 0) {
 		pthread_mutex_lock(&fs->nodes_lock);
-		n = node_by_name(fs, AREA_OUT, name);
+		n = fs_node_by_name(fs, AREA_OUT, name);
 		if (n)
-			node_detach(fs, n);
+			fs_node_detach(fs, n);
 		pthread_mutex_unlock(&fs->nodes_lock);
 	}
 	fuse_reply_err(req, -rc);
@@ -161,8 +161,8 @@ static int xattr_readable(fuse_req_t req, struct fs_node *n)
 	return rc;
 }
 
-void out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
-		  size_t size)
+void fs_out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
+		     size_t size)
 {
 	struct buf value;
 	int rc = xattr_readable(req, n);
@@ -178,7 +178,7 @@ void out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
 	buf_free(&value);
 }
 
-void out_listxattr(fuse_req_t req, struct fs_node *n, size_t size)
+void fs_out_listxattr(fuse_req_t req, struct fs_node *n, size_t size)
 {
 	struct buf list;
 	int rc = xattr_readable(req, n);
@@ -193,10 +193,10 @@ void out_listxattr(fuse_req_t req, struct fs_node *n, size_t size)
 	buf_free(&list);
 }
 
-int out_list(struct fs *fs, struct dirlist *dl)
+int fs_out_list(struct fs *fs, struct dirlist *dl)
 {
 	size_t n;
 	char **names = core_output_names(fs->core, &n);
 
-	return dirlist_add_names(dl, names, n);
+	return fs_dirlist_add_names(dl, names, n);
 }

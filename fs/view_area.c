@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "internal.h"
 #include "util/log.h"
 
 #define VIEW_MAX (64 * 1024)
 
-int view_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
+int fs_view_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 {
 	struct core_status_info info;
 	struct buf text;
@@ -31,7 +31,7 @@ int view_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	return rc;
 }
 
-int credits_getattr(struct fs *fs, struct stat *st)
+int fs_credits_getattr(struct fs *fs, struct stat *st)
 {
 	/* the size is not known before a read asks the API; direct_io
 	 * reads do not depend on it */
@@ -40,7 +40,7 @@ int credits_getattr(struct fs *fs, struct stat *st)
 	return 0;
 }
 
-void view_lookup(fuse_req_t req, enum fs_area area, const char *name)
+void fs_view_lookup(fuse_req_t req, enum fs_area area, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node *n;
@@ -48,16 +48,16 @@ void view_lookup(fuse_req_t req, enum fs_area area, const char *name)
 	int rc;
 
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_ref(fs, area, name, 0);
+	n = fs_node_ref(fs, area, name, 0);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = view_getattr(fs, n, &st);
+	rc = fs_view_getattr(fs, n, &st);
 	if (rc < 0) {
 		pthread_mutex_lock(&fs->nodes_lock);
-		node_forget(fs, n->ino, 1);
+		fs_node_forget(fs, n->ino, 1);
 		pthread_mutex_unlock(&fs->nodes_lock);
 		fuse_reply_err(req, -rc);
 		return;
@@ -74,7 +74,7 @@ static enum fs_area area_of_ino(struct fs *fs, fuse_ino_t ino, char *name,
 	if (ino == FS_INO_CREDITS)
 		return AREA_NONE;
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = node_by_ino(fs, ino);
+	n = fs_node_by_ino(fs, ino);
 	if (n && n->name) {
 		area = n->area;
 		snprintf(name, namesz, "%s", n->name);
@@ -96,7 +96,7 @@ static void view_handle_free(struct view_handle *h)
 	free(h);
 }
 
-void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct view_handle *h;
 
@@ -127,7 +127,8 @@ void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* Answer a read from the snapshot: a failed job's wait/ file gives EIO
  * after its text, so `cat wait/NAME` prints why and exits non-zero. */
-void view_reply(fuse_req_t req, struct view_handle *h, size_t size, off_t off)
+void fs_view_reply(fuse_req_t req, struct view_handle *h, size_t size,
+		   off_t off)
 {
 	char *copy = NULL;
 	int err = 0;
@@ -181,7 +182,7 @@ static int render_locked(struct fs *fs, struct view_handle *h)
 
 /* Take the snapshot if the file can be answered now. 0: rendered; -EAGAIN:
  * park the read; another -errno: fail it. */
-int view_render(struct fs *fs, struct view_handle *h)
+int fs_view_render(struct fs *fs, struct view_handle *h)
 {
 	int rc;
 
@@ -191,36 +192,36 @@ int view_render(struct fs *fs, struct view_handle *h)
 	return rc;
 }
 
-void view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	       struct fuse_file_info *fi)
+void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi)
 {
 	struct view_handle *h = view_handle_of(fi);
 	struct fs *fs = fs_of(req);
 	int rc;
 
 	(void)ino;
-	rc = view_render(fs, h);
+	rc = fs_view_render(fs, h);
 	if (rc == -EAGAIN) {
-		park_request(fs, req, h, size, off);
+		fs_park_request(fs, req, h, size, off);
 		return;
 	}
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	view_reply(req, h, size, off);
+	fs_view_reply(req, h, size, off);
 }
 
-void view_release(fuse_req_t req, struct fuse_file_info *fi)
+void fs_view_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	view_handle_free(view_handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
-int view_list(struct fs *fs, struct dirlist *dl)
+int fs_view_list(struct fs *fs, struct dirlist *dl)
 {
 	size_t n;
 	char **names = core_job_names(fs->core, &n);
 
-	return dirlist_add_names(dl, names, n);
+	return fs_dirlist_add_names(dl, names, n);
 }

@@ -31,7 +31,8 @@ static const struct range4 special4[] = {
 	{ 0xf0000000, 4, ADDR_RESERVED },	/* 240/4, broadcast */
 };
 
-enum addr_class addr_class_v4(uint32_t ip)
+/* ip in host byte order. */
+static enum addr_class addr_class_v4(uint32_t ip)
 {
 	size_t i;
 
@@ -88,7 +89,10 @@ static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
 static const uint8_t six_to_four[2] = { 0x20, 0x02 };
 
-enum addr_class addr_class_v6(const uint8_t ip[16])
+/* The 16 bytes of an IPv6 address. An IPv4 address written in one
+ * (::ffff:a.b.c.d mapped, ::a.b.c.d compatible, 64:ff9b::a.b.c.d NAT64,
+ * 2002:AABB:CCDD::/48 6to4) is classified as that IPv4 address. */
+static enum addr_class addr_class_v6(const uint8_t ip[16])
 {
 	static const uint8_t zeros[15];
 	size_t i;
@@ -107,7 +111,7 @@ enum addr_class addr_class_v6(const uint8_t ip[16])
 	return ADDR_RESERVED;
 }
 
-enum addr_class addr_classify(const struct sockaddr *sa, socklen_t len)
+enum addr_class net_addr_classify(const struct sockaddr *sa, socklen_t len)
 {
 	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -123,7 +127,7 @@ enum addr_class addr_classify(const struct sockaddr *sa, socklen_t len)
 	return ADDR_RESERVED;
 }
 
-const char *addr_class_name(enum addr_class cls)
+const char *net_addr_class_name(enum addr_class cls)
 {
 	static const char *const names[ADDR_CLASSES] = {
 		[ADDR_GLOBAL] = "global",

@@ -23,16 +23,10 @@ enum addr_class {
 
 #define ADDR_BIT(cls) (1u << (cls))
 
-/* ip in host byte order. */
-enum addr_class addr_class_v4(uint32_t ip);
-/* The 16 bytes of an IPv6 address. An IPv4 address written in one
- * (::ffff:a.b.c.d mapped, ::a.b.c.d compatible, 64:ff9b::a.b.c.d NAT64,
- * 2002:AABB:CCDD::/48 6to4) is classified as that IPv4 address. */
-enum addr_class addr_class_v6(const uint8_t ip[16]);
 /* An AF_INET or AF_INET6 socket address; anything else (or a short len)
  * is ADDR_RESERVED. */
-enum addr_class addr_classify(const struct sockaddr *sa, socklen_t len);
+enum addr_class net_addr_classify(const struct sockaddr *sa, socklen_t len);
 /* "global", "loopback", "private", ... for messages. */
-const char *addr_class_name(enum addr_class cls);
+const char *net_addr_class_name(enum addr_class cls);
 
 #endif

@@ -87,7 +87,7 @@ static int id_char(char c)
 	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
-int api_task_id_valid(const char *id)
+int net_api_task_id_valid(const char *id)
 {
 	size_t i;
 
@@ -128,7 +128,7 @@ static int output_url_valid(const char *u)
 	return 1;
 }
 
-int api_url_join(struct buf *out, const char *api_url, const char *path)
+int net_api_url_join(struct buf *out, const char *api_url, const char *path)
 {
 	size_t n = strlen(api_url);
 
@@ -142,10 +142,10 @@ int api_url_join(struct buf *out, const char *api_url, const char *path)
 	return 0;
 }
 
-int api_task_url(struct buf *out, const char *api_url, const char *task_id)
+int net_api_task_url(struct buf *out, const char *api_url, const char *task_id)
 {
-	if (!api_task_id_valid(task_id) ||
-	    api_url_join(out, api_url, API_PATH_TASKS) < 0 ||
+	if (!net_api_task_id_valid(task_id) ||
+	    net_api_url_join(out, api_url, API_PATH_TASKS) < 0 ||
 	    buf_addstr(out, task_id) < 0) {
 		buf_reset(out);
 		return -1;
@@ -157,8 +157,8 @@ int api_task_url(struct buf *out, const char *api_url, const char *task_id)
 
 /* The options' canonical JSON object is spliced into "input" after the
  * prompt, so what is sent is exactly what is compared and shown. */
-int api_build_create(struct buf *out, const char *prompt, size_t prompt_len,
-		     const struct job_opts *o)
+int net_api_build_create(struct buf *out, const char *prompt, size_t prompt_len,
+			 const struct job_opts *o)
 {
 	struct buf opts;
 	int rc = -1;
@@ -300,8 +300,8 @@ static int envelope_ok(const struct json_doc *doc, const char *what,
 		    msg[0] ? msg : "(no message)");
 }
 
-int api_parse_create(const char *body, size_t len, char *task_id,
-		     size_t idsz, char *err, size_t errlen)
+int net_api_parse_create(const char *body, size_t len, char *task_id,
+			 size_t idsz, char *err, size_t errlen)
 {
 	static const char what[] = "create answer";
 	struct json_doc doc;
@@ -321,7 +321,7 @@ int api_parse_create(const char *body, size_t len, char *task_id,
 			   errlen);
 	if (!id)
 		goto out;
-	if (!api_task_id_valid(id)) {
+	if (!net_api_task_id_valid(id)) {
 		fail(err, errlen, "%s: 'taskId' is not a valid task id", what);
 		goto out;
 	}
@@ -423,8 +423,8 @@ static void task_error(const struct json_doc *doc, struct api_task *t)
 	free(msg);
 }
 
-int api_parse_task(const char *body, size_t len, const char *expected_id,
-		   struct api_task *t, char *err, size_t errlen)
+int net_api_parse_task(const char *body, size_t len, const char *expected_id,
+		       struct api_task *t, char *err, size_t errlen)
 {
 	static const char what[] = "task answer";
 	struct json_doc doc;
@@ -437,7 +437,7 @@ int api_parse_task(const char *body, size_t len, const char *expected_id,
 	s = member_string(&doc, 0, "id", API_URL_MAX, what, err, errlen);
 	if (!s)
 		goto out;
-	if (!api_task_id_valid(s)) {
+	if (!net_api_task_id_valid(s)) {
 		free(s);
 		fail(err, errlen, "%s: 'id' is not a valid task id", what);
 		goto out;
@@ -474,11 +474,11 @@ int api_parse_task(const char *body, size_t len, const char *expected_id,
 out:
 	json_doc_free(&doc);
 	if (rc < 0)
-		api_task_free(t);
+		net_api_task_free(t);
 	return rc;
 }
 
-void api_task_free(struct api_task *t)
+void net_api_task_free(struct api_task *t)
 {
 	size_t i;
 
@@ -489,9 +489,9 @@ void api_task_free(struct api_task *t)
 	t->n_urls = 0;
 }
 
-int api_parse_credits(const char *body, size_t len, double *balance,
-		      double *total_purchased, double *total_consumed,
-		      char *err, size_t errlen)
+int net_api_parse_credits(const char *body, size_t len, double *balance,
+			  double *total_purchased, double *total_consumed,
+			  char *err, size_t errlen)
 {
 	static const char what[] = "credits answer";
 	struct json_doc doc;
@@ -558,8 +558,8 @@ static int error_from_body(const struct json_doc *doc, struct api_error *e)
 	return e->code[0] ? 0 : -1;
 }
 
-int api_parse_error(long http_status, const char *body, size_t len,
-		    struct api_error *e)
+int net_api_parse_error(long http_status, const char *body, size_t len,
+			struct api_error *e)
 {
 	struct json_doc doc;
 	int rc = -1;

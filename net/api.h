@@ -33,27 +33,27 @@
 /* A task id is 1..API_TASK_ID_MAX characters of [A-Za-z0-9._-], the first
  * not a '.' (no ".", "..", hidden names): it goes into a URL path and a
  * file name. */
-int api_task_id_valid(const char *id);
+int net_api_task_id_valid(const char *id);
 
 /* api_url + path ("https://api.aivideoapi.ai" + API_PATH_CREDITS), without
  * a doubled slash. out is reset first. 0, or -1 when out is full. */
-int api_url_join(struct buf *out, const char *api_url, const char *path);
+int net_api_url_join(struct buf *out, const char *api_url, const char *path);
 /* api_url + "/v1/tasks/" + task_id. -1 also when the id is not valid. */
-int api_task_url(struct buf *out, const char *api_url, const char *task_id);
+int net_api_task_url(struct buf *out, const char *api_url, const char *task_id);
 
 /* The body of POST /v1/images/generations: {"model":"gpt-image-2","input":
  * {"prompt":...,"aspect_ratio":...,"resolution":...,"nsfw_checker":...
  * [,"image_urls":[...]]}}. "prompt" is left out when prompt_len is 0 (an
  * image edit without text). No callback_url: tasks are polled. out is reset
  * first; 0, or -1 when out's maximum is reached. */
-int api_build_create(struct buf *out, const char *prompt, size_t prompt_len,
-		     const struct job_opts *o);
+int net_api_build_create(struct buf *out, const char *prompt, size_t prompt_len,
+			 const struct job_opts *o);
 
 /* A 2xx answer to a task creation: {"code":200,"msg":"success","data":
  * {"taskId":"..."}}. task_id receives a valid id (idsz > API_TASK_ID_MAX).
  * 0, or -1 with err set. Note that after -1 the task may still exist. */
-int api_parse_create(const char *body, size_t len, char *task_id,
-		     size_t idsz, char *err, size_t errlen);
+int net_api_parse_create(const char *body, size_t len, char *task_id,
+			 size_t idsz, char *err, size_t errlen);
 
 enum api_task_status {
 	API_PENDING,
@@ -75,18 +75,18 @@ struct api_task {
 /* A 2xx answer to GET /v1/tasks/{id}. expected_id (may be NULL) must equal
  * the answer's "id". t is overwritten (free an earlier result first); on
  * -1 it holds nothing to free. 0, or -1 with err set. */
-int api_parse_task(const char *body, size_t len, const char *expected_id,
-		   struct api_task *t, char *err, size_t errlen);
-void api_task_free(struct api_task *t);
+int net_api_parse_task(const char *body, size_t len, const char *expected_id,
+		       struct api_task *t, char *err, size_t errlen);
+void net_api_task_free(struct api_task *t);
 
 /* A 2xx answer to GET /v1/credits: {"code":200,"msg":"success","data":
  * {"balance":9800,"total_purchased":10000,"total_consumed":200}}, numbers
  * read as decimals. Only the balance is required; total_purchased and
  * total_consumed (either may be NULL) are NAN when absent. 0, or -1 with
  * err set. */
-int api_parse_credits(const char *body, size_t len, double *balance,
-		      double *total_purchased, double *total_consumed,
-		      char *err, size_t errlen);
+int net_api_parse_credits(const char *body, size_t len, double *balance,
+			  double *total_purchased, double *total_consumed,
+			  char *err, size_t errlen);
 
 struct api_error {
 	long http_status;
@@ -99,7 +99,7 @@ struct api_error {
  * always filled; when the body lacks the code it comes from the status
  * ("http_502", "HTTP 502 with an unreadable body"). 0 when the body had
  * the documented shape, -1 when the status had to stand in. */
-int api_parse_error(long http_status, const char *body, size_t len,
-		    struct api_error *e);
+int net_api_parse_error(long http_status, const char *body, size_t len,
+			struct api_error *e);
 
 #endif

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-void bucket_init(struct bucket *b, double rate, double burst, int64_t now)
+void net_bucket_init(struct bucket *b, double rate, double burst, int64_t now)
 {
 	b->tokens = burst;
 	b->rate = rate;
@@ -21,7 +21,7 @@ static void refill(struct bucket *b, int64_t now)
 	b->at = now;
 }
 
-bool bucket_take(struct bucket *b, int64_t now)
+bool net_bucket_take(struct bucket *b, int64_t now)
 {
 	refill(b, now);
 	if (b->tokens < 1.0)
@@ -30,7 +30,7 @@ bool bucket_take(struct bucket *b, int64_t now)
 	return true;
 }
 
-int64_t bucket_wait(struct bucket *b, int64_t now)
+int64_t net_bucket_wait(struct bucket *b, int64_t now)
 {
 	refill(b, now);
 	if (b->tokens >= 1.0)

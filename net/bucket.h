@@ -1,5 +1,5 @@
 /* A token bucket: at most `burst` requests at once, then `rate` a second
- * on average. Times are timer_now() milliseconds. */
+ * on average. Times are net_timer_now() milliseconds. */
 #ifndef GPTIMGFS_NET_BUCKET_H
 #define GPTIMGFS_NET_BUCKET_H
 
@@ -13,10 +13,10 @@ struct bucket {
 	int64_t at;	/* when tokens was last brought up to date */
 };
 
-void bucket_init(struct bucket *b, double rate, double burst, int64_t now);
+void net_bucket_init(struct bucket *b, double rate, double burst, int64_t now);
 /* Take one token if there is one. */
-bool bucket_take(struct bucket *b, int64_t now);
+bool net_bucket_take(struct bucket *b, int64_t now);
 /* Milliseconds until a token is there (0: now). */
-int64_t bucket_wait(struct bucket *b, int64_t now);
+int64_t net_bucket_wait(struct bucket *b, int64_t now);
 
 #endif

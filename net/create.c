@@ -4,7 +4,7 @@
  * the answer is lost the task may exist and be charged, and it fails with
  * "interrupted" instead of being sent twice. Tries that never reached the
  * API are not attempts: the job waits for the API, queued. While it waits,
- * each try first connects without sending anything (xfer_probe), so that
+ * each try first connects without sending anything (net_xfer_probe), so that
  * a try that still cannot reach the API writes nothing to the store: only
  * a creation that leaves is recorded (sending, then its outcome). */
 #include <errno.h>
@@ -30,11 +30,11 @@ static void not_started(struct net *n, struct ntask *t, const char *why)
 /* Connect to the API, nothing more: is it back? */
 static void probe(struct net *n, struct ntask *t)
 {
-	struct xfer *x = xfer_probe(&n->pool, n->api_url, NET_API_TIMEOUT);
+	struct xfer *x = net_xfer_probe(&n->pool, n->api_url, NET_API_TIMEOUT);
 	const char *why = x ? "curl refused the transfer" : "out of memory";
 
 	if (!x || net_launch(n, x, t) < 0) {
-		xfer_free(&n->pool, x);
+		net_xfer_free(&n->pool, x);
 		not_started(n, t, why);
 		return;
 	}
@@ -43,7 +43,8 @@ static void probe(struct net *n, struct ntask *t)
 		  "it)", t->name, t->seq, t->unreached_tries + 1);
 }
 
-void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
+void net_create_start(struct net *n, struct ntask *t,
+		      const struct core_task *ct)
 {
 	struct buf body, url;
 	struct xfer *x = NULL;
@@ -63,11 +64,11 @@ void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
 	t->probe_passed = false;
 	buf_init(&body, API_REQUEST_MAX);
 	buf_init(&url, API_URL_MAX);
-	if (api_build_create(&body, ct->prompt, ct->prompt_len, &ct->opts) ==
-		    0 &&
-	    api_url_join(&url, n->api_url, API_PATH_CREATE) == 0)
-		x = xfer_api(&n->pool, buf_str(&url), n->headers,
-			     buf_str(&body), body.len, NET_API_TIMEOUT);
+	if (net_api_build_create(&body, ct->prompt, ct->prompt_len,
+				 &ct->opts) == 0 &&
+	    net_api_url_join(&url, n->api_url, API_PATH_CREATE) == 0)
+		x = net_xfer_api(&n->pool, buf_str(&url), n->headers,
+				 buf_str(&body), body.len, NET_API_TIMEOUT);
 	buf_free(&body);
 	buf_free(&url);
 	if (!x) {
@@ -77,7 +78,7 @@ void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
 	/* durably "sending" before a byte leaves */
 	rc = core_task_sending(n->core, t->seq);
 	if (rc < 0) {
-		xfer_free(&n->pool, x);
+		net_xfer_free(&n->pool, x);
 		if (rc == -ENOENT)
 			net_drop(n, t);
 		else
@@ -85,7 +86,7 @@ void create_start(struct net *n, struct ntask *t, const struct core_task *ct)
 		return;
 	}
 	if (net_launch(n, x, t) < 0) {
-		xfer_free(&n->pool, x);
+		net_xfer_free(&n->pool, x);
 		core_task_requeue(n->core, t->seq, "");
 		not_started(n, t, "curl refused the transfer");
 		return;
@@ -118,8 +119,8 @@ static void unreached(struct net *n, struct ntask *t,
 	if (t->unreached_tries++ == 0)
 		log_info("%s #%" PRIu64 ": the API cannot be reached (%s); "
 			 "waiting for it", t->name, t->seq, r->what);
-	wait = retry_unreached_delay(t->unreached_tries,
-				     t->unreached_since ?
+	wait = net_retry_unreached_delay(t->unreached_tries,
+					 t->unreached_since ?
 					     difftime(now, t->unreached_since) :
 					     0,
 				     &n->rng);
@@ -151,8 +152,8 @@ static void probe_done(struct net *n, struct ntask *t,
 		       const struct xfer_result *r)
 {
 	t->probing = false;
-	if (retry_classify(REQ_CREATE, r->transport, r->request_sent,
-			   r->status, NULL) == RETRY_UNREACHED) {
+	if (net_retry_classify(REQ_CREATE, r->transport, r->request_sent,
+			       r->status, NULL) == RETRY_UNREACHED) {
 		unreached(n, t, r, false);
 		return;
 	}
@@ -165,7 +166,7 @@ static void probe_done(struct net *n, struct ntask *t,
 static void retry(struct net *n, struct ntask *t, const struct xfer_result *r,
 		  const struct api_error *e)
 {
-	const struct retry_limits *l = retry_limits(REQ_CREATE);
+	const struct retry_limits *l = net_retry_limits(REQ_CREATE);
 	char what[128], note[256], msg[API_MESSAGE_MAX + 64];
 
 	if (l->attempts && t->create_attempts >= l->attempts) {
@@ -190,8 +191,8 @@ static void created(struct net *n, struct ntask *t, const struct xfer *x)
 {
 	char id[API_TASK_ID_MAX + 1], err[256], msg[512];
 
-	if (api_parse_create(buf_str(&x->answer), x->answer.len, id,
-			     sizeof(id), err, sizeof(err)) < 0) {
+	if (net_api_parse_create(buf_str(&x->answer), x->answer.len, id,
+				 sizeof(id), err, sizeof(err)) < 0) {
 		snprintf(msg, sizeof(msg), "%s; " MAY_BE_CHARGED, err);
 		net_fail(n, t, "bad_response", msg);
 		return;
@@ -205,8 +206,8 @@ static void created(struct net *n, struct ntask *t, const struct xfer *x)
 	net_schedule_poll(n, t);
 }
 
-void create_done(struct net *n, struct ntask *t, struct xfer *x,
-		 const struct xfer_result *r)
+void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
+		     const struct xfer_result *r)
 {
 	char what[128], msg[API_MESSAGE_MAX + 64];
 	enum retry_verdict verdict;
@@ -222,8 +223,8 @@ void create_done(struct net *n, struct ntask *t, struct xfer *x,
 		return;
 	}
 	net_answer_error(x, r, &e);
-	verdict = retry_classify(REQ_CREATE, r->transport, r->request_sent,
-				 r->status, e.code);
+	verdict = net_retry_classify(REQ_CREATE, r->transport, r->request_sent,
+				     r->status, e.code);
 	if (verdict == RETRY_UNREACHED) {
 		unreached(n, t, r, true);
 		return;

@@ -21,14 +21,14 @@
 
 /* The classes of api_url's addresses that are not global: downloads may
  * go there too (a simulator or a gateway on loopback or the LAN). */
-void download_init(struct net *n)
+void net_download_init(struct net *n)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *a;
 	char host[256];
 	size_t len;
 
-	n->plain_http = scheme_plain_http(n->api_url);
-	xfer_url_host(n->api_url, host, sizeof(host));
+	n->plain_http = net_scheme_plain_http(n->api_url);
+	net_xfer_url_host(n->api_url, host, sizeof(host));
 	len = strlen(host);
 	if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
 		memmove(host, host + 1, len - 2);	/* an IPv6 literal */
@@ -37,7 +37,8 @@ void download_init(struct net *n)
 	if (getaddrinfo(host, NULL, &hints, &res) != 0)
 		return;		/* then global addresses only */
 	for (a = res; a; a = a->ai_next) {
-		enum addr_class cls = addr_classify(a->ai_addr, a->ai_addrlen);
+		enum addr_class cls = net_addr_classify(a->ai_addr,
+							a->ai_addrlen);
 
 		if (cls != ADDR_GLOBAL)
 			n->api_classes |= ADDR_BIT(cls);
@@ -65,7 +66,7 @@ static void refresh(struct net *n, struct ntask *t, const char *why)
 static void again(struct net *n, struct ntask *t, const char *what,
 		  double retry_after)
 {
-	const struct retry_limits *l = retry_limits(REQ_DOWNLOAD);
+	const struct retry_limits *l = net_retry_limits(REQ_DOWNLOAD);
 	char note[768];
 	int64_t delay;
 
@@ -124,7 +125,7 @@ static void completed(struct net *n, struct ntask *t)
 	net_drop(n, t);
 }
 
-/* A scheme scheme_check refuses: the task fails. The message names the
+/* A scheme net_scheme_check refuses: the task fails. The message names the
  * host when the URL has one (file:///etc/passwd has none). */
 static void bad_scheme(struct net *n, struct ntask *t, const char *url,
 		       const char *reason)
@@ -133,7 +134,7 @@ static void bad_scheme(struct net *n, struct ntask *t, const char *url,
 	char host[256], why[640];
 
 	if (slashes && slashes[3] && !strchr("/?#", slashes[3])) {
-		xfer_url_host(url, host, sizeof(host));
+		net_xfer_url_host(url, host, sizeof(host));
 		snprintf(why, sizeof(why), "%s: %s", host, reason);
 		refused(n, t, why);
 	} else {
@@ -148,7 +149,7 @@ static bool download_allowed(struct net *n, struct ntask *t, const char *url,
 {
 	char reason[128];
 
-	if (scheme_check(n->api_url, url, reason, sizeof(reason)) < 0) {
+	if (net_scheme_check(n->api_url, url, reason, sizeof(reason)) < 0) {
 		bad_scheme(n, t, url, reason);
 		return false;
 	}
@@ -162,8 +163,8 @@ static bool download_allowed(struct net *n, struct ntask *t, const char *url,
 	return true;
 }
 
-void download_start(struct net *n, struct ntask *t,
-		    const struct core_task *ct)
+void net_download_start(struct net *n, struct ntask *t,
+			const struct core_task *ct)
 {
 	struct xfer_rules rules;
 	struct xfer *x;
@@ -192,9 +193,9 @@ void download_start(struct net *n, struct ntask *t,
 		store_trouble(n, t, why);
 		return;
 	}
-	x = xfer_download(&n->pool, ct->urls[i], fd, &rules);
+	x = net_xfer_download(&n->pool, ct->urls[i], fd, &rules);
 	if (!x || net_launch(n, x, t) < 0) {
-		xfer_free(&n->pool, x);
+		net_xfer_free(&n->pool, x);
 		close(fd);
 		core_tmp_unlink(n->core, t->tmp_name);
 		again(n, t, "cannot start the download", 0);
@@ -246,20 +247,20 @@ static bool bad_redirect(struct net *n, struct ntask *t, const char *url,
 	char reason[128], why[160];
 
 	if (r->code != CURLE_UNSUPPORTED_PROTOCOL || !url ||
-	    scheme_check(n->api_url, url, reason, sizeof(reason)) == 0)
+	    net_scheme_check(n->api_url, url, reason, sizeof(reason)) == 0)
 		return false;
 	snprintf(why, sizeof(why), "redirected: %s", reason);
 	refused(n, t, why);
 	return true;
 }
 
-void download_done(struct net *n, struct ntask *t, struct xfer *x,
-		   const struct xfer_result *r)
+void net_download_done(struct net *n, struct ntask *t, struct xfer *x,
+		       const struct xfer_result *r)
 {
 	char host[256], why[640], *url = NULL;
 
 	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
-	xfer_url_host(url ? url : "", host, sizeof(host));
+	net_xfer_url_host(url ? url : "", host, sizeof(host));
 	close(x->fd);
 	x->fd = -1;
 	if (net_answer_ok(r)) {
@@ -303,8 +304,8 @@ void download_done(struct net *n, struct ntask *t, struct xfer *x,
 	if (r->transport == TRANSPORT_OK &&
 	    (r->status == 403 || r->status == 404 || r->status == 410))
 		refresh(n, t, why);
-	else if (retry_classify(REQ_DOWNLOAD, r->transport, r->request_sent,
-				r->status, NULL) == RETRY_YES)
+	else if (net_retry_classify(REQ_DOWNLOAD, r->transport, r->request_sent,
+				    r->status, NULL) == RETRY_YES)
 		again(n, t, why, r->retry_after);
 	else if (r->transport == TRANSPORT_OK)
 		refresh(n, t, why);
@@ -312,7 +313,7 @@ void download_done(struct net *n, struct ntask *t, struct xfer *x,
 		net_fail(n, t, "download_failed", why);
 }
 
-void download_abort(struct net *n, struct ntask *t, struct xfer *x)
+void net_download_abort(struct net *n, struct ntask *t, struct xfer *x)
 {
 	close(x->fd);
 	x->fd = -1;

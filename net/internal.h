@@ -50,7 +50,7 @@ struct ntask {
 	unsigned create_attempts;	/* creations that reached the API */
 	unsigned unreached_tries;	/* creations that did not, in a row */
 	time_t unreached_since;		/* the first of those (recorded) */
-	bool probing;			/* the transfer is xfer_probe's */
+	bool probing;			/* the transfer is net_xfer_probe's */
 	bool probe_passed;		/* the API was reached: send now */
 	unsigned poll_failures;		/* transient poll failures in a row */
 	unsigned download_failures;	/* of the current output */
@@ -110,7 +110,8 @@ struct net {
 	bool perform_failing, poll_failing, timeout_failing;
 };
 
-/* net.c: scheduling */
+/* tasks.c: scheduling; net.c: net_launch; answer.c: net_answer_error,
+ * net_describe; headers.c: the API headers */
 /* Run t's step `step` after delay_ms (0: as soon as a token allows). */
 void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		  int64_t delay_ms);
@@ -159,31 +160,32 @@ struct curl_slist *net_api_headers(const char *key, char *err, size_t errlen);
 void net_free_headers(struct curl_slist *list);
 
 /* create.c */
-void create_start(struct net *n, struct ntask *t, const struct core_task *ct);
-void create_done(struct net *n, struct ntask *t, struct xfer *x,
-		 const struct xfer_result *r);
+void net_create_start(struct net *n, struct ntask *t,
+		      const struct core_task *ct);
+void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
+		     const struct xfer_result *r);
 
 /* poll.c */
-void poll_start(struct net *n, struct ntask *t, const struct core_task *ct);
-void poll_done(struct net *n, struct ntask *t, struct xfer *x,
-	       const struct xfer_result *r);
+void net_poll_start(struct net *n, struct ntask *t, const struct core_task *ct);
+void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
+		   const struct xfer_result *r);
 
 /* download.c */
 /* Where api_url is, for the downloads' rules (it may resolve a name). */
-void download_init(struct net *n);
-void download_start(struct net *n, struct ntask *t,
-		    const struct core_task *ct);
-void download_done(struct net *n, struct ntask *t, struct xfer *x,
-		   const struct xfer_result *r);
+void net_download_init(struct net *n);
+void net_download_start(struct net *n, struct ntask *t,
+			const struct core_task *ct);
+void net_download_done(struct net *n, struct ntask *t, struct xfer *x,
+		       const struct xfer_result *r);
 /* A download ends without an outcome: close and remove its file. */
-void download_abort(struct net *n, struct ntask *t, struct xfer *x);
+void net_download_abort(struct net *n, struct ntask *t, struct xfer *x);
 
 /* credits.c */
-void credits_request(struct net *n);
-void credits_start(struct net *n);
-void credits_done(struct net *n, struct xfer *x,
-		  const struct xfer_result *r);
+void net_credits_request(struct net *n);
+void net_credits_start(struct net *n);
+void net_credits_done(struct net *n, struct xfer *x,
+		      const struct xfer_result *r);
 /* Answer the wanted balance with an error; no read is pending after. */
-void credits_fail(struct net *n, const char *code, const char *message);
+void net_credits_fail(struct net *n, const char *code, const char *message);
 
 #endif

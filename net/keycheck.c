@@ -17,9 +17,9 @@ static enum net_key_verdict judge(const struct xfer *x,
 	char err[256];
 
 	if (net_answer_ok(r)) {
-		if (api_parse_credits(buf_str(&x->answer), x->answer.len,
-				      balance, NULL, NULL, err,
-				      sizeof(err)) == 0)
+		if (net_api_parse_credits(buf_str(&x->answer), x->answer.len,
+					  balance, NULL, NULL, err,
+					  sizeof(err)) == 0)
 			return NET_KEY_ACCEPTED;
 		snprintf(what, whatlen, "the API answered %ld but %s",
 			 r->status, err);
@@ -55,18 +55,18 @@ static enum net_key_verdict ask(const char *url,
 	struct xfer_result r;
 	struct xfer *x;
 
-	xfer_pool_init(&pool);
-	x = xfer_api(&pool, url, headers, NULL, 0, NET_KEYCHECK_TIMEOUT);
+	net_xfer_pool_init(&pool);
+	x = net_xfer_api(&pool, url, headers, NULL, 0, NET_KEYCHECK_TIMEOUT);
 	if (!x) {
 		snprintf(what, whatlen, "out of memory");
 	} else {
 		curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT,
 				 NET_KEYCHECK_CONNECT);
-		xfer_result(x, curl_easy_perform(x->easy), &r);
+		net_xfer_result(x, curl_easy_perform(x->easy), &r);
 		v = judge(x, &r, balance, what, whatlen);
 	}
-	xfer_free(&pool, x);
-	xfer_pool_free(&pool);
+	net_xfer_free(&pool, x);
+	net_xfer_pool_free(&pool);
 	return v;
 }
 
@@ -86,7 +86,8 @@ enum net_key_verdict net_check_key(const struct net_config *cfg,
 	}
 	buf_init(&url, API_URL_MAX);
 	headers = net_api_headers(cfg->api_key, what, whatlen);
-	if (headers && api_url_join(&url, cfg->api_url, API_PATH_CREDITS) < 0)
+	if (headers &&
+	    net_api_url_join(&url, cfg->api_url, API_PATH_CREDITS) < 0)
 		snprintf(what, whatlen, "api_url is too long");
 	else if (headers)
 		v = ask(buf_str(&url), headers, balance, what, whatlen);

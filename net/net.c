@@ -1,9 +1,8 @@
-/* The network thread: the inbox other threads fill, the task table, the
- * slots (max_inflight), the timers and the token bucket that decide when
- * each step runs, the curl multi loop, and the stop. What each step sends
- * and what its answer means is in create.c, poll.c, download.c and
- * credits.c. */
-#include <ctype.h>
+/* The network thread: the inbox other threads fill, the timers and the
+ * token bucket that decide when each step runs, the curl multi loop, and
+ * the start and the stop. The task table, its queues and the slots are in
+ * tasks.c; what each step sends and what its answer means is in create.c,
+ * poll.c, download.c and credits.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -15,241 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "tasks.h"
 #include "util/array.h"
 #include "util/debugassert.h"
 #include "util/log.h"
 
-#define NET_HEADER_MAX 4096
 #define NET_WAIT_MAX_MS 10000
 /* The sleep of a turn whose curl_multi_poll failed: short, for a wakeup
  * (a new task, the stop) cannot end it. */
 #define NET_POLL_FAILED_MS 100
-#define NET_POLL_JITTER 0.1	/* a poll comes up to 10% late */
 #define NET_INBOX_MAX ((size_t)1 << 24)	/* tasks ready, not yet seen */
-
-/* ---- the task table ---- */
-
-static struct ntask **chain(struct net *n, uint64_t seq)
-{
-	return &n->table[seq % NET_BUCKETS];
-}
-
-static struct ntask *task_find(struct net *n, uint64_t seq)
-{
-	struct ntask *t;
-
-	for (t = *chain(n, seq); t; t = t->hnext)
-		if (t->seq == seq)
-			return t;
-	return NULL;
-}
-
-static struct ntask *task_add(struct net *n, const struct core_task *ct)
-{
-	struct ntask *t = calloc(1, sizeof(*t));
-
-	if (!t || !(t->name = strdup(ct->name))) {
-		free(t);
-		log_err("%s #%" PRIu64 ": out of memory; the task waits for "
-			"the next start", ct->name, ct->seq);
-		return NULL;
-	}
-	t->seq = ct->seq;
-	timer_init(&t->timer);
-	t->hnext = *chain(n, t->seq);
-	*chain(n, t->seq) = t;
-	return t;
-}
-
-/* ---- queues ---- */
-
-static void queue_push(struct net_queue *q, struct ntask *t)
-{
-	t->qnext = NULL;
-	t->queued = true;
-	if (q->tail)
-		q->tail->qnext = t;
-	else
-		q->head = t;
-	q->tail = t;
-}
-
-static struct ntask *queue_pop(struct net_queue *q)
-{
-	struct ntask *t = q->head;
-
-	if (!t)
-		return NULL;
-	q->head = t->qnext;
-	if (!q->head)
-		q->tail = NULL;
-	t->qnext = NULL;
-	t->queued = false;
-	return t;
-}
-
-static void queue_remove(struct net_queue *q, struct ntask *t)
-{
-	struct ntask **p, *prev = NULL;
-
-	for (p = &q->head; *p; prev = *p, p = &(*p)->qnext) {
-		if (*p != t)
-			continue;
-		*p = t->qnext;
-		if (q->tail == t)
-			q->tail = prev;
-		t->qnext = NULL;
-		t->queued = false;
-		return;
-	}
-}
-
-/* ---- slots: tasks at the API at once ---- */
-
-static void take_slot(struct net *n, struct ntask *t)
-{
-	t->holds_slot = true;
-	n->inflight++;
-}
-
-static void release_slot(struct net *n, struct ntask *t)
-{
-	struct ntask *next;
-
-	if (!t->holds_slot)
-		return;
-	t->holds_slot = false;
-	n->inflight--;
-	while (!n->stopping && n->inflight < n->max_inflight &&
-	       (next = queue_pop(&n->slot_wait)) != NULL) {
-		take_slot(n, next);
-		queue_push(&n->token_wait, next);
-	}
-}
-
-/* ---- scheduling ---- */
-
-void net_schedule(struct net *n, struct ntask *t, enum net_step step,
-		  int64_t delay_ms)
-{
-	if (n->stopping) {	/* resumed at the next start */
-		net_drop(n, t);
-		return;
-	}
-	t->step = step;
-	if (delay_ms <= 0) {
-		queue_push(&n->token_wait, t);
-		return;
-	}
-	if (timer_arm(&n->timers, &t->timer, timer_now() + delay_ms) < 0) {
-		log_warn("%s #%" PRIu64 ": out of memory for a timer; going on "
-			 "at once", t->name, t->seq);
-		queue_push(&n->token_wait, t);
-	}
-}
-
-void net_schedule_poll(struct net *n, struct ntask *t)
-{
-	double base = (double)n->poll_ms * NET_POLL_JITTER;
-	double jitter = retry_delay(0, base, base, 0, &n->rng);
-
-	net_schedule(n, t, STEP_POLL, n->poll_ms + (int64_t)jitter);
-}
-
-int64_t net_backoff(struct net *n, enum api_request_kind kind,
-		    unsigned attempt, double retry_after)
-{
-	const struct retry_limits *l = retry_limits(kind);
-
-	return (int64_t)ceil(1000.0 * retry_delay(attempt, l->base, l->cap,
-						  retry_after, &n->rng));
-}
-
-/* Where a redirect points, for a message: its host when that is plain
- * (letters, digits, . - : [ ]), else "elsewhere". */
-static void redirect_target(const struct xfer *x, char *host, size_t size)
-{
-	char *url = NULL;
-	size_t i;
-
-	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &url);
-	if (!url) {
-		snprintf(host, size, "elsewhere");
-		return;
-	}
-	xfer_url_host(url, host, size);
-	for (i = 0; host[i]; i++) {
-		if (!isalnum((unsigned char)host[i]) &&
-		    !strchr(".-:[]", host[i])) {
-			snprintf(host, size, "elsewhere");
-			return;
-		}
-	}
-}
-
-void net_answer_error(const struct xfer *x, const struct xfer_result *r,
-		      struct api_error *e)
-{
-	char host[256];
-
-	if (net_answer_redirect(r)) {
-		redirect_target(x, host, sizeof(host));
-		memset(e, 0, sizeof(*e));
-		e->http_status = r->status;
-		snprintf(e->code, sizeof(e->code), "redirected");
-		snprintf(e->message, sizeof(e->message),
-			 "the API answered %ld, a redirect to %s (not "
-			 "followed)", r->status, host);
-		return;
-	}
-	if (r->transport == TRANSPORT_OK) {
-		api_parse_error(r->status, buf_str(&x->answer), x->answer.len,
-				e);
-		return;
-	}
-	memset(e, 0, sizeof(*e));
-	snprintf(e->code, sizeof(e->code), "network_error");
-	snprintf(e->message, sizeof(e->message), "%s", r->what);
-}
-
-void net_describe(const struct xfer_result *r, const struct api_error *e,
-		  char *out, size_t outsz)
-{
-	if (r->transport == TRANSPORT_OK)
-		snprintf(out, outsz, "%ld %s", r->status, e->code);
-	else
-		snprintf(out, outsz, "%s", r->what);
-}
-
-void net_fail(struct net *n, struct ntask *t, const char *code,
-	      const char *message)
-{
-	log_warn("%s #%" PRIu64 ": failed: %s: %s", t->name, t->seq, code,
-		 message);
-	core_task_failed(n->core, t->seq, code, message);
-	net_drop(n, t);
-}
-
-void net_drop(struct net *n, struct ntask *t)
-{
-	struct ntask **p;
-
-	timer_cancel(&n->timers, &t->timer);
-	if (t->queued) {
-		queue_remove(&n->token_wait, t);
-		queue_remove(&n->slot_wait, t);
-	}
-	release_slot(n, t);
-	for (p = chain(n, t->seq); *p; p = &(*p)->hnext) {
-		if (*p == t) {
-			*p = t->hnext;
-			break;
-		}
-	}
-	free(t->name);
-	free(t);
-}
 
 /* ---- the inbox ---- */
 
@@ -261,7 +35,7 @@ static void task_ready(struct net *n, uint64_t seq)
 	struct ntask *t;
 	int rc;
 
-	if (task_find(n, seq))
+	if (net_task_find(n, seq))
 		return;
 	rc = core_task_get(n->core, seq, &ct);
 	if (rc < 0) {
@@ -271,24 +45,24 @@ static void task_ready(struct net *n, uint64_t seq)
 	}
 	if (ct.state == TASK_QUEUED || ct.state == TASK_PENDING ||
 	    ct.state == TASK_PROCESSING || ct.state == TASK_DOWNLOADING)
-		t = task_add(n, &ct);
+		t = net_task_add(n, &ct);
 	else
 		t = NULL;	/* ended, or sending (only ever by us) */
 	if (t && ct.state == TASK_QUEUED) {
 		t->step = STEP_CREATE;
 		if (n->inflight < n->max_inflight) {
-			take_slot(n, t);
-			queue_push(&n->token_wait, t);
+			net_take_slot(n, t);
+			net_queue_push(&n->token_wait, t);
 		} else {
-			queue_push(&n->slot_wait, t);
+			net_queue_push(&n->slot_wait, t);
 		}
 	} else if (t) {
 		/* the API has it: it holds a slot whatever the limit says;
 		 * downloads after a restart poll first, as the URLs may
 		 * have expired */
-		take_slot(n, t);
+		net_take_slot(n, t);
 		t->step = STEP_POLL;
-		queue_push(&n->token_wait, t);
+		net_queue_push(&n->token_wait, t);
 	}
 	core_task_free(&ct);
 }
@@ -317,9 +91,9 @@ static void drain_inbox(struct net *n)
 		task_ready(n, seqs[i]);
 	free(seqs);
 	if (credits && n->stopping)
-		credits_fail(n, "network_error", "the daemon is stopping");
+		net_credits_fail(n, "network_error", "the daemon is stopping");
 	else if (credits)
-		credits_request(n);
+		net_credits_request(n);
 }
 
 /* mc, what call returned, is logged if it is a failure; true when not.
@@ -383,14 +157,14 @@ static struct ntask *task_of_timer(struct timer *tm)
 
 static void run_timers(struct net *n)
 {
-	int64_t now = timer_now();
+	int64_t now = net_timer_now();
 	struct timer *tm;
 
-	while ((tm = timer_pop_due(&n->timers, now)) != NULL) {
+	while ((tm = net_timer_pop_due(&n->timers, now)) != NULL) {
 		if (tm == &n->credits.timer)
 			n->credits.queued = true;
 		else
-			queue_push(&n->token_wait, task_of_timer(tm));
+			net_queue_push(&n->token_wait, task_of_timer(tm));
 	}
 }
 
@@ -413,11 +187,11 @@ static void start_step(struct net *n, struct ntask *t)
 		return;
 	}
 	if (t->step == STEP_CREATE)
-		create_start(n, t, &ct);
+		net_create_start(n, t, &ct);
 	else if (t->step == STEP_POLL)
-		poll_start(n, t, &ct);
+		net_poll_start(n, t, &ct);
 	else
-		download_start(n, t, &ct);
+		net_download_start(n, t, &ct);
 	core_task_free(&ct);
 }
 
@@ -430,7 +204,7 @@ static void dispatch_downloads(struct net *n)
 		next = t->qnext;
 		if (t->step != STEP_DOWNLOAD)
 			continue;
-		queue_remove(&n->token_wait, t);
+		net_queue_remove(&n->token_wait, t);
 		start_step(n, t);
 	}
 }
@@ -439,19 +213,19 @@ static void dispatch_downloads(struct net *n)
  * then the steps in the order they became due. */
 static void dispatch(struct net *n)
 {
-	int64_t now = timer_now();
+	int64_t now = net_timer_now();
 	struct ntask *t;
 
 	dispatch_downloads(n);
 	while (n->active < NET_MAX_ACTIVE &&
 	       (n->credits.queued || n->token_wait.head)) {
-		if (!bucket_take(&n->bucket, now))
+		if (!net_bucket_take(&n->bucket, now))
 			return;
 		if (n->credits.queued) {
 			n->credits.queued = false;
-			credits_start(n);
+			net_credits_start(n);
 		} else {
-			t = queue_pop(&n->token_wait);
+			t = net_queue_pop(&n->token_wait);
 			start_step(n, t);
 		}
 	}
@@ -460,15 +234,15 @@ static void dispatch(struct net *n)
 /* How long the thread may sleep. */
 static int wait_ms(struct net *n)
 {
-	int64_t now = timer_now(), wait = NET_WAIT_MAX_MS;
-	struct timer *first = timer_first(&n->timers);
+	int64_t now = net_timer_now(), wait = NET_WAIT_MAX_MS;
+	struct timer *first = net_timer_first(&n->timers);
 	long curl_ms = -1;
 
 	if (first)
 		wait = first->due > now ? first->due - now : 0;
 	if ((n->credits.queued || n->token_wait.head) &&
 	    n->active < NET_MAX_ACTIVE) {
-		int64_t token = bucket_wait(&n->bucket, now);
+		int64_t token = net_bucket_wait(&n->bucket, now);
 
 		if (token < wait)
 			wait = token;
@@ -483,25 +257,6 @@ static int wait_ms(struct net *n)
 	if (curl_ms >= 0 && curl_ms < wait)
 		wait = curl_ms;
 	return (int)wait;
-}
-
-void net_api_reached(struct net *n)
-{
-	struct ntask *t;
-	size_t i;
-
-	if (!n->unreached_waiting)
-		return;
-	n->unreached_waiting = false;
-	for (i = 0; i < NET_BUCKETS; i++) {
-		for (t = n->table[i]; t; t = t->hnext) {
-			if (t->step != STEP_CREATE || !t->unreached_tries ||
-			    !timer_armed(&t->timer))
-				continue;
-			timer_cancel(&n->timers, &t->timer);
-			queue_push(&n->token_wait, t);
-		}
-	}
 }
 
 /* ---- transfers ---- */
@@ -541,20 +296,20 @@ static void finish(struct net *n, struct xfer *x, CURLcode code)
 	struct ntask *t = x->owner;
 	struct xfer_result r;
 
-	xfer_result(x, code, &r);
+	net_xfer_result(x, code, &r);
 	unhook(n, x);
 	/* downloads answer from the file host, not from the API */
 	if (r.transport == TRANSPORT_OK && (!t || t->step != STEP_DOWNLOAD))
 		net_api_reached(n);
 	if (!t)
-		credits_done(n, x, &r);
+		net_credits_done(n, x, &r);
 	else if (t->step == STEP_CREATE)
-		create_done(n, t, x, &r);
+		net_create_done(n, t, x, &r);
 	else if (t->step == STEP_POLL)
-		poll_done(n, t, x, &r);
+		net_poll_done(n, t, x, &r);
 	else
-		download_done(n, t, x, &r);
-	xfer_free(&n->pool, x);
+		net_download_done(n, t, x, &r);
+	net_xfer_free(&n->pool, x);
 }
 
 static void finish_transfers(struct net *n)
@@ -583,8 +338,8 @@ static void abort_transfer(struct net *n, struct xfer *x)
 			 "was on the wire; it will show as interrupted",
 			 t->name, t->seq);
 	if (t && t->step == STEP_DOWNLOAD)
-		download_abort(n, t, x);
-	xfer_free(&n->pool, x);
+		net_download_abort(n, t, x);
+	net_xfer_free(&n->pool, x);
 }
 
 /* ---- the stop ---- */
@@ -599,11 +354,11 @@ static void begin_stop(struct net *n)
 	size_t i;
 
 	n->stopping = true;
-	n->stop_deadline = timer_now() + NET_STOP_GRACE_MS;
-	timer_heap_free(&n->timers);	/* disarms every timer */
-	while (queue_pop(&n->slot_wait))
+	n->stop_deadline = net_timer_now() + NET_STOP_GRACE_MS;
+	net_timer_heap_free(&n->timers);	/* disarms every timer */
+	while (net_queue_pop(&n->slot_wait))
 		;
-	while (queue_pop(&n->token_wait))
+	while (net_queue_pop(&n->token_wait))
 		;
 	n->credits.queued = false;
 	for (i = 0; i < NET_BUCKETS; i++) {
@@ -620,7 +375,7 @@ static void begin_stop(struct net *n)
 	if (n->credits.x)
 		abort_transfer(n, n->credits.x);
 	if (credits)
-		credits_fail(n, "network_error", "the daemon is stopping");
+		net_credits_fail(n, "network_error", "the daemon is stopping");
 }
 
 static void end_all(struct net *n)
@@ -658,7 +413,7 @@ static void *net_thread(void *arg)
 	struct net *n = arg;
 	int running;
 
-	download_init(n);
+	net_download_init(n);
 	for (;;) {
 		drain_inbox(n);
 		if (!n->stopping) {
@@ -672,7 +427,7 @@ static void *net_thread(void *arg)
 			 &n->perform_failing);
 		finish_transfers(n);
 		if (n->stopping &&
-		    (n->active == 0 || timer_now() >= n->stop_deadline))
+		    (n->active == 0 || net_timer_now() >= n->stop_deadline))
 			break;
 		net_sleep(n);
 	}
@@ -682,67 +437,14 @@ static void *net_thread(void *arg)
 
 /* ---- start and stop ---- */
 
-void net_free_headers(struct curl_slist *list)
-{
-	struct curl_slist *l;
-
-	for (l = list; l; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(list);
-}
-
-struct curl_slist *net_api_headers(const char *key, char *err, size_t errlen)
-{
-	static const char *const fixed[] = {
-		"Content-Type: application/json",
-		"Accept: application/json",
-		"Expect:",	/* no 100-continue round trip on POST */
-	};
-	char line[NET_HEADER_MAX];
-	struct curl_slist *list = NULL, *l;
-	size_t i;
-	int len;
-
-	if (!key || !key[0]) {
-		snprintf(err, errlen, "no API key");
-		return NULL;
-	}
-	for (i = 0; key[i]; i++) {
-		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
-			snprintf(err, errlen, "the API key holds a control "
-				 "character");
-			return NULL;
-		}
-	}
-	len = snprintf(line, sizeof(line), "Authorization: Bearer %s", key);
-	if (len < 0 || (size_t)len >= sizeof(line)) {
-		snprintf(err, errlen, "the API key is too long");
-		return NULL;
-	}
-	list = curl_slist_append(NULL, line);
-	explicit_bzero(line, sizeof(line));
-	for (i = 0; list && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		l = curl_slist_append(list, fixed[i]);
-		if (!l)
-			break;
-		list = l;
-	}
-	if (!list || i < sizeof(fixed) / sizeof(fixed[0])) {
-		snprintf(err, errlen, "out of memory");
-		net_free_headers(list);
-		return NULL;
-	}
-	return list;
-}
-
 static void net_free(struct net *n)
 {
 	net_free_headers(n->headers);
 	if (n->multi)
 		multi_ok("curl_multi_cleanup", curl_multi_cleanup(n->multi),
 			 NULL);
-	xfer_pool_free(&n->pool);
-	timer_heap_free(&n->timers);
+	net_xfer_pool_free(&n->pool);
+	net_timer_heap_free(&n->timers);
 	pthread_mutex_destroy(&n->lock);
 	free(n->inbox);
 	free(n->api_url);
@@ -767,8 +469,8 @@ struct net *net_start(struct core *c, const struct net_config *cfg,
 		return NULL;
 	}
 	pthread_mutex_init(&n->lock, NULL);
-	timer_heap_init(&n->timers);
-	xfer_pool_init(&n->pool);
+	net_timer_heap_init(&n->timers);
+	net_xfer_pool_init(&n->pool);
 	timer_init(&n->credits.timer);
 	n->core = c;
 	n->poll_ms = (int64_t)llround(cfg->poll_interval * 1000.0);
@@ -779,7 +481,7 @@ struct net *net_start(struct core *c, const struct net_config *cfg,
 						  NET_MAX_TASK_BYTES;
 	n->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 		 (uint64_t)(uintptr_t)n;
-	bucket_init(&n->bucket, NET_RATE, NET_BURST, timer_now());
+	net_bucket_init(&n->bucket, NET_RATE, NET_BURST, net_timer_now());
 	n->headers = net_api_headers(cfg->api_key, err, errlen);
 	if (!n->headers) {
 		net_free(n);

@@ -23,7 +23,7 @@ static void again(struct net *n, struct ntask *t, const char *what,
 	net_schedule(n, t, STEP_POLL, delay);
 }
 
-void poll_start(struct net *n, struct ntask *t, const struct core_task *ct)
+void net_poll_start(struct net *n, struct ntask *t, const struct core_task *ct)
 {
 	struct xfer *x = NULL;
 	struct buf url;
@@ -34,15 +34,15 @@ void poll_start(struct net *n, struct ntask *t, const struct core_task *ct)
 	}
 	memcpy(t->task_id, ct->task_id, sizeof(t->task_id));
 	buf_init(&url, API_URL_MAX);
-	if (api_task_url(&url, n->api_url, t->task_id) < 0) {
+	if (net_api_task_url(&url, n->api_url, t->task_id) < 0) {
 		buf_free(&url);
 		net_fail(n, t, "bad_response", "the task id is not valid");
 		return;
 	}
-	x = xfer_api(&n->pool, buf_str(&url), n->headers, NULL, 0,
-		     NET_API_TIMEOUT);
+	x = net_xfer_api(&n->pool, buf_str(&url), n->headers, NULL, 0,
+			 NET_API_TIMEOUT);
 	if (!x || net_launch(n, x, t) < 0) {
-		xfer_free(&n->pool, x);
+		net_xfer_free(&n->pool, x);
 		buf_free(&url);
 		again(n, t, "cannot start the request", 0);
 		return;
@@ -58,8 +58,8 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 	char err[256], what[300];
 	int rc;
 
-	rc = api_parse_task(buf_str(&x->answer), x->answer.len, t->task_id,
-			    &at, err, sizeof(err));
+	rc = net_api_parse_task(buf_str(&x->answer), x->answer.len, t->task_id,
+				&at, err, sizeof(err));
 	if (rc < 0) {
 		/* a garbled answer may come from a proxy in the way: the task
 		 * is paid for, so keep asking, with backoff */
@@ -96,11 +96,11 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 		net_fail(n, t, at.error_code, at.error_message);
 		break;
 	}
-	api_task_free(&at);
+	net_api_task_free(&at);
 }
 
-void poll_done(struct net *n, struct ntask *t, struct xfer *x,
-	       const struct xfer_result *r)
+void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
+		   const struct xfer_result *r)
 {
 	struct api_error e;
 	char what[128], *url = NULL;
@@ -114,8 +114,8 @@ void poll_done(struct net *n, struct ntask *t, struct xfer *x,
 	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
 	log_info("%s #%" PRIu64 ": GET %s -> %s", t->name, t->seq,
 		 url ? url : API_PATH_TASKS, what);
-	if (retry_classify(REQ_POLL, r->transport, r->request_sent, r->status,
-			   e.code) == RETRY_YES)
+	if (net_retry_classify(REQ_POLL, r->transport, r->request_sent,
+			       r->status, e.code) == RETRY_YES)
 		again(n, t, what, r->retry_after);
 	else if (r->transport == TRANSPORT_OK)
 		net_fail(n, t, e.code, e.message);

@@ -37,15 +37,15 @@ static const struct retry_limits limits[] = {
 			  RETRY_CREDITS_CAP },
 };
 
-const struct retry_limits *retry_limits(enum api_request_kind kind)
+const struct retry_limits *net_retry_limits(enum api_request_kind kind)
 {
 	if ((unsigned)kind >= sizeof(limits) / sizeof(limits[0]))
 		return &limits[REQ_CREDITS];	/* the most modest */
 	return &limits[kind];
 }
 
-enum transport_result retry_transport_from_curl(int curl_code,
-						bool request_sent)
+enum transport_result net_retry_transport_from_curl(int curl_code,
+						    bool request_sent)
 {
 	switch (curl_code) {
 	case CURLE_OK:
@@ -99,10 +99,10 @@ static enum retry_verdict classify_status(enum api_request_kind kind,
 	return RETRY_NO;
 }
 
-enum retry_verdict retry_classify(enum api_request_kind kind,
-				  enum transport_result transport,
-				  bool request_sent, long http_status,
-				  const char *error_code)
+enum retry_verdict net_retry_classify(enum api_request_kind kind,
+				      enum transport_result transport,
+				      bool request_sent, long http_status,
+				      const char *error_code)
 {
 	if (transport == TRANSPORT_OK)
 		return classify_status(kind, http_status, error_code);
@@ -125,8 +125,8 @@ static uint64_t next_random(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-double retry_delay(unsigned attempt, double base, double cap,
-		   double retry_after, uint64_t *rng_state)
+double net_retry_delay(unsigned attempt, double base, double cap,
+		       double retry_after, uint64_t *rng_state)
 {
 	double ceiling, unit, delay;
 
@@ -144,13 +144,13 @@ double retry_delay(unsigned attempt, double base, double cap,
 	return delay;
 }
 
-double retry_unreached_delay(unsigned tries, double waited,
-			     uint64_t *rng_state)
+double net_retry_unreached_delay(unsigned tries, double waited,
+				 uint64_t *rng_state)
 {
 	if (!(waited < RETRY_UNREACHED_FOR))	/* also NaN */
 		return -1;
-	return retry_delay(tries ? tries - 1 : 0, RETRY_UNREACHED_BASE,
-			   RETRY_UNREACHED_CAP, 0, rng_state);
+	return net_retry_delay(tries ? tries - 1 : 0, RETRY_UNREACHED_BASE,
+			       RETRY_UNREACHED_CAP, 0, rng_state);
 }
 
 /* The HTTP-date forms of RFC 9110 section 5.6.7, in the C locale: the
@@ -183,7 +183,7 @@ static int parse_http_date(const char *s, time_t *t)
 	return rc;
 }
 
-int retry_parse_retry_after(const char *value, time_t now, double *seconds)
+int net_retry_parse_retry_after(const char *value, time_t now, double *seconds)
 {
 	char text[64];
 	size_t start = 0, end, i;

@@ -34,7 +34,7 @@ enum retry_verdict {
 	RETRY_NO,
 	RETRY_YES,
 	/* a creation that never reached the API (nothing was sent): tried
-	 * again apart from its attempts, see retry_unreached_delay */
+	 * again apart from its attempts, see net_retry_unreached_delay */
 	RETRY_UNREACHED,
 };
 
@@ -65,16 +65,16 @@ enum retry_verdict {
 
 struct retry_limits {
 	unsigned attempts;	/* 0: no limit */
-	double base, cap;	/* seconds, for retry_delay */
+	double base, cap;	/* seconds, for net_retry_delay */
 };
 
-const struct retry_limits *retry_limits(enum api_request_kind kind);
+const struct retry_limits *net_retry_limits(enum api_request_kind kind);
 
 /* How a curl result (a CURLcode) maps onto the transport results.
  * request_sent: curl reported request bytes sent (CURLINFO_REQUEST_SIZE >
  * 0); a failure after that is TRANSPORT_LOST, never "nothing sent". */
-enum transport_result retry_transport_from_curl(int curl_code,
-						bool request_sent);
+enum transport_result net_retry_transport_from_curl(int curl_code,
+						    bool request_sent);
 
 /* Retry this failure? transport as above; request_sent as above (a
  * creation whose bytes may have left is never retried; one that certainly
@@ -82,31 +82,31 @@ enum transport_result retry_transport_from_curl(int curl_code,
  * (the API's "error.code", or NULL) matter only when transport is
  * TRANSPORT_OK. A redirect (3xx, never followed) is transient for a poll
  * or a balance read and a refusal for a creation. Says nothing about
- * attempts: see retry_limits. */
-enum retry_verdict retry_classify(enum api_request_kind kind,
-				  enum transport_result transport,
-				  bool request_sent, long http_status,
-				  const char *error_code);
+ * attempts: see net_retry_limits. */
+enum retry_verdict net_retry_classify(enum api_request_kind kind,
+				      enum transport_result transport,
+				      bool request_sent, long http_status,
+				      const char *error_code);
 
 /* Seconds to wait before retry number attempt (0 for the first retry):
  * uniform in [0, min(cap, base * 2^attempt)] ("full jitter"), but at least
  * retry_after when that is > 0, and never more than RETRY_DELAY_MAX.
  * rng_state is the caller's (any seed; tests use a fixed one). */
-double retry_delay(unsigned attempt, double base, double cap,
-		   double retry_after, uint64_t *rng_state);
+double net_retry_delay(unsigned attempt, double base, double cap,
+		       double retry_after, uint64_t *rng_state);
 
 /* Seconds to wait before the next try of a creation that has not reached
  * the API in tries tries (1 after the first) over waited seconds: as
- * retry_delay with RETRY_UNREACHED_BASE and _CAP; -1 once waited reaches
+ * net_retry_delay with RETRY_UNREACHED_BASE and _CAP; -1 once waited reaches
  * RETRY_UNREACHED_FOR (give up). */
-double retry_unreached_delay(unsigned tries, double waited,
-			     uint64_t *rng_state);
+double net_retry_unreached_delay(unsigned tries, double waited,
+				 uint64_t *rng_state);
 
 /* A Retry-After header value, either delta-seconds ("120") or an HTTP-date
  * ("Wed, 21 Oct 2015 07:28:00 GMT"; also the obsolete RFC 850 and asctime
  * forms), as seconds from now: a date in the past gives 0, anything over
  * RETRY_DELAY_MAX gives RETRY_DELAY_MAX. Surrounding blanks are ignored.
  * 0, or -1 when the value is neither form. */
-int retry_parse_retry_after(const char *value, time_t now, double *seconds);
+int net_retry_parse_retry_after(const char *value, time_t now, double *seconds);
 
 #endif

@@ -7,7 +7,7 @@
 
 #define SCHEME_SHOWN 16		/* characters of a scheme in a message */
 
-bool scheme_plain_http(const char *api_url)
+bool net_scheme_plain_http(const char *api_url)
 {
 	return strncasecmp(api_url, "http://", 7) == 0;
 }
@@ -27,10 +27,10 @@ static void scheme_name(const char *url, char *out, size_t outlen)
 			 strncmp(url + len + 1, "//", 2) == 0 ? "//" : "");
 }
 
-int scheme_check(const char *api_url, const char *url, char *why,
-		 size_t whylen)
+int net_scheme_check(const char *api_url, const char *url, char *why,
+		     size_t whylen)
 {
-	bool plain = scheme_plain_http(api_url);
+	bool plain = net_scheme_plain_http(api_url);
 	char name[SCHEME_SHOWN + 16];
 
 	if (strncasecmp(url, "https://", 8) == 0 ||

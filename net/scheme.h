@@ -10,11 +10,11 @@
 #include <stddef.h>
 
 /* api_url is plain http://: downloads may be too. */
-bool scheme_plain_http(const char *api_url);
+bool net_scheme_plain_http(const char *api_url);
 /* 0 when a download of url is allowed by its scheme, given api_url; else
  * -1 with why saying what was refused, e.g. "refused: scheme file://, only
  * https:// is allowed". */
-int scheme_check(const char *api_url, const char *url, char *why,
-		 size_t whylen);
+int net_scheme_check(const char *api_url, const char *url, char *why,
+		     size_t whylen);
 
 #endif

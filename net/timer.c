@@ -9,7 +9,7 @@
 /* Far more than the tasks the network thread can hold. */
 #define TIMERS_MAX ((size_t)1 << 24)
 
-int64_t timer_now(void)
+int64_t net_timer_now(void)
 {
 	struct timespec ts;
 
@@ -17,21 +17,21 @@ int64_t timer_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void timer_heap_init(struct timer_heap *h)
+void net_timer_heap_init(struct timer_heap *h)
 {
 	h->v = NULL;
 	h->n = 0;
 	h->cap = 0;
 }
 
-void timer_heap_free(struct timer_heap *h)
+void net_timer_heap_free(struct timer_heap *h)
 {
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
 		h->v[i]->slot = TIMER_IDLE;
 	free(h->v);
-	timer_heap_init(h);
+	net_timer_heap_init(h);
 }
 
 static void put(struct timer_heap *h, size_t i, struct timer *t)
@@ -74,7 +74,7 @@ static void sift_down(struct timer_heap *h, size_t i)
 	put(h, i, t);
 }
 
-int timer_arm(struct timer_heap *h, struct timer *t, int64_t due)
+int net_timer_arm(struct timer_heap *h, struct timer *t, int64_t due)
 {
 	struct timer **v;
 
@@ -94,7 +94,7 @@ int timer_arm(struct timer_heap *h, struct timer *t, int64_t due)
 	return 0;
 }
 
-void timer_cancel(struct timer_heap *h, struct timer *t)
+void net_timer_cancel(struct timer_heap *h, struct timer *t)
 {
 	size_t i = t->slot;
 	struct timer *last;
@@ -110,17 +110,17 @@ void timer_cancel(struct timer_heap *h, struct timer *t)
 	sift_down(h, last->slot);
 }
 
-struct timer *timer_first(const struct timer_heap *h)
+struct timer *net_timer_first(const struct timer_heap *h)
 {
 	return h->n ? h->v[0] : NULL;
 }
 
-struct timer *timer_pop_due(struct timer_heap *h, int64_t now)
+struct timer *net_timer_pop_due(struct timer_heap *h, int64_t now)
 {
-	struct timer *t = timer_first(h);
+	struct timer *t = net_timer_first(h);
 
 	if (!t || t->due > now)
 		return NULL;
-	timer_cancel(h, t);
+	net_timer_cancel(h, t);
 	return t;
 }

@@ -21,7 +21,7 @@ struct timer_heap {
 	size_t n, cap;
 };
 
-int64_t timer_now(void);
+int64_t net_timer_now(void);
 
 static inline void timer_init(struct timer *t)
 {
@@ -34,16 +34,16 @@ static inline bool timer_armed(const struct timer *t)
 	return t->slot != TIMER_IDLE;
 }
 
-void timer_heap_init(struct timer_heap *h);
+void net_timer_heap_init(struct timer_heap *h);
 /* Disarms whatever is still in the heap. */
-void timer_heap_free(struct timer_heap *h);
+void net_timer_heap_free(struct timer_heap *h);
 /* Arm t for due (moving it if it is armed already). 0, or -1 when out of
  * memory (t is then left as it was). */
-int timer_arm(struct timer_heap *h, struct timer *t, int64_t due);
-void timer_cancel(struct timer_heap *h, struct timer *t);
+int net_timer_arm(struct timer_heap *h, struct timer *t, int64_t due);
+void net_timer_cancel(struct timer_heap *h, struct timer *t);
 /* The earliest timer, NULL when none is armed. */
-struct timer *timer_first(const struct timer_heap *h);
+struct timer *net_timer_first(const struct timer_heap *h);
 /* Disarm and return the earliest timer if it is due at now, else NULL. */
-struct timer *timer_pop_due(struct timer_heap *h, int64_t now);
+struct timer *net_timer_pop_due(struct timer_heap *h, int64_t now);
 
 #endif

@@ -23,12 +23,12 @@
 #define XFER_DOWNLOAD_TIMEOUT 600L
 #define XFER_MAX_REDIRS 5L
 
-void xfer_pool_init(struct xfer_pool *p)
+void net_xfer_pool_init(struct xfer_pool *p)
 {
 	p->n = 0;
 }
 
-void xfer_pool_free(struct xfer_pool *p)
+void net_xfer_pool_free(struct xfer_pool *p)
 {
 	while (p->n)
 		curl_easy_cleanup(p->idle[--p->n]);
@@ -162,15 +162,15 @@ static struct xfer *xfer_new(struct xfer_pool *p, const char *url,
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "gptimgfs/" GPTIMGFS_VERSION);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK) {
-		xfer_free(p, x);
+		net_xfer_free(p, x);
 		return NULL;
 	}
 	return x;
 }
 
-struct xfer *xfer_api(struct xfer_pool *p, const char *url,
-		      const struct curl_slist *headers, const char *post,
-		      size_t postlen, long timeout)
+struct xfer *net_xfer_api(struct xfer_pool *p, const char *url,
+			  const struct curl_slist *headers, const char *post,
+			  size_t postlen, long timeout)
 {
 	struct xfer *x = xfer_new(p, url, timeout);
 
@@ -192,14 +192,14 @@ struct xfer *xfer_api(struct xfer_pool *p, const char *url,
 				 (curl_off_t)postlen);
 		if (curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS, post) !=
 		    CURLE_OK) {
-			xfer_free(p, x);
+			net_xfer_free(p, x);
 			return NULL;
 		}
 	}
 	return x;
 }
 
-struct xfer *xfer_probe(struct xfer_pool *p, const char *url, long timeout)
+struct xfer *net_xfer_probe(struct xfer_pool *p, const char *url, long timeout)
 {
 	struct xfer *x = xfer_new(p, url, timeout);
 
@@ -220,7 +220,7 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose,
 				 struct curl_sockaddr *a)
 {
 	struct xfer *x = ud;
-	enum addr_class cls = addr_classify(&a->addr, a->addrlen);
+	enum addr_class cls = net_addr_classify(&a->addr, a->addrlen);
 
 	if (purpose == CURLSOCKTYPE_IPCXN && cls != ADDR_GLOBAL &&
 	    !(x->rules.allowed & ADDR_BIT(cls))) {
@@ -232,14 +232,14 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose,
 		inet_ntop(a->family, bytes, ip, sizeof(ip));
 		snprintf(x->refused, sizeof(x->refused),
 			 "address %s is %s, not global", ip,
-			 addr_class_name(cls));
+			 net_addr_class_name(cls));
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
-struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd,
-			   const struct xfer_rules *rules)
+struct xfer *net_xfer_download(struct xfer_pool *p, const char *url, int fd,
+			       const struct xfer_rules *rules)
 {
 	struct xfer *x = xfer_new(p, url, XFER_DOWNLOAD_TIMEOUT);
 	bool plain = strncasecmp(url, "http://", 7) == 0;
@@ -294,18 +294,19 @@ static double retry_after(CURL *e)
 	if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
 	    CURLHE_OK)
 		return 0;
-	if (retry_parse_retry_after(h->value, time(NULL), &seconds) < 0)
+	if (net_retry_parse_retry_after(h->value, time(NULL), &seconds) < 0)
 		return 0;
 	return seconds;
 }
 
-void xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r)
+void net_xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->code = code;
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	r->request_sent = request_sent(x->easy);
-	r->transport = retry_transport_from_curl((int)code, r->request_sent);
+	r->transport = net_retry_transport_from_curl((int)code,
+						     r->request_sent);
 	r->retry_after = retry_after(x->easy);
 	/* the body's Content-Length said it was over the cap */
 	if (code == CURLE_FILESIZE_EXCEEDED)
@@ -325,7 +326,7 @@ void xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r)
 			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
 }
 
-void xfer_url_host(const char *url, char *host, size_t size)
+void net_xfer_url_host(const char *url, char *host, size_t size)
 {
 	CURLU *u = curl_url();
 	char *h = NULL;
@@ -339,7 +340,7 @@ void xfer_url_host(const char *url, char *host, size_t size)
 	curl_url_cleanup(u);
 }
 
-void xfer_free(struct xfer_pool *p, struct xfer *x)
+void net_xfer_free(struct xfer_pool *p, struct xfer *x)
 {
 	if (!x)
 		return;

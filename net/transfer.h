@@ -60,32 +60,32 @@ struct xfer_result {
 	char what[CURL_ERROR_SIZE + 64];	/* e.g. "connection refused" */
 };
 
-void xfer_pool_init(struct xfer_pool *p);
-void xfer_pool_free(struct xfer_pool *p);
+void net_xfer_pool_init(struct xfer_pool *p);
+void net_xfer_pool_free(struct xfer_pool *p);
 
 /* An API request: GET url, or POST post (a JSON body, copied) when it is
  * not NULL, always on a new connection so that curl never resends it.
  * headers carries the key. timeout is the total in seconds. NULL when out
  * of memory. */
-struct xfer *xfer_api(struct xfer_pool *p, const char *url,
-		      const struct curl_slist *headers, const char *post,
-		      size_t postlen, long timeout);
+struct xfer *net_xfer_api(struct xfer_pool *p, const char *url,
+			  const struct curl_slist *headers, const char *post,
+			  size_t postlen, long timeout);
 /* Whether the API at url can be reached: a connection (TLS included),
  * closed at once; no request is sent, no key. */
-struct xfer *xfer_probe(struct xfer_pool *p, const char *url, long timeout);
+struct xfer *net_xfer_probe(struct xfer_pool *p, const char *url, long timeout);
 /* A download of url into fd (the caller's), without the key, under rules
  * (copied); redirects are followed (at most 5, to the URL's own scheme).
  * Every address it connects to, redirects included, is checked before the
  * connection is made (x->refused says why one was not). The body stops
  * early when its first bytes are no image (x->not_image) or when the file
  * system of fd gets within XFER_DISK_RESERVE of full (x->disk_full). */
-struct xfer *xfer_download(struct xfer_pool *p, const char *url, int fd,
-			   const struct xfer_rules *rules);
+struct xfer *net_xfer_download(struct xfer_pool *p, const char *url, int fd,
+			       const struct xfer_rules *rules);
 /* Read the result of a transfer curl finished with code. */
-void xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r);
+void net_xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r);
 /* The host of url, for messages ("file.example"), at most size bytes. */
-void xfer_url_host(const char *url, char *host, size_t size);
+void net_xfer_url_host(const char *url, char *host, size_t size);
 /* Give the handle back to the pool (fd is the caller's to close). */
-void xfer_free(struct xfer_pool *p, struct xfer *x);
+void net_xfer_free(struct xfer_pool *p, struct xfer *x);
 
 #endif

@@ -2,7 +2,10 @@
 
 /* First and without JSMN_HEADER: jsmn's implementation is compiled here, and
  * only here (json.h defines JSMN_HEADER for everyone else; jsmn.h has an
- * include guard, so json.h's own include below is a no-op). */
+ * include guard, so json.h's own include below is a no-op). JSMN_STATIC:
+ * json_parse() is jsmn's one caller, so jsmn_init and jsmn_parse stay
+ * inside this file and util exports only json_ names. */
+#define JSMN_STATIC
 #include <jsmn.h>
 
 #include "json.h"

@@ -19,8 +19,9 @@ static void parse_create(const char *body, size_t len)
 {
 	char id[API_TASK_ID_MAX + 1], err[256];
 
-	if (api_parse_create(body, len, id, sizeof(id), err, sizeof(err)) == 0 &&
-	    !api_task_id_valid(id))
+	if (net_api_parse_create(body, len, id, sizeof(id), err,
+				 sizeof(err)) == 0 &&
+	    !net_api_task_id_valid(id))
 		abort();	/* the parser promised a valid id */
 }
 
@@ -32,7 +33,7 @@ static void parse_task(const char *body, size_t len, uint8_t sel)
 	char err[256];
 	size_t i;
 
-	if (api_parse_task(body, len, expected, &t, err, sizeof(err)) < 0)
+	if (net_api_parse_task(body, len, expected, &t, err, sizeof(err)) < 0)
 		return;
 	if ((t.status == API_COMPLETED) != (t.n_urls > 0) ||
 	    t.n_urls > API_MAX_URLS)
@@ -40,7 +41,7 @@ static void parse_task(const char *body, size_t len, uint8_t sel)
 	for (i = 0; i < t.n_urls; i++)
 		if (strlen(t.urls[i]) > API_URL_MAX)
 			abort();
-	api_task_free(&t);
+	net_api_task_free(&t);
 }
 
 static void parse_credits(const char *body, size_t len, uint8_t sel)
@@ -48,15 +49,16 @@ static void parse_credits(const char *body, size_t len, uint8_t sel)
 	double balance, purchased, consumed;
 	char err[256];
 
-	api_parse_credits(body, len, &balance, (sel & 4) ? &purchased : NULL,
-			  (sel & 8) ? &consumed : NULL, err, sizeof(err));
+	net_api_parse_credits(body, len, &balance,
+			      (sel & 4) ? &purchased : NULL,
+			      (sel & 8) ? &consumed : NULL, err, sizeof(err));
 }
 
 static void parse_error(const char *body, size_t len, uint8_t sel)
 {
 	struct api_error e;
 
-	api_parse_error(statuses[(sel >> 2) % 8], body, len, &e);
+	net_api_parse_error(statuses[(sel >> 2) % 8], body, len, &e);
 	if (!e.code[0] || strlen(e.message) >= sizeof(e.message))
 		abort();	/* e is always filled */
 }

@@ -13,7 +13,7 @@ static enum addr_class v4(const char *text)
 		fprintf(stderr, "bad test address %s\n", text);
 		return ADDR_CLASSES;
 	}
-	return addr_classify((struct sockaddr *)&sin, sizeof(sin));
+	return net_addr_classify((struct sockaddr *)&sin, sizeof(sin));
 }
 
 static enum addr_class v6(const char *text)
@@ -24,7 +24,7 @@ static enum addr_class v6(const char *text)
 		fprintf(stderr, "bad test address %s\n", text);
 		return ADDR_CLASSES;
 	}
-	return addr_classify((struct sockaddr *)&sin6, sizeof(sin6));
+	return net_addr_classify((struct sockaddr *)&sin6, sizeof(sin6));
 }
 
 static void test_v4(void)
@@ -117,11 +117,11 @@ static void test_other_families(void)
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct sockaddr sa = { .sa_family = AF_UNIX };
 
-	CHECK(addr_classify(&sa, sizeof(sa)) == ADDR_RESERVED);
-	CHECK(addr_classify((struct sockaddr *)&sin, 4) == ADDR_RESERVED);
-	CHECK_STR(addr_class_name(ADDR_GLOBAL), "global");
-	CHECK_STR(addr_class_name(ADDR_PRIVATE), "private");
-	CHECK_STR(addr_class_name(ADDR_CLASSES), "reserved");
+	CHECK(net_addr_classify(&sa, sizeof(sa)) == ADDR_RESERVED);
+	CHECK(net_addr_classify((struct sockaddr *)&sin, 4) == ADDR_RESERVED);
+	CHECK_STR(net_addr_class_name(ADDR_GLOBAL), "global");
+	CHECK_STR(net_addr_class_name(ADDR_PRIVATE), "private");
+	CHECK_STR(net_addr_class_name(ADDR_CLASSES), "reserved");
 }
 
 int main(void)

@@ -40,7 +40,7 @@ static void check_prompt_round_trip(const char *prompt, size_t len)
 
 	opts_init(&o, "auto", "1k", true);
 	buf_init(&out, API_REQUEST_MAX);
-	CHECK(api_build_create(&out, prompt, len, &o) == 0);
+	CHECK(net_api_build_create(&out, prompt, len, &o) == 0);
 	CHECK(json_parse(&doc, out.data, out.len, 64) == 0);
 	model = json_member_string(&doc, 0, "model", 64);
 	CHECK_STR(model, "gpt-image-2");
@@ -91,7 +91,7 @@ static void test_build_create(void)
 	/* the exact bytes, options spliced in */
 	opts_init(&o, "16:9", "4k", false);
 	buf_init(&out, API_REQUEST_MAX);
-	CHECK(api_build_create(&out, "a cat", 5, &o) == 0);
+	CHECK(net_api_build_create(&out, "a cat", 5, &o) == 0);
 	CHECK_STR(buf_str(&out),
 		  "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a cat\","
 		  "\"aspect_ratio\":\"16:9\",\"resolution\":\"4k\","
@@ -101,19 +101,19 @@ static void test_build_create(void)
 	o.image_urls[0] = strdup("https://example.com/source.png");
 	o.image_urls[1] = strdup("https://example.com/b.png?x=\"1\"");
 	o.n_urls = 2;
-	CHECK(api_build_create(&out, "", 0, &o) == 0);
+	CHECK(net_api_build_create(&out, "", 0, &o) == 0);
 	CHECK_STR(buf_str(&out),
 		  "{\"model\":\"gpt-image-2\",\"input\":{"
 		  "\"aspect_ratio\":\"16:9\",\"resolution\":\"4k\","
 		  "\"nsfw_checker\":false,\"image_urls\":["
 		  "\"https://example.com/source.png\","
 		  "\"https://example.com/b.png?x=\\\"1\\\"\"]}}");
-	CHECK(api_build_create(&out, NULL, 0, &o) == 0);
+	CHECK(net_api_build_create(&out, NULL, 0, &o) == 0);
 	CHECK(strstr(buf_str(&out), "prompt") == NULL);
 
 	/* too big for the buffer: -1 and nothing half-built */
 	out.max = 40;
-	CHECK(api_build_create(&out, "a cat", 5, &o) == -1);
+	CHECK(net_api_build_create(&out, "a cat", 5, &o) == -1);
 	CHECK(out.len == 0);
 	buf_free(&out);
 	opts_free(&o);
@@ -126,39 +126,40 @@ static void test_ids_and_urls(void)
 	char id[API_TASK_ID_MAX + 2];
 	struct buf out;
 
-	CHECK(api_task_id_valid("397ce9f2-c04e-4244-ac33-3af19a7cc297"));
-	CHECK(api_task_id_valid("a.b_c-D9"));
-	CHECK(!api_task_id_valid(""));
-	CHECK(!api_task_id_valid(NULL));
-	CHECK(!api_task_id_valid("."));
-	CHECK(!api_task_id_valid(".."));
-	CHECK(!api_task_id_valid(".hidden"));
-	CHECK(!api_task_id_valid("a/b"));
-	CHECK(!api_task_id_valid("../etc"));
-	CHECK(!api_task_id_valid("a b"));
-	CHECK(!api_task_id_valid("a%2f"));
-	CHECK(!api_task_id_valid("a?x=1"));
-	CHECK(!api_task_id_valid("caf\xc3\xa9"));
+	CHECK(net_api_task_id_valid("397ce9f2-c04e-4244-ac33-3af19a7cc297"));
+	CHECK(net_api_task_id_valid("a.b_c-D9"));
+	CHECK(!net_api_task_id_valid(""));
+	CHECK(!net_api_task_id_valid(NULL));
+	CHECK(!net_api_task_id_valid("."));
+	CHECK(!net_api_task_id_valid(".."));
+	CHECK(!net_api_task_id_valid(".hidden"));
+	CHECK(!net_api_task_id_valid("a/b"));
+	CHECK(!net_api_task_id_valid("../etc"));
+	CHECK(!net_api_task_id_valid("a b"));
+	CHECK(!net_api_task_id_valid("a%2f"));
+	CHECK(!net_api_task_id_valid("a?x=1"));
+	CHECK(!net_api_task_id_valid("caf\xc3\xa9"));
 	memset(id, 'a', API_TASK_ID_MAX);
 	id[API_TASK_ID_MAX] = '\0';
-	CHECK(api_task_id_valid(id));
+	CHECK(net_api_task_id_valid(id));
 	id[API_TASK_ID_MAX] = 'a';
 	id[API_TASK_ID_MAX + 1] = '\0';
-	CHECK(!api_task_id_valid(id));
+	CHECK(!net_api_task_id_valid(id));
 
 	buf_init(&out, 1024);
-	CHECK(api_task_url(&out, "https://api.aivideoapi.ai", "abc-1") == 0);
+	CHECK(net_api_task_url(&out, "https://api.aivideoapi.ai",
+			       "abc-1") == 0);
 	CHECK_STR(buf_str(&out), "https://api.aivideoapi.ai/v1/tasks/abc-1");
-	CHECK(api_task_url(&out, "http://127.0.0.1:8080//", "abc-1") == 0);
+	CHECK(net_api_task_url(&out, "http://127.0.0.1:8080//", "abc-1") == 0);
 	CHECK_STR(buf_str(&out), "http://127.0.0.1:8080/v1/tasks/abc-1");
-	CHECK(api_task_url(&out, "https://h", "../credits") == -1);
+	CHECK(net_api_task_url(&out, "https://h", "../credits") == -1);
 	CHECK(out.len == 0);
-	CHECK(api_url_join(&out, "https://h/", API_PATH_CREDITS) == 0);
+	CHECK(net_api_url_join(&out, "https://h/", API_PATH_CREDITS) == 0);
 	CHECK_STR(buf_str(&out), "https://h/v1/credits");
-	CHECK(api_url_join(&out, "https://h", API_PATH_CREATE) == 0);
+	CHECK(net_api_url_join(&out, "https://h", API_PATH_CREATE) == 0);
 	CHECK_STR(buf_str(&out), "https://h/v1/images/generations");
 	out.max = 10;
-	CHECK(api_url_join(&out, "https://h", API_PATH_CREATE) == -1);
+	CHECK(net_api_url_join(&out, "https://h", API_PATH_CREATE) == -1);
 	buf_free(&out);
 }
 
@@ -166,8 +167,8 @@ static void test_ids_and_urls(void)
 
 static int create(const char *body, char *id, char *err)
 {
-	return api_parse_create(body, body ? strlen(body) : 0, id,
-				API_TASK_ID_MAX + 1, err, ERRLEN);
+	return net_api_parse_create(body, body ? strlen(body) : 0, id,
+				    API_TASK_ID_MAX + 1, err, ERRLEN);
 }
 
 static void check_create_refused(const char *body, const char *want_err)
@@ -196,7 +197,8 @@ static void test_parse_create(void)
 	CHECK_STR(id, "t1");
 	/* the id fits exactly, or it is refused */
 	body = "{\"data\":{\"taskId\":\"abc\"}}";
-	CHECK(api_parse_create(body, strlen(body), id, 3, err, ERRLEN) == -1);
+	CHECK(net_api_parse_create(body, strlen(body), id, 3, err,
+				   ERRLEN) == -1);
 	CHECK_STR(err, "create answer: 'taskId' is too long");
 
 	check_create_refused(NULL, "create answer: empty");
@@ -292,7 +294,7 @@ static const char failed_example[] =
 static int task(const char *body, const char *expected, struct api_task *t,
 		char *err)
 {
-	return api_parse_task(body, strlen(body), expected, t, err, ERRLEN);
+	return net_api_parse_task(body, strlen(body), expected, t, err, ERRLEN);
 }
 
 static void check_task_refused(const char *body, const char *want_err)
@@ -306,7 +308,7 @@ static void check_task_refused(const char *body, const char *want_err)
 		CHECK_STR(err, want_err);
 	else
 		CHECK(strncmp(err, "task answer: ", 13) == 0);
-	api_task_free(&t);	/* harmless after -1 */
+	net_api_task_free(&t);	/* harmless after -1 */
 }
 
 /* A completed answer for task t1 with the given "urls" value. */
@@ -333,7 +335,7 @@ static void test_parse_task_examples(void)
 	CHECK(t.created_at == 1775383908);
 	CHECK(t.completed_at == 1775383910);
 	CHECK_STR(t.error_code, "");
-	api_task_free(&t);
+	net_api_task_free(&t);
 	CHECK(t.n_urls == 0);
 
 	CHECK(task(failed_example, "57c8772c-f834-46f3-9b7d-81f92e104050", &t,
@@ -344,11 +346,11 @@ static void test_parse_task_examples(void)
 	CHECK_STR(t.error_message, "Generation failed");
 	CHECK(t.created_at == 1775383908);
 	CHECK(t.completed_at == 0);
-	api_task_free(&t);
+	net_api_task_free(&t);
 
 	/* no expected id: any valid one */
 	CHECK(task(failed_example, NULL, &t, err) == 0);
-	api_task_free(&t);
+	net_api_task_free(&t);
 
 	CHECK(task("{\"id\":\"t1\",\"status\":\"pending\"}", "t1", &t, err) == 0);
 	CHECK(t.status == API_PENDING);
@@ -368,7 +370,7 @@ static void test_parse_task_examples(void)
 	CHECK(t.n_urls == 16);
 	CHECK_STR(t.urls[1], "HTTPS://h/b");
 	CHECK_STR(t.urls[15], "https://h/16?sig=a%20b&x=A");
-	api_task_free(&t);
+	net_api_task_free(&t);
 
 	/* other schemes are kept as they are: the download refuses them,
 	 * failing the task with the reason (net/scheme.h) */
@@ -379,7 +381,7 @@ static void test_parse_task_examples(void)
 	CHECK_STR(t.urls[0], "file:///etc/passwd");
 	CHECK_STR(t.urls[1], "ftp://h/a.png");
 	CHECK_STR(t.urls[2], "data:x");
-	api_task_free(&t);
+	net_api_task_free(&t);
 }
 
 static void test_parse_task_failed_reasons(void)
@@ -533,8 +535,8 @@ static void check_credits_refused(const char *body, const char *want_err)
 	double balance = 1, purchased = 1, consumed = 1;
 	char err[ERRLEN] = "";
 
-	CHECK(api_parse_credits(body, strlen(body), &balance, &purchased,
-				&consumed, err, ERRLEN) == -1);
+	CHECK(net_api_parse_credits(body, strlen(body), &balance, &purchased,
+				    &consumed, err, ERRLEN) == -1);
 	CHECK(isnan(balance) && isnan(purchased) && isnan(consumed));
 	CHECK_STR(err, want_err);
 }
@@ -547,16 +549,16 @@ static void test_parse_credits(void)
 	double balance, purchased, consumed;
 	char err[ERRLEN];
 
-	CHECK(api_parse_credits(example, strlen(example), &balance, &purchased,
-				&consumed, err, ERRLEN) == 0);
+	CHECK(net_api_parse_credits(example, strlen(example), &balance,
+				    &purchased, &consumed, err, ERRLEN) == 0);
 	CHECK(balance == 9800 && purchased == 10000 && consumed == 200);
-	CHECK(api_parse_credits(S("{\"data\":{\"balance\":4.7,"
-				  "\"total_consumed\":0.3e1}}"),
+	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":4.7,"
+				      "\"total_consumed\":0.3e1}}"),
 				&balance, &purchased, &consumed, err,
 				ERRLEN) == 0);
 	CHECK(balance == 4.7 && isnan(purchased) && consumed == 3);
-	CHECK(api_parse_credits(S("{\"data\":{\"balance\":-14.1}}"), &balance,
-				NULL, NULL, err, ERRLEN) == 0);
+	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":-14.1}}"),
+				    &balance, NULL, NULL, err, ERRLEN) == 0);
 	CHECK(balance == -14.1);
 
 	check_credits_refused("", "credits answer: empty");
@@ -589,7 +591,7 @@ static void check_error_row(long status, const char *code, const char *type,
 	snprintf(body, sizeof(body),
 		 "{\"error\": {\"code\": \"%s\", \"message\": \"%s\", "
 		 "\"type\": \"%s\"}}", code, message, type);
-	CHECK(api_parse_error(status, body, strlen(body), &e) == 0);
+	CHECK(net_api_parse_error(status, body, strlen(body), &e) == 0);
 	CHECK(e.http_status == status);
 	CHECK_STR(e.code, code);
 	CHECK_STR(e.type, type);
@@ -601,7 +603,8 @@ static void check_error_fallback(long status, const char *body,
 {
 	struct api_error e;
 
-	CHECK(api_parse_error(status, body, body ? strlen(body) : 0, &e) == -1);
+	CHECK(net_api_parse_error(status, body, body ? strlen(body) : 0,
+				  &e) == -1);
 	CHECK_STR(e.code, code);
 	CHECK_STR(e.message, message);
 	CHECK_STR(e.type, "");
@@ -653,13 +656,14 @@ static void test_parse_error(void)
 	free(s);
 
 	/* a code but no message; hostile code and type */
-	CHECK(api_parse_error(402, S("{\"error\":{\"code\":"
-				     "\"insufficient_credits\"}}"), &e) == 0);
+	CHECK(net_api_parse_error(402, S("{\"error\":{\"code\":"
+					     "\"insufficient_credits\"}}"),
+				  &e) == 0);
 	CHECK_STR(e.code, "insufficient_credits");
 	CHECK_STR(e.message, "HTTP 402 without a message");
-	CHECK(api_parse_error(400, S("{\"error\":{\"code\":\"a: b\\n\","
-				     "\"type\":\"t t\",\"message\":\"m\\u0000\"}}"),
-			      &e) == 0);
+	CHECK(net_api_parse_error(400, S("{\"error\":{\"code\":\"a: b\\n\","
+					     "\"type\":\"t t\",\"message\":\"m\\u0000\"}}"),
+				  &e) == 0);
 	CHECK_STR(e.code, "a__b_");
 	CHECK_STR(e.type, "t_t");
 	CHECK_STR(e.message, "HTTP 400 without a message");

@@ -758,26 +758,26 @@ static void test_timer_heap(void)
 	unsigned seed = 7;
 	size_t i, popped = 0;
 
-	timer_heap_init(&h);
+	net_timer_heap_init(&h);
 	for (i = 0; i < 200; i++) {
 		timer_init(&t[i]);
-		CHECK(timer_arm(&h, &t[i], rand_r(&seed) % 1000) == 0);
+		CHECK(net_timer_arm(&h, &t[i], rand_r(&seed) % 1000) == 0);
 	}
 	for (i = 0; i < 200; i += 3)
-		CHECK(timer_arm(&h, &t[i], rand_r(&seed) % 1000) == 0);
+		CHECK(net_timer_arm(&h, &t[i], rand_r(&seed) % 1000) == 0);
 	for (i = 1; i < 200; i += 4)
-		timer_cancel(&h, &t[i]);
+		net_timer_cancel(&h, &t[i]);
 	CHECK(!timer_armed(&t[1]) && timer_armed(&t[0]));
-	CHECK(timer_pop_due(&h, -1) == NULL);
-	while ((p = timer_pop_due(&h, 1000)) != NULL) {
+	CHECK(net_timer_pop_due(&h, -1) == NULL);
+	while ((p = net_timer_pop_due(&h, 1000)) != NULL) {
 		CHECK(p->due >= last);
 		CHECK(!timer_armed(p));
 		last = p->due;
 		popped++;
 	}
 	CHECK(popped == 150);
-	CHECK(timer_first(&h) == NULL);
-	timer_heap_free(&h);
+	CHECK(net_timer_first(&h) == NULL);
+	net_timer_heap_free(&h);
 }
 
 static void test_bucket(void)
@@ -785,16 +785,16 @@ static void test_bucket(void)
 	struct bucket b;
 	int i, taken = 0;
 
-	bucket_init(&b, 20, 20, 0);
+	net_bucket_init(&b, 20, 20, 0);
 	for (i = 0; i < 30; i++)
-		taken += bucket_take(&b, 0);
+		taken += net_bucket_take(&b, 0);
 	CHECK(taken == 20);
-	CHECK(bucket_wait(&b, 0) == 50);
-	CHECK(!bucket_take(&b, 49));
-	CHECK(bucket_take(&b, 50));
-	CHECK(bucket_take(&b, 10000));	/* refilled, never past burst */
+	CHECK(net_bucket_wait(&b, 0) == 50);
+	CHECK(!net_bucket_take(&b, 49));
+	CHECK(net_bucket_take(&b, 50));
+	CHECK(net_bucket_take(&b, 10000));	/* refilled, never past burst */
 	for (taken = 0, i = 0; i < 30; i++)
-		taken += bucket_take(&b, 10000);
+		taken += net_bucket_take(&b, 10000);
 	CHECK(taken == 19);
 }
 

@@ -16,7 +16,7 @@
 static enum retry_verdict http(enum api_request_kind kind, long status,
 			       const char *code)
 {
-	return retry_classify(kind, TRANSPORT_OK, true, status, code);
+	return net_retry_classify(kind, TRANSPORT_OK, true, status, code);
 }
 
 static void test_classify_create(void)
@@ -24,14 +24,15 @@ static void test_classify_create(void)
 	const enum api_request_kind c = REQ_CREATE;
 
 	/* nothing reached the API: safe to send, once it can be reached */
-	CHECK(retry_classify(c, TRANSPORT_CONNECT_FAILED, false, 0, NULL) ==
+	CHECK(net_retry_classify(c, TRANSPORT_CONNECT_FAILED, false, 0, NULL) ==
 	      WAIT);
 	/* the answer was lost: the task may exist, never again */
-	CHECK(retry_classify(c, TRANSPORT_LOST, true, 0, NULL) == NO);
-	CHECK(retry_classify(c, TRANSPORT_LOST, false, 0, NULL) == NO);
-	CHECK(retry_classify(c, TRANSPORT_CONNECT_FAILED, true, 0, NULL) == NO);
-	CHECK(retry_classify(c, TRANSPORT_FATAL, false, 0, NULL) == NO);
-	CHECK(retry_classify(c, TRANSPORT_FATAL, true, 0, NULL) == NO);
+	CHECK(net_retry_classify(c, TRANSPORT_LOST, true, 0, NULL) == NO);
+	CHECK(net_retry_classify(c, TRANSPORT_LOST, false, 0, NULL) == NO);
+	CHECK(net_retry_classify(c, TRANSPORT_CONNECT_FAILED, true, 0, NULL) ==
+	      NO);
+	CHECK(net_retry_classify(c, TRANSPORT_FATAL, false, 0, NULL) == NO);
+	CHECK(net_retry_classify(c, TRANSPORT_FATAL, true, 0, NULL) == NO);
 	/* the API said it did not create it */
 	CHECK(http(c, 429, "rate_limit_exceeded") == YES);
 	CHECK(http(c, 500, "internal_error") == YES);
@@ -74,13 +75,16 @@ static void test_classify_reads(void)
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		enum api_request_kind k = kinds[i];
 
-		CHECK(retry_classify(k, TRANSPORT_CONNECT_FAILED, false, 0,
-				     NULL) == YES);
-		CHECK(retry_classify(k, TRANSPORT_CONNECT_FAILED, true, 0,
-				     NULL) == YES);
-		CHECK(retry_classify(k, TRANSPORT_LOST, true, 0, NULL) == YES);
-		CHECK(retry_classify(k, TRANSPORT_LOST, false, 0, NULL) == YES);
-		CHECK(retry_classify(k, TRANSPORT_FATAL, true, 0, NULL) == NO);
+		CHECK(net_retry_classify(k, TRANSPORT_CONNECT_FAILED, false, 0,
+					 NULL) == YES);
+		CHECK(net_retry_classify(k, TRANSPORT_CONNECT_FAILED, true, 0,
+					 NULL) == YES);
+		CHECK(net_retry_classify(k, TRANSPORT_LOST, true, 0, NULL) ==
+		      YES);
+		CHECK(net_retry_classify(k, TRANSPORT_LOST, false, 0, NULL) ==
+		      YES);
+		CHECK(net_retry_classify(k, TRANSPORT_FATAL, true, 0, NULL) ==
+		      NO);
 		CHECK(http(k, 408, NULL) == YES);
 		CHECK(http(k, 429, "rate_limit_exceeded") == YES);
 		CHECK(http(k, 429, NULL) == YES);
@@ -120,10 +124,11 @@ static void test_unreached_delay(void)
 	int i, bad = 0;
 
 	for (i = 0; i < 10000; i++) {
-		d = retry_unreached_delay(1, 0, &rng);
+		d = net_retry_unreached_delay(1, 0, &rng);
 		if (!(d >= 0 && d <= RETRY_UNREACHED_BASE))
 			bad++;
-		d = retry_unreached_delay(1000, RETRY_UNREACHED_FOR - 1, &rng);
+		d = net_retry_unreached_delay(1000, RETRY_UNREACHED_FOR - 1,
+					      &rng);
 		if (!(d >= 0 && d <= RETRY_UNREACHED_CAP))
 			bad++;
 		hi = fmax(hi, d);
@@ -132,71 +137,73 @@ static void test_unreached_delay(void)
 	CHECK(hi > RETRY_UNREACHED_CAP * 0.99);
 	CHECK(RETRY_UNREACHED_CAP == 60.0);
 	CHECK(RETRY_UNREACHED_FOR == 86400.0);
-	CHECK(retry_unreached_delay(0, 0, &rng) <= RETRY_UNREACHED_BASE);
-	CHECK(retry_unreached_delay(UINT32_MAX, 3600, &rng) <=
+	CHECK(net_retry_unreached_delay(0, 0, &rng) <= RETRY_UNREACHED_BASE);
+	CHECK(net_retry_unreached_delay(UINT32_MAX, 3600, &rng) <=
 	      RETRY_UNREACHED_CAP);
-	CHECK(retry_unreached_delay(5, RETRY_UNREACHED_FOR, &rng) < 0);
-	CHECK(retry_unreached_delay(5, 1e12, &rng) < 0);
-	CHECK(retry_unreached_delay(5, NAN, &rng) < 0);
+	CHECK(net_retry_unreached_delay(5, RETRY_UNREACHED_FOR, &rng) < 0);
+	CHECK(net_retry_unreached_delay(5, 1e12, &rng) < 0);
+	CHECK(net_retry_unreached_delay(5, NAN, &rng) < 0);
 }
 
 static void test_transport_from_curl(void)
 {
-	CHECK(retry_transport_from_curl(CURLE_OK, true) == TRANSPORT_OK);
-	CHECK(retry_transport_from_curl(CURLE_COULDNT_CONNECT, false) ==
+	CHECK(net_retry_transport_from_curl(CURLE_OK, true) == TRANSPORT_OK);
+	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_CONNECT, false) ==
 	      TRANSPORT_CONNECT_FAILED);
-	CHECK(retry_transport_from_curl(CURLE_COULDNT_RESOLVE_HOST, false) ==
+	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_RESOLVE_HOST,
+					    false) == TRANSPORT_CONNECT_FAILED);
+	CHECK(net_retry_transport_from_curl(CURLE_OPERATION_TIMEDOUT, false) ==
 	      TRANSPORT_CONNECT_FAILED);
-	CHECK(retry_transport_from_curl(CURLE_OPERATION_TIMEDOUT, false) ==
-	      TRANSPORT_CONNECT_FAILED);
-	CHECK(retry_transport_from_curl(CURLE_COULDNT_RESOLVE_PROXY, false) ==
-	      TRANSPORT_CONNECT_FAILED);
+	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_RESOLVE_PROXY,
+					    false) == TRANSPORT_CONNECT_FAILED);
 	/* no TLS handshake: no byte of the request can have left */
-	CHECK(retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, false) ==
+	CHECK(net_retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, false) ==
 	      TRANSPORT_CONNECT_FAILED);
-	CHECK(retry_transport_from_curl(CURLE_PEER_FAILED_VERIFICATION,
-					false) == TRANSPORT_CONNECT_FAILED);
-	CHECK(retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, true) ==
+	CHECK(net_retry_transport_from_curl(CURLE_PEER_FAILED_VERIFICATION,
+					    false) == TRANSPORT_CONNECT_FAILED);
+	CHECK(net_retry_transport_from_curl(CURLE_SSL_CONNECT_ERROR, true) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_COULDNT_RESOLVE_HOST, true) ==
+	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_RESOLVE_HOST, true) ==
 	      TRANSPORT_LOST);
 	/* a timeout after sending: the answer is lost */
-	CHECK(retry_transport_from_curl(CURLE_OPERATION_TIMEDOUT, true) ==
+	CHECK(net_retry_transport_from_curl(CURLE_OPERATION_TIMEDOUT, true) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_COULDNT_CONNECT, true) ==
+	CHECK(net_retry_transport_from_curl(CURLE_COULDNT_CONNECT, true) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_GOT_NOTHING, true) ==
+	CHECK(net_retry_transport_from_curl(CURLE_GOT_NOTHING, true) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_GOT_NOTHING, false) ==
+	CHECK(net_retry_transport_from_curl(CURLE_GOT_NOTHING, false) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_RECV_ERROR, true) ==
+	CHECK(net_retry_transport_from_curl(CURLE_RECV_ERROR, true) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_SEND_ERROR, false) ==
+	CHECK(net_retry_transport_from_curl(CURLE_SEND_ERROR, false) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_PARTIAL_FILE, true) ==
+	CHECK(net_retry_transport_from_curl(CURLE_PARTIAL_FILE, true) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_HTTP2_STREAM, true) ==
+	CHECK(net_retry_transport_from_curl(CURLE_HTTP2_STREAM, true) ==
 	      TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(9999, false) == TRANSPORT_LOST);
-	CHECK(retry_transport_from_curl(CURLE_WRITE_ERROR, true) ==
+	CHECK(net_retry_transport_from_curl(9999, false) == TRANSPORT_LOST);
+	CHECK(net_retry_transport_from_curl(CURLE_WRITE_ERROR, true) ==
 	      TRANSPORT_FATAL);
-	CHECK(retry_transport_from_curl(CURLE_UNSUPPORTED_PROTOCOL, false) ==
+	CHECK(net_retry_transport_from_curl(CURLE_UNSUPPORTED_PROTOCOL,
+					    false) == TRANSPORT_FATAL);
+	CHECK(net_retry_transport_from_curl(CURLE_URL_MALFORMAT, false) ==
 	      TRANSPORT_FATAL);
-	CHECK(retry_transport_from_curl(CURLE_URL_MALFORMAT, false) ==
-	      TRANSPORT_FATAL);
-	CHECK(retry_transport_from_curl(CURLE_OUT_OF_MEMORY, false) ==
+	CHECK(net_retry_transport_from_curl(CURLE_OUT_OF_MEMORY, false) ==
 	      TRANSPORT_FATAL);
 }
 
 static void test_limits(void)
 {
-	CHECK(retry_limits(REQ_CREATE)->attempts == RETRY_CREATE_ATTEMPTS);
-	CHECK(retry_limits(REQ_CREATE)->attempts > 1);
-	CHECK(retry_limits(REQ_POLL)->attempts == 0);	/* never gives up */
-	CHECK(retry_limits(REQ_POLL)->cap == 60.0);
-	CHECK(retry_limits(REQ_DOWNLOAD)->attempts == RETRY_DOWNLOAD_ATTEMPTS);
-	CHECK(retry_limits(REQ_CREDITS)->attempts == RETRY_CREDITS_ATTEMPTS);
-	CHECK(retry_limits((enum api_request_kind)42)->attempts > 0);
+	CHECK(net_retry_limits(REQ_CREATE)->attempts == RETRY_CREATE_ATTEMPTS);
+	CHECK(net_retry_limits(REQ_CREATE)->attempts > 1);
+	CHECK(net_retry_limits(REQ_POLL)->attempts == 0); /* never gives up */
+	CHECK(net_retry_limits(REQ_POLL)->cap == 60.0);
+	CHECK(net_retry_limits(REQ_DOWNLOAD)->attempts ==
+	      RETRY_DOWNLOAD_ATTEMPTS);
+	CHECK(net_retry_limits(REQ_CREDITS)->attempts ==
+	      RETRY_CREDITS_ATTEMPTS);
+	CHECK(net_retry_limits((enum api_request_kind)42)->attempts > 0);
 }
 
 /* Many draws for one attempt: all within [0, ceiling], spread over it. */
@@ -208,7 +215,7 @@ static void check_jitter(unsigned attempt, double base, double cap,
 	int i, n = 100000, bad = 0;
 
 	for (i = 0; i < n; i++) {
-		d = retry_delay(attempt, base, cap, 0, &rng);
+		d = net_retry_delay(attempt, base, cap, 0, &rng);
 		if (!(d >= 0 && d <= ceiling))
 			bad++;
 		sum += d;
@@ -239,41 +246,42 @@ static void test_delay(void)
 
 	/* the same seed gives the same delays */
 	for (i = 0; i < 100; i++)
-		if (retry_delay(i, 1, 60, 0, &a) != retry_delay(i, 1, 60, 0, &b))
+		if (net_retry_delay(i, 1, 60, 0, &a) !=
+		    net_retry_delay(i, 1, 60, 0, &b))
 			same = 0;
 	CHECK(same);
 
 	/* Retry-After is a floor, still clamped */
 	for (i = 0; i < 10000; i++) {
-		d = retry_delay(0, 1, 60, 42, &rng);
+		d = net_retry_delay(0, 1, 60, 42, &rng);
 		if (d != 42)
 			bad++;
-		d = retry_delay(10, 1, 60, 50, &rng);
+		d = net_retry_delay(10, 1, 60, 50, &rng);
 		if (d < 50 || d > 60)
 			bad++;
-		d = retry_delay(10, 1, 60, 1e12, &rng);
+		d = net_retry_delay(10, 1, 60, 1e12, &rng);
 		if (d != RETRY_DELAY_MAX)
 			bad++;
-		d = retry_delay(10, 1, 60, INFINITY, &rng);
+		d = net_retry_delay(10, 1, 60, INFINITY, &rng);
 		if (d != RETRY_DELAY_MAX)
 			bad++;
-		d = retry_delay(3, 1, 60, NAN, &rng);
+		d = net_retry_delay(3, 1, 60, NAN, &rng);
 		if (!(d >= 0 && d <= 8))
 			bad++;
-		d = retry_delay(3, 1, 60, -5, &rng);
+		d = net_retry_delay(3, 1, 60, -5, &rng);
 		if (!(d >= 0 && d <= 8))
 			bad++;
 		/* nonsense parameters give no wait rather than a crazy one */
-		d = retry_delay(3, NAN, NAN, 0, &rng);
+		d = net_retry_delay(3, NAN, NAN, 0, &rng);
 		if (d != 0)
 			bad++;
-		d = retry_delay(3, -1, 60, 0, &rng);
+		d = net_retry_delay(3, -1, 60, 0, &rng);
 		if (d != 0)
 			bad++;
-		d = retry_delay(3, 1, INFINITY, 0, &rng);
+		d = net_retry_delay(3, 1, INFINITY, 0, &rng);
 		if (!(d >= 0 && d <= 8))
 			bad++;
-		d = retry_delay(500, INFINITY, INFINITY, 0, &rng);
+		d = net_retry_delay(500, INFINITY, INFINITY, 0, &rng);
 		if (!(d >= 0 && d <= RETRY_DELAY_MAX))
 			bad++;
 	}
@@ -284,7 +292,7 @@ static void check_retry_after(const char *value, time_t now, double want)
 {
 	double got = -1;
 
-	CHECK(retry_parse_retry_after(value, now, &got) == 0);
+	CHECK(net_retry_parse_retry_after(value, now, &got) == 0);
 	if (got != want)
 		fprintf(stderr, "Retry-After \"%s\": got %g, want %g\n", value,
 			got, want);
@@ -295,7 +303,7 @@ static void check_retry_after_garbage(const char *value)
 {
 	double got = 12345;
 
-	CHECK(retry_parse_retry_after(value, 0, &got) == -1);
+	CHECK(net_retry_parse_retry_after(value, 0, &got) == -1);
 	CHECK(got == 12345);	/* untouched */
 }
 

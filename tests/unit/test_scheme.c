@@ -7,11 +7,11 @@
 #define API_TLS "https://api.example.com"
 #define API_LOOP "http://127.0.0.1:8080"
 
-/* scheme_check's verdict; when refused, why must be want. */
+/* net_scheme_check's verdict; when refused, why must be want. */
 static void expect(const char *api_url, const char *url, const char *want)
 {
 	char why[160] = "";
-	int rc = scheme_check(api_url, url, why, sizeof(why));
+	int rc = net_scheme_check(api_url, url, why, sizeof(why));
 
 	if (!want) {
 		CHECK(rc == 0);
@@ -27,11 +27,11 @@ static void expect(const char *api_url, const char *url, const char *want)
 
 static void test_plain_http(void)
 {
-	CHECK(!scheme_plain_http(API_TLS));
-	CHECK(!scheme_plain_http("HTTPS://api.example.com"));
-	CHECK(scheme_plain_http(API_LOOP));
-	CHECK(scheme_plain_http("HTTP://localhost"));
-	CHECK(scheme_plain_http("http://[::1]:9/v1"));
+	CHECK(!net_scheme_plain_http(API_TLS));
+	CHECK(!net_scheme_plain_http("HTTPS://api.example.com"));
+	CHECK(net_scheme_plain_http(API_LOOP));
+	CHECK(net_scheme_plain_http("HTTP://localhost"));
+	CHECK(net_scheme_plain_http("http://[::1]:9/v1"));
 }
 
 static void test_https_api(void)

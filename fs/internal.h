@@ -1,7 +1,7 @@
 /* What the files of fs/ share: attributes, entry replies, the directory
  * listing helper, and each area's operations. */
-#ifndef GPTIMGFS_OPS_H
-#define GPTIMGFS_OPS_H
+#ifndef GPTIMGFS_FS_INTERNAL_H
+#define GPTIMGFS_FS_INTERNAL_H
 
 #include <limits.h>
 #include <stddef.h>
@@ -97,35 +97,35 @@ struct dirlist {
 	char **names;
 	mode_t *types;
 };
-int dirlist_add(struct dirlist *dl, const char *name, mode_t type);
+int fs_dirlist_add(struct dirlist *dl, const char *name, mode_t type);
 /* Add the core's names (regular files) and free them; names NULL: the
  * core ran out of memory. */
-int dirlist_add_names(struct dirlist *dl, char **names, size_t n);
-void dirlist_free(struct dirlist *dl);
+int fs_dirlist_add_names(struct dirlist *dl, char **names, size_t n);
+void fs_dirlist_free(struct dirlist *dl);
 
 /* jobs/ */
-void jobs_lookup(fuse_req_t req, const char *name);
-int jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
+void fs_jobs_lookup(fuse_req_t req, const char *name);
+int fs_jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
 /* fstat of an open jobs/ file, named or not any more */
-int jobs_fgetattr(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
-		  struct stat *st);
+int fs_jobs_fgetattr(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
+		     struct stat *st);
 /* stat of a jobs/ file whose name is gone while it is still open */
-int jobs_getattr_unnamed(struct fs *fs, fuse_ino_t ino, struct stat *st);
-void jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
-		  int to_set, struct fuse_file_info *fi);
-void jobs_create(fuse_req_t req, const char *name, mode_t mode,
-		 struct fuse_file_info *fi);
-void jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi);
-void jobs_read(fuse_req_t req, size_t size, off_t off,
-	       struct fuse_file_info *fi);
-void jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
-		size_t size, off_t off, struct fuse_file_info *fi);
-void jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void jobs_fsync(fuse_req_t req, struct fuse_file_info *fi);
-void jobs_unlink(fuse_req_t req, const char *name);
-void jobs_rename(fuse_req_t req, const char *name, const char *newname,
-		 unsigned int flags);
-int jobs_list(struct fs *fs, struct dirlist *dl);
+int fs_jobs_getattr_unnamed(struct fs *fs, fuse_ino_t ino, struct stat *st);
+void fs_jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
+		     int to_set, struct fuse_file_info *fi);
+void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
+		    struct fuse_file_info *fi);
+void fs_jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi);
+void fs_jobs_read(fuse_req_t req, size_t size, off_t off,
+		  struct fuse_file_info *fi);
+void fs_jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
+		   size_t size, off_t off, struct fuse_file_info *fi);
+void fs_jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_jobs_fsync(fuse_req_t req, struct fuse_file_info *fi);
+void fs_jobs_unlink(fuse_req_t req, const char *name);
+void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
+		    unsigned int flags);
+int fs_jobs_list(struct fs *fs, struct dirlist *dl);
 
 /* status/, wait/, credits */
 struct view_handle {
@@ -139,35 +139,35 @@ struct view_handle {
 	char name[NAME_MAX + 1];
 	struct buf text;
 };
-int view_render(struct fs *fs, struct view_handle *h);
-void view_reply(fuse_req_t req, struct view_handle *h, size_t size,
-		off_t off);
-void view_lookup(fuse_req_t req, enum fs_area area, const char *name);
-int view_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
-int credits_getattr(struct fs *fs, struct stat *st);
-void view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	       struct fuse_file_info *fi);
-void view_release(fuse_req_t req, struct fuse_file_info *fi);
-int view_list(struct fs *fs, struct dirlist *dl);
+int fs_view_render(struct fs *fs, struct view_handle *h);
+void fs_view_reply(fuse_req_t req, struct view_handle *h, size_t size,
+		   off_t off);
+void fs_view_lookup(fuse_req_t req, enum fs_area area, const char *name);
+int fs_view_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
+int fs_credits_getattr(struct fs *fs, struct stat *st);
+void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi);
+void fs_view_release(fuse_req_t req, struct fuse_file_info *fi);
+int fs_view_list(struct fs *fs, struct dirlist *dl);
 
 /* out/ */
-void out_lookup(fuse_req_t req, const char *name);
-int out_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
-void out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi);
-void out_read(fuse_req_t req, size_t size, off_t off,
-	      struct fuse_file_info *fi);
-void out_release(fuse_req_t req, struct fuse_file_info *fi);
-void out_unlink(fuse_req_t req, const char *name);
-void out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
-		  size_t size);
-void out_listxattr(fuse_req_t req, struct fs_node *n, size_t size);
-int out_list(struct fs *fs, struct dirlist *dl);
+void fs_out_lookup(fuse_req_t req, const char *name);
+int fs_out_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
+void fs_out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi);
+void fs_out_read(fuse_req_t req, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void fs_out_release(fuse_req_t req, struct fuse_file_info *fi);
+void fs_out_unlink(fuse_req_t req, const char *name);
+void fs_out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
+		     size_t size);
+void fs_out_listxattr(fuse_req_t req, struct fs_node *n, size_t size);
+int fs_out_list(struct fs *fs, struct dirlist *dl);
 
 /* parked reads (notify.c) */
 /* Park a read of h until it can be answered (the job ended, the balance
  * came). The notifier answers it later; an interrupt answers EINTR. */
-void park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
-		  size_t size, off_t off);
+void fs_park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
+		     size_t size, off_t off);
 
 #endif

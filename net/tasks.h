@@ -1,0 +1,23 @@
+/* The task table, its queues and the slots, as the network thread's loop
+ * (net.c) uses them; what every file of net/ calls (net_schedule,
+ * net_fail, net_drop...) is in internal.h. Network thread only. */
+#ifndef GPTIMGFS_NET_TASKS_H
+#define GPTIMGFS_NET_TASKS_H
+
+#include "internal.h"
+
+/* The task of sequence number seq, or NULL. */
+struct ntask *net_task_find(struct net *n, uint64_t seq);
+/* A new entry for ct in the table; NULL when out of memory (logged). */
+struct ntask *net_task_add(struct net *n, const struct core_task *ct);
+
+void net_queue_push(struct net_queue *q, struct ntask *t);
+/* The first task of q, taken out; NULL when q is empty. */
+struct ntask *net_queue_pop(struct net_queue *q);
+/* Take t out of q; nothing when t is not in q. */
+void net_queue_remove(struct net_queue *q, struct ntask *t);
+
+/* t holds a slot (counts against max_inflight) until it is dropped. */
+void net_take_slot(struct net *n, struct ntask *t);
+
+#endif
