@@ -100,7 +100,9 @@ class Sim:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                # long enough for a sanitized build's exit (the leak
+                # check): a kill in the middle leaves a truncated report
+                self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -181,8 +183,13 @@ class Mount:
         subprocess.run(["fusermount3", "-uz", self.path],
                        stderr=subprocess.DEVNULL)
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            # the unmount ends the daemon: let it exit (and a sanitized
+            # build finish its leak check and report) before a kill
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         if self.proc:
             self.log.close()
             self.proc = None
