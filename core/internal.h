@@ -139,6 +139,29 @@ struct core {
 	int64_t budget;			/* millicredits a day, or LEDGER_NO_BUDGET */
 };
 
+/* opts.c: what opts_sidecar.c shares with it */
+#define BOOLS_TRUE "true yes on 1"
+#define BOOLS_FALSE "false no off 0"
+/* User text quoted in a message is cut to this many bytes. */
+#define QUOTE_MAX 60
+struct quoted {
+	char s[QUOTE_MAX + 4];
+};
+/* s[0..n) made safe for a one-line message, in q (see opts.c). */
+const char *core_opts_quote(struct quoted *q, const char *s, size_t n);
+/* err = "LABEL: line N: MESSAGE" ("line N: " left out when line is 0).
+ * Returns -1 for the caller to return. */
+int core_opts_fail(char *err, size_t errlen, const char *label, int line,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void core_opts_lower_ascii(char *s);
+
+/* jobs_download.c: move tmp/tmp_name, a whole download of output i of task
+ * seq, into out/ as SEQ-I.EXT (its name into backing), durably, once it is
+ * known to be an image. 0, -EBADMSG when it is no image, or -errno; on
+ * failure tmp/tmp_name is gone. */
+int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq,
+		  size_t i, char *backing, size_t backingsz);
+
 /* jobs.c: the hooks, called without any lock held */
 void core_notify_job(struct core *c, const char *name);
 void core_notify_ready(struct core *c, uint64_t seq);
@@ -183,8 +206,8 @@ void record_flush(struct core *c);
  * anything (a submission that dropped nothing does not wait on a disk). */
 void core_unlock_flush(struct core *c);
 int record_wait(struct core *c, struct record_op *op);
-/* jobs.c, under the lock: readers see t as it is now until task_unhold;
- * holds nest. */
+/* jobs_status.c, under the lock: readers see t as it is now until
+ * task_unhold; holds nest. */
 void task_hold(struct task *t);
 void task_unhold(struct task *t);
 double task_price(const struct task *t);
@@ -237,7 +260,7 @@ void credits_lost(struct core *c, struct task *t);
  * credits back. */
 void credits_refunded(struct core *c, struct task *t);
 
-/* time helpers */
+/* jobs_status.c: time helpers */
 void format_utc(time_t t, char *out, size_t outsz);
 
 #endif

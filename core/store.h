@@ -48,6 +48,11 @@ int store_open(struct store *s, const char *data_dir, char *err,
 	       size_t errlen);
 void store_close(struct store *s);
 
+/* store_parents.c, for store_open: every folder above data_dir and every
+ * symbolic link on the way to it may be changed by root or the daemon's
+ * user only. 0, or -1 with err set. */
+int store_check_parents(const char *data_dir, char *err, size_t errlen);
+
 /* Write this process's pid into the lock file (again after a fork), for
  * the message a second daemon prints. -1 with errno. */
 int store_note_pid(struct store *s);

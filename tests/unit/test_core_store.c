@@ -1,4 +1,4 @@
-/* The job core's durable store (core/store.c, core/task.c, core/jobs.c):
+/* The job core's durable store (core/store*.c, core/task.c, core/jobs*.c):
  * what a restart or a crash (kill -9: the records as they were written, and
  * nothing more) leaves, corrupt and leftover files, the lock, and sequence
  * numbers that are never reused. */

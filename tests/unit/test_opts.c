@@ -1,5 +1,5 @@
-/* core/opts.c: the .opts and .json sidecars, the prompt rules, the
- * checks of gptimgfs(1), SIDECARS, the canonical JSON. */
+/* core/opts.c, core/opts_sidecar.c: the .opts and .json sidecars, the
+ * prompt rules, the checks of gptimgfs(1), SIDECARS, the canonical JSON. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

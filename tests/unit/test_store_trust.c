@@ -1,6 +1,7 @@
-/* A store only its owner controls (core/store.c): the checks at start, no
- * symbolic link followed inside the store, and the seals that tell a
- * record or image metadata this store wrote from one planted in it. */
+/* A store only its owner controls (core/store.c, core/store_parents.c):
+ * the checks at start, no symbolic link followed inside the store, and the
+ * seals that tell a record or image metadata this store wrote from one
+ * planted in it. */
 #include "core_fixture.h"
 
 #define SEAL_OF_A1 \
