@@ -37,7 +37,7 @@ int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&c->lock);
-	t = table_find(c, seq);
+	t = core_table_find(c, seq);
 	if (t) {
 		rc = -ENOMEM;
 		out->seq = seq;
@@ -52,7 +52,7 @@ int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
 			out->urls[i] = strdup(t->urls[i]);
 			out->stored[i] = t->stored[i] != NULL;
 		}
-		if (opts_copy(&out->opts, &t->opts) == 0 && out->name &&
+		if (core_opts_copy(&out->opts, &t->opts) == 0 && out->name &&
 		    out->prompt)
 			rc = 0;
 	}
@@ -68,7 +68,7 @@ void core_task_free(struct core_task *t)
 
 	free(t->name);
 	free(t->prompt);
-	opts_free(&t->opts);
+	core_opts_free(&t->opts);
 	for (i = 0; i < OPTS_MAX_URLS; i++)
 		free(t->urls[i]);
 	memset(t, 0, sizeof(*t));
@@ -77,7 +77,7 @@ void core_task_free(struct core_task *t)
 /* Find task seq in state `from` (any state when from < 0), under the lock. */
 static struct task *task_in(struct core *c, uint64_t seq, int from)
 {
-	struct task *t = table_find(c, seq);
+	struct task *t = core_table_find(c, seq);
 
 	if (!t || (from >= 0 && t->state != (enum task_state)from))
 		return NULL;
@@ -88,7 +88,7 @@ static struct task *task_in(struct core *c, uint64_t seq, int from)
  * and the lock not held. Every transition finds its task here, and leaves
  * through unlock_task (no change), commit_change* or finish_task (recorded
  * and published), or a drop: until then, readers of status/ see the task
- * as it was (task_hold), since its change is not on disk yet. */
+ * as it was (core_task_hold), since its change is not on disk yet. */
 static struct task *lock_task(struct core *c, uint64_t seq, int from)
 {
 	struct task *t;
@@ -96,7 +96,7 @@ static struct task *lock_task(struct core *c, uint64_t seq, int from)
 	pthread_mutex_lock(&c->lock);
 	t = task_in(c, seq, from);
 	if (t)
-		task_hold(t);
+		core_task_hold(t);
 	else
 		pthread_mutex_unlock(&c->lock);
 	return t;
@@ -105,7 +105,7 @@ static struct task *lock_task(struct core *c, uint64_t seq, int from)
 /* Leave lock_task without a change to record. */
 static void unlock_task(struct core *c, struct task *t)
 {
-	task_unhold(t);
+	core_task_unhold(t);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -115,12 +115,12 @@ static void unlock_task(struct core *c, struct task *t)
 static int record_publish(struct core *c, uint64_t seq, struct record_op *op)
 {
 	struct task *t;
-	int rc = record_wait(c, op);
+	int rc = core_record_wait(c, op);
 
 	pthread_mutex_lock(&c->lock);
-	t = table_find(c, seq);
+	t = core_table_find(c, seq);
 	if (t)
-		task_unhold(t);
+		core_task_unhold(t);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -136,7 +136,7 @@ static void notify_free(struct core *c, char *name)
 /* The API has the task and it has not ended. */
 static bool at_api(const struct task *t)
 {
-	return t->state >= TASK_PENDING && !task_state_ended(t->state);
+	return t->state >= TASK_PENDING && !core_task_state_ended(t->state);
 }
 
 /* Release the lock taken for a change of t that is not recorded, write
@@ -151,7 +151,7 @@ static int unlock_notify(struct core *c, const struct task *t, int rc)
 }
 
 /* The change of t (from lock_task) is made: record it (durably, or only
- * atomically: see task_save_later), publish it, tell the others. */
+ * atomically: see core_task_save_later), publish it, tell the others. */
 static int commit_change_as(struct core *c, struct task *t, bool durable)
 {
 	char *name = strdup(t->name);
@@ -160,7 +160,7 @@ static int commit_change_as(struct core *c, struct task *t, bool durable)
 	int rc;
 
 	t->updated = time(NULL);
-	op = task_save_later(c, t, durable);
+	op = core_task_save_later(c, t, durable);
 	pthread_mutex_unlock(&c->lock);
 	rc = record_publish(c, seq, op);
 	notify_free(c, name);
@@ -172,24 +172,24 @@ static int commit_change(struct core *c, struct task *t)
 	return commit_change_as(c, t, true);
 }
 
-void task_drop(struct core *c, struct task *t)
+void core_task_drop(struct core *c, struct task *t)
 {
-	task_delete_later(c, t);
-	table_remove(c, t);
-	task_free(t);
+	core_task_delete_later(c, t);
+	core_table_remove(c, t);
+	core_task_destroy(t);
 }
 
-/* Drop t if the table no longer needs it (table_keeps): its record goes,
+/* Drop t if the table no longer needs it (core_table_keeps): its record goes,
  * its images stay in out/. True when t was freed. */
 static bool drop_unless_kept(struct core *c, struct task *t)
 {
-	if (table_keeps(c, t))
+	if (core_table_keeps(c, t))
 		return false;
-	task_drop(c, t);
+	core_task_drop(c, t);
 	return true;
 }
 
-void prune_job(struct core *c, const char *name)
+void core_prune_job(struct core *c, const char *name)
 {
 	size_t i = c->n_tasks;
 
@@ -222,36 +222,37 @@ int core_task_sending(struct core *c, uint64_t seq)
 	t = lock_task(c, seq, TASK_QUEUED);
 	if (!t)
 		return -ENOENT;
-	if (credits_reserve(c, t) < 0)
+	if (core_charge_reserve(c, t) < 0)
 		return refuse_by_budget(c, t);
 	t->state = TASK_SENDING;
 	t->note[0] = '\0';
 	t->updated = time(NULL);
-	op = task_save_later(c, t, true);
+	op = core_task_save_later(c, t, true);
 	pthread_mutex_unlock(&c->lock);
 	/* durable before a byte leaves: nothing is sent before this returns */
-	rc = record_wait(c, op);
+	rc = core_record_wait(c, op);
 	pthread_mutex_lock(&c->lock);
-	t = table_find(c, seq);
+	t = core_table_find(c, seq);
 	if (t)
-		task_unhold(t);
+		core_task_unhold(t);
 	if (!t || t->state != TASK_SENDING) {
 		/* no thread but ours moves a task out of sending, and one in
-		 * flight is kept (table_keeps): never, but nothing is sent */
+		 * flight is kept (core_table_keeps): never, but nothing is
+		 * sent */
 		core_unlock_flush(c);
 		return -ENOENT;
 	}
 	if (rc < 0) {
 		/* not recorded: it must not leave (a restart would not know
 		 * it may exist); it stays queued and is tried again */
-		credits_not_created(c, t);
+		core_charge_not_created(c, t);
 		t->state = TASK_QUEUED;
 		snprintf(t->note, sizeof(t->note),
 			 "cannot record the job before sending it: %s",
 			 strerror(-rc));
 	} else {
 		/* the job's older ended task is no longer its reference */
-		prune_job(c, t->name);
+		core_prune_job(c, t->name);
 	}
 	return unlock_notify(c, t, rc);
 }
@@ -265,11 +266,11 @@ static int requeue(struct core *c, uint64_t seq, const char *note,
 
 	if (!t)
 		return -ENOENT;
-	credits_not_created(c, t);
-	if (t->forgotten || !table_is_current(c, t)) {
+	core_charge_not_created(c, t);
+	if (t->forgotten || !core_table_is_current(c, t)) {
 		/* replaced or removed while it was being sent, and not created:
 		 * sending it again would pay for a prompt nobody wants */
-		task_drop(c, t);
+		core_task_drop(c, t);
 		core_unlock_flush(c);
 		return -ENOENT;
 	}
@@ -305,7 +306,7 @@ int core_task_created(struct core *c, uint64_t seq, const char *task_id)
 	t->state = TASK_PENDING;
 	t->unreached = 0;
 	snprintf(t->task_id, sizeof(t->task_id), "%s", task_id);
-	credits_created(c, t);
+	core_charge_created(c, t);
 	return commit_change(c, t);
 }
 
@@ -340,7 +341,7 @@ void core_task_note(struct core *c, uint64_t seq, const char *note)
 	}
 	/* transient, not recorded: shown once no change is in flight */
 	snprintf(t->note, sizeof(t->note), "%s", note);
-	task_unhold(t);
+	core_task_unhold(t);
 	unlock_notify(c, t, 0);
 }
 
@@ -433,7 +434,7 @@ static int finish_task(struct core *c, struct task *t, bool completed,
 	t->updated = time(NULL);
 	dropped = drop_unless_kept(c, t);
 	if (!dropped)
-		op = task_save_later(c, t, !completed);
+		op = core_task_save_later(c, t, !completed);
 	if (dropped) {
 		core_unlock_flush(c);
 	} else {
@@ -451,7 +452,7 @@ static int finish_task(struct core *c, struct task *t, bool completed,
  * since does not push its images to history names. */
 static bool takes_live_names(const struct core *c, const struct task *t)
 {
-	return table_reference(c, t->name) == t;
+	return core_table_reference(c, t->name) == t;
 }
 
 /* A creation that failed: the API said it did not create the task, or its
@@ -460,9 +461,9 @@ static void creation_failed(struct core *c, struct task *t, const char *code)
 {
 	if (strcmp(code, "interrupted") == 0 ||
 	    strcmp(code, "bad_response") == 0)
-		credits_lost(c, t);
+		core_charge_lost(c, t);
 	else
-		credits_not_created(c, t);
+		core_charge_not_created(c, t);
 }
 
 static bool all_stored(const struct task *t)
@@ -485,7 +486,7 @@ int core_task_completed(struct core *c, uint64_t seq)
 	if (!t)
 		return -ENOENT;
 	/* the images are whole and in place before the record says so */
-	rc = all_stored(t) ? outputs_publish(c, t, takes_live_names(c, t))
+	rc = all_stored(t) ? core_outputs_publish(c, t, takes_live_names(c, t))
 			   : -EINVAL;
 	if (rc < 0) {
 		snprintf(t->error, sizeof(t->error),
@@ -508,7 +509,7 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 
 	if (!t)
 		return -ENOENT;
-	if (task_state_ended(t->state)) {
+	if (core_task_state_ended(t->state)) {
 		unlock_task(c, t);
 		return -ENOENT;
 	}
@@ -518,9 +519,9 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 	if (t->state == TASK_SENDING)
 		creation_failed(c, t, code);
 	else if (t->task_id[0] && t->state < TASK_DOWNLOADING)
-		credits_refunded(c, t);
+		core_charge_refunded(c, t);
 	if (t->state == TASK_DOWNLOADING &&
-	    outputs_publish(c, t, takes_live_names(c, t)) < 0)
+	    core_outputs_publish(c, t, takes_live_names(c, t)) < 0)
 		log_err("%s: cannot publish the images that arrived", t->name);
 	published = t->state == TASK_DOWNLOADING;
 	t->state = TASK_FAILED;

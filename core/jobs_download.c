@@ -13,7 +13,7 @@
 
 int core_tmpfile(struct core *c, char *name, size_t namesz)
 {
-	return store_create_temp(c->store.tmp_fd, "dl-", name, namesz);
+	return core_store_create_temp(c->store.tmp_fd, "dl-", name, namesz);
 }
 
 void core_tmp_unlink(struct core *c, const char *name)
@@ -27,7 +27,7 @@ void core_tmp_unlink(struct core *c, const char *name)
 static ssize_t read_head(struct core *c, const char *name,
 			 unsigned char *head, size_t len, int *fd_out)
 {
-	int fd = store_open_file(c->store.tmp_fd, name, O_RDONLY, 0);
+	int fd = core_store_open_file(c->store.tmp_fd, name, O_RDONLY, 0);
 	ssize_t n;
 
 	if (fd < 0)
@@ -64,7 +64,7 @@ int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq,
 
 	n = read_head(c, tmp_name, head, sizeof(head), &fd);
 	if (n >= 0)
-		ext = sniff_image(head, (size_t)n);
+		ext = core_sniff_image(head, (size_t)n);
 	rc = n < 0 ? (int)n : ext ? 0 : -EBADMSG;
 	if (rc == 0) {
 		snprintf(backing, backingsz, "%016" PRIu64 "-%zu.%s", seq,

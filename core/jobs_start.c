@@ -52,7 +52,7 @@ static void unverified(struct core *c, struct task *t, const char *file)
 		 "(write the prompt again to send it)", file);
 	log_warn("%s/records/%s: no seal; the queued task was not sent",
 		 c->store.path, file);
-	task_save(c, t);
+	core_task_save(c, t);
 }
 
 static void load_record(struct core *c, const char *file)
@@ -63,23 +63,23 @@ static void load_record(struct core *c, const char *file)
 	int rc;
 
 	buf_init(&b, RECORD_READ_MAX);
-	rc = store_read_sealed(&c->store, c->store.records_fd, file,
-			       RECORD_READ_MAX, &b);
+	rc = core_store_read_sealed(&c->store, c->store.records_fd, file,
+				    RECORD_READ_MAX, &b);
 	if (rc == 0 || rc == -ENOKEY)
-		t = task_from_json(b.data, b.len, err, sizeof(err));
+		t = core_task_from_json(b.data, b.len, err, sizeof(err));
 	buf_free(&b);
 	if (!t) {
-		set_aside(c, file, rc == -EBADMSG
-					   ? "not written by this store (its "
-					     "seal does not match)"
-				   : rc < 0 && rc != -ENOKEY ? store_strerror(rc)
-							    : err);
+		set_aside(c, file,
+			  rc == -EBADMSG ? "not written by this store (its "
+					   "seal does not match)"
+			  : rc < 0 && rc != -ENOKEY ? core_store_strerror(rc)
+						    : err);
 		return;
 	}
-	if (table_insert(c, t) < 0) {
+	if (core_table_insert(c, t) < 0) {
 		log_err("records/%s: duplicate task %" PRIu64 "; skipped",
 			file, t->seq);
-		task_free(t);
+		core_task_destroy(t);
 	} else if (rc == -ENOKEY) {
 		unverified(c, t, file);
 	}
@@ -117,7 +117,7 @@ static void resolve_interrupted(struct core *c)
 
 		if (t->state != TASK_SENDING)
 			continue;
-		credits_lost(c, t);
+		core_charge_lost(c, t);
 		t->state = TASK_FAILED;
 		t->updated = time(NULL);
 		snprintf(t->error, sizeof(t->error),
@@ -125,7 +125,7 @@ static void resolve_interrupted(struct core *c)
 			 "request was being sent; the task may have been "
 			 "created and charged, so it was not sent again "
 			 "(write the prompt again to retry)");
-		task_save(c, t);
+		core_task_save(c, t);
 	}
 }
 
@@ -143,17 +143,18 @@ static bool prompt_file_exists(struct core *c, const char *name)
  *   gone: it was replaced or removed, and the kill came before its record
  *   was deleted; sending it would pay for a prompt nobody wants (one whose
  *   file changed is kept, failed: see check_queued);
- * - an ended task the table no longer needs (table_keeps);
+ * - an ended task the table no longer needs (core_table_keeps);
  * - a removed job's last task after a week (it is remembered out of sight
  *   so that the same prompt written again costs nothing). */
 static bool stale_at_start(struct core *c, const struct task *t,
 			   time_t week_ago)
 {
 	if (t->state == TASK_QUEUED)
-		return !table_is_current(c, t) || t->forgotten ||
+		return !core_table_is_current(c, t) || t->forgotten ||
 		       !prompt_file_exists(c, t->name);
-	return task_state_ended(t->state) &&
-	       (!table_keeps(c, t) || (t->forgotten && t->updated < week_ago));
+	return core_task_state_ended(t->state) &&
+	       (!core_table_keeps(c, t) ||
+		(t->forgotten && t->updated < week_ago));
 }
 
 static void drop_leftovers(struct core *c)
@@ -165,7 +166,7 @@ static void drop_leftovers(struct core *c)
 		struct task *t = c->tasks[i];
 
 		if (stale_at_start(c, t, week_ago)) {
-			task_drop(c, t);
+			core_task_drop(c, t);
 			continue;
 		}
 		i++;
@@ -182,7 +183,8 @@ static void check_queued(struct core *c)
 	for (i = 0; i < c->n_tasks; i++) {
 		struct task *t = c->tasks[i];
 
-		if (t->state != TASK_QUEUED || submit_input_unchanged(c, t))
+		if (t->state != TASK_QUEUED ||
+		    core_submit_input_unchanged(c, t))
 			continue;
 		t->state = TASK_FAILED;
 		t->updated = time(NULL);
@@ -190,7 +192,7 @@ static void check_queued(struct core *c)
 			 "interrupted: jobs/%s.txt or its sidecar changed "
 			 "while the daemon was stopped; nothing was sent "
 			 "(write the prompt again to send it)", t->name);
-		task_save(c, t);
+		core_task_save(c, t);
 	}
 }
 
@@ -213,24 +215,24 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 	c->defaults.aspect_ratio = c->def_aspect_ratio;
 	c->defaults.resolution = c->def_resolution;
 	c->defaults.nsfw_checker = def->nsfw_checker;
-	if (store_open(&c->store, data_dir, err, errlen) < 0) {
+	if (core_store_open(&c->store, data_dir, err, errlen) < 0) {
 		free(c);
 		return NULL;
 	}
-	if (store_for_each(c->store.records_fd, load_entry, c) < 0 ||
-	    outputs_load(c) < 0) {
+	if (core_store_for_each(c->store.records_fd, load_entry, c) < 0 ||
+	    core_outputs_load(c) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", data_dir,
 			 strerror(errno));
 		core_close(c);
 		return NULL;
 	}
 	c->budget = LEDGER_NO_BUDGET;
-	credits_load(c);
+	core_credits_load(c);
 	resolve_interrupted(c);
 	drop_leftovers(c);
-	submit_check_unsubmitted(c);
+	core_submit_check_unsubmitted(c);
 	check_queued(c);
-	record_flush(c);	/* the records the checks dropped */
+	core_record_flush(c);	/* the records the checks dropped */
 	return c;
 }
 
@@ -241,7 +243,7 @@ void core_set_hooks(struct core *c, const struct core_hooks *hooks)
 
 void core_note_pid(struct core *c)
 {
-	if (store_note_pid(&c->store) < 0)
+	if (core_store_note_pid(&c->store) < 0)
 		log_warn("%s/lock: cannot record the pid: %s", c->store.path,
 			 strerror(errno));
 }
@@ -254,7 +256,7 @@ void core_start(struct core *c)
 	pthread_mutex_lock(&c->lock);
 	seqs = calloc(c->n_tasks + 1, sizeof(*seqs));
 	for (i = 0; seqs && i < c->n_tasks; i++) {
-		if (!task_state_ended(c->tasks[i]->state))
+		if (!core_task_state_ended(c->tasks[i]->state))
 			seqs[n++] = c->tasks[i]->seq;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -269,13 +271,13 @@ void core_close(struct core *c)
 
 	if (!c)
 		return;
-	record_flush(c);
+	core_record_flush(c);
 	for (i = 0; i < c->n_tasks; i++)
-		task_free(c->tasks[i]);
+		core_task_destroy(c->tasks[i]);
 	free(c->tasks);
-	writing_free(c);
-	outputs_free(c);
-	store_close(&c->store);
+	core_writing_free(c);
+	core_outputs_free(c);
+	core_store_close(&c->store);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->submit_lock);
 	pthread_mutex_destroy(&c->save_lock);

@@ -8,7 +8,7 @@
 #include "internal.h"
 #include "table.h"
 
-void format_utc(time_t t, char *out, size_t outsz)
+void core_format_utc(time_t t, char *out, size_t outsz)
 {
 	struct tm tm;
 
@@ -20,7 +20,7 @@ static const char *status_word(enum task_state st)
 {
 	/* "sending" is an implementation detail: the API has not accepted
 	 * the task yet, which is what queued means to a user */
-	return st == TASK_SENDING ? "queued" : task_state_word(st);
+	return st == TASK_SENDING ? "queued" : core_task_state_word(st);
 }
 
 static bool any_published(const struct task *t)
@@ -40,10 +40,10 @@ static int render_charge(const struct task *t, struct buf *b)
 	switch (t->charge) {
 	case CHARGE_REFUNDED:
 		return buf_printf(b, "credits: 0 (%.1f refunded by the API)\n",
-				  task_price(t));
+				  core_task_price(t));
 	case CHARGE_DOUBT:
 		return buf_printf(b, "credits: %.1f (possibly charged)\n",
-				  task_price(t));
+				  core_task_price(t));
 	case CHARGE_NONE:
 		if (t->state == TASK_FAILED)
 			return buf_addstr(b, "credits: 0 (nothing was "
@@ -53,7 +53,7 @@ static int render_charge(const struct task *t, struct buf *b)
 	case CHARGE_SPENT:
 		break;
 	}
-	return buf_printf(b, "credits: %.1f\n", task_price(t));
+	return buf_printf(b, "credits: %.1f\n", core_task_price(t));
 }
 
 static int render_status(const struct task *t, struct buf *b)
@@ -65,9 +65,9 @@ static int render_status(const struct task *t, struct buf *b)
 	rc |= buf_printf(b, "%s\n", status_word(t->state));
 	if (t->task_id[0])
 		rc |= buf_printf(b, "task_id: %s\n", t->task_id);
-	format_utc(t->submitted, when, sizeof(when));
+	core_format_utc(t->submitted, when, sizeof(when));
 	rc |= buf_printf(b, "submitted: %s\n", when);
-	format_utc(t->updated, when, sizeof(when));
+	core_format_utc(t->updated, when, sizeof(when));
 	rc |= buf_printf(b, "updated: %s\n", when);
 	rc |= buf_printf(b, "resolution: %s\naspect_ratio: %s\n",
 			 t->opts.resolution, t->opts.aspect_ratio);
@@ -87,7 +87,7 @@ static int render_status(const struct task *t, struct buf *b)
 	return rc ? -ENOMEM : 0;
 }
 
-void task_hold(struct task *t)
+void core_task_hold(struct task *t)
 {
 	struct task_shown *s;
 
@@ -108,7 +108,7 @@ void task_hold(struct task *t)
 	t->shown = s;
 }
 
-void task_unhold(struct task *t)
+void core_task_unhold(struct task *t)
 {
 	if (--t->holds > 0 || !t->shown)
 		return;
@@ -142,13 +142,13 @@ int core_status(struct core *c, const char *name, struct buf *out,
 
 	buf_reset(out);
 	pthread_mutex_lock(&c->lock);
-	w = writing_find(c, name);
-	t = table_visible(c, name);
+	w = core_writing_find(c, name);
+	t = core_table_visible(c, name);
 	if (w) {
-		rc = writing_render(w, out, info);
+		rc = core_writing_render(w, out, info);
 		/* no task says yet: the file being written does */
 		if (info)
-			info->mode = submit_read_mode(c, name);
+			info->mode = core_submit_read_mode(c, name);
 	} else if (t) {
 		rc = render_shown(t, out, info);
 	}
@@ -169,11 +169,11 @@ char **core_job_names(struct core *c, size_t *count)
 	pthread_mutex_lock(&c->lock);
 	names = calloc(c->n_tasks + c->n_writing + 1, sizeof(*names));
 	for (i = 0; names && i < c->n_tasks; i++) {
-		if (table_visible(c, c->tasks[i]->name) == c->tasks[i])
+		if (core_table_visible(c, c->tasks[i]->name) == c->tasks[i])
 			names[n++] = strdup(c->tasks[i]->name);
 	}
 	if (names)
-		n += writing_names(c, names + n);
+		n += core_writing_names(c, names + n);
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < n; i++) {
 		if (!names[i]) {

@@ -99,7 +99,7 @@ void core_opts_lower_ascii(char *s)
 
 /* ---- the values ---- */
 
-const char *opts_aspect_ratio_error(const char *v)
+const char *core_opts_aspect_ratio_error(const char *v)
 {
 	if (v && in_list(ASPECT_RATIOS, v, strlen(v), false))
 		return NULL;
@@ -108,14 +108,14 @@ const char *opts_aspect_ratio_error(const char *v)
 
 /* Resolutions are accepted in either case ("2K" is how people write it) and
  * stored in lower case, the API's spelling. */
-const char *opts_resolution_error(const char *v)
+const char *core_opts_resolution_error(const char *v)
 {
 	if (v && in_list(RESOLUTIONS, v, strlen(v), true))
 		return NULL;
 	return "is not one of " RESOLUTIONS;
 }
 
-int opts_parse_bool(const char *v, bool *out)
+int core_opts_parse_bool(const char *v, bool *out)
 {
 	size_t n = v ? strlen(v) : 0;
 
@@ -130,7 +130,7 @@ int opts_parse_bool(const char *v, bool *out)
 /* ---- struct job_opts ---- */
 
 /* A missing (NULL or empty) or oversized default falls back to the built-in
- * one; anything else is kept as given and checked by opts_validate(). */
+ * one; anything else is kept as given and checked by core_opts_validate(). */
 static void set_default(char *field, size_t size, const char *v,
 			const char *builtin)
 {
@@ -139,8 +139,8 @@ static void set_default(char *field, size_t size, const char *v,
 	snprintf(field, size, "%s", v);
 }
 
-void opts_init(struct job_opts *o, const char *aspect_ratio,
-	       const char *resolution, bool nsfw_checker)
+void core_opts_init(struct job_opts *o, const char *aspect_ratio,
+		    const char *resolution, bool nsfw_checker)
 {
 	memset(o, 0, sizeof(*o));
 	set_default(o->aspect_ratio, sizeof(o->aspect_ratio), aspect_ratio,
@@ -150,7 +150,7 @@ void opts_init(struct job_opts *o, const char *aspect_ratio,
 	o->nsfw_checker = nsfw_checker;
 }
 
-void opts_free(struct job_opts *o)
+void core_opts_free(struct job_opts *o)
 {
 	size_t i;
 
@@ -161,7 +161,7 @@ void opts_free(struct job_opts *o)
 	o->n_urls = 0;
 }
 
-int opts_copy(struct job_opts *dst, const struct job_opts *src)
+int core_opts_copy(struct job_opts *dst, const struct job_opts *src)
 {
 	struct job_opts copy = *src;
 	size_t i;
@@ -170,7 +170,7 @@ int opts_copy(struct job_opts *dst, const struct job_opts *src)
 		copy.image_urls[i] = strdup(src->image_urls[i]);
 		if (!copy.image_urls[i]) {
 			copy.n_urls = i;
-			opts_free(&copy);
+			core_opts_free(&copy);
 			errno = ENOMEM;
 			return -1;
 		}
@@ -180,8 +180,8 @@ int opts_copy(struct job_opts *dst, const struct job_opts *src)
 }
 /* ---- the prompt ---- */
 
-int prompt_check(const char *label, const char *text, size_t len,
-		 size_t *plen, char *err, size_t errlen)
+int core_prompt_check(const char *label, const char *text, size_t len,
+		      size_t *plen, char *err, size_t errlen)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0, chars = 0, n;
@@ -215,19 +215,19 @@ int prompt_check(const char *label, const char *text, size_t len,
 
 /* ---- the rules ---- */
 
-int opts_validate(const struct job_opts *o, size_t prompt_len,
-		  const char *label, char *err, size_t errlen)
+int core_opts_validate(const struct job_opts *o, size_t prompt_len,
+		       const char *label, char *err, size_t errlen)
 {
 	const char *e;
 	struct quoted q;
 
-	if ((e = opts_aspect_ratio_error(o->aspect_ratio)) != NULL)
+	if ((e = core_opts_aspect_ratio_error(o->aspect_ratio)) != NULL)
 		return core_opts_fail(err, errlen, label, 0,
 				      "aspect_ratio '%s' %s",
 				      core_opts_quote(&q, o->aspect_ratio,
 						      strlen(o->aspect_ratio)),
 				      e);
-	if ((e = opts_resolution_error(o->resolution)) != NULL)
+	if ((e = core_opts_resolution_error(o->resolution)) != NULL)
 		return core_opts_fail(err, errlen, label, 0,
 				      "resolution '%s' %s",
 				      core_opts_quote(&q, o->resolution,
@@ -253,7 +253,7 @@ int opts_validate(const struct job_opts *o, size_t prompt_len,
 	return 0;
 }
 
-double opts_price(const struct job_opts *o)
+double core_opts_price(const struct job_opts *o)
 {
 	if (strcasecmp(o->resolution, "4k") == 0)
 		return 14.1;
@@ -279,7 +279,7 @@ static int add_json_urls(struct buf *b, const struct job_opts *o)
 	return buf_addstr(b, "]");
 }
 
-int opts_to_json(const struct job_opts *o, struct buf *out)
+int core_opts_to_json(const struct job_opts *o, struct buf *out)
 {
 	struct buf j;	/* built aside, so that out changes only on success */
 

@@ -43,7 +43,7 @@ static const char *const key_names[KEY_COUNT] = {
 static int set_aspect_ratio(struct job_opts *o, const char *v, char *why,
 			    size_t whylen)
 {
-	const char *e = opts_aspect_ratio_error(v);
+	const char *e = core_opts_aspect_ratio_error(v);
 	struct quoted q;
 
 	if (e) {
@@ -59,7 +59,7 @@ static int set_aspect_ratio(struct job_opts *o, const char *v, char *why,
 static int set_resolution(struct job_opts *o, const char *v, char *why,
 			  size_t whylen)
 {
-	const char *e = opts_resolution_error(v);
+	const char *e = core_opts_resolution_error(v);
 	struct quoted q;
 
 	if (e) {
@@ -77,7 +77,7 @@ static int set_nsfw_checker(struct job_opts *o, const char *v, char *why,
 {
 	struct quoted q;
 
-	if (opts_parse_bool(v, &o->nsfw_checker) < 0) {
+	if (core_opts_parse_bool(v, &o->nsfw_checker) < 0) {
 		snprintf(why, whylen,
 			 "'%s' is not one of " BOOLS_TRUE " " BOOLS_FALSE,
 			 core_opts_quote(&q, v, strlen(v)));
@@ -218,7 +218,7 @@ static int check_sidecar_size(const char *label, size_t len, char *err,
 static int parse_begin(struct job_opts *work, const struct job_opts *o,
 		       const char *label, char *err, size_t errlen)
 {
-	if (opts_copy(work, o) < 0)
+	if (core_opts_copy(work, o) < 0)
 		return core_opts_fail(err, errlen, label, 0, "out of memory");
 	return 0;
 }
@@ -226,10 +226,10 @@ static int parse_begin(struct job_opts *work, const struct job_opts *o,
 static int parse_end(struct job_opts *o, struct job_opts *work, int result)
 {
 	if (result == 0) {
-		opts_free(o);
+		core_opts_free(o);
 		*o = *work;
 	} else {
-		opts_free(work);
+		core_opts_free(work);
 	}
 	return result;
 }
@@ -374,8 +374,8 @@ static int ini_lines(struct job_opts *o, const char *label, char *text,
 	return 0;
 }
 
-int opts_parse_ini(struct job_opts *o, const char *label, const char *text,
-		   size_t len, char *err, size_t errlen)
+int core_opts_parse_ini(struct job_opts *o, const char *label, const char *text,
+			size_t len, char *err, size_t errlen)
 {
 	struct job_opts work;
 	char *copy;
@@ -386,7 +386,7 @@ int opts_parse_ini(struct job_opts *o, const char *label, const char *text,
 		return -1;
 	copy = malloc(len + 1);		/* split into lines in place */
 	if (!copy) {
-		opts_free(&work);
+		core_opts_free(&work);
 		return core_opts_fail(err, errlen, label, 0, "out of memory");
 	}
 	memcpy(copy, text, len);
@@ -541,8 +541,8 @@ static bool all_blank(const char *s, size_t len)
 	return true;
 }
 
-int opts_parse_json(struct job_opts *o, const char *label, const char *text,
-		    size_t len, char *err, size_t errlen)
+int core_opts_parse_json(struct job_opts *o, const char *label,
+			 const char *text, size_t len, char *err, size_t errlen)
 {
 	struct line_counter lc = { .text = text, .line = 1 };
 	struct job_opts work;

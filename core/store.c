@@ -157,11 +157,11 @@ static int take_lock(struct store *s, char *err, size_t errlen)
 	struct buf other;
 	struct stat st;
 
-	s->lock_fd = store_open_file(s->dir_fd, "lock", O_RDWR | O_CREAT,
-				     0600);
+	s->lock_fd = core_store_open_file(s->dir_fd, "lock", O_RDWR | O_CREAT,
+					  0600);
 	if (s->lock_fd < 0) {
 		snprintf(err, errlen, "%s/lock: %s", s->path,
-			 store_strerror(s->lock_fd));
+			 core_store_strerror(s->lock_fd));
 		return -1;
 	}
 	if (fstat(s->lock_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
@@ -173,7 +173,7 @@ static int take_lock(struct store *s, char *err, size_t errlen)
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		buf_init(&other, 32);
-		store_read_file(s->dir_fd, "lock", 31, &other);
+		core_store_read_file(s->dir_fd, "lock", 31, &other);
 		snprintf(err, errlen,
 			 "%s is in use by another gptimgfs (pid %.20s); "
 			 "one daemon per data directory",
@@ -181,14 +181,14 @@ static int take_lock(struct store *s, char *err, size_t errlen)
 		buf_free(&other);
 		return -1;
 	}
-	if (store_note_pid(s) < 0) {
+	if (core_store_note_pid(s) < 0) {
 		snprintf(err, errlen, "%s/lock: %s", s->path, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-int store_note_pid(struct store *s)
+int core_store_note_pid(struct store *s)
 {
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
@@ -208,8 +208,8 @@ static int make_key(struct store *s, char *err, size_t errlen)
 			 s->path, STORE_KEY_FILE, strerror(errno));
 		return -1;
 	}
-	rc = store_write_atomic(s->dir_fd, STORE_KEY_FILE, s->key,
-				sizeof(s->key), true);
+	rc = core_store_write_atomic(s->dir_fd, STORE_KEY_FILE, s->key,
+				     sizeof(s->key), true);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s/%s: %s", s->path, STORE_KEY_FILE,
 			 strerror(-rc));
@@ -244,15 +244,15 @@ static bool key_trouble(const struct stat *st, char *why, size_t whysz)
 static int load_key(struct store *s, char *err, size_t errlen)
 {
 	/* O_NONBLOCK: a FIFO planted as the key must not hang the start */
-	int fd = store_open_file(s->dir_fd, STORE_KEY_FILE,
-				 O_RDONLY | O_NONBLOCK, 0);
+	int fd = core_store_open_file(s->dir_fd, STORE_KEY_FILE,
+				      O_RDONLY | O_NONBLOCK, 0);
 	char why[128] = "";
 	struct stat st;
 
 	if (fd == -ENOENT)
 		return make_key(s, err, errlen);
 	if (fd < 0)
-		snprintf(why, sizeof(why), "%s", store_strerror(fd));
+		snprintf(why, sizeof(why), "%s", core_store_strerror(fd));
 	else if (fstat(fd, &st) < 0)
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 	else if (!key_trouble(&st, why, sizeof(why)) &&
@@ -271,11 +271,11 @@ static void sweep(const struct store *s, int dir_fd, const char *sub,
 {
 	struct sweep w = { s, dir_fd, sub };
 
-	store_for_each(dir_fd, fn, &w);
+	core_store_for_each(dir_fd, fn, &w);
 }
 
-int store_open(struct store *s, const char *data_dir, char *err,
-	       size_t errlen)
+int core_store_open(struct store *s, const char *data_dir, char *err,
+		    size_t errlen)
 {
 	static const char *const subdirs[] = { "jobs", "records", "out",
 					       "tmp" };
@@ -291,7 +291,7 @@ int store_open(struct store *s, const char *data_dir, char *err,
 		return -1;
 	}
 	/* checked before anything is made there, and again after */
-	if (store_check_parents(data_dir, err, errlen) < 0)
+	if (core_store_check_parents(data_dir, err, errlen) < 0)
 		goto fail;
 	if (make_dirs(s->path) < 0) {
 		snprintf(err, errlen, "cannot create data directory %s: %s",
@@ -300,7 +300,8 @@ int store_open(struct store *s, const char *data_dir, char *err,
 	}
 	s->dir_fd = open_dir_checked(AT_FDCWD, data_dir, data_dir, err,
 				     errlen);
-	if (s->dir_fd < 0 || store_check_parents(data_dir, err, errlen) < 0 ||
+	if (s->dir_fd < 0 ||
+	    core_store_check_parents(data_dir, err, errlen) < 0 ||
 	    take_lock(s, err, errlen) < 0)
 		goto fail;
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
@@ -316,11 +317,11 @@ int store_open(struct store *s, const char *data_dir, char *err,
 	sweep(s, s->dir_fd, "", drop_leftover);
 	return 0;
 fail:
-	store_close(s);
+	core_store_close(s);
 	return -1;
 }
 
-void store_close(struct store *s)
+void core_store_close(struct store *s)
 {
 	int *fds[] = { &s->jobs_fd, &s->records_fd, &s->out_fd, &s->tmp_fd,
 		       &s->lock_fd, &s->dir_fd };

@@ -16,7 +16,7 @@
 
 #include "store.h"
 
-int store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
+int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
 {
 	/* set once the kernel says it has no openat2 (before Linux 5.6) */
 	static atomic_bool no_openat2;
@@ -43,8 +43,8 @@ int store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
 #define TEMP_LETTERS 12
 #define TEMP_TRIES 100
 
-int store_create_temp(int dir_fd, const char *prefix, char *name,
-		      size_t namesz)
+int core_store_create_temp(int dir_fd, const char *prefix, char *name,
+			   size_t namesz)
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz"
 				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -61,13 +61,13 @@ int store_create_temp(int dir_fd, const char *prefix, char *name,
 		for (i = 0; i < TEMP_LETTERS; i++)
 			name[plen + i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
 		name[plen + TEMP_LETTERS] = '\0';
-		fd = store_open_file(dir_fd, name, O_RDWR | O_CREAT | O_EXCL,
-				     0600);
+		fd = core_store_open_file(dir_fd, name,
+					  O_RDWR | O_CREAT | O_EXCL, 0600);
 	}
 	return fd;
 }
 
-const char *store_strerror(int rc)
+const char *core_store_strerror(int rc)
 {
 	if (rc == -ELOOP)
 		return "not a regular file (a symbolic link or a special "
@@ -75,8 +75,8 @@ const char *store_strerror(int rc)
 	return strerror(-rc);
 }
 
-int store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
-		   void *ctx)
+int core_store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
+			void *ctx)
 {
 	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
@@ -113,8 +113,8 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int store_write_atomic(int dir_fd, const char *name, const void *data,
-		       size_t len, bool durable)
+int core_store_write_atomic(int dir_fd, const char *name, const void *data,
+			    size_t len, bool durable)
 {
 	char tmp[300];
 	int fd, rc;
@@ -123,10 +123,11 @@ int store_write_atomic(int dir_fd, const char *name, const void *data,
 		return -ENAMETOOLONG;
 	/* a new file: whatever is in the way (a temporary a failed write
 	 * could not remove, or a link) is an entry to remove, not follow */
-	fd = store_open_file(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	fd = core_store_open_file(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL,
+				  0600);
 	if (fd == -EEXIST && unlinkat(dir_fd, tmp, 0) == 0)
-		fd = store_open_file(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL,
-				     0600);
+		fd = core_store_open_file(dir_fd, tmp,
+					  O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return fd;
 	rc = write_all(fd, data, len);
@@ -145,8 +146,8 @@ int store_write_atomic(int dir_fd, const char *name, const void *data,
 	return durable && fsync(dir_fd) < 0 ? -errno : 0;
 }
 
-int store_read_file(int dir_fd, const char *name, size_t max,
-		    struct buf *out)
+int core_store_read_file(int dir_fd, const char *name, size_t max,
+			 struct buf *out)
 {
 	char chunk[65536];
 	int fd, rc = 0;
@@ -155,7 +156,7 @@ int store_read_file(int dir_fd, const char *name, size_t max,
 
 	buf_reset(out);
 	/* O_NONBLOCK: a FIFO in the way must not hang the open */
-	fd = store_open_file(dir_fd, name, O_RDONLY | O_NONBLOCK, 0);
+	fd = core_store_open_file(dir_fd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -184,7 +185,7 @@ int store_read_file(int dir_fd, const char *name, size_t max,
 	return rc;
 }
 
-int store_unlink(int dir_fd, const char *name)
+int core_store_unlink(int dir_fd, const char *name)
 {
 	if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
 		return -errno;

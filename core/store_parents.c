@@ -1,5 +1,5 @@
 /* The folders above the data directory and the symbolic links on the way
- * to it, checked before the store is opened: see store_check_parents in
+ * to it, checked before the store is opened: see core_store_check_parents in
  * store.h. */
 #include <errno.h>
 #include <limits.h>
@@ -139,7 +139,7 @@ static int walk_step(struct parent_walk *w, char *why, size_t whysz)
  * way to it, followed one by one as the kernel would: whoever could change
  * one of them could put another data directory in place of this one. The
  * walk stops at the first folder still to be made. */
-int store_check_parents(const char *data_dir, char *err, size_t errlen)
+int core_store_check_parents(const char *data_dir, char *err, size_t errlen)
 {
 	struct parent_walk *w = calloc(1, sizeof(*w));
 	char cwd[PATH_MAX], why[160] = "";

@@ -57,7 +57,7 @@ static bool has_seal(const char *data, size_t len)
 		      sizeof(SEAL_TAIL) - 1) == 0;
 }
 
-int store_seal(const unsigned char *key, const char *name, struct buf *b)
+int core_store_seal(const unsigned char *key, const char *name, struct buf *b)
 {
 	char hex[SEAL_HEX + 1];
 	int rc;
@@ -79,8 +79,8 @@ int store_seal(const unsigned char *key, const char *name, struct buf *b)
 	return rc;
 }
 
-int store_check_seal(const unsigned char *key, const char *name,
-		     const char *data, size_t len)
+int core_store_check_seal(const unsigned char *key, const char *name,
+			  const char *data, size_t len)
 {
 	char hex[SEAL_HEX + 1];
 	size_t body;
@@ -96,20 +96,22 @@ int store_check_seal(const unsigned char *key, const char *name,
 		       : -EBADMSG;
 }
 
-int store_write_sealed(const struct store *s, int dir_fd, const char *name,
-		       struct buf *b, bool durable)
+int core_store_write_sealed(const struct store *s, int dir_fd, const char *name,
+			    struct buf *b, bool durable)
 {
-	int rc = store_seal(s->key, name, b);
+	int rc = core_store_seal(s->key, name, b);
 
 	return rc < 0 ? rc
-		      : store_write_atomic(dir_fd, name, b->data, b->len,
-					   durable);
+		      : core_store_write_atomic(dir_fd, name, b->data, b->len,
+						durable);
 }
 
-int store_read_sealed(const struct store *s, int dir_fd, const char *name,
-		      size_t max, struct buf *out)
+int core_store_read_sealed(const struct store *s, int dir_fd, const char *name,
+			   size_t max, struct buf *out)
 {
-	int rc = store_read_file(dir_fd, name, max, out);
+	int rc = core_store_read_file(dir_fd, name, max, out);
 
-	return rc < 0 ? rc : store_check_seal(s->key, name, out->data, out->len);
+	return rc < 0 ? rc
+		      : core_store_check_seal(s->key, name, out->data,
+					      out->len);
 }
