@@ -13,7 +13,7 @@
 #define MAX_INFLIGHT_MAX 1000
 #define CREDITS_MAX 1e9		/* daily_budget */
 
-/* what opts_parse_bool accepts, for messages */
+/* what core_opts_parse_bool accepts, for messages */
 #define FLAGS "true false yes no on off 1 0"
 
 void config_quote_value(const char *value, char *out, size_t outlen)
@@ -153,7 +153,7 @@ int config_parse_size(const char *v, uint64_t *out, char *why, size_t whylen)
 
 int config_parse_flag(const char *v, bool *out, char *why, size_t whylen)
 {
-	if (opts_parse_bool(v, out) == 0)
+	if (core_opts_parse_bool(v, out) == 0)
 		return 0;
 	bad_value(v, "is not one of " FLAGS, why, whylen);
 	return -1;
@@ -240,7 +240,7 @@ static char *accept_flag(const char *v, const char *home, char *why,
 static char *accept_aspect_ratio(const char *v, const char *home, char *why,
 				 size_t whylen)
 {
-	const char *e = opts_aspect_ratio_error(v);
+	const char *e = core_opts_aspect_ratio_error(v);
 
 	(void)home;
 	if (!e)
@@ -252,7 +252,7 @@ static char *accept_aspect_ratio(const char *v, const char *home, char *why,
 static char *accept_resolution(const char *v, const char *home, char *why,
 			       size_t whylen)
 {
-	const char *e = opts_resolution_error(v);
+	const char *e = core_opts_resolution_error(v);
 
 	(void)home;
 	if (!e)

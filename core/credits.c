@@ -21,7 +21,7 @@ static void ledger_save(struct core *c)
 	struct buf b;
 
 	buf_init(&b, 256);
-	if (ledger_to_json(&c->ledger, &b) < 0)
+	if (core_ledger_to_json(&c->ledger, &b) < 0)
 		log_warn("cannot record today's spending in %s/spent.json",
 			 c->store.path);
 	else
@@ -29,37 +29,37 @@ static void ledger_save(struct core *c)
 	buf_free(&b);
 }
 
-void credits_load(struct core *c)
+void core_credits_load(struct core *c)
 {
 	struct buf b;
 
 	buf_init(&b, 4096);
-	if (store_read_file(c->store.dir_fd, "spent.json", 4096, &b) == 0)
-		ledger_from_json(&c->ledger, b.data, b.len, time(NULL));
+	if (core_store_read_file(c->store.dir_fd, "spent.json", 4096, &b) == 0)
+		core_ledger_from_json(&c->ledger, b.data, b.len, time(NULL));
 	else
-		ledger_init(&c->ledger, time(NULL));
+		core_ledger_init(&c->ledger, time(NULL));
 	buf_free(&b);
 }
 
 void core_set_daily_budget(struct core *c, double credits)
 {
 	pthread_mutex_lock(&c->lock);
-	c->budget = credits < 0 ? LEDGER_NO_BUDGET : ledger_mc(credits);
+	c->budget = credits < 0 ? LEDGER_NO_BUDGET : core_ledger_mc(credits);
 	pthread_mutex_unlock(&c->lock);
 }
 
-int credits_reserve(struct core *c, struct task *t)
+int core_charge_reserve(struct core *c, struct task *t)
 {
 	char budget[LEDGER_AMOUNT_LEN], used[LEDGER_AMOUNT_LEN],
 		doubt[LEDGER_AMOUNT_LEN], price[LEDGER_AMOUNT_LEN];
-	int64_t mc = ledger_mc(task_price(t));
+	int64_t mc = core_ledger_mc(core_task_price(t));
 	time_t now = time(NULL);
 
-	if (!ledger_reserve(&c->ledger, c->budget, mc, now)) {
-		ledger_amount(c->budget, budget);
-		ledger_amount(ledger_used(&c->ledger, now), used);
-		ledger_amount(c->ledger.doubt, doubt);
-		ledger_amount(mc, price);
+	if (!core_ledger_reserve(&c->ledger, c->budget, mc, now)) {
+		core_ledger_amount(c->budget, budget);
+		core_ledger_amount(core_ledger_used(&c->ledger, now), used);
+		core_ledger_amount(c->ledger.doubt, doubt);
+		core_ledger_amount(mc, price);
 		t->state = TASK_FAILED;
 		snprintf(t->error, sizeof(t->error),
 			 "budget_exceeded: the daily budget is %s credits; "
@@ -75,31 +75,32 @@ int credits_reserve(struct core *c, struct task *t)
 	return 0;
 }
 
-void credits_created(struct core *c, struct task *t)
+void core_charge_created(struct core *c, struct task *t)
 {
-	ledger_created(&c->ledger, ledger_mc(task_price(t)), t->sent,
-		       time(NULL));
+	core_ledger_created(&c->ledger, core_ledger_mc(core_task_price(t)),
+			    t->sent, time(NULL));
 	t->charge = CHARGE_SPENT;
 	ledger_save(c);
 }
 
-void credits_not_created(struct core *c, struct task *t)
+void core_charge_not_created(struct core *c, struct task *t)
 {
-	ledger_not_created(&c->ledger, ledger_mc(task_price(t)));
+	core_ledger_not_created(&c->ledger, core_ledger_mc(core_task_price(t)));
 	t->charge = CHARGE_NONE;
 }
 
-void credits_lost(struct core *c, struct task *t)
+void core_charge_lost(struct core *c, struct task *t)
 {
-	ledger_lost(&c->ledger, ledger_mc(task_price(t)), t->sent, time(NULL));
+	core_ledger_lost(&c->ledger, core_ledger_mc(core_task_price(t)),
+			 t->sent, time(NULL));
 	t->charge = CHARGE_DOUBT;
 	ledger_save(c);
 }
 
-void credits_refunded(struct core *c, struct task *t)
+void core_charge_refunded(struct core *c, struct task *t)
 {
-	ledger_refunded(&c->ledger, ledger_mc(task_price(t)), t->sent,
-			time(NULL));
+	core_ledger_refunded(&c->ledger, core_ledger_mc(core_task_price(t)),
+			     t->sent, time(NULL));
 	t->charge = CHARGE_REFUNDED;
 	ledger_save(c);
 }
@@ -117,20 +118,21 @@ static int render_credits(struct core *c, struct buf *out)
 {
 	char spent[LEDGER_AMOUNT_LEN], doubt[LEDGER_AMOUNT_LEN],
 		budget[LEDGER_AMOUNT_LEN], left[LEDGER_AMOUNT_LEN];
-	int64_t used = ledger_used(&c->ledger, time(NULL));
+	int64_t used = core_ledger_used(&c->ledger, time(NULL));
 	int rc = 0;
 
 	if (c->credits_error[0])
 		rc |= buf_printf(out, "error: %s\n", c->credits_error);
 	else
 		rc |= buf_printf(out, "%.15g\n", c->balance);
-	ledger_amount(c->ledger.spent, spent);
-	ledger_amount(c->ledger.doubt, doubt);
+	core_ledger_amount(c->ledger.spent, spent);
+	core_ledger_amount(c->ledger.doubt, doubt);
 	rc |= buf_printf(out, "spent_today: %s\npossibly_spent_today: %s\n",
 			 spent, doubt);
 	if (c->budget != LEDGER_NO_BUDGET) {
-		ledger_amount(c->budget, budget);
-		ledger_amount(used < c->budget ? c->budget - used : 0, left);
+		core_ledger_amount(c->budget, budget);
+		core_ledger_amount(used < c->budget ? c->budget - used : 0,
+				   left);
 		rc |= buf_printf(out, "budget: %s\nbudget_left: %s\n", budget,
 				 left);
 	}

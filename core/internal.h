@@ -1,4 +1,12 @@
-/* The core's own structures, shared by its files and by nobody else. */
+/* The core's own structures, shared by its files and by nobody else.
+ *
+ * Names in core/: every function that leaves its file is core_ followed by
+ * the thing it works on (core_table_find, core_store_open, core_task_save,
+ * core_record_flush, core_charge_reserve); a function used in its own file
+ * only is static and unprefixed. A header core/X.h declares what X.c and
+ * its parts X_*.c share (store.h: store.c, store_file.c, ...); this one the
+ * structures and the functions of the files without a header, each under
+ * the name of its file. Header guards are GPTIMGFS_CORE_X_H. */
 #ifndef GPTIMGFS_CORE_INTERNAL_H
 #define GPTIMGFS_CORE_INTERNAL_H
 
@@ -99,7 +107,7 @@ struct writing {
  *
  * core->lock is the last: nothing called under it takes another lock (the
  * hooks are called without it). No record is written under it:
- * record_flush writes, syncs and renames the queued records under
+ * core_record_flush writes, syncs and renames the queued records under
  * save_lock alone, so a reader of status/ never waits on that disk work
  * (out/'s image metadata is still written under it: outputs.c). fs's
  * events_lock and net's inbox lock are taken under no other lock.
@@ -115,7 +123,7 @@ struct core {
 
 	/* serialises submissions; acquire before save_lock and lock */
 	pthread_mutex_t submit_lock;
-	/* record_flush: one writer, in queue order; acquire before lock */
+	/* core_record_flush: one writer, in queue order; acquire before lock */
 	pthread_mutex_t save_lock;
 	pthread_mutex_t lock;		/* everything below; the last taken */
 	struct record_op *ops_head;	/* records to write, in change order */
@@ -139,105 +147,127 @@ struct core {
 	int64_t budget;			/* millicredits a day, or LEDGER_NO_BUDGET */
 };
 
+/* opts.c: what opts_sidecar.c shares with it */
+#define BOOLS_TRUE "true yes on 1"
+#define BOOLS_FALSE "false no off 0"
+/* User text quoted in a message is cut to this many bytes. */
+#define QUOTE_MAX 60
+struct quoted {
+	char s[QUOTE_MAX + 4];
+};
+/* s[0..n) made safe for a one-line message, in q (see opts.c). */
+const char *core_opts_quote(struct quoted *q, const char *s, size_t n);
+/* err = "LABEL: line N: MESSAGE" ("line N: " left out when line is 0).
+ * Returns -1 for the caller to return. */
+int core_opts_fail(char *err, size_t errlen, const char *label, int line,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void core_opts_lower_ascii(char *s);
+
+/* jobs_download.c: move tmp/tmp_name, a whole download of output i of task
+ * seq, into out/ as SEQ-I.EXT (its name into backing), durably, once it is
+ * known to be an image. 0, -EBADMSG when it is no image, or -errno; on
+ * failure tmp/tmp_name is gone. */
+int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq,
+		  size_t i, char *backing, size_t backingsz);
+
 /* jobs.c: the hooks, called without any lock held */
 void core_notify_job(struct core *c, const char *name);
 void core_notify_ready(struct core *c, uint64_t seq);
 void core_notify_outputs(struct core *c);
 /* Under the lock: t leaves the table for good, record and all. */
-void task_drop(struct core *c, struct task *t);
+void core_task_drop(struct core *c, struct task *t);
 /* Under the lock: drop the tasks of job `name` that the table no longer
- * needs (table_keeps), records and all; their images stay in out/. A task
+ * needs (core_table_keeps), records and all; their images stay in out/. A task
  * whose own name string `name` is stays. */
-void prune_job(struct core *c, const char *name);
+void core_prune_job(struct core *c, const char *name);
 
 /* task.c: records */
-struct task *task_new(uint64_t seq, const char *name);
-void task_free(struct task *t);
-int task_to_json(const struct task *t, struct buf *out);
-struct task *task_from_json(const char *text, size_t len, char *err,
-			    size_t errlen);
+struct task *core_task_new(uint64_t seq, const char *name);
+void core_task_destroy(struct task *t);
+int core_task_to_json(const struct task *t, struct buf *out);
+struct task *core_task_from_json(const char *text, size_t len, char *err,
+				 size_t errlen);
 /* Record t, durably, at once: only at start (core_open) or for a task not
  * in the table yet; otherwise through the queue below. */
-int task_save(struct core *c, const struct task *t);
-void task_delete_record(struct core *c, const struct task *t);
+int core_task_save(struct core *c, const struct task *t);
+void core_task_delete_record(struct core *c, const struct task *t);
 /* Records off the core lock. Once the threads run, a task in the table is
  * recorded only through these: under the lock, its bytes are prepared and
- * queued in the order of the changes; without it, record_flush writes,
+ * queued in the order of the changes; without it, core_record_flush writes,
  * syncs and renames what is queued, in that order (two saves of one task
  * never land out of order, nor a save after the delete of its record).
  * durable false: only atomically, for a change a restart finds again by
  * asking the API (pending -> processing, the output URLs).
- * task_save_later: the caller reads the result with record_wait (NULL:
- * out of memory, record_wait says so). */
-struct record_op *task_save_later(struct core *c, struct task *t,
-				  bool durable);
-void task_save_queued(struct core *c, struct task *t, bool durable);
-void task_delete_later(struct core *c, const struct task *t);
+ * core_task_save_later: the caller reads the result with core_record_wait
+ * (NULL: out of memory, core_record_wait says so). */
+struct record_op *core_task_save_later(struct core *c, struct task *t,
+				       bool durable);
+void core_task_save_queued(struct core *c, struct task *t, bool durable);
+void core_task_delete_later(struct core *c, const struct task *t);
 /* A file of the data directory replaced atomically, not durably, in the
  * same order (spent.json). */
 void core_write_later(struct core *c, int dir_fd, const char *file,
 		      const struct buf *data);
 /* Without the core lock: write what is queued. */
-void record_flush(struct core *c);
+void core_record_flush(struct core *c);
 /* Release the core lock, then write what this thread queued under it, if
  * anything (a submission that dropped nothing does not wait on a disk). */
 void core_unlock_flush(struct core *c);
-int record_wait(struct core *c, struct record_op *op);
-/* jobs.c, under the lock: readers see t as it is now until task_unhold;
- * holds nest. */
-void task_hold(struct task *t);
-void task_unhold(struct task *t);
-double task_price(const struct task *t);
+int core_record_wait(struct core *c, struct record_op *op);
+/* jobs_status.c, under the lock: readers see t as it is now until
+ * core_task_unhold; holds nest. */
+void core_task_hold(struct task *t);
+void core_task_unhold(struct task *t);
+/* task.c */
+double core_task_price(const struct task *t);
 /* "read_mode" of a record or of an image's metadata into *mode, which
  * keeps its value when there is none (an older version's). -1 when
  * malformed. */
 struct json_doc;
-int load_read_mode(const struct json_doc *doc, mode_t *mode);
+int core_load_read_mode(const struct json_doc *doc, mode_t *mode);
 
 /* submit.c */
-bool submit_input_unchanged(struct core *c, const struct task *t);
+bool core_submit_input_unchanged(struct core *c, const struct task *t);
 /* At start: every prompt file whose text its job never asked for (a kill
  * between a writer's close and the release that submits) gets a failed
  * task that says so; nothing is sent. Queued tasks are check_queued's; a
  * file without any task is left alone when a record was set aside. */
-void submit_check_unsubmitted(struct core *c);
+void core_submit_check_unsubmitted(struct core *c);
 /* core_read_mode of jobs/NAME.txt as it is now; 0400 when it cannot be
  * seen (a private default). */
-mode_t submit_read_mode(struct core *c, const char *name);
+mode_t core_submit_read_mode(struct core *c, const char *name);
 
 /* writing.c: writes in progress, under the lock */
-struct writing *writing_find(const struct core *c, const char *name);
+struct writing *core_writing_find(const struct core *c, const char *name);
 /* status/NAME while w is in progress: queued, and why */
-int writing_render(const struct writing *w, struct buf *out,
-		   struct core_status_info *info);
+int core_writing_render(const struct writing *w, struct buf *out,
+			struct core_status_info *info);
 /* Add a copy of the name of every job in progress that has no visible
  * task to names (room for c->n_writing more); the number added (a copy
  * may be NULL: out of memory). */
-size_t writing_names(const struct core *c, char **names);
-void writing_free(struct core *c);
+size_t core_writing_names(const struct core *c, char **names);
+void core_writing_free(struct core *c);
 
 /* outputs.c: out/ */
-int outputs_load(struct core *c);
-void outputs_free(struct core *c);
-struct output *outputs_find(struct core *c, const char *name);
-int outputs_publish(struct core *c, struct task *t, bool current);
-struct output *outputs_by_backing(struct core *c, const char *backing);
+int core_outputs_load(struct core *c);
+void core_outputs_free(struct core *c);
+int core_outputs_publish(struct core *c, struct task *t, bool current);
 
 /* credits.c: the balance cache, today's spending and the budget. The
  * charge transitions of a task, called under the lock: */
-void credits_load(struct core *c);
+void core_credits_load(struct core *c);
 /* Before a creation is sent: hold its credits, or (the daily budget would
  * be exceeded) fail t with budget_exceeded and return -EDQUOT. */
-int credits_reserve(struct core *c, struct task *t);
+int core_charge_reserve(struct core *c, struct task *t);
 /* The creation's answer: created, not created, lost (maybe created). */
-void credits_created(struct core *c, struct task *t);
-void credits_not_created(struct core *c, struct task *t);
-void credits_lost(struct core *c, struct task *t);
+void core_charge_created(struct core *c, struct task *t);
+void core_charge_not_created(struct core *c, struct task *t);
+void core_charge_lost(struct core *c, struct task *t);
 /* A created task failed before its images were ready: the API gives its
  * credits back. */
-void credits_refunded(struct core *c, struct task *t);
+void core_charge_refunded(struct core *c, struct task *t);
 
-/* time helpers */
-void format_utc(time_t t, char *out, size_t outsz);
+/* jobs_status.c: time helpers */
+void core_format_utc(time_t t, char *out, size_t outsz);
 
 #endif

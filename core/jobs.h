@@ -8,8 +8,8 @@
  * current one and is what status/NAME shows. An older task that was already
  * sent keeps going (its credits are spent) and its images land in out/ under
  * history names. */
-#ifndef GPTIMGFS_JOBS_H
-#define GPTIMGFS_JOBS_H
+#ifndef GPTIMGFS_CORE_JOBS_H
+#define GPTIMGFS_CORE_JOBS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,8 +30,8 @@ enum task_state {
 	TASK_FAILED,
 };
 
-const char *task_state_word(enum task_state st);
-static inline bool task_state_ended(enum task_state st)
+const char *core_task_state_word(enum task_state st);
+static inline bool core_task_state_ended(enum task_state st)
 {
 	return st == TASK_COMPLETED || st == TASK_FAILED;
 }

@@ -10,7 +10,7 @@
 /* Far beyond any balance, and far from int64 overflow in the sums. */
 #define LEDGER_MC_MAX (INT64_C(1) << 50)
 
-int64_t ledger_mc(double credits)
+int64_t core_ledger_mc(double credits)
 {
 	if (!(credits > 0))
 		return 0;
@@ -19,7 +19,7 @@ int64_t ledger_mc(double credits)
 	return (int64_t)llround(credits * 1000.0);
 }
 
-void ledger_amount(int64_t mc, char out[LEDGER_AMOUNT_LEN])
+void core_ledger_amount(int64_t mc, char out[LEDGER_AMOUNT_LEN])
 {
 	int n = snprintf(out, LEDGER_AMOUNT_LEN, "%lld.%03lld",
 			 (long long)(mc / 1000), (long long)(mc % 1000));
@@ -28,7 +28,7 @@ void ledger_amount(int64_t mc, char out[LEDGER_AMOUNT_LEN])
 		out[--n] = '\0';
 }
 
-void ledger_day(time_t t, char day[LEDGER_DAY_LEN])
+void core_ledger_day(time_t t, char day[LEDGER_DAY_LEN])
 {
 	struct tm tm;
 
@@ -36,17 +36,19 @@ void ledger_day(time_t t, char day[LEDGER_DAY_LEN])
 	strftime(day, LEDGER_DAY_LEN, "%Y-%m-%d", &tm);
 }
 
-void ledger_init(struct ledger *l, time_t now)
+void core_ledger_init(struct ledger *l, time_t now)
 {
 	memset(l, 0, sizeof(*l));
-	ledger_day(now, l->day);
+	core_ledger_day(now, l->day);
 }
 
-void ledger_roll(struct ledger *l, time_t now)
+/* Move to the day of now; a new day starts with nothing spent or in doubt
+ * (what is held stays held). */
+static void ledger_roll(struct ledger *l, time_t now)
 {
 	char day[LEDGER_DAY_LEN];
 
-	ledger_day(now, day);
+	core_ledger_day(now, day);
 	if (strcmp(day, l->day) == 0)
 		return;
 	memcpy(l->day, day, sizeof(day));
@@ -59,7 +61,7 @@ static bool same_day(struct ledger *l, time_t sent, time_t now)
 	char day[LEDGER_DAY_LEN];
 
 	ledger_roll(l, now);
-	ledger_day(sent, day);
+	core_ledger_day(sent, day);
 	return strcmp(day, l->day) == 0;
 }
 
@@ -70,48 +72,50 @@ static void add(int64_t *counter, int64_t mc)
 		*counter = 0;
 }
 
-int64_t ledger_used(struct ledger *l, time_t now)
+int64_t core_ledger_used(struct ledger *l, time_t now)
 {
 	ledger_roll(l, now);
 	return l->spent + l->doubt + l->held;
 }
 
-bool ledger_reserve(struct ledger *l, int64_t budget, int64_t price,
-		    time_t now)
+bool core_ledger_reserve(struct ledger *l, int64_t budget, int64_t price,
+			 time_t now)
 {
-	if (budget != LEDGER_NO_BUDGET && ledger_used(l, now) + price > budget)
+	if (budget != LEDGER_NO_BUDGET &&
+	    core_ledger_used(l, now) + price > budget)
 		return false;
 	add(&l->held, price);
 	return true;
 }
 
-void ledger_created(struct ledger *l, int64_t price, time_t sent, time_t now)
+void core_ledger_created(struct ledger *l, int64_t price, time_t sent,
+			 time_t now)
 {
 	add(&l->held, -price);
 	if (same_day(l, sent, now))
 		add(&l->spent, price);
 }
 
-void ledger_not_created(struct ledger *l, int64_t price)
+void core_ledger_not_created(struct ledger *l, int64_t price)
 {
 	add(&l->held, -price);
 }
 
-void ledger_lost(struct ledger *l, int64_t price, time_t sent, time_t now)
+void core_ledger_lost(struct ledger *l, int64_t price, time_t sent, time_t now)
 {
 	add(&l->held, -price);
 	if (same_day(l, sent, now))
 		add(&l->doubt, price);
 }
 
-void ledger_refunded(struct ledger *l, int64_t price, time_t sent,
-		     time_t now)
+void core_ledger_refunded(struct ledger *l, int64_t price, time_t sent,
+			  time_t now)
 {
 	if (same_day(l, sent, now))
 		add(&l->spent, -price);
 }
 
-int ledger_to_json(const struct ledger *l, struct buf *out)
+int core_ledger_to_json(const struct ledger *l, struct buf *out)
 {
 	buf_reset(out);
 	/* "credits" is what earlier versions called the spent amount */
@@ -127,16 +131,16 @@ static int64_t member_mc(const struct json_doc *doc, const char *key)
 
 	if (json_get_number(doc, json_get(doc, 0, key), &d) < 0 || !isfinite(d))
 		return 0;
-	return ledger_mc(d);
+	return core_ledger_mc(d);
 }
 
-void ledger_from_json(struct ledger *l, const char *text, size_t len,
-		      time_t now)
+void core_ledger_from_json(struct ledger *l, const char *text, size_t len,
+			   time_t now)
 {
 	struct json_doc doc;
 	char *day;
 
-	ledger_init(l, now);
+	core_ledger_init(l, now);
 	if (json_parse(&doc, text, len, 16) < 0)
 		return;
 	if (!json_is_object(&doc, 0)) {

@@ -7,8 +7,8 @@
  * moment until the API answers they are held; then spent (created), given
  * back (not created, or refunded after failing), or in doubt (the answer
  * was lost: the API may have created and charged it). */
-#ifndef GPTIMGFS_LEDGER_H
-#define GPTIMGFS_LEDGER_H
+#ifndef GPTIMGFS_CORE_LEDGER_H
+#define GPTIMGFS_CORE_LEDGER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,41 +27,39 @@ struct ledger {
 };
 
 /* credits (>= 0) in millicredits, rounded to the nearest. */
-int64_t ledger_mc(double credits);
+int64_t core_ledger_mc(double credits);
 #define LEDGER_AMOUNT_LEN 32
 /* mc as credits, exactly, with one to three decimals: "14.1", "9.39",
  * "0.0". */
-void ledger_amount(int64_t mc, char out[LEDGER_AMOUNT_LEN]);
+void core_ledger_amount(int64_t mc, char out[LEDGER_AMOUNT_LEN]);
 /* The UTC day of t, "YYYY-MM-DD". */
-void ledger_day(time_t t, char day[LEDGER_DAY_LEN]);
+void core_ledger_day(time_t t, char day[LEDGER_DAY_LEN]);
 /* An empty ledger for the day of now. */
-void ledger_init(struct ledger *l, time_t now);
-/* Move to the day of now; a new day starts with nothing spent or in doubt
- * (what is held stays held). */
-void ledger_roll(struct ledger *l, time_t now);
+void core_ledger_init(struct ledger *l, time_t now);
 /* What counts against the budget today: spent + in doubt + held. */
-int64_t ledger_used(struct ledger *l, time_t now);
+int64_t core_ledger_used(struct ledger *l, time_t now);
 /* A creation of `price` is about to be sent: hold it and return true, or
  * return false (nothing held) when budget (LEDGER_NO_BUDGET: none) would be
  * exceeded. */
-bool ledger_reserve(struct ledger *l, int64_t budget, int64_t price,
-		    time_t now);
+bool core_ledger_reserve(struct ledger *l, int64_t budget, int64_t price,
+			 time_t now);
 /* The API answered a creation that `sent` at that time: it created the task
  * (spent), it did not (nothing), or the answer was lost (in doubt). */
-void ledger_created(struct ledger *l, int64_t price, time_t sent, time_t now);
-void ledger_not_created(struct ledger *l, int64_t price);
+void core_ledger_created(struct ledger *l, int64_t price, time_t sent,
+			 time_t now);
+void core_ledger_not_created(struct ledger *l, int64_t price);
 /* (A run that stopped while sending held what this run never held: the
  * held amount never goes below zero.) */
-void ledger_lost(struct ledger *l, int64_t price, time_t sent, time_t now);
+void core_ledger_lost(struct ledger *l, int64_t price, time_t sent, time_t now);
 /* A created task failed and the API gave its credits back. */
-void ledger_refunded(struct ledger *l, int64_t price, time_t sent,
-		     time_t now);
+void core_ledger_refunded(struct ledger *l, int64_t price, time_t sent,
+			  time_t now);
 
 /* The durable part (day, spent, doubt) as one line of JSON, and back: a
  * ledger of another day, or text that cannot be read, loads as an empty
  * ledger for the day of now. */
-int ledger_to_json(const struct ledger *l, struct buf *out);
-void ledger_from_json(struct ledger *l, const char *text, size_t len,
-		      time_t now);
+int core_ledger_to_json(const struct ledger *l, struct buf *out);
+void core_ledger_from_json(struct ledger *l, const char *text, size_t len,
+			   time_t now);
 
 #endif

@@ -2,8 +2,8 @@
  * prompt rules and the checks of gptimgfs(1), JOBS and SIDECARS. Everything is
  * checked here, before any request is sent. Errors are one line that names
  * the file (as the caller labels it), the line and the key. */
-#ifndef GPTIMGFS_OPTS_H
-#define GPTIMGFS_OPTS_H
+#ifndef GPTIMGFS_CORE_OPTS_H
+#define GPTIMGFS_CORE_OPTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,64 +33,65 @@ struct job_opts {
 
 /* Fill o with the defaults (from the config: aspect ratio, resolution,
  * nsfw checker). */
-void opts_init(struct job_opts *o, const char *aspect_ratio,
-	       const char *resolution, bool nsfw_checker);
-void opts_free(struct job_opts *o);
+void core_opts_init(struct job_opts *o, const char *aspect_ratio,
+		    const char *resolution, bool nsfw_checker);
+void core_opts_free(struct job_opts *o);
 /* A deep copy. dst is overwritten, not freed first. -1 (ENOMEM) leaves dst
  * untouched. */
-int opts_copy(struct job_opts *dst, const struct job_opts *src);
+int core_opts_copy(struct job_opts *dst, const struct job_opts *src);
 
 /* Parse a sidecar's text on top of the defaults already in o. label is the
  * file name used in messages ("jobs/cat.opts"). 0, or -1 with err set, e.g.
  * "jobs/cat.opts: line 3: key 'resolution': '8k' is not one of 1k 2k 4k";
  * on error o is left as it was. */
-int opts_parse_ini(struct job_opts *o, const char *label, const char *text,
-		   size_t len, char *err, size_t errlen);
-int opts_parse_json(struct job_opts *o, const char *label, const char *text,
-		    size_t len, char *err, size_t errlen);
+int core_opts_parse_ini(struct job_opts *o, const char *label, const char *text,
+			size_t len, char *err, size_t errlen);
+int core_opts_parse_json(struct job_opts *o, const char *label,
+			 const char *text, size_t len, char *err,
+			 size_t errlen);
 
 /* The prompt from a prompt file's bytes: trailing newlines ("\n", "\r\n")
  * removed; valid UTF-8, no NUL, at most PROMPT_MAX_CHARS code points.
  * *plen is set to the prompt's length, 0 when it is blank (utf8_blank():
  * only white space or invisible characters): a blank prompt is an empty
  * one. 0, or -1 with err naming label. */
-int prompt_check(const char *label, const char *text, size_t len,
-		 size_t *plen, char *err, size_t errlen);
+int core_prompt_check(const char *label, const char *text, size_t len,
+		      size_t *plen, char *err, size_t errlen);
 
 /* The cross-key rules: 4k needs an explicit aspect ratio from the 4k list;
- * prompt and image URLs not both empty (prompt_check() makes a blank
+ * prompt and image URLs not both empty (core_prompt_check() makes a blank
  * prompt empty). */
-int opts_validate(const struct job_opts *o, size_t prompt_len,
-		  const char *label, char *err, size_t errlen);
+int core_opts_validate(const struct job_opts *o, size_t prompt_len,
+		       const char *label, char *err, size_t errlen);
 
 /* The credits a task with these options costs: 4.7, 9.4 or 14.1. */
-double opts_price(const struct job_opts *o);
+double core_opts_price(const struct job_opts *o);
 
 /* The options as the API's "input" members other than the prompt, in a
  * fixed order, as JSON: {"aspect_ratio":"16:9","resolution":"4k",
  * "nsfw_checker":true,"image_urls":[...]} ("image_urls" only when there are
  * some). This is also the canonical form compared to skip identical
  * rewrites and shown in the user.gptimgfs.options attribute. */
-int opts_to_json(const struct job_opts *o, struct buf *out);
+int core_opts_to_json(const struct job_opts *o, struct buf *out);
 
 /* The one check of each of these options, for the sidecars here and the
  * defaults in config/: NULL when v is valid, else why not, as the end of a
  * message that shows v first in the caller's own quoting ("is not one of
  * 1k 2k 4k"). Resolutions are taken in either case. */
-const char *opts_aspect_ratio_error(const char *v);
-const char *opts_resolution_error(const char *v);
+const char *core_opts_aspect_ratio_error(const char *v);
+const char *core_opts_resolution_error(const char *v);
 
-static inline bool opts_valid_aspect_ratio(const char *v)
+static inline bool core_opts_valid_aspect_ratio(const char *v)
 {
-	return !opts_aspect_ratio_error(v);
+	return !core_opts_aspect_ratio_error(v);
 }
 
-static inline bool opts_valid_resolution(const char *v)
+static inline bool core_opts_valid_resolution(const char *v)
 {
-	return !opts_resolution_error(v);
+	return !core_opts_resolution_error(v);
 }
 
 /* "true false yes no on off 1 0", case-insensitive. -1 when neither. */
-int opts_parse_bool(const char *v, bool *out);
+int core_opts_parse_bool(const char *v, bool *out);
 
 #endif

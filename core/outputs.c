@@ -37,7 +37,7 @@ static void output_free(struct output *o)
 	free(o);
 }
 
-void outputs_free(struct core *c)
+void core_outputs_free(struct core *c)
 {
 	size_t i;
 
@@ -70,7 +70,7 @@ static size_t outputs_index(struct core *c, const char *name, bool *found)
 	return lo;
 }
 
-struct output *outputs_find(struct core *c, const char *name)
+static struct output *outputs_find(struct core *c, const char *name)
 {
 	bool found;
 	size_t i = outputs_index(c, name, &found);
@@ -110,7 +110,8 @@ static void outputs_remove(struct core *c, struct output *o)
 	c->n_outputs--;
 }
 
-struct output *outputs_by_backing(struct core *c, const char *backing)
+static struct output *outputs_by_backing(struct core *c,
+					  const char *backing)
 {
 	size_t i;
 
@@ -146,8 +147,8 @@ static int meta_save(struct core *c, const struct output *o)
 			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
 	snprintf(file, sizeof(file), "%s.json", o->backing);
 	rc = rc ? -ENOMEM
-		: store_write_sealed(&c->store, c->store.out_fd, file, &b,
-				     true);
+		: core_store_write_sealed(&c->store, c->store.out_fd, file, &b,
+					  true);
 	buf_free(&b);
 	return rc;
 }
@@ -185,7 +186,7 @@ static struct output *meta_parse(const char *text, size_t len)
 		o->mtime.tv_nsec = (long)nsec;
 		o->read_mode = CORE_READ_MODE_DEFAULT;
 		numbers_ok = numbers_ok &&
-			     load_read_mode(&doc, &o->read_mode) == 0;
+			     core_load_read_mode(&doc, &o->read_mode) == 0;
 	}
 	json_doc_free(&doc);
 	if (o && (!numbers_ok || !o->name || !o->job || !o->prompt ||
@@ -199,7 +200,7 @@ static struct output *meta_parse(const char *text, size_t len)
 
 /* The metadata of an older version has no seal: it is taken, since the
  * image it names must be a regular file in out/, which only the daemon's
- * user can write (store_open). One whose seal does not match was not
+ * user can write (core_store_open). One whose seal does not match was not
  * written by this store and is ignored. */
 static void load_one_meta(struct core *c, const char *file)
 {
@@ -211,8 +212,8 @@ static void load_one_meta(struct core *c, const char *file)
 
 	buf_init(&b, META_MAX);
 	if (blen < sizeof(o->backing))
-		rc = store_read_sealed(&c->store, c->store.out_fd, file,
-				       META_MAX, &b);
+		rc = core_store_read_sealed(&c->store, c->store.out_fd, file,
+					    META_MAX, &b);
 	if (rc == 0 || rc == -ENOKEY)
 		o = meta_parse(b.data, b.len);
 	buf_free(&b);
@@ -220,7 +221,7 @@ static void load_one_meta(struct core *c, const char *file)
 		log_warn("out/%s: %s, ignored", file,
 			 rc == -EBADMSG ? "metadata not written by this store "
 					  "(its seal does not match)"
-			 : rc == -ELOOP ? store_strerror(rc)
+			 : rc == -ELOOP ? core_store_strerror(rc)
 					: "unreadable metadata");
 		return;
 	}
@@ -254,9 +255,9 @@ static void load_entry(void *ctx, const char *file)
 		load_one_meta(ctx, file);
 }
 
-int outputs_load(struct core *c)
+int core_outputs_load(struct core *c)
 {
-	return store_for_each(c->store.out_fd, load_entry, c);
+	return core_store_for_each(c->store.out_fd, load_entry, c);
 }
 
 /* Names in out/. A job's current task has NAME.EXT, NAME~2.EXT, ...
@@ -314,7 +315,7 @@ static char *history_name(struct core *c, const struct output *o)
 static void follow_output(struct core *c, const char *job, const char *old,
 			  const char *now)
 {
-	struct task *t = table_current(c, job);
+	struct task *t = core_table_current(c, job);
 	size_t i;
 
 	for (i = 0; t && i < t->n_urls; i++) {
@@ -325,7 +326,7 @@ static void follow_output(struct core *c, const char *job, const char *old,
 				return;
 			free(t->published[i]);
 			t->published[i] = name;
-			task_save_queued(c, t, false);
+			core_task_save_queued(c, t, false);
 		}
 	}
 }
@@ -458,7 +459,7 @@ fail:
 /* Make a task's stored images visible in out/. The current task of a job
  * takes NAME.EXT (what was there moves to its history name); a task that
  * was superseded while in flight lands under history names. */
-int outputs_publish(struct core *c, struct task *t, bool current)
+int core_outputs_publish(struct core *c, struct task *t, bool current)
 {
 	size_t i;
 	int rc = current ? retire_live(c, t) : 0;
@@ -581,7 +582,7 @@ int core_output_unlink(struct core *c, const char *name)
 	if (o) {
 		snprintf(meta, sizeof(meta), "%s.json", o->backing);
 		/* the metadata first: without it the image is not in out/ */
-		rc = store_unlink(c->store.out_fd, meta);
+		rc = core_store_unlink(c->store.out_fd, meta);
 		if (rc == 0) {
 			unlinkat(c->store.out_fd, o->backing, 0);
 			outputs_remove(c, o);

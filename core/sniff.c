@@ -13,7 +13,7 @@ static bool starts_with(const unsigned char *head, size_t len,
 	return len >= mlen && memcmp(head, magic, mlen) == 0;
 }
 
-const char *sniff_image(const void *bytes, size_t len)
+const char *core_sniff_image(const void *bytes, size_t len)
 {
 	const unsigned char *head = bytes;
 
@@ -48,7 +48,7 @@ static int is_text(int c)
 	return c >= 0x80 || isprint(c) || isspace(c);
 }
 
-const char *sniff_describe(const void *bytes, size_t len)
+const char *core_sniff_describe(const void *bytes, size_t len)
 {
 	const unsigned char *head = bytes;
 	size_t skip = 0;

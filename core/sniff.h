@@ -12,9 +12,9 @@
 /* "png", "jpg" or "webp" when head (the first len bytes of a file, at
  * least SNIFF_HEAD of them unless the file is shorter) starts an image of
  * that kind, else NULL. */
-const char *sniff_image(const void *head, size_t len);
+const char *core_sniff_image(const void *head, size_t len);
 /* What bytes that are no image look like, for a message: "an empty body",
  * "HTML", "gzip data", ... */
-const char *sniff_describe(const void *head, size_t len);
+const char *core_sniff_describe(const void *head, size_t len);
 
 #endif

@@ -12,14 +12,14 @@
  * Every record is replaced atomically: write a temporary file, fsync it,
  * rename it over the old one, fsync the directory.
  *
- * Only the daemon's user controls the store: store_open refuses a data
+ * Only the daemon's user controls the store: core_store_open refuses a data
  * directory or a folder of it that is a symbolic link, owned by someone
  * else or writable by group or others, and every file is opened relative to
  * its directory's descriptor without following a symbolic link. A record
  * or metadata file carries a seal, an HMAC-SHA256 keyed with store.key
  * over its name and bytes, so that one this daemon did not write is known. */
-#ifndef GPTIMGFS_STORE_H
-#define GPTIMGFS_STORE_H
+#ifndef GPTIMGFS_CORE_STORE_H
+#define GPTIMGFS_CORE_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,60 +44,65 @@ struct store {
 /* Check the data directory and its parents, create the layout (0700) and
  * the key, take the lock, empty tmp/. -1 with err set to one line naming
  * the path and what is wrong with it. */
-int store_open(struct store *s, const char *data_dir, char *err,
-	       size_t errlen);
-void store_close(struct store *s);
+int core_store_open(struct store *s, const char *data_dir, char *err,
+		    size_t errlen);
+void core_store_close(struct store *s);
+
+/* store_parents.c, for core_store_open: every folder above data_dir and every
+ * symbolic link on the way to it may be changed by root or the daemon's
+ * user only. 0, or -1 with err set. */
+int core_store_check_parents(const char *data_dir, char *err, size_t errlen);
 
 /* Write this process's pid into the lock file (again after a fork), for
  * the message a second daemon prints. -1 with errno. */
-int store_note_pid(struct store *s);
+int core_store_note_pid(struct store *s);
 /* Replace dir_fd/name with data, atomically: a reader, or a restart after
  * a crash or a power loss, finds the old content or the new one (the new
  * file's data is synced before the rename). With durable, the directory is
  * synced too, so that a power loss cannot undo the change. 0 or -errno. */
-int store_write_atomic(int dir_fd, const char *name, const void *data,
-		       size_t len, bool durable);
+int core_store_write_atomic(int dir_fd, const char *name, const void *data,
+			    size_t len, bool durable);
 /* Read dir_fd/name whole into out (cleared first). -EFBIG when it is bigger
  * than max, -ELOOP when it is not a regular file (a symbolic link is never
  * followed), else 0 or -errno. */
-int store_read_file(int dir_fd, const char *name, size_t max,
-		    struct buf *out);
+int core_store_read_file(int dir_fd, const char *name, size_t max,
+			 struct buf *out);
 /* Open dir_fd/name, one path component, never following a symbolic link
  * (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it,
  * O_NOFOLLOW always). The descriptor, or -errno (-ELOOP: a symbolic link).
  */
-int store_open_file(int dir_fd, const char *name, int flags, mode_t mode);
+int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode);
 /* Create a new file dir_fd/PREFIX + random letters, 0600, with
- * store_open_file's O_CREAT|O_EXCL (never through a link, never an
+ * core_store_open_file's O_CREAT|O_EXCL (never through a link, never an
  * existing file; another name on a clash). name receives its name. The
  * descriptor (O_RDWR), or -errno. */
-int store_create_temp(int dir_fd, const char *prefix, char *name,
-		      size_t namesz);
+int core_store_create_temp(int dir_fd, const char *prefix, char *name,
+			   size_t namesz);
 /* strerror, but -ELOOP from the functions above says "not a regular
  * file". */
-const char *store_strerror(int rc);
+const char *core_store_strerror(int rc);
 
 /* The seal of a record or metadata file: b, a JSON object that ends in
  * '}' (and a newline), gets a last member "mac", the HMAC-SHA256 under key
  * of name (its file name, so that a file cannot pass for another) and of
  * the bytes before it. 0, -EINVAL when b is no JSON object, or -ENOMEM. */
-int store_seal(const unsigned char *key, const char *name, struct buf *b);
+int core_store_seal(const unsigned char *key, const char *name, struct buf *b);
 /* 0 when data is sealed by key for name, -ENOKEY when it carries no seal
  * (an older version's file), -EBADMSG when the seal does not match. */
-int store_check_seal(const unsigned char *key, const char *name,
-		     const char *data, size_t len);
-/* store_write_atomic of b (a JSON object), sealed; b is changed. */
-int store_write_sealed(const struct store *s, int dir_fd, const char *name,
-		       struct buf *b, bool durable);
-/* store_read_file, then store_check_seal: -ENOKEY and -EBADMSG leave the
- * bytes in out. */
-int store_read_sealed(const struct store *s, int dir_fd, const char *name,
-		      size_t max, struct buf *out);
+int core_store_check_seal(const unsigned char *key, const char *name,
+			  const char *data, size_t len);
+/* core_store_write_atomic of b (a JSON object), sealed; b is changed. */
+int core_store_write_sealed(const struct store *s, int dir_fd, const char *name,
+			    struct buf *b, bool durable);
+/* core_store_read_file, then core_store_check_seal: -ENOKEY and -EBADMSG leave
+ * the bytes in out. */
+int core_store_read_sealed(const struct store *s, int dir_fd, const char *name,
+			   size_t max, struct buf *out);
 /* Call fn for every entry of the directory but "." and "..". 0 or -errno.
  */
-int store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
-		   void *ctx);
+int core_store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
+			void *ctx);
 /* Remove dir_fd/name and fsync the directory; a missing file is fine. */
-int store_unlink(int dir_fd, const char *name);
+int core_store_unlink(int dir_fd, const char *name);
 
 #endif

@@ -90,7 +90,7 @@ mode_t core_read_mode(mode_t prompt_mode)
 	return (prompt_mode & 0444) | 0400;
 }
 
-mode_t submit_read_mode(struct core *c, const char *name)
+mode_t core_submit_read_mode(struct core *c, const char *name)
 {
 	char file[NAME_MAX + 1];
 	struct stat st;
@@ -115,8 +115,8 @@ static void input_init(struct core *c, struct input *in)
 {
 	buf_init(&in->prompt_file, PROMPT_MAX_FILE);
 	buf_init(&in->opts_json, 1 << 20);
-	opts_init(&in->opts, c->defaults.aspect_ratio, c->defaults.resolution,
-		  c->defaults.nsfw_checker);
+	core_opts_init(&in->opts, c->defaults.aspect_ratio,
+		       c->defaults.resolution, c->defaults.nsfw_checker);
 	in->prompt_len = 0;
 	in->read_mode = 0400;
 	in->error[0] = '\0';
@@ -126,7 +126,7 @@ static void input_free(struct input *in)
 {
 	buf_free(&in->prompt_file);
 	buf_free(&in->opts_json);
-	opts_free(&in->opts);
+	core_opts_free(&in->opts);
 }
 
 /* Read jobs/NAME.SUFFIX if it exists. 1 when read, 0 when absent, -1 with
@@ -138,7 +138,8 @@ static int read_sidecar(struct core *c, const char *name, const char *suffix,
 	int rc;
 
 	snprintf(file, sizeof(file), "%s.%s", name, suffix);
-	rc = store_read_file(c->store.jobs_fd, file, SIDECAR_MAX_FILE, text);
+	rc = core_store_read_file(c->store.jobs_fd, file, SIDECAR_MAX_FILE,
+				  text);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0) {
@@ -165,12 +166,12 @@ static void read_options(struct core *c, const char *name, struct input *in)
 			 name, name);
 	} else if (has_ini == 1) {
 		snprintf(label, sizeof(label), "jobs/%s.opts", name);
-		opts_parse_ini(&in->opts, label, buf_str(&ini), ini.len,
-			       in->error, sizeof(in->error));
+		core_opts_parse_ini(&in->opts, label, buf_str(&ini), ini.len,
+				    in->error, sizeof(in->error));
 	} else if (has_json == 1) {
 		snprintf(label, sizeof(label), "jobs/%s.json", name);
-		opts_parse_json(&in->opts, label, buf_str(&json), json.len,
-				in->error, sizeof(in->error));
+		core_opts_parse_json(&in->opts, label, buf_str(&json), json.len,
+				     in->error, sizeof(in->error));
 	}
 	buf_free(&ini);
 	buf_free(&json);
@@ -183,9 +184,9 @@ static void read_prompt(const char *label, struct input *in, int rc)
 	if (rc == -EFBIG)
 		snprintf(in->error, sizeof(in->error), "%s: larger than 1 MiB",
 			 label);
-	else if (prompt_check(label, buf_str(&in->prompt_file),
-			      in->prompt_file.len, &in->prompt_len, in->error,
-			      sizeof(in->error)) == 0)
+	else if (core_prompt_check(label, buf_str(&in->prompt_file),
+				   in->prompt_file.len, &in->prompt_len,
+				   in->error, sizeof(in->error)) == 0)
 		return;
 	in->prompt_len = 0;
 }
@@ -212,11 +213,11 @@ static int read_prompt_file(struct core *c, const char *name,
 
 	snprintf(file, sizeof(file), "%s.txt", name);
 	snprintf(label, sizeof(label), "jobs/%s", file);
-	rc = store_read_file(c->store.jobs_fd, file, PROMPT_MAX_FILE,
-			     &in->prompt_file);
+	rc = core_store_read_file(c->store.jobs_fd, file, PROMPT_MAX_FILE,
+				  &in->prompt_file);
 	if (rc < 0 && rc != -EFBIG)
 		return rc;
-	in->read_mode = submit_read_mode(c, name);
+	in->read_mode = core_submit_read_mode(c, name);
 	check_job_name(name, label, in);
 	if (!in->error[0])
 		read_prompt(label, in, rc);
@@ -235,9 +236,9 @@ static int read_input(struct core *c, const char *name, struct input *in)
 	if (!in->error[0])
 		read_options(c, name, in);
 	if (!in->error[0])
-		opts_validate(&in->opts, in->prompt_len, label, in->error,
-			      sizeof(in->error));
-	return opts_to_json(&in->opts, &in->opts_json) < 0 ? -ENOMEM : 0;
+		core_opts_validate(&in->opts, in->prompt_len, label, in->error,
+				   sizeof(in->error));
+	return core_opts_to_json(&in->opts, &in->opts_json) < 0 ? -ENOMEM : 0;
 }
 
 /* Unchanged: what the reference task asked for, and it has not failed. */
@@ -252,7 +253,7 @@ static bool same_as_reference(const struct task *ref, const struct input *in)
 
 /* Do jobs/NAME.txt and its sidecar still say what queued task t says?
  * (After a kill, a queued task is sent only if they do.) */
-bool submit_input_unchanged(struct core *c, const struct task *t)
+bool core_submit_input_unchanged(struct core *c, const struct task *t)
 {
 	struct input in;
 	bool same;
@@ -269,7 +270,7 @@ bool submit_input_unchanged(struct core *c, const struct task *t)
 static struct task *task_from_input(uint64_t seq, const char *name,
 				    struct input *in)
 {
-	struct task *t = task_new(seq, name);
+	struct task *t = core_task_new(seq, name);
 
 	if (!t)
 		return NULL;
@@ -278,8 +279,9 @@ static struct task *task_from_input(uint64_t seq, const char *name,
 	t->opts_json = strdup(buf_str(&in->opts_json));
 	t->submitted = t->updated = time(NULL);
 	t->read_mode = in->read_mode;
-	if (!t->prompt || !t->opts_json || opts_copy(&t->opts, &in->opts) < 0) {
-		task_free(t);
+	if (!t->prompt || !t->opts_json ||
+	    core_opts_copy(&t->opts, &in->opts) < 0) {
+		core_task_destroy(t);
 		return NULL;
 	}
 	if (in->error[0]) {
@@ -313,14 +315,14 @@ static int restore(struct core *c, const char *name, bool *shown)
 	bool saved = false;
 
 	pthread_mutex_lock(&c->lock);
-	ref = table_reference(c, name);
-	while ((t = table_current(c, name)) != ref) {
-		task_drop(c, t);
+	ref = core_table_reference(c, name);
+	while ((t = core_table_current(c, name)) != ref) {
+		core_task_drop(c, t);
 		*shown = true;
 	}
 	if (ref->forgotten) {
 		ref->forgotten = false;
-		op = task_save_later(c, ref, true);
+		op = core_task_save_later(c, ref, true);
 		saved = true;
 		*shown = true;
 	}
@@ -329,7 +331,7 @@ static int restore(struct core *c, const char *name, bool *shown)
 		return 0;
 	}
 	pthread_mutex_unlock(&c->lock);
-	return record_wait(c, op);
+	return core_record_wait(c, op);
 }
 
 /* ---- after a restart ---- */
@@ -339,7 +341,7 @@ static int restore(struct core *c, const char *name, bool *shown)
 static bool prompt_matches(const struct task *cur, const struct input *in)
 {
 	if (in->error[0])
-		return task_refused(cur);
+		return core_task_is_refused(cur);
 	return cur->prompt_len == in->prompt_len &&
 	       memcmp(cur->prompt, buf_str(&in->prompt_file),
 		      in->prompt_len) == 0;
@@ -357,7 +359,7 @@ static void record_unsubmitted(struct core *c, const char *name,
 
 	/* the sidecar is not read (nothing is sent): the record names the
 	 * defaults, as a task refused before its options were read does */
-	if (opts_to_json(&in->opts, &in->opts_json) < 0)
+	if (core_opts_to_json(&in->opts, &in->opts_json) < 0)
 		return;
 	t = task_from_input(c->last_seq + 1, name, in);
 	if (!t)
@@ -370,12 +372,12 @@ static void record_unsubmitted(struct core *c, const char *name,
 		 "nothing was sent, nothing was charged (write the prompt "
 		 "again to send it)", name);
 	log_warn("jobs/%s.txt: %s", name, t->error);
-	if (table_insert(c, t) < 0) {
-		task_free(t);
+	if (core_table_insert(c, t) < 0) {
+		core_task_destroy(t);
 		return;
 	}
-	task_save(c, t);
-	prune_job(c, t->name);
+	core_task_save(c, t);
+	core_prune_job(c, t->name);
 }
 
 static void check_prompt_file(void *ctx, const char *file)
@@ -387,7 +389,7 @@ static void check_prompt_file(void *ctx, const char *file)
 
 	if (!core_prompt_name(file, name, sizeof(name)))
 		return;
-	cur = table_current(c, name);
+	cur = core_table_current(c, name);
 	if (cur && cur->state == TASK_QUEUED)
 		return;	/* check_queued's */
 	/* a job without a task may be that of a record set aside as corrupt
@@ -400,15 +402,15 @@ static void check_prompt_file(void *ctx, const char *file)
 			record_unsubmitted(c, name, &in);
 		else if (cur->forgotten) {	/* written again, same text */
 			cur->forgotten = false;
-			task_save(c, cur);
+			core_task_save(c, cur);
 		}
 	}
 	input_free(&in);
 }
 
-void submit_check_unsubmitted(struct core *c)
+void core_submit_check_unsubmitted(struct core *c)
 {
-	if (store_for_each(c->store.jobs_fd, check_prompt_file, c) < 0)
+	if (core_store_for_each(c->store.jobs_fd, check_prompt_file, c) < 0)
 		log_err("%s/jobs: cannot list it to check what was submitted: "
 			"%s", c->store.path, strerror(errno));
 }
@@ -429,7 +431,7 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 	if (rc < 0)
 		goto out;
 	pthread_mutex_lock(&c->lock);
-	same = same_as_reference(table_reference(c, name), &in);
+	same = same_as_reference(core_table_reference(c, name), &in);
 	seq = c->last_seq + 1;
 	pthread_mutex_unlock(&c->lock);
 	if (same) {
@@ -441,27 +443,27 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 	if (!t)
 		goto out;
 	/* durable before the network hears of it: a crash now re-sends it */
-	saved = task_save(c, t);
+	saved = core_task_save(c, t);
 	if (saved < 0)
 		refuse_unrecorded(t, saved);
 	log_info("jobs/%s.txt: task %llu %s", name, (unsigned long long)seq,
 		 t->state == TASK_QUEUED ? "queued" : t->error);
 	*ready = t->state == TASK_QUEUED ? seq : 0;
 	pthread_mutex_lock(&c->lock);
-	rc = table_insert(c, t);
-	if (rc == 0)	/* what t supersedes (table_keeps) */
-		prune_job(c, t->name);
+	rc = core_table_insert(c, t);
+	if (rc == 0)	/* what t supersedes (core_table_keeps) */
+		core_prune_job(c, t->name);
 	core_unlock_flush(c);
 	if (rc < 0) {
 		*ready = 0;
-		task_delete_record(c, t);
+		core_task_delete_record(c, t);
 		goto out;
 	}
 	t = NULL;
 	*changed = true;
 	rc = saved;
 out:
-	task_free(t);
+	core_task_destroy(t);
 	input_free(&in);
 	return rc == -ENOENT ? 0 : rc;
 }
@@ -492,15 +494,15 @@ void core_prompt_removed(struct core *c, const char *name)
 
 	pthread_mutex_lock(&c->submit_lock);
 	pthread_mutex_lock(&c->lock);
-	while ((t = table_current(c, name)) != NULL &&
-	       (t->state == TASK_QUEUED || task_refused(t))) {
-		task_drop(c, t);
+	while ((t = core_table_current(c, name)) != NULL &&
+	       (t->state == TASK_QUEUED || core_task_is_refused(t))) {
+		core_task_drop(c, t);
 		changed = true;
 	}
 	if (t && !t->forgotten) {
 		t->forgotten = true;
-		task_save_queued(c, t, true);
-		changed = changed || task_state_ended(t->state);
+		core_task_save_queued(c, t, true);
+		changed = changed || core_task_state_ended(t->state);
 	}
 	core_unlock_flush(c);
 	pthread_mutex_unlock(&c->submit_lock);

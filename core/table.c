@@ -32,7 +32,7 @@ static size_t table_index(const struct core *c, uint64_t seq, bool *found)
 	return lo;
 }
 
-struct task *table_find(const struct core *c, uint64_t seq)
+struct task *core_table_find(const struct core *c, uint64_t seq)
 {
 	bool found;
 	size_t i = table_index(c, seq, &found);
@@ -40,7 +40,7 @@ struct task *table_find(const struct core *c, uint64_t seq)
 	return found ? c->tasks[i] : NULL;
 }
 
-int table_insert(struct core *c, struct task *t)
+int core_table_insert(struct core *c, struct task *t)
 {
 	bool found;
 	size_t i = table_index(c, t->seq, &found);
@@ -62,7 +62,7 @@ int table_insert(struct core *c, struct task *t)
 	return 0;
 }
 
-void table_remove(struct core *c, struct task *t)
+void core_table_remove(struct core *c, struct task *t)
 {
 	bool found;
 	size_t i = table_index(c, t->seq, &found);
@@ -75,7 +75,7 @@ void table_remove(struct core *c, struct task *t)
 }
 
 /* Newest first: the first task found with the name is the current one. */
-struct task *table_current(const struct core *c, const char *name)
+struct task *core_table_current(const struct core *c, const char *name)
 {
 	size_t i;
 
@@ -86,34 +86,34 @@ struct task *table_current(const struct core *c, const char *name)
 	return NULL;
 }
 
-bool table_is_current(const struct core *c, const struct task *t)
+bool core_table_is_current(const struct core *c, const struct task *t)
 {
-	return table_current(c, t->name) == t;
+	return core_table_current(c, t->name) == t;
 }
 
-bool task_refused(const struct task *t)
+bool core_task_is_refused(const struct task *t)
 {
 	return t->state == TASK_FAILED && t->charge == CHARGE_NONE;
 }
 
-struct task *table_reference(const struct core *c, const char *name)
+struct task *core_table_reference(const struct core *c, const char *name)
 {
 	size_t i;
 
 	for (i = c->n_tasks; i-- > 0;) {
 		if (strcmp(c->tasks[i]->name, name) == 0 &&
-		    !task_refused(c->tasks[i]))
+		    !core_task_is_refused(c->tasks[i]))
 			return c->tasks[i];
 	}
 	return NULL;
 }
 
-bool table_keeps(const struct core *c, const struct task *t)
+bool core_table_keeps(const struct core *c, const struct task *t)
 {
 	bool found;
 	size_t i = table_index(c, t->seq, &found);
 
-	if (t->state != TASK_QUEUED && !task_state_ended(t->state))
+	if (t->state != TASK_QUEUED && !core_task_state_ended(t->state))
 		return true;	/* in flight: its credits are spent */
 	for (i += found; i < c->n_tasks; i++) {
 		const struct task *newer = c->tasks[i];
@@ -128,11 +128,11 @@ bool table_keeps(const struct core *c, const struct task *t)
 
 /* What status/NAME shows: the current task, unless the job was removed and
  * its task has ended. */
-struct task *table_visible(const struct core *c, const char *name)
+struct task *core_table_visible(const struct core *c, const char *name)
 {
-	struct task *t = table_current(c, name);
+	struct task *t = core_table_current(c, name);
 
-	if (t && t->forgotten && task_state_ended(t->state))
+	if (t && t->forgotten && core_task_state_ended(t->state))
 		return NULL;
 	return t;
 }

@@ -19,7 +19,7 @@ static const char *const state_words[] = {
 	[TASK_FAILED] = "failed",
 };
 
-const char *task_state_word(enum task_state st)
+const char *core_task_state_word(enum task_state st)
 {
 	return state_words[st];
 }
@@ -76,7 +76,7 @@ static int state_from_word(const char *w, enum task_state *st)
 	return -1;
 }
 
-struct task *task_new(uint64_t seq, const char *name)
+struct task *core_task_new(uint64_t seq, const char *name)
 {
 	struct task *t = calloc(1, sizeof(*t));
 
@@ -92,7 +92,7 @@ struct task *task_new(uint64_t seq, const char *name)
 	return t;
 }
 
-void task_free(struct task *t)
+void core_task_destroy(struct task *t)
 {
 	size_t i;
 
@@ -101,7 +101,7 @@ void task_free(struct task *t)
 	free(t->name);
 	free(t->prompt);
 	free(t->opts_json);
-	opts_free(&t->opts);
+	core_opts_free(&t->opts);
 	if (t->shown) {
 		buf_free(&t->shown->text);
 		free(t->shown);
@@ -114,9 +114,9 @@ void task_free(struct task *t)
 	free(t);
 }
 
-double task_price(const struct task *t)
+double core_task_price(const struct task *t)
 {
-	return opts_price(&t->opts);
+	return core_opts_price(&t->opts);
 }
 
 static void record_name(const struct task *t, char *out, size_t outsz)
@@ -124,7 +124,7 @@ static void record_name(const struct task *t, char *out, size_t outsz)
 	snprintf(out, outsz, "%016" PRIu64 ".json", t->seq);
 }
 
-int task_to_json(const struct task *t, struct buf *b)
+int core_task_to_json(const struct task *t, struct buf *b)
 {
 	size_t i;
 	int rc = 0;
@@ -133,7 +133,7 @@ int task_to_json(const struct task *t, struct buf *b)
 	rc |= buf_printf(b, "{\"seq\":%" PRIu64 ",\"name\":", t->seq);
 	rc |= json_add_cstr(b, t->name);
 	rc |= buf_printf(b, ",\"state\":\"%s\",\"prompt\":",
-			 task_state_word(t->state));
+			 core_task_state_word(t->state));
 	rc |= json_add_string(b, t->prompt ? t->prompt : "", t->prompt_len);
 	rc |= buf_printf(b, ",\"options\":%s,\"task_id\":",
 			 t->opts_json ? t->opts_json : "{}");
@@ -192,7 +192,7 @@ static int load_number(const struct json_doc *doc, const char *key,
 	return json_get_uint(doc, json_get(doc, 0, key), RECORD_NUMBER_MAX, out);
 }
 
-int load_read_mode(const struct json_doc *doc, mode_t *mode)
+int core_load_read_mode(const struct json_doc *doc, mode_t *mode)
 {
 	uint64_t num;
 
@@ -212,14 +212,14 @@ static int load_options(struct task *t, const struct json_doc *doc, int i)
 
 	if (!json_is_object(doc, i))
 		return -1;
-	opts_init(&t->opts, "auto", "1k", true);
-	if (opts_parse_json(&t->opts, "record",
-			    doc->text + doc->tok[i].start,
-			    (size_t)(doc->tok[i].end - doc->tok[i].start), err,
-			    sizeof(err)) < 0)
+	core_opts_init(&t->opts, "auto", "1k", true);
+	if (core_opts_parse_json(&t->opts, "record",
+				 doc->text + doc->tok[i].start,
+				 (size_t)(doc->tok[i].end - doc->tok[i].start),
+				 err, sizeof(err)) < 0)
 		return -1;
 	buf_init(&canon, 1 << 20);
-	rc = opts_to_json(&t->opts, &canon);
+	rc = core_opts_to_json(&t->opts, &canon);
 	t->opts_json = rc == 0 ? buf_detach(&canon) : NULL;
 	buf_free(&canon);
 	return t->opts_json ? 0 : -1;
@@ -283,7 +283,7 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 	}
 	if (load_charge(t, doc) < 0)
 		return -1;
-	if (load_read_mode(doc, &t->read_mode) < 0)
+	if (core_load_read_mode(doc, &t->read_mode) < 0)
 		return -1;
 	json_get_bool(doc, json_get(doc, 0, "forgotten"), &b);
 	t->forgotten = b;
@@ -303,8 +303,8 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 	return 0;
 }
 
-struct task *task_from_json(const char *text, size_t len, char *err,
-			    size_t errlen)
+struct task *core_task_from_json(const char *text, size_t len, char *err,
+				 size_t errlen)
 {
 	struct json_doc doc;
 	struct task *t = NULL;
@@ -323,10 +323,10 @@ struct task *task_from_json(const char *text, size_t len, char *err,
 		snprintf(err, errlen, "no name or seq");
 		goto out;
 	}
-	t = task_new(seq, name);
+	t = core_task_new(seq, name);
 	if (t && load_fields(t, &doc) < 0) {
 		snprintf(err, errlen, "a field is missing or malformed");
-		task_free(t);
+		core_task_destroy(t);
 		t = NULL;
 	}
 out:
@@ -335,18 +335,18 @@ out:
 	return t;
 }
 
-int task_save(struct core *c, const struct task *t)
+int core_task_save(struct core *c, const struct task *t)
 {
 	char file[64];
 	struct buf b;
 	int rc;
 
 	buf_init(&b, RECORD_MAX);
-	rc = task_to_json(t, &b);
+	rc = core_task_to_json(t, &b);
 	record_name(t, file, sizeof(file));
 	if (rc == 0)
-		rc = store_write_sealed(&c->store, c->store.records_fd, file,
-					&b, true);
+		rc = core_store_write_sealed(&c->store, c->store.records_fd,
+					     file, &b, true);
 	buf_free(&b);
 	if (rc < 0)
 		log_err("cannot record task %" PRIu64 " of %s: %s", t->seq,
@@ -359,7 +359,7 @@ int task_save(struct core *c, const struct task *t)
 enum record_kind { RECORD_SEALED, RECORD_PLAIN, RECORD_DELETE };
 
 /* One write of the queue: prepared under the core lock, performed by
- * record_flush without it. */
+ * core_record_flush without it. */
 struct record_op {
 	struct record_op *next;
 	enum record_kind kind;
@@ -367,7 +367,8 @@ struct record_op {
 	char file[64];
 	struct buf data;
 	bool durable;
-	bool awaited;		/* its queuer reads rc (record_wait) and frees it */
+	bool awaited;		/* its queuer reads rc (core_record_wait)
+				 * and frees it */
 	uint64_t seq;		/* for the log */
 	int rc;
 };
@@ -405,7 +406,7 @@ static struct record_op *op_save(struct core *c, const struct task *t,
 {
 	struct record_op *op = op_new(RECORD_SEALED, c->store.records_fd);
 
-	if (op && task_to_json(t, &op->data) < 0) {
+	if (op && core_task_to_json(t, &op->data) < 0) {
 		op_free(op);
 		op = NULL;
 	}
@@ -421,8 +422,8 @@ static struct record_op *op_save(struct core *c, const struct task *t,
 	return op;
 }
 
-struct record_op *task_save_later(struct core *c, struct task *t,
-				  bool durable)
+struct record_op *core_task_save_later(struct core *c, struct task *t,
+				       bool durable)
 {
 	struct record_op *op = op_save(c, t, durable);
 
@@ -431,12 +432,12 @@ struct record_op *task_save_later(struct core *c, struct task *t,
 	return op;
 }
 
-void task_save_queued(struct core *c, struct task *t, bool durable)
+void core_task_save_queued(struct core *c, struct task *t, bool durable)
 {
 	op_save(c, t, durable);
 }
 
-void task_delete_later(struct core *c, const struct task *t)
+void core_task_delete_later(struct core *c, const struct task *t)
 {
 	struct record_op *op = op_new(RECORD_DELETE, c->store.records_fd);
 
@@ -470,21 +471,23 @@ static void op_perform(struct core *c, struct record_op *op)
 {
 	switch (op->kind) {
 	case RECORD_SEALED:
-		op->rc = store_write_sealed(&c->store, op->dir_fd, op->file,
-					    &op->data, op->durable);
+		op->rc = core_store_write_sealed(&c->store, op->dir_fd,
+						 op->file, &op->data,
+						 op->durable);
 		if (op->rc < 0)
 			log_err("cannot record task %" PRIu64 ": %s", op->seq,
 				strerror(-op->rc));
 		break;
 	case RECORD_PLAIN:
-		op->rc = store_write_atomic(op->dir_fd, op->file,
-					    op->data.data, op->data.len, false);
+		op->rc = core_store_write_atomic(op->dir_fd, op->file,
+						 op->data.data, op->data.len,
+						 false);
 		if (op->rc < 0)
 			log_warn("cannot record %s/%s: %s", c->store.path,
 				 op->file, strerror(-op->rc));
 		break;
 	case RECORD_DELETE:
-		op->rc = store_unlink(op->dir_fd, op->file);
+		op->rc = core_store_unlink(op->dir_fd, op->file);
 		break;
 	}
 }
@@ -494,7 +497,7 @@ static void op_perform(struct core *c, struct record_op *op)
  * stays readable. When it returns, everything queued before the call is
  * on disk (or failed): a writer that took an op of ours finished it before
  * letting go of the save lock. */
-void record_flush(struct core *c)
+void core_record_flush(struct core *c)
 {
 	struct record_op *op;
 
@@ -525,14 +528,14 @@ void core_unlock_flush(struct core *c)
 
 	pthread_mutex_unlock(&c->lock);
 	if (queued)
-		record_flush(c);
+		core_record_flush(c);
 }
 
-int record_wait(struct core *c, struct record_op *op)
+int core_record_wait(struct core *c, struct record_op *op)
 {
 	int rc;
 
-	record_flush(c);
+	core_record_flush(c);
 	if (!op)
 		return -ENOMEM;
 	rc = op->rc;
@@ -540,10 +543,10 @@ int record_wait(struct core *c, struct record_op *op)
 	return rc;
 }
 
-void task_delete_record(struct core *c, const struct task *t)
+void core_task_delete_record(struct core *c, const struct task *t)
 {
 	char file[64];
 
 	record_name(t, file, sizeof(file));
-	store_unlink(c->store.records_fd, file);
+	core_store_unlink(c->store.records_fd, file);
 }

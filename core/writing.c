@@ -16,7 +16,7 @@
 /* jobs/ files being written at once: bounded by open files long before */
 #define WRITING_MAX ((size_t)1 << 20)
 
-struct writing *writing_find(const struct core *c, const char *name)
+struct writing *core_writing_find(const struct core *c, const char *name)
 {
 	size_t i;
 
@@ -53,7 +53,7 @@ int core_write_begin(struct core *c, const char *name)
 	bool first;
 
 	pthread_mutex_lock(&c->lock);
-	w = writing_find(c, name);
+	w = core_writing_find(c, name);
 	if (!w)
 		w = writing_add(c, name);
 	first = w && w->count++ == 0;
@@ -71,7 +71,7 @@ void core_write_end(struct core *c, const char *name)
 	bool ended = false;
 
 	pthread_mutex_lock(&c->lock);
-	w = writing_find(c, name);
+	w = core_writing_find(c, name);
 	if (w && --w->count == 0) {
 		free(w->name);
 		*w = c->writing[--c->n_writing];
@@ -83,12 +83,12 @@ void core_write_end(struct core *c, const char *name)
 		core_notify_job(c, name);
 }
 
-int writing_render(const struct writing *w, struct buf *out,
-		   struct core_status_info *info)
+int core_writing_render(const struct writing *w, struct buf *out,
+			struct core_status_info *info)
 {
 	char when[32];
 
-	format_utc(w->since, when, sizeof(when));
+	core_format_utc(w->since, when, sizeof(when));
 	if (info) {
 		info->state = TASK_QUEUED;
 		info->updated = w->since;
@@ -101,18 +101,18 @@ int writing_render(const struct writing *w, struct buf *out,
 		       : 0;
 }
 
-size_t writing_names(const struct core *c, char **names)
+size_t core_writing_names(const struct core *c, char **names)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < c->n_writing; i++) {
-		if (!table_visible(c, c->writing[i].name))
+		if (!core_table_visible(c, c->writing[i].name))
 			names[n++] = strdup(c->writing[i].name);
 	}
 	return n;
 }
 
-void writing_free(struct core *c)
+void core_writing_free(struct core *c)
 {
 	size_t i;
 

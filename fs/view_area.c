@@ -170,7 +170,7 @@ static int render_locked(struct fs *fs, struct view_handle *h)
 	} else {
 		rc = core_status(fs->core, h->name, &h->text, &info);
 		if (rc == 0 && h->area == AREA_WAIT) {
-			if (!task_state_ended(info.state))
+			if (!core_task_state_ended(info.state))
 				return -EAGAIN;
 			h->failed = info.state == TASK_FAILED;
 		}

@@ -165,7 +165,7 @@ int net_api_build_create(struct buf *out, const char *prompt, size_t prompt_len,
 
 	buf_reset(out);
 	buf_init(&opts, out->max);
-	if (opts_to_json(o, &opts) < 0 || opts.len < 2 ||
+	if (core_opts_to_json(o, &opts) < 0 || opts.len < 2 ||
 	    opts.data[0] != '{' || opts.data[opts.len - 1] != '}')
 		goto out;
 	if (buf_addstr(out, "{\"model\":\"" API_MODEL "\",\"input\":{") < 0)

@@ -212,7 +212,7 @@ static void not_image(struct net *n, struct ntask *t, const struct xfer *x,
 	char why[640];
 
 	snprintf(why, sizeof(why), "not an image (%s sent %s)", host,
-		 sniff_describe(x->head, x->head_len));
+		 core_sniff_describe(x->head, x->head_len));
 	refresh(n, t, why);
 }
 

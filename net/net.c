@@ -174,7 +174,7 @@ static void start_step(struct net *n, struct ntask *t)
 	struct core_task ct;
 	int rc = core_task_get(n->core, t->seq, &ct);
 
-	if (rc == -ENOENT || (rc == 0 && task_state_ended(ct.state))) {
+	if (rc == -ENOENT || (rc == 0 && core_task_state_ended(ct.state))) {
 		if (rc == 0)
 			core_task_free(&ct);
 		net_drop(n, t);

@@ -62,7 +62,7 @@ static bool looks_like_image(struct xfer *x, const char *data, size_t len)
 	x->head_len += n;
 	/* a shorter body is judged whole, by the core */
 	return x->head_len < sizeof(x->head) ||
-	       sniff_image(x->head, x->head_len) != NULL;
+	       core_sniff_image(x->head, x->head_len) != NULL;
 }
 
 /* Would len more bytes eat into the reserve of fd's file system

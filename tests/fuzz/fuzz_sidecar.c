@@ -1,7 +1,7 @@
 /* libFuzzer harness: the sidecar parsers and the prompt rules
  * (core/opts.h). The first byte picks the .opts (even) or the .json (odd)
  * parser; the rest is the sidecar text, and also the prompt file's bytes
- * for prompt_check. Whatever parses is validated, copied and serialized,
+ * for core_prompt_check. Whatever parses is validated, copied and serialized,
  * as a submission would. */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,12 +17,12 @@ static void use_options(const struct job_opts *o, size_t prompt_len)
 	struct buf json;
 	char err[512];
 
-	opts_validate(o, prompt_len, "jobs/f.txt", err, sizeof(err));
-	opts_price(o);
-	if (opts_copy(&copy, o) == 0)
-		opts_free(&copy);
+	core_opts_validate(o, prompt_len, "jobs/f.txt", err, sizeof(err));
+	core_opts_price(o);
+	if (core_opts_copy(&copy, o) == 0)
+		core_opts_free(&copy);
 	buf_init(&json, 64 * 1024);
-	opts_to_json(o, &json);
+	core_opts_to_json(o, &json);
 	buf_free(&json);
 }
 
@@ -40,19 +40,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!text)
 		return 0;
 	memcpy(text, data + 1, len);
-	opts_init(&o, "auto", "1k", true);
+	core_opts_init(&o, "auto", "1k", true);
 	if (data[0] & 1)
-		rc = opts_parse_json(&o, "jobs/f.json", text, len, err,
-				     sizeof(err));
+		rc = core_opts_parse_json(&o, "jobs/f.json", text, len, err,
+					  sizeof(err));
 	else
-		rc = opts_parse_ini(&o, "jobs/f.opts", text, len, err,
-				    sizeof(err));
-	if (prompt_check("jobs/f.txt", text, len, &plen, err, sizeof(err)) == 0
-	    && plen > len)
+		rc = core_opts_parse_ini(&o, "jobs/f.opts", text, len, err,
+					 sizeof(err));
+	if (core_prompt_check("jobs/f.txt", text, len, &plen, err,
+			      sizeof(err)) == 0 &&
+	    plen > len)
 		abort();
 	if (rc == 0)
 		use_options(&o, plen);
-	opts_free(&o);
+	core_opts_free(&o);
 	free(text);
 	return 0;
 }

@@ -185,8 +185,8 @@ static inline bool fx_reseal(struct fx *f, const char *sub, const char *file)
 	dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	buf_init(&b, 1 << 24);
 	if (rc == 0 && dir_fd >= 0 &&
-	    store_read_file(dir_fd, file, 1 << 24, &b) == 0 &&
-	    store_seal(key, file, &b) == 0)
+	    core_store_read_file(dir_fd, file, 1 << 24, &b) == 0 &&
+	    core_store_seal(key, file, &b) == 0)
 		rc = fx_write_at(dir_fd, file, b.data, b.len);
 	else
 		rc = -1;

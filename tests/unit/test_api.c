@@ -38,7 +38,7 @@ static void check_prompt_round_trip(const char *prompt, size_t len)
 	char *model, *got;
 	int input;
 
-	opts_init(&o, "auto", "1k", true);
+	core_opts_init(&o, "auto", "1k", true);
 	buf_init(&out, API_REQUEST_MAX);
 	CHECK(net_api_build_create(&out, prompt, len, &o) == 0);
 	CHECK(json_parse(&doc, out.data, out.len, 64) == 0);
@@ -55,7 +55,7 @@ static void check_prompt_round_trip(const char *prompt, size_t len)
 	free(got);
 	json_doc_free(&doc);
 	buf_free(&out);
-	opts_free(&o);
+	core_opts_free(&o);
 }
 
 static void test_build_create(void)
@@ -89,7 +89,7 @@ static void test_build_create(void)
 	free(big);
 
 	/* the exact bytes, options spliced in */
-	opts_init(&o, "16:9", "4k", false);
+	core_opts_init(&o, "16:9", "4k", false);
 	buf_init(&out, API_REQUEST_MAX);
 	CHECK(net_api_build_create(&out, "a cat", 5, &o) == 0);
 	CHECK_STR(buf_str(&out),
@@ -116,7 +116,7 @@ static void test_build_create(void)
 	CHECK(net_api_build_create(&out, "a cat", 5, &o) == -1);
 	CHECK(out.len == 0);
 	buf_free(&out);
-	opts_free(&o);
+	core_opts_free(&o);
 }
 
 /* ---- ids and URLs ---- */

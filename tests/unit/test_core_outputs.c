@@ -487,22 +487,23 @@ static void test_sniff(void)
 /* What bytes that are no image look like, for download_failed. */
 static void test_sniff_describe(void)
 {
-	CHECK_STR(sniff_describe(BYTES("")), "an empty body");
-	CHECK_STR(sniff_describe(BYTES("\x1f\x8b\x08\x00")), "gzip data");
-	CHECK_STR(sniff_describe(BYTES("\0\0\0\0")), "only NUL bytes");
-	CHECK_STR(sniff_describe(BYTES("MZ\x90\x00")), "a program");
-	CHECK_STR(sniff_describe(BYTES("\x7f" "ELF\x02")), "a program");
-	CHECK_STR(sniff_describe(BYTES("PK\x03\x04")), "a zip archive");
-	CHECK_STR(sniff_describe(BYTES("GIF89a")),
+	CHECK_STR(core_sniff_describe(BYTES("")), "an empty body");
+	CHECK_STR(core_sniff_describe(BYTES("\x1f\x8b\x08\x00")), "gzip data");
+	CHECK_STR(core_sniff_describe(BYTES("\0\0\0\0")), "only NUL bytes");
+	CHECK_STR(core_sniff_describe(BYTES("MZ\x90\x00")), "a program");
+	CHECK_STR(core_sniff_describe(BYTES("\x7f" "ELF\x02")), "a program");
+	CHECK_STR(core_sniff_describe(BYTES("PK\x03\x04")), "a zip archive");
+	CHECK_STR(core_sniff_describe(BYTES("GIF89a")),
 		  "a GIF image, which is not accepted");
-	CHECK_STR(sniff_describe(BYTES(" \n<html>")), "HTML or XML");
-	CHECK_STR(sniff_describe(BYTES("{\"error\":1}")), "JSON");
-	CHECK_STR(sniff_describe(BYTES("Forbidden")), "text");
-	CHECK_STR(sniff_describe(BYTES("\x01\x02\x00\xfe")), "binary data");
+	CHECK_STR(core_sniff_describe(BYTES(" \n<html>")), "HTML or XML");
+	CHECK_STR(core_sniff_describe(BYTES("{\"error\":1}")), "JSON");
+	CHECK_STR(core_sniff_describe(BYTES("Forbidden")), "text");
+	CHECK_STR(core_sniff_describe(BYTES("\x01\x02\x00\xfe")),
+		  "binary data");
 	/* short heads of images are no images */
-	CHECK(sniff_image(BYTES("\x89PNG")) == NULL);
-	CHECK(sniff_image(BYTES("RIFF\0\0\0\0WEB")) == NULL);
-	CHECK_STR(sniff_image(BYTES("\xff\xd8\xff")), "jpg");
+	CHECK(core_sniff_image(BYTES("\x89PNG")) == NULL);
+	CHECK(core_sniff_image(BYTES("RIFF\0\0\0\0WEB")) == NULL);
+	CHECK_STR(core_sniff_image(BYTES("\xff\xd8\xff")), "jpg");
 }
 
 static void test_unlink(void)

@@ -130,7 +130,7 @@ static void test_mode_while_written(void)
  * with one that is no mode. */
 static void test_record_read_mode(void)
 {
-	struct task *t = task_new(7, "job"), *back;
+	struct task *t = core_task_new(7, "job"), *back;
 	struct buf json;
 	char err[128], *member;
 
@@ -139,27 +139,29 @@ static void test_record_read_mode(void)
 	if (!t)
 		return;
 	t->read_mode = 0400;
-	CHECK(task_to_json(t, &json) == 0);
+	CHECK(core_task_to_json(t, &json) == 0);
 	CHECK(strstr(buf_str(&json), "\"read_mode\":256") != NULL);
-	back = task_from_json(json.data, json.len, err, sizeof(err));
+	back = core_task_from_json(json.data, json.len, err, sizeof(err));
 	CHECK(back && back->read_mode == 0400);
-	task_free(back);
+	core_task_destroy(back);
 
 	/* an older version's record: as readable as it always was */
 	member = strstr(json.data, ",\"read_mode\":256");
 	CHECK(member != NULL);
 	if (member) {
 		memcpy(member, ",\"zzzzzzzzz\":256", 16);
-		back = task_from_json(json.data, json.len, err, sizeof(err));
+		back = core_task_from_json(json.data, json.len, err,
+					   sizeof(err));
 		CHECK(back && back->read_mode == CORE_READ_MODE_DEFAULT);
-		task_free(back);
+		core_task_destroy(back);
 		memcpy(member, ",\"read_mode\":999", 16);
-		back = task_from_json(json.data, json.len, err, sizeof(err));
+		back = core_task_from_json(json.data, json.len, err,
+					   sizeof(err));
 		CHECK(back == NULL);
-		task_free(back);
+		core_task_destroy(back);
 	}
 	buf_free(&json);
-	task_free(t);
+	core_task_destroy(t);
 }
 
 /* out/SEQ-I.EXT.json without "read_mode": 0444. */

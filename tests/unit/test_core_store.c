@@ -1,4 +1,4 @@
-/* The job core's durable store (core/store.c, core/task.c, core/jobs.c):
+/* The job core's durable store (core/store*.c, core/task.c, core/jobs*.c):
  * what a restart or a crash (kill -9: the records as they were written, and
  * nothing more) leaves, corrupt and leftover files, the lock, and sequence
  * numbers that are never reused. */
@@ -240,8 +240,8 @@ static void test_restart_superseded(void)
 	CHECK(n == 1 && fx_matches(names[0], "^cat~" FX_STAMP "\\.png$"));
 	core_free_names(names, n);
 	CHECK_STR(fx_first_line(&f, "cat"), "queued");
-	/* the completed task stays until the new one is sent (table_keeps),
-	 * also across a restart */
+	/* the completed task stays until the new one is sent
+	 * (core_table_keeps), also across a restart */
 	CHECK(fx_entries(&f, "records") == 2);
 	CHECK(fx_reopen(&f));
 	CHECK(fx_entries(&f, "records") == 2);

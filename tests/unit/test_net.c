@@ -193,7 +193,7 @@ static enum task_state wait_end(struct env *e, const char *name,
 		gen = e->generation;
 		pthread_mutex_unlock(&e->lock);
 		if (core_status(e->core, name, out, &info) == 0 &&
-		    task_state_ended(info.state))
+		    core_task_state_ended(info.state))
 			return info.state;
 		pthread_mutex_lock(&e->lock);
 		while (gen == e->generation) {

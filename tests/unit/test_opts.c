@@ -1,5 +1,5 @@
-/* core/opts.c: the .opts and .json sidecars, the prompt rules, the
- * checks of gptimgfs(1), SIDECARS, the canonical JSON. */
+/* core/opts.c, core/opts_sidecar.c: the .opts and .json sidecars, the
+ * prompt rules, the checks of gptimgfs(1), SIDECARS, the canonical JSON. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,9 +19,9 @@ static char err[512];
 /* Parse text over the built-in defaults (auto, 1k, true). */
 static int ini_n(struct job_opts *o, const char *text, size_t len)
 {
-	opts_init(o, "auto", "1k", true);
+	core_opts_init(o, "auto", "1k", true);
 	err[0] = '\0';
-	return opts_parse_ini(o, INI, text, len, err, sizeof(err));
+	return core_opts_parse_ini(o, INI, text, len, err, sizeof(err));
 }
 
 static int ini(struct job_opts *o, const char *text)
@@ -31,9 +31,9 @@ static int ini(struct job_opts *o, const char *text)
 
 static int json_n(struct job_opts *o, const char *text, size_t len)
 {
-	opts_init(o, "auto", "1k", true);
+	core_opts_init(o, "auto", "1k", true);
 	err[0] = '\0';
-	return opts_parse_json(o, JSN, text, len, err, sizeof(err));
+	return core_opts_parse_json(o, JSN, text, len, err, sizeof(err));
 }
 
 static int json(struct job_opts *o, const char *text)
@@ -49,7 +49,7 @@ static const char *canon(const struct job_opts *o)
 
 	buf_init(&b, sizeof(s) - 1);
 	s[0] = '\0';
-	if (opts_to_json(o, &b) == 0)
+	if (core_opts_to_json(o, &b) == 0)
 		memcpy(s, buf_str(&b), b.len + 1);
 	buf_free(&b);
 	return s;
@@ -106,7 +106,7 @@ static void test_ini_good(void)
 		CHECK_STR(err, "");
 		CHECK_STR(canon(&o), ini_good[i].want);
 		CHECK(o.aspect_ratio_given == ini_good[i].given);
-		opts_free(&o);
+		core_opts_free(&o);
 	}
 }
 
@@ -133,20 +133,20 @@ static void test_ini_all_values(void)
 		snprintf(text, sizeof(text), "aspect_ratio = %s\n", ratios[i]);
 		CHECK(ini(&o, text) == 0);
 		CHECK_STR(o.aspect_ratio, ratios[i]);
-		CHECK(opts_valid_aspect_ratio(ratios[i]));
-		opts_free(&o);
+		CHECK(core_opts_valid_aspect_ratio(ratios[i]));
+		core_opts_free(&o);
 	}
 	for (i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
 		bool b = !bools[i].value;
 
 		snprintf(text, sizeof(text), "nsfw_checker=%s", bools[i].word);
-		opts_init(&o, "auto", "1k", !bools[i].value);
-		CHECK(opts_parse_ini(&o, INI, text, strlen(text), err,
-				     sizeof(err)) == 0);
+		core_opts_init(&o, "auto", "1k", !bools[i].value);
+		CHECK(core_opts_parse_ini(&o, INI, text, strlen(text), err,
+					  sizeof(err)) == 0);
 		CHECK(o.nsfw_checker == bools[i].value);
-		CHECK(opts_parse_bool(bools[i].word, &b) == 0 &&
+		CHECK(core_opts_parse_bool(bools[i].word, &b) == 0 &&
 		      b == bools[i].value);
-		opts_free(&o);
+		core_opts_free(&o);
 	}
 	for (i = 0; i < sizeof(resolutions) / sizeof(resolutions[0]); i++) {
 		char lower[3] = { resolutions[i][0], 'k', '\0' };
@@ -154,8 +154,8 @@ static void test_ini_all_values(void)
 		snprintf(text, sizeof(text), "resolution = %s", resolutions[i]);
 		CHECK(ini(&o, text) == 0);
 		CHECK_STR(o.resolution, lower);
-		CHECK(opts_valid_resolution(resolutions[i]));
-		opts_free(&o);
+		CHECK(core_opts_valid_resolution(resolutions[i]));
+		core_opts_free(&o);
 	}
 }
 
@@ -172,14 +172,17 @@ static void test_value_lists(void)
 	bool b;
 
 	for (i = 0; i < sizeof(bad_ratios) / sizeof(bad_ratios[0]); i++)
-		CHECK(!opts_valid_aspect_ratio(bad_ratios[i]));
-	CHECK(!opts_valid_aspect_ratio(NULL));
-	CHECK(!opts_valid_resolution("8k") && !opts_valid_resolution("") &&
-	      !opts_valid_resolution("1") && !opts_valid_resolution("k") &&
-	      !opts_valid_resolution("1k ") && !opts_valid_resolution(NULL));
+		CHECK(!core_opts_valid_aspect_ratio(bad_ratios[i]));
+	CHECK(!core_opts_valid_aspect_ratio(NULL));
+	CHECK(!core_opts_valid_resolution("8k") &&
+	      !core_opts_valid_resolution("") &&
+	      !core_opts_valid_resolution("1") &&
+	      !core_opts_valid_resolution("k") &&
+	      !core_opts_valid_resolution("1k ") &&
+	      !core_opts_valid_resolution(NULL));
 	for (i = 0; i < sizeof(bad_bools) / sizeof(bad_bools[0]); i++)
-		CHECK(opts_parse_bool(bad_bools[i], &b) == -1);
-	CHECK(opts_parse_bool(NULL, &b) == -1);
+		CHECK(core_opts_parse_bool(bad_bools[i], &b) == -1);
+	CHECK(core_opts_parse_bool(NULL, &b) == -1);
 }
 
 /* ---- .opts: refused, with the exact message ---- */
@@ -257,7 +260,7 @@ static void test_ini_bad(void)
 		CHECK(ini(&o, ini_bad[i].text) == -1);
 		CHECK_STR(err, ini_bad[i].want);
 		CHECK(o.n_urls == 0);	/* nothing kept from a bad file */
-		opts_free(&o);
+		core_opts_free(&o);
 	}
 }
 
@@ -268,12 +271,13 @@ static void test_ini_atomic(void)
 				   "nsfw_checker = no\nresolution = 8k\n";
 	struct job_opts o;
 
-	opts_init(&o, "16:9", "2k", true);
-	CHECK(opts_parse_ini(&o, INI, text, strlen(text), err, sizeof(err)) == -1);
+	core_opts_init(&o, "16:9", "2k", true);
+	CHECK(core_opts_parse_ini(&o, INI, text, strlen(text), err,
+				  sizeof(err)) == -1);
 	CHECK_STR(o.aspect_ratio, "16:9");
 	CHECK_STR(o.resolution, "2k");
 	CHECK(o.nsfw_checker && !o.aspect_ratio_given && o.n_urls == 0);
-	opts_free(&o);
+	core_opts_free(&o);
 }
 
 static void test_ini_nul(void)
@@ -283,10 +287,10 @@ static void test_ini_nul(void)
 
 	CHECK(ini_n(&o, text, sizeof(text) - 1) == -1);
 	CHECK_STR(err, INI ": line 2: contains a NUL byte");
-	opts_free(&o);
+	core_opts_free(&o);
 	CHECK(ini_n(&o, "\0", 1) == -1);
 	CHECK_STR(err, INI ": line 1: contains a NUL byte");
-	opts_free(&o);
+	core_opts_free(&o);
 }
 
 static void test_ini_urls_limit(void)
@@ -301,12 +305,12 @@ static void test_ini_urls_limit(void)
 	CHECK(ini(&o, buf_str(&b)) == 0);
 	CHECK(o.n_urls == 16);
 	CHECK_STR(o.image_urls[15], "https://img.example/16.png");
-	opts_free(&o);
+	core_opts_free(&o);
 	buf_printf(&b, "image_url = https://img.example/17.png\n");
 	CHECK(ini(&o, buf_str(&b)) == -1);
 	CHECK_STR(err, INI ": line 17: key 'image_url': 17 image URLs in all, the limit is 16");
 	CHECK(o.n_urls == 0);
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* 17 in one list */
 	buf_reset(&b);
@@ -315,7 +319,7 @@ static void test_ini_urls_limit(void)
 		buf_printf(&b, " https://img.example/%d.png,", i);
 	CHECK(ini(&o, buf_str(&b)) == -1);
 	CHECK_STR(err, INI ": line 1: key 'image_urls': 17 image URLs in all, the limit is 16");
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* 10 lines and a list of 7 */
 	buf_reset(&b);
@@ -325,7 +329,7 @@ static void test_ini_urls_limit(void)
 		       "https://a/4 https://a/5 https://a/6 https://a/7\n");
 	CHECK(ini(&o, buf_str(&b)) == -1);
 	CHECK_STR(err, INI ": line 11: key 'image_urls': 17 image URLs in all, the limit is 16");
-	opts_free(&o);
+	core_opts_free(&o);
 	buf_free(&b);
 }
 
@@ -344,12 +348,12 @@ static void test_ini_long(void)
 	text[end] = '\0';
 	CHECK(ini(&o, text) == 0);
 	CHECK(o.n_urls == 1 && strlen(o.image_urls[0]) == OPTS_MAX_URL_LEN);
-	opts_free(&o);
+	core_opts_free(&o);
 	text[end + 1] = '\0';
 	text[end] = 'u';
 	CHECK(ini(&o, text) == -1);
 	CHECK_STR(err, INI ": line 1: key 'image_url': a URL of 8193 bytes, the limit is 8192");
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* A 200 KB value: refused with a short one-line message. */
 	n = (size_t)snprintf(text, 64, "aspect_ratio = ");
@@ -359,21 +363,21 @@ static void test_ini_long(void)
 	CHECK(strncmp(err, cut, strlen(cut)) == 0);
 	CHECK(strstr(err, "x...' is not one of auto") != NULL);
 	CHECK(strlen(err) < 250 && !strchr(err, '\n'));
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* A 200 KB comment line is just a comment. */
 	text[0] = '#';
 	CHECK(ini(&o, text) == 0);
 	CHECK_STR(o.resolution, "2k");
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* Bigger than SIDECAR_MAX_FILE: refused before parsing. */
 	memset(text, '#', SIDECAR_MAX_FILE + 1);
 	CHECK(ini_n(&o, text, SIDECAR_MAX_FILE + 1) == -1);
 	CHECK_STR(err, INI ": 262145 bytes, the limit is 262144");
-	opts_free(&o);
+	core_opts_free(&o);
 	CHECK(ini_n(&o, text, SIDECAR_MAX_FILE) == 0);	/* all comment */
-	opts_free(&o);
+	core_opts_free(&o);
 	free(text);
 }
 
@@ -394,7 +398,7 @@ static void test_ini_quote_cut(void)
 	q = strstr(err, "'k");
 	CHECK(q && strlen(q) == 1 + 59 + 3 + 1);	/* k + 29 é + ... + ' */
 	CHECK(q && strcmp(q + 60, "...'") == 0);
-	opts_free(&o);
+	core_opts_free(&o);
 	buf_free(&b);
 }
 
@@ -435,7 +439,7 @@ static void test_quote_bad_utf8(void)
 		CHECK_STR(err, bad_utf8[i].want);
 		CHECK(utf8_valid(err, strlen(err)));
 		CHECK(strchr(err, '?') != NULL);
-		opts_free(&o);
+		core_opts_free(&o);
 	}
 }
 
@@ -458,7 +462,7 @@ static void test_quote_bad_utf8_cut(void)
 	q = strstr(err, "'?");
 	CHECK(q && strlen(q) == 1 + 58 + 3 + 1);
 	CHECK(q && strspn(q + 1, "?") == 58 && strcmp(q + 59, "...'") == 0);
-	opts_free(&o);
+	core_opts_free(&o);
 	buf_free(&b);
 }
 
@@ -490,7 +494,7 @@ static void test_ini_many_keys(void)
 		CHECK(ini(&o, buf_str(&b)) == (want[i][0] ? -1 : 0));
 		CHECK(clock() - t0 < CLOCKS_PER_SEC / 2);
 		CHECK_STR(err, want[i]);
-		opts_free(&o);
+		core_opts_free(&o);
 	}
 	buf_free(&b);
 }
@@ -576,7 +580,7 @@ static void test_json_good(void)
 		CHECK_STR(err, "");
 		CHECK_STR(canon(&o), json_good[i].want);
 		CHECK(o.aspect_ratio_given == json_good[i].given);
-		opts_free(&o);
+		core_opts_free(&o);
 	}
 }
 
@@ -590,7 +594,7 @@ static void test_json_bad(void)
 		CHECK(json(&o, json_bad[i].text) == -1);
 		CHECK_STR(err, json_bad[i].want);
 		CHECK(o.n_urls == 0 && !o.aspect_ratio_given);
-		opts_free(&o);
+		core_opts_free(&o);
 	}
 }
 
@@ -607,15 +611,15 @@ static void test_json_limits(void)
 	for (i = 1; i <= 16; i++)
 		buf_printf(&b, "%s\"https://img.example/%d\"", i > 1 ? "," : "", i);
 	CHECK(json(&o, buf_str(&b)) == -1);	/* no closing yet */
-	opts_free(&o);
+	core_opts_free(&o);
 	buf_addstr(&b, "]}");
 	CHECK(json(&o, buf_str(&b)) == 0 && o.n_urls == 16);
-	opts_free(&o);
+	core_opts_free(&o);
 	b.len -= 2;
 	buf_addstr(&b, ",\"https://img.example/17\"]}");
 	CHECK(json(&o, buf_str(&b)) == -1);
 	CHECK_STR(err, JSN ": line 1: key 'image_urls': 17 image URLs in all, the limit is 16");
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* 10,000 members: refused at once */
 	buf_reset(&b);
@@ -627,7 +631,7 @@ static void test_json_limits(void)
 	CHECK(json(&o, buf_str(&b)) == -1);
 	CHECK(clock() - t0 < CLOCKS_PER_SEC / 2);
 	CHECK_STR(err, JSN ": more than 256 JSON values, not a sidecar");
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* 10,000 duplicate members: same */
 	buf_reset(&b);
@@ -637,15 +641,15 @@ static void test_json_limits(void)
 	buf_addstr(&b, "}");
 	CHECK(json(&o, buf_str(&b)) == -1);
 	CHECK_STR(err, JSN ": more than 256 JSON values, not a sidecar");
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* A NUL byte */
 	CHECK(json_n(&o, "{}\0", 3) == -1);
 	CHECK_STR(err, JSN ": line 1: malformed JSON");
-	opts_free(&o);
+	core_opts_free(&o);
 	CHECK(json_n(&o, "{\"resolution\":\"2\0k\"}", 20) == -1);
 	CHECK_STR(err, JSN ": line 1: malformed JSON");
-	opts_free(&o);
+	core_opts_free(&o);
 
 	/* Too big */
 	buf_reset(&b);
@@ -654,9 +658,9 @@ static void test_json_limits(void)
 		buf_addstr(&b, " ");
 	CHECK(json_n(&o, buf_str(&b), b.len) == -1);
 	CHECK_STR(err, JSN ": 262145 bytes, the limit is 262144");
-	opts_free(&o);
+	core_opts_free(&o);
 	CHECK(json_n(&o, buf_str(&b), b.len - 1) == 0);
-	opts_free(&o);
+	core_opts_free(&o);
 	buf_free(&b);
 }
 
@@ -672,12 +676,12 @@ static void test_json_round_trip(void)
 	CHECK_STR(first, "{\"aspect_ratio\":\"9:21\",\"resolution\":\"2k\","
 			 "\"nsfw_checker\":false,\"image_urls\":"
 			 "[\"https://a/x?q=\\\"1\\\"\\\\\",\"https://b/y\"]}");
-	opts_init(&back, NULL, NULL, true);
-	CHECK(opts_parse_json(&back, "record", first, strlen(first), err,
-			      sizeof(err)) == 0);
+	core_opts_init(&back, NULL, NULL, true);
+	CHECK(core_opts_parse_json(&back, "record", first, strlen(first), err,
+				   sizeof(err)) == 0);
 	CHECK_STR(canon(&back), first);
-	opts_free(&back);
-	opts_free(&o);
+	core_opts_free(&back);
+	core_opts_free(&o);
 }
 
 /* ---- the prompt ---- */
@@ -742,8 +746,8 @@ static void test_prompt_table(void)
 		int r;
 
 		err[0] = '\0';
-		r = prompt_check(TXT, prompts[i].text, len, &plen, err,
-				 sizeof(err));
+		r = core_prompt_check(TXT, prompts[i].text, len, &plen, err,
+				      sizeof(err));
 		if (prompts[i].want) {
 			CHECK(r == -1);
 			CHECK_STR(err, prompts[i].want);
@@ -780,21 +784,24 @@ static void test_prompt_length(void)
 		size_t cl = strlen(chars[i]);
 
 		s = repeat(chars[i], PROMPT_MAX_CHARS, "", &len);
-		CHECK(prompt_check(TXT, s, len, &plen, err, sizeof(err)) == 0);
+		CHECK(core_prompt_check(TXT, s, len, &plen, err,
+					sizeof(err)) == 0);
 		CHECK(plen == PROMPT_MAX_CHARS * cl);
 		free(s);
 		s = repeat(chars[i], PROMPT_MAX_CHARS, "\r\n\n\n", &len);
-		CHECK(prompt_check(TXT, s, len, &plen, err, sizeof(err)) == 0);
+		CHECK(core_prompt_check(TXT, s, len, &plen, err,
+					sizeof(err)) == 0);
 		CHECK(plen == PROMPT_MAX_CHARS * cl);
 		free(s);
 		s = repeat(chars[i], PROMPT_MAX_CHARS + 1, "\n", &len);
-		CHECK(prompt_check(TXT, s, len, &plen, err, sizeof(err)) == -1);
+		CHECK(core_prompt_check(TXT, s, len, &plen, err,
+					sizeof(err)) == -1);
 		CHECK_STR(err, TXT ": prompt has 20001 characters, the limit is 20000");
 		free(s);
 	}
 	/* The whole 1 MiB is counted. */
 	s = repeat("a", PROMPT_MAX_FILE, "", &len);
-	CHECK(prompt_check(TXT, s, len, &plen, err, sizeof(err)) == -1);
+	CHECK(core_prompt_check(TXT, s, len, &plen, err, sizeof(err)) == -1);
 	CHECK_STR(err, TXT ": prompt has 1048576 characters, the limit is 20000");
 	free(s);
 }
@@ -844,11 +851,12 @@ static void test_validate(void)
 		struct job_opts o;
 		int r;
 
-		opts_init(&o, rules[i].ratio, rules[i].resolution, true);
+		core_opts_init(&o, rules[i].ratio, rules[i].resolution, true);
 		for (u = 0; u < rules[i].n_urls; u++)
 			o.image_urls[o.n_urls++] = strdup("https://a/");
 		err[0] = '\0';
-		r = opts_validate(&o, rules[i].prompt_len, TXT, err, sizeof(err));
+		r = core_opts_validate(&o, rules[i].prompt_len, TXT, err,
+				       sizeof(err));
 		if (rules[i].want) {
 			CHECK(r == -1);
 			CHECK_STR(err, rules[i].want);
@@ -856,7 +864,7 @@ static void test_validate(void)
 			CHECK(r == 0);
 			CHECK_STR(err, "");
 		}
-		opts_free(&o);
+		core_opts_free(&o);
 	}
 }
 
@@ -866,30 +874,31 @@ static void test_validate_sidecars(void)
 	struct job_opts o;
 
 	/* 4k from the sidecar, 16:9 from the config: fine (always sent). */
-	opts_init(&o, "16:9", "1k", true);
-	CHECK(opts_parse_ini(&o, INI, "resolution = 4k", 15, err, sizeof(err)) == 0);
+	core_opts_init(&o, "16:9", "1k", true);
+	CHECK(core_opts_parse_ini(&o, INI, "resolution = 4k", 15, err,
+				  sizeof(err)) == 0);
 	CHECK(!o.aspect_ratio_given);
-	CHECK(opts_validate(&o, 5, INI, err, sizeof(err)) == 0);
-	opts_free(&o);
+	CHECK(core_opts_validate(&o, 5, INI, err, sizeof(err)) == 0);
+	core_opts_free(&o);
 	/* 4k from the sidecar, auto from the config: refused. */
 	CHECK(ini(&o, "resolution = 4k") == 0);
-	CHECK(opts_validate(&o, 5, INI, err, sizeof(err)) == -1);
+	CHECK(core_opts_validate(&o, 5, INI, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "resolution 4k needs an aspect_ratio") != NULL);
-	opts_free(&o);
+	core_opts_free(&o);
 	CHECK(ini(&o, "resolution = 4k\naspect_ratio = 3:2") == 0);
-	CHECK(opts_validate(&o, 5, INI, err, sizeof(err)) == -1);
-	opts_free(&o);
+	CHECK(core_opts_validate(&o, 5, INI, err, sizeof(err)) == -1);
+	core_opts_free(&o);
 	CHECK(json(&o, "{\"resolution\":\"4k\",\"aspect_ratio\":\"21:9\"}") == 0);
-	CHECK(opts_validate(&o, 5, JSN, err, sizeof(err)) == 0);
-	opts_free(&o);
+	CHECK(core_opts_validate(&o, 5, JSN, err, sizeof(err)) == 0);
+	core_opts_free(&o);
 	/* Empty prompt with URLs from the sidecar. */
 	CHECK(json(&o, "{\"image_urls\":[\"https://a/1\"]}") == 0);
-	CHECK(opts_validate(&o, 0, JSN, err, sizeof(err)) == 0);
-	opts_free(&o);
+	CHECK(core_opts_validate(&o, 0, JSN, err, sizeof(err)) == 0);
+	core_opts_free(&o);
 	CHECK(json(&o, "{\"image_urls\":[]}") == 0);
-	CHECK(opts_validate(&o, 0, TXT, err, sizeof(err)) == -1);
+	CHECK(core_opts_validate(&o, 0, TXT, err, sizeof(err)) == -1);
 	CHECK_STR(err, EMPTY);
-	opts_free(&o);
+	core_opts_free(&o);
 }
 
 /* ---- defaults, copies, price, canonical JSON ---- */
@@ -898,43 +907,43 @@ static void test_init_copy(void)
 {
 	struct job_opts o, c;
 
-	opts_init(&o, NULL, NULL, false);
+	core_opts_init(&o, NULL, NULL, false);
 	CHECK_STR(o.aspect_ratio, "auto");
 	CHECK_STR(o.resolution, "1k");
 	CHECK(!o.nsfw_checker && !o.aspect_ratio_given && o.n_urls == 0);
-	opts_init(&o, "", "", true);
+	core_opts_init(&o, "", "", true);
 	CHECK_STR(o.aspect_ratio, "auto");
 	CHECK_STR(o.resolution, "1k");
-	opts_init(&o, "9:16", "2K", true);
+	core_opts_init(&o, "9:16", "2K", true);
 	CHECK_STR(o.aspect_ratio, "9:16");
 	CHECK_STR(o.resolution, "2k");
-	opts_init(&o, "a-very-long-ratio", "1000k", true);	/* do not fit */
+	core_opts_init(&o, "a-very-long-ratio", "1000k", true);	/* do not fit */
 	CHECK_STR(o.aspect_ratio, "auto");
 	CHECK_STR(o.resolution, "1k");
 
 	CHECK(ini(&o, "image_urls = https://a/1 https://b/2\naspect_ratio = 1:1") == 0);
-	CHECK(opts_copy(&c, &o) == 0);
+	CHECK(core_opts_copy(&c, &o) == 0);
 	CHECK(c.n_urls == 2 && c.image_urls[0] != o.image_urls[0]);
 	CHECK_STR(c.image_urls[1], "https://b/2");
 	CHECK_STR(canon(&c), canon(&o));
 	CHECK(c.aspect_ratio_given);
-	opts_free(&o);
+	core_opts_free(&o);
 	CHECK(o.n_urls == 0 && o.image_urls[0] == NULL);
 	CHECK_STR(c.image_urls[0], "https://a/1");	/* still there */
-	opts_free(&c);
-	opts_free(&c);	/* twice is harmless */
+	core_opts_free(&c);
+	core_opts_free(&c);	/* twice is harmless */
 }
 
 static void test_price(void)
 {
 	struct job_opts o;
 
-	opts_init(&o, "auto", "1k", true);
-	CHECK(opts_price(&o) == 4.7);
-	opts_init(&o, "auto", "2k", true);
-	CHECK(opts_price(&o) == 9.4);
-	opts_init(&o, "16:9", "4K", true);
-	CHECK(opts_price(&o) == 14.1);
+	core_opts_init(&o, "auto", "1k", true);
+	CHECK(core_opts_price(&o) == 4.7);
+	core_opts_init(&o, "auto", "2k", true);
+	CHECK(core_opts_price(&o) == 9.4);
+	core_opts_init(&o, "16:9", "4K", true);
+	CHECK(core_opts_price(&o) == 14.1);
 }
 
 static void test_to_json(void)
@@ -942,7 +951,7 @@ static void test_to_json(void)
 	struct job_opts o;
 	struct buf b;
 
-	opts_init(&o, "16:9", "4k", true);
+	core_opts_init(&o, "16:9", "4k", true);
 	CHECK_STR(canon(&o), "{\"aspect_ratio\":\"16:9\",\"resolution\":\"4k\",\"nsfw_checker\":true}");
 	o.image_urls[o.n_urls++] = strdup("https://a/\"q\"\\");
 	o.image_urls[o.n_urls++] = strdup("https://b/\xc3\xa9");
@@ -952,10 +961,10 @@ static void test_to_json(void)
 	/* Appends; and a full buffer is left as it was. */
 	buf_init(&b, 100);
 	CHECK(buf_addstr(&b, "x") == 0);
-	CHECK(opts_to_json(&o, &b) == -1);
+	CHECK(core_opts_to_json(&o, &b) == -1);
 	CHECK_STR(buf_str(&b), "x");
-	opts_free(&o);
-	CHECK(opts_to_json(&o, &b) == 0);
+	core_opts_free(&o);
+	CHECK(core_opts_to_json(&o, &b) == 0);
 	CHECK_STR(buf_str(&b), "x{\"aspect_ratio\":\"16:9\",\"resolution\":\"4k\",\"nsfw_checker\":false}");
 	buf_free(&b);
 }
@@ -966,13 +975,13 @@ static void test_small_err(void)
 	struct job_opts o;
 	char small[8];
 
-	opts_init(&o, "auto", "1k", true);
+	core_opts_init(&o, "auto", "1k", true);
 	memset(small, 'Z', sizeof(small));
-	CHECK(opts_parse_ini(&o, INI, "colour = red", 12, small, 8) == -1);
+	CHECK(core_opts_parse_ini(&o, INI, "colour = red", 12, small, 8) == -1);
 	CHECK_STR(small, "jobs/ca");
-	CHECK(opts_parse_ini(&o, INI, "colour = red", 12, NULL, 0) == -1);
-	CHECK(opts_validate(&o, 0, TXT, NULL, 0) == -1);
-	opts_free(&o);
+	CHECK(core_opts_parse_ini(&o, INI, "colour = red", 12, NULL, 0) == -1);
+	CHECK(core_opts_validate(&o, 0, TXT, NULL, 0) == -1);
+	core_opts_free(&o);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
-/* A store only its owner controls (core/store.c): the checks at start, no
- * symbolic link followed inside the store, and the seals that tell a
- * record or image metadata this store wrote from one planted in it. */
+/* A store only its owner controls (core/store.c, core/store_parents.c):
+ * the checks at start, no symbolic link followed inside the store, and the
+ * seals that tell a record or image metadata this store wrote from one
+ * planted in it. */
 #include "core_fixture.h"
 
 #define SEAL_OF_A1 \
@@ -24,26 +25,26 @@ static void test_seal(void)
 	fill_key(other, 2);
 	buf_init(&b, 4096);
 	buf_addstr(&b, "{\"a\":1}\n");
-	CHECK(store_check_seal(key, name, b.data, b.len) == -ENOKEY);
-	CHECK(store_seal(key, name, &b) == 0);
+	CHECK(core_store_check_seal(key, name, b.data, b.len) == -ENOKEY);
+	CHECK(core_store_seal(key, name, &b) == 0);
 	/* HMAC-SHA256 of the name, a NUL and the body (Python's hmac agrees) */
 	CHECK_STR(buf_str(&b), "{\"a\":1,\"mac\":\"" SEAL_OF_A1 "\"}\n");
-	CHECK(store_check_seal(key, name, b.data, b.len) == 0);
-	CHECK(store_check_seal(other, name, b.data, b.len) == -EBADMSG);
-	CHECK(store_check_seal(key, "0000000000000002.json", b.data, b.len) ==
-	      -EBADMSG);
+	CHECK(core_store_check_seal(key, name, b.data, b.len) == 0);
+	CHECK(core_store_check_seal(other, name, b.data, b.len) == -EBADMSG);
+	CHECK(core_store_check_seal(key, "0000000000000002.json", b.data,
+				    b.len) == -EBADMSG);
 	/* sealing again replaces the seal: the same bytes */
-	CHECK(store_seal(key, name, &b) == 0);
+	CHECK(core_store_seal(key, name, &b) == 0);
 	CHECK_STR(buf_str(&b), "{\"a\":1,\"mac\":\"" SEAL_OF_A1 "\"}\n");
 	/* one changed byte, in the body or the seal */
 	b.data[5] = '2';
-	CHECK(store_check_seal(key, name, b.data, b.len) == -EBADMSG);
+	CHECK(core_store_check_seal(key, name, b.data, b.len) == -EBADMSG);
 	b.data[5] = '1';
 	b.data[20] = b.data[20] == '0' ? '1' : '0';
-	CHECK(store_check_seal(key, name, b.data, b.len) == -EBADMSG);
+	CHECK(core_store_check_seal(key, name, b.data, b.len) == -EBADMSG);
 	buf_reset(&b);
 	buf_addstr(&b, "[1,2]");
-	CHECK(store_seal(key, name, &b) == -EINVAL);
+	CHECK(core_store_seal(key, name, &b) == -EINVAL);
 	buf_free(&b);
 }
 
@@ -104,13 +105,13 @@ static void link_at(const char *target, const char *dir, const char *name)
 	CHECK(symlink(target, path) == 0);
 }
 
-/* store_open must fail with a message holding every needle. */
+/* core_store_open must fail with a message holding every needle. */
 static void refused(const struct tdir *t, const char *n1, const char *n2)
 {
 	char err[512] = "";
 	struct store s;
 
-	CHECK(store_open(&s, t->data, err, sizeof(err)) < 0);
+	CHECK(core_store_open(&s, t->data, err, sizeof(err)) < 0);
 	if (!strstr(err, n1) || !strstr(err, n2))
 		fprintf(stderr, "unexpected message: %s\n", err);
 	CHECK(strstr(err, n1) && strstr(err, n2));
@@ -122,11 +123,11 @@ static bool opens(const struct tdir *t)
 	char err[512] = "";
 	struct store s;
 
-	if (store_open(&s, t->data, err, sizeof(err)) < 0) {
+	if (core_store_open(&s, t->data, err, sizeof(err)) < 0) {
 		fprintf(stderr, "store_open: %s\n", err);
 		return false;
 	}
-	store_close(&s);
+	core_store_close(&s);
 	return true;
 }
 
@@ -231,7 +232,7 @@ static void test_no_link_followed(void)
 	snprintf(sub, sizeof(sub), "%s/file", t.bait);
 	link_at(sub, dir, ".0000000000000001.json.tmp");
 
-	CHECK(store_open(&s, t.data, err, sizeof(err)) == 0);
+	CHECK(core_store_open(&s, t.data, err, sizeof(err)) == 0);
 	CHECK_STR(content(t.bait, "file"), "bait");
 	snprintf(sub, sizeof(sub), "%s/dir", t.bait);
 	CHECK_STR(content(sub, "inner"), "inner");
@@ -243,19 +244,19 @@ static void test_no_link_followed(void)
 	buf_init(&b, 1 << 16);
 	snprintf(sub, sizeof(sub), "%s/file", t.bait);
 	CHECK(symlinkat(sub, s.records_fd, "0000000000000005.json") == 0);
-	CHECK(store_read_file(s.records_fd, "0000000000000005.json", 1 << 16,
-			      &b) == -ELOOP);
+	CHECK(core_store_read_file(s.records_fd, "0000000000000005.json",
+				   1 << 16, &b) == -ELOOP);
 	CHECK(mkfifoat(s.records_fd, "0000000000000006.json", 0600) == 0);
-	CHECK(store_read_file(s.records_fd, "0000000000000006.json", 1 << 16,
-			      &b) == -ELOOP);
-	CHECK(store_open_file(s.records_fd, "../lock", O_RDONLY, 0) < 0);
+	CHECK(core_store_read_file(s.records_fd, "0000000000000006.json",
+				   1 << 16, &b) == -ELOOP);
+	CHECK(core_store_open_file(s.records_fd, "../lock", O_RDONLY, 0) < 0);
 
 	/* writing where a temporary, or the file itself, is a link */
 	CHECK(symlinkat(sub, s.records_fd, ".0000000000000007.json.tmp") == 0);
-	CHECK(store_write_atomic(s.records_fd, "0000000000000007.json", "{}", 2,
-				 true) == 0);
-	CHECK(store_write_atomic(s.records_fd, "0000000000000005.json", "{}", 2,
-				 true) == 0);
+	CHECK(core_store_write_atomic(s.records_fd, "0000000000000007.json",
+				      "{}", 2, true) == 0);
+	CHECK(core_store_write_atomic(s.records_fd, "0000000000000005.json",
+				      "{}", 2, true) == 0);
 	CHECK_STR(content(t.bait, "file"), "bait");
 	fd = openat(s.records_fd, "0000000000000005.json",
 		    O_RDONLY | O_NOFOLLOW);
@@ -263,7 +264,7 @@ static void test_no_link_followed(void)
 	if (fd >= 0)
 		close(fd);
 	buf_free(&b);
-	store_close(&s);
+	core_store_close(&s);
 	tdir_free(&t);
 }
 
@@ -289,7 +290,7 @@ static void test_temp_files(void)
 	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 	      (st.st_mode & 07777) == 0600);
 	CHECK(fcntl(fa, F_GETFD) & FD_CLOEXEC);
-	CHECK(store_create_temp(AT_FDCWD, "dl-", a, 8) == -ENAMETOOLONG);
+	CHECK(core_store_create_temp(AT_FDCWD, "dl-", a, 8) == -ENAMETOOLONG);
 	core_tmp_unlink(f.c, b);
 	snprintf(path, sizeof(path), "%s/tmp/%s", f.data, b);
 	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
@@ -333,11 +334,11 @@ static void test_planted(void)
 	fd = open(text, O_RDONLY | O_DIRECTORY);
 	snprintf(file, sizeof(file), "%016" PRIu64 ".json", s1);
 	fill_key(foreign, 7);
-	CHECK(store_read_file(fd, file, 1 << 20, &b) == 0 &&
-	      store_seal(foreign, file, &b) == 0 &&
+	CHECK(core_store_read_file(fd, file, 1 << 20, &b) == 0 &&
+	      core_store_seal(foreign, file, &b) == 0 &&
 	      fx_write_at(fd, file, b.data, b.len) == 0);
 	snprintf(file, sizeof(file), "%016" PRIu64 ".json", s2);
-	CHECK(store_read_file(fd, file, 1 << 20, &b) == 0);
+	CHECK(core_store_read_file(fd, file, 1 << 20, &b) == 0);
 	b.len -= 75;	/* ,"mac":"…"}\n */
 	CHECK(buf_addstr(&b, "}\n") == 0 &&
 	      fx_write_at(fd, file, b.data, b.len) == 0);

@@ -1,0 +1,193 @@
+/* The store's file helpers: open, create, read, replace and remove a file
+ * of one of its folders, never through a symbolic link. See store.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "store.h"
+
+int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
+{
+	/* set once the kernel says it has no openat2 (before Linux 5.6) */
+	static atomic_bool no_openat2;
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+	};
+	int fd;
+
+	/* one component: openat's O_NOFOLLOW covers the last one only */
+	if (strchr(name, '/') || strcmp(name, "..") == 0)
+		return -EINVAL;
+	if (!atomic_load(&no_openat2)) {
+		fd = (int)syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return fd < 0 ? -errno : fd;
+		atomic_store(&no_openat2, true);
+	}
+	fd = openat(dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+#define TEMP_LETTERS 12
+#define TEMP_TRIES 100
+
+int core_store_create_temp(int dir_fd, const char *prefix, char *name,
+			   size_t namesz)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t plen = strlen(prefix), i;
+	unsigned char r[TEMP_LETTERS];
+	int tries, fd = -EEXIST;
+
+	if (plen + TEMP_LETTERS >= namesz)
+		return -ENAMETOOLONG;
+	for (tries = 0; tries < TEMP_TRIES && fd == -EEXIST; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return errno ? -errno : -EIO;
+		memcpy(name, prefix, plen);
+		for (i = 0; i < TEMP_LETTERS; i++)
+			name[plen + i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
+		name[plen + TEMP_LETTERS] = '\0';
+		fd = core_store_open_file(dir_fd, name,
+					  O_RDWR | O_CREAT | O_EXCL, 0600);
+	}
+	return fd;
+}
+
+const char *core_store_strerror(int rc)
+{
+	if (rc == -ELOOP)
+		return "not a regular file (a symbolic link or a special "
+		       "file; not followed)";
+	return strerror(-rc);
+}
+
+int core_store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
+			void *ctx)
+{
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	int rc;
+
+	if (!d) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			fn(ctx, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int core_store_write_atomic(int dir_fd, const char *name, const void *data,
+			    size_t len, bool durable)
+{
+	char tmp[300];
+	int fd, rc;
+
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* a new file: whatever is in the way (a temporary a failed write
+	 * could not remove, or a link) is an entry to remove, not follow */
+	fd = core_store_open_file(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL,
+				  0600);
+	if (fd == -EEXIST && unlinkat(dir_fd, tmp, 0) == 0)
+		fd = core_store_open_file(dir_fd, tmp,
+					  O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return fd;
+	rc = write_all(fd, data, len);
+	/* always: renaming a file whose data is not on disk over a good one
+	 * can leave an empty file after a power loss (XFS, btrfs) */
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
+		rc = -errno;
+	if (rc != 0) {
+		unlinkat(dir_fd, tmp, 0);
+		return rc;
+	}
+	return durable && fsync(dir_fd) < 0 ? -errno : 0;
+}
+
+int core_store_read_file(int dir_fd, const char *name, size_t max,
+			 struct buf *out)
+{
+	char chunk[65536];
+	int fd, rc = 0;
+
+	struct stat st;
+
+	buf_reset(out);
+	/* O_NONBLOCK: a FIFO in the way must not hang the open */
+	fd = core_store_open_file(dir_fd, name, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ELOOP;
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : 0;
+			break;
+		}
+		if (out->len + (size_t)n > max) {
+			rc = -EFBIG;
+			break;
+		}
+		if (buf_add(out, chunk, (size_t)n) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+int core_store_unlink(int dir_fd, const char *name)
+{
+	if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return fsync(dir_fd) < 0 ? -errno : 0;
+}
