@@ -244,17 +244,28 @@ int core_task_sending(struct core *c, uint64_t seq)
 	}
 	if (rc < 0) {
 		/* not recorded: it must not leave (a restart would not know
-		 * it may exist); it stays queued and is tried again */
+		 * it may exist) */
 		core_charge_not_created(c, t);
+		if (t->forgotten || !core_table_is_current(c, t)) {
+			/* replaced or removed while its record was written
+			 * (the lock was not held): as requeue, nobody wants it
+			 * any more, and a queued task would be sent */
+			core_task_drop(c, t);
+			core_unlock_flush(c);
+			return -ENOENT;
+		}
+		/* it stays queued and is tried again; recorded queued once
+		 * more, in case another thread's save wrote it as sending */
 		t->state = TASK_QUEUED;
 		snprintf(t->note, sizeof(t->note),
 			 "cannot record the job before sending it: %s",
 			 strerror(-rc));
-	} else {
-		/* the job's older ended task is no longer its reference */
-		core_prune_job(c, t->name);
+		(void)commit_change(c, t);
+		return rc;
 	}
-	return unlock_notify(c, t, rc);
+	/* the job's older ended task is no longer its reference */
+	core_prune_job(c, t->name);
+	return unlock_notify(c, t, 0);
 }
 
 /* Sending -> queued with note; unreached: the API was not reached (its
