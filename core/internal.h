@@ -60,8 +60,10 @@ struct task {
 	char *published[OPTS_MAX_URLS];	/* its name in out/ once completed */
 	bool forgotten;			/* prompt file removed: drop at end */
 	/* a change being recorded (lock_task .. record_publish): readers of
-	 * status/ see `shown`, the task as it was before, until the record
-	 * is on disk; holds counts the changes in flight */
+	 * status/ see `shown`, the task as it was before, until the write
+	 * of its record ends (when the write failed, the change is shown
+	 * all the same: the log says so); holds counts the changes in
+	 * flight */
 	unsigned holds;
 	struct task_shown *shown;
 };
