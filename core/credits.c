@@ -43,9 +43,9 @@ void core_credits_load(struct core *c)
 
 void core_set_daily_budget(struct core *c, double credits)
 {
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	c->budget = credits < 0 ? LEDGER_NO_BUDGET : core_ledger_mc(credits);
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 }
 
 int core_charge_reserve(struct core *c, struct task *t)
@@ -145,13 +145,13 @@ int core_credits(struct core *c, struct buf *out)
 	int rc = -EAGAIN;
 
 	buf_reset(out);
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	if (c->credits_known &&
 	    seconds_since(&c->credits_at) < CREDITS_FRESH_SECONDS)
 		rc = render_credits(c, out);
 	else if (!c->credits_fetching)
 		ask = c->credits_fetching = true;
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	if (ask && c->hooks.credits_wanted)
 		c->hooks.credits_wanted(c->hooks.ctx);
 	return rc;
@@ -160,7 +160,7 @@ int core_credits(struct core *c, struct buf *out)
 void core_credits_update(struct core *c, double balance, const char *code,
 			 const char *message)
 {
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	c->credits_known = true;
 	c->credits_fetching = false;
 	clock_gettime(CLOCK_MONOTONIC, &c->credits_at);
@@ -170,7 +170,7 @@ void core_credits_update(struct core *c, double balance, const char *code,
 			 code, message ? message : "");
 	else
 		c->credits_error[0] = '\0';
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	if (c->hooks.credits_changed)
 		c->hooks.credits_changed(c->hooks.ctx);
 }

@@ -20,6 +20,7 @@
 #include "opts.h"
 #include "store.h"
 #include "util/buf.h"
+#include "util/debugassert.h"
 
 #define NOTE_MAX 512
 #define ERROR_MAX 1024
@@ -108,11 +109,12 @@ struct writing {
  *   fs->nodes_lock  ->  core->lock
  *
  * core->lock is the last: nothing called under it takes another lock (the
- * hooks are called without it). No record is written under it:
- * core_record_flush writes, syncs and renames the queued records under
- * save_lock alone, so a reader of status/ never waits on that disk work
- * (out/'s image metadata is still written under it: outputs.c). fs's
- * events_lock and net's inbox lock are taken under no other lock.
+ * hooks are called without it). No record is written under it, nor out/'s
+ * image metadata: core_record_flush writes, syncs and renames what was
+ * queued under save_lock alone, so a reader of status/ or out/ never
+ * waits on that disk work (only core_open, before any thread runs, writes
+ * under it). fs's events_lock and net's inbox lock are taken under no
+ * other lock.
  */
 struct record_op;
 
@@ -127,7 +129,12 @@ struct core {
 	pthread_mutex_t submit_lock;
 	/* core_record_flush: one writer, in queue order; acquire before lock */
 	pthread_mutex_t save_lock;
-	pthread_mutex_t lock;		/* everything below; the last taken */
+	pthread_mutex_t lock;		/* everything below; the last taken:
+					 * core_lock, core_unlock */
+#ifndef NDEBUG
+	pthread_t lock_owner;		/* for DEBUGASSERT(core_lock_held) */
+	bool lock_owned;
+#endif
 	struct record_op *ops_head;	/* records to write, in change order */
 	struct record_op *ops_tail;
 	struct task **tasks;		/* sorted by seq */
@@ -148,6 +155,36 @@ struct core {
 	struct ledger ledger;		/* today's spending (spent.json) */
 	int64_t budget;			/* millicredits a day, or LEDGER_NO_BUDGET */
 };
+
+/* c->lock, taken and released only here, so that a debug build knows
+ * its owner: a function that expects the lock says
+ * DEBUGASSERT(core_lock_held(c)). */
+#ifndef NDEBUG
+/* Only its owner can see the lock as held: another thread's read races
+ * with the owner's writes, and an assertion that races is a bug found. */
+static inline bool core_lock_held(const struct core *c)
+{
+	return c->lock_owned && pthread_equal(c->lock_owner, pthread_self());
+}
+#endif
+
+static inline void core_lock(struct core *c)
+{
+	pthread_mutex_lock(&c->lock);
+#ifndef NDEBUG
+	c->lock_owner = pthread_self();
+	c->lock_owned = true;
+#endif
+}
+
+static inline void core_unlock(struct core *c)
+{
+#ifndef NDEBUG
+	DEBUGASSERT(core_lock_held(c));
+	c->lock_owned = false;
+#endif
+	pthread_mutex_unlock(&c->lock);
+}
 
 /* opts.c: what opts_sidecar.c shares with it */
 #define BOOLS_TRUE "true yes on 1"
@@ -206,6 +243,13 @@ struct record_op *core_task_save_later(struct core *c, struct task *t,
 				       bool durable);
 void core_task_save_queued(struct core *c, struct task *t, bool durable);
 void core_task_delete_later(struct core *c, const struct task *t);
+/* out/FILE, an image's metadata (data taken over), durably, in the same
+ * order: before the record of the task that published it. */
+void core_meta_save_later(struct core *c, const char *file, struct buf *data);
+/* Delete dir_fd/file in the same order; core_record_wait says how it went
+ * (NULL: out of memory). */
+struct record_op *core_delete_later(struct core *c, int dir_fd,
+				    const char *file);
 /* A file of the data directory replaced atomically, not durably, in the
  * same order (spent.json). */
 void core_write_later(struct core *c, int dir_fd, const char *file,
@@ -254,6 +298,7 @@ void core_writing_free(struct core *c);
 int core_outputs_load(struct core *c);
 void core_outputs_free(struct core *c);
 int core_outputs_publish(struct core *c, struct task *t, bool current);
+void core_outputs_recover(struct core *c);
 
 /* credits.c: the balance cache, today's spending and the budget. The
  * charge transitions of a task, called under the lock: */

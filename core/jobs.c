@@ -36,7 +36,7 @@ int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
 	int rc = -ENOENT;
 
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	t = core_table_find(c, seq);
 	if (t) {
 		rc = -ENOMEM;
@@ -56,7 +56,7 @@ int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
 		    out->prompt)
 			rc = 0;
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	if (rc < 0 && rc != -ENOENT)
 		core_task_free(out);
 	return rc;
@@ -93,12 +93,12 @@ static struct task *lock_task(struct core *c, uint64_t seq, int from)
 {
 	struct task *t;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	t = task_in(c, seq, from);
 	if (t)
 		core_task_hold(t);
 	else
-		pthread_mutex_unlock(&c->lock);
+		core_unlock(c);
 	return t;
 }
 
@@ -106,7 +106,7 @@ static struct task *lock_task(struct core *c, uint64_t seq, int from)
 static void unlock_task(struct core *c, struct task *t)
 {
 	core_task_unhold(t);
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 }
 
 /* Record task seq's change, queued as op under the lock now released:
@@ -117,11 +117,11 @@ static int record_publish(struct core *c, uint64_t seq, struct record_op *op)
 	struct task *t;
 	int rc = core_record_wait(c, op);
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	t = core_table_find(c, seq);
 	if (t)
 		core_task_unhold(t);
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	return rc;
 }
 
@@ -161,7 +161,7 @@ static int commit_change_as(struct core *c, struct task *t, bool durable)
 
 	t->updated = time(NULL);
 	op = core_task_save_later(c, t, durable);
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	rc = record_publish(c, seq, op);
 	notify_free(c, name);
 	return rc;
@@ -228,10 +228,10 @@ int core_task_sending(struct core *c, uint64_t seq)
 	t->note[0] = '\0';
 	t->updated = time(NULL);
 	op = core_task_save_later(c, t, true);
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	/* durable before a byte leaves: nothing is sent before this returns */
 	rc = core_record_wait(c, op);
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	t = core_table_find(c, seq);
 	if (t)
 		core_task_unhold(t);
@@ -449,7 +449,7 @@ static int finish_task(struct core *c, struct task *t, bool completed,
 	if (dropped) {
 		core_unlock_flush(c);
 	} else {
-		pthread_mutex_unlock(&c->lock);
+		core_unlock(c);
 		rc = record_publish(c, seq, op);
 	}
 	/* out/ first: a reader woken by the job's end opens its image next */

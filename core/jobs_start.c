@@ -219,10 +219,14 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 		free(c);
 		return NULL;
 	}
+	/* no other thread runs yet; the lock is held for the functions that
+	 * expect it (DEBUGASSERT(core_lock_held)) */
+	core_lock(c);
 	if (core_store_for_each(c->store.records_fd, load_entry, c) < 0 ||
 	    core_outputs_load(c) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", data_dir,
 			 strerror(errno));
+		core_unlock(c);
 		core_close(c);
 		return NULL;
 	}
@@ -230,9 +234,10 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 	core_credits_load(c);
 	resolve_interrupted(c);
 	drop_leftovers(c);
+	core_outputs_recover(c);
 	core_submit_check_unsubmitted(c);
 	check_queued(c);
-	core_record_flush(c);	/* the records the checks dropped */
+	core_unlock_flush(c);	/* the records the checks dropped */
 	return c;
 }
 
@@ -253,13 +258,13 @@ void core_start(struct core *c)
 	uint64_t *seqs;
 	size_t i, n = 0;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	seqs = calloc(c->n_tasks + 1, sizeof(*seqs));
 	for (i = 0; seqs && i < c->n_tasks; i++) {
 		if (!core_task_state_ended(c->tasks[i]->state))
 			seqs[n++] = c->tasks[i]->seq;
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	for (i = 0; i < n; i++)
 		core_notify_ready(c, seqs[i]);
 	free(seqs);

@@ -141,7 +141,7 @@ int core_status(struct core *c, const char *name, struct buf *out,
 	int rc = -ENOENT;
 
 	buf_reset(out);
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	w = core_writing_find(c, name);
 	t = core_table_visible(c, name);
 	if (w) {
@@ -152,7 +152,7 @@ int core_status(struct core *c, const char *name, struct buf *out,
 	} else if (t) {
 		rc = render_shown(t, out, info);
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	return rc;
 }
 
@@ -166,7 +166,7 @@ char **core_job_names(struct core *c, size_t *count)
 	char **names;
 	size_t i, n = 0;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	names = calloc(c->n_tasks + c->n_writing + 1, sizeof(*names));
 	for (i = 0; names && i < c->n_tasks; i++) {
 		if (core_table_visible(c, c->tasks[i]->name) == c->tasks[i])
@@ -174,7 +174,7 @@ char **core_job_names(struct core *c, size_t *count)
 	}
 	if (names)
 		n += core_writing_names(c, names + n);
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	for (i = 0; i < n; i++) {
 		if (!names[i]) {
 			core_free_names(names, n);

@@ -84,6 +84,7 @@ static int outputs_insert(struct core *c, struct output *o)
 	size_t i = outputs_index(c, o->name, &found);
 	struct output **grown;
 
+	DEBUGASSERT(core_lock_held(c));
 	if (found)
 		return -EEXIST;
 	grown = array_reserve(c->outputs, c->n_outputs, &c->cap_outputs,
@@ -103,6 +104,7 @@ static void outputs_remove(struct core *c, struct output *o)
 	bool found;
 	size_t i = outputs_index(c, o->name, &found);
 
+	DEBUGASSERT(core_lock_held(c));
 	if (!found || c->outputs[i] != o)
 		return;
 	memmove(c->outputs + i, c->outputs + i + 1,
@@ -122,6 +124,9 @@ static struct output *outputs_by_backing(struct core *c,
 	return NULL;
 }
 
+/* Under the lock: queue the metadata of o for core_record_flush, which
+ * writes and syncs it off the lock, before the record of the task that
+ * published it. 0, or -ENOMEM. */
 static int meta_save(struct core *c, const struct output *o)
 {
 	char file[80];
@@ -146,11 +151,10 @@ static int meta_save(struct core *c, const struct output *o)
 	rc |= buf_printf(&b, ",\"completed\":%lld,\"completed_ns\":%ld}\n",
 			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
 	snprintf(file, sizeof(file), "%s.json", o->backing);
-	rc = rc ? -ENOMEM
-		: core_store_write_sealed(&c->store, c->store.out_fd, file, &b,
-					  true);
+	if (rc == 0)
+		core_meta_save_later(c, file, &b);
 	buf_free(&b);
-	return rc;
+	return rc ? -ENOMEM : 0;
 }
 
 static struct output *meta_parse(const char *text, size_t len)
@@ -198,6 +202,47 @@ static struct output *meta_parse(const char *text, size_t len)
 	return o;
 }
 
+static char *history_name(struct core *c, const struct output *o);
+
+/* At start, o (not in the table) takes a history name; the status of its
+ * job names its newer image, which keeps the name. */
+static int retire_loaded(struct core *c, struct output *o)
+{
+	char *hist = history_name(c, o);
+
+	if (!hist)
+		return -ENOMEM;
+	free(o->name);
+	o->name = hist;
+	o->live = false;
+	return meta_save(c, o) < 0 ? -ENOMEM : outputs_insert(c, o);
+}
+
+/* Two images on disk claim one name when the metadata write that retired
+ * the older failed: the newer keeps the name, the older is shown under a
+ * history name (and so written). */
+static int insert_loaded(struct core *c, struct output *o)
+{
+	struct output *holder;
+	int rc = outputs_insert(c, o);
+
+	if (rc != -EEXIST)
+		return rc;
+	holder = outputs_find(c, o->name);
+	log_warn("out/%s: claimed by %s and %s; the older takes a history "
+		 "name", o->name, holder->backing, o->backing);
+	if (holder->id > o->id)
+		return retire_loaded(c, o);
+	outputs_remove(c, holder);
+	rc = outputs_insert(c, o);	/* room was just made */
+	DEBUGASSERT(rc == 0);
+	if (retire_loaded(c, holder) < 0) {
+		log_warn("out/%s: out of memory, ignored", holder->backing);
+		output_free(holder);
+	}
+	return rc;
+}
+
 /* The metadata of an older version has no seal: it is taken, since the
  * image it names must be a regular file in out/, which only the daemon's
  * user can write (core_store_open). One whose seal does not match was not
@@ -229,9 +274,9 @@ static void load_one_meta(struct core *c, const char *file)
 	o->backing[blen] = '\0';
 	if (fstatat(c->store.out_fd, o->backing, &st, AT_SYMLINK_NOFOLLOW) <
 		    0 ||
-	    !S_ISREG(st.st_mode) || outputs_insert(c, o) < 0) {
+	    !S_ISREG(st.st_mode) || insert_loaded(c, o) < 0) {
 		log_warn("out/%s: image missing, not a regular file (not "
-			 "followed) or name taken, ignored",
+			 "followed) or out of memory, ignored",
 			 o->backing);
 		output_free(o);
 		return;
@@ -471,6 +516,32 @@ int core_outputs_publish(struct core *c, struct task *t, bool current)
 	return rc;
 }
 
+/* At start, under the lock: the images of the tasks in the table that
+ * have no metadata (its write failed, or a store of an older version
+ * gave its name to another) are shown again; none paid for is lost. */
+void core_outputs_recover(struct core *c)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->n_tasks; i++) {
+		struct task *t = c->tasks[i];
+		bool current = core_table_reference(c, t->name) == t;
+
+		if (t->state != TASK_COMPLETED && t->state != TASK_FAILED)
+			continue;
+		for (k = 0; k < t->n_urls; k++) {
+			if (!t->stored[k] ||
+			    outputs_by_backing(c, t->stored[k]) ||
+			    faccessat(c->store.out_fd, t->stored[k], F_OK,
+				      AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (publish_one(c, t, k, current) == 0)
+				log_warn("out/%s: shown again: its metadata "
+					 "was missing", t->published[k]);
+		}
+	}
+}
+
 int core_out_dirfd(const struct core *c)
 {
 	return c->store.out_fd;
@@ -481,7 +552,7 @@ int core_output_find(struct core *c, const char *name, struct core_output *r)
 	struct output *o;
 	int rc = -ENOENT;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	o = outputs_find(c, name);
 	if (o) {
 		memcpy(r->backing, o->backing, sizeof(r->backing));
@@ -491,7 +562,7 @@ int core_output_find(struct core *c, const char *name, struct core_output *r)
 		r->mode = o->read_mode;
 		rc = 0;
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	return rc;
 }
 
@@ -500,12 +571,12 @@ char **core_output_names(struct core *c, size_t *count)
 	char **names;
 	size_t i;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	names = calloc(c->n_outputs + 1, sizeof(*names));
 	for (i = 0; names && i < c->n_outputs; i++)
 		names[i] = strdup(c->outputs[i]->name);
 	*count = names ? c->n_outputs : 0;
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	for (i = 0; names && i < *count; i++) {
 		if (!names[i]) {
 			core_free_names(names, *count);
@@ -543,13 +614,13 @@ int core_output_xattr(struct core *c, const char *name, const char *attr,
 	int rc = -ENOENT;
 
 	buf_reset(out);
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	o = outputs_find(c, name);
 	if (o) {
 		v = xattr_value(o, attr);
 		rc = !v ? -ENODATA : buf_addstr(out, v) < 0 ? -E2BIG : 0;
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	return rc;
 }
 
@@ -559,7 +630,7 @@ int core_output_xattr_list(struct core *c, const char *name, struct buf *out)
 	int rc = 0;
 
 	buf_reset(out);
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	if (!outputs_find(c, name))
 		rc = -ENOENT;
 	for (i = 0; rc == 0 && i < sizeof(xattr_names) / sizeof(xattr_names[0]);
@@ -567,31 +638,43 @@ int core_output_xattr_list(struct core *c, const char *name, struct buf *out)
 		if (buf_add(out, xattr_names[i], strlen(xattr_names[i]) + 1) < 0)
 			rc = -E2BIG;
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	return rc;
 }
 
+/* The image leaves out/ at once; its metadata is deleted off the lock
+ * (without it the image is not in out/), then the image itself. When
+ * that delete fails, the next start shows the image again. */
 int core_output_unlink(struct core *c, const char *name)
 {
+	char meta[80], backing[sizeof(((struct output *)0)->backing)];
+	struct record_op *op;
 	struct output *o;
-	char meta[80];
-	int rc = -ENOENT;
+	int rc;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	o = outputs_find(c, name);
-	if (o) {
-		snprintf(meta, sizeof(meta), "%s.json", o->backing);
-		/* the metadata first: without it the image is not in out/ */
-		rc = core_store_unlink(c->store.out_fd, meta);
-		if (rc == 0) {
-			unlinkat(c->store.out_fd, o->backing, 0);
-			outputs_remove(c, o);
-			follow_output(c, o->job, o->name, NULL);
-			output_free(o);
-		}
+	if (!o) {
+		core_unlock(c);
+		return -ENOENT;
 	}
-	core_unlock_flush(c);	/* follow_output's */
+	snprintf(meta, sizeof(meta), "%s.json", o->backing);
+	memcpy(backing, o->backing, sizeof(backing));
+	op = core_delete_later(c, c->store.out_fd, meta);
+	if (!op) {
+		core_unlock(c);
+		return -ENOMEM;
+	}
+	outputs_remove(c, o);
+	follow_output(c, o->job, o->name, NULL);
+	output_free(o);
+	core_unlock(c);
+	core_notify_outputs(c);
+	rc = core_record_wait(c, op);
 	if (rc == 0)
-		core_notify_outputs(c);
+		unlinkat(c->store.out_fd, backing, 0);
+	else
+		log_err("out/%s: cannot delete %s: %s (the next start shows "
+			"the image again)", name, meta, strerror(-rc));
 	return rc;
 }

@@ -314,7 +314,7 @@ static int restore(struct core *c, const char *name, bool *shown)
 	struct task *ref, *t;
 	bool saved = false;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	ref = core_table_reference(c, name);
 	while ((t = core_table_current(c, name)) != ref) {
 		core_task_drop(c, t);
@@ -330,7 +330,7 @@ static int restore(struct core *c, const char *name, bool *shown)
 		core_unlock_flush(c);
 		return 0;
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	return core_record_wait(c, op);
 }
 
@@ -430,10 +430,10 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 	rc = read_input(c, name, &in);
 	if (rc < 0)
 		goto out;
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	same = same_as_reference(core_table_reference(c, name), &in);
 	seq = c->last_seq + 1;
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	if (same) {
 		rc = restore(c, name, changed);
 		goto out;
@@ -449,7 +449,7 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 	log_info("jobs/%s.txt: task %llu %s", name, (unsigned long long)seq,
 		 t->state == TASK_QUEUED ? "queued" : t->error);
 	*ready = t->state == TASK_QUEUED ? seq : 0;
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	rc = core_table_insert(c, t);
 	if (rc == 0)	/* what t supersedes (core_table_keeps) */
 		core_prune_job(c, t->name);
@@ -493,7 +493,7 @@ void core_prompt_removed(struct core *c, const char *name)
 	bool changed = false;
 
 	pthread_mutex_lock(&c->submit_lock);
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	while ((t = core_table_current(c, name)) != NULL &&
 	       (t->state == TASK_QUEUED || core_task_is_refused(t))) {
 		core_task_drop(c, t);

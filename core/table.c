@@ -46,6 +46,7 @@ int core_table_insert(struct core *c, struct task *t)
 	size_t i = table_index(c, t->seq, &found);
 	struct task **grown;
 
+	DEBUGASSERT(core_lock_held(c));
 	if (found)
 		return -EEXIST;
 	grown = array_reserve(c->tasks, c->n_tasks, &c->cap_tasks,
@@ -67,6 +68,7 @@ void core_table_remove(struct core *c, struct task *t)
 	bool found;
 	size_t i = table_index(c, t->seq, &found);
 
+	DEBUGASSERT(core_lock_held(c));
 	if (!found)
 		return;
 	memmove(c->tasks + i, c->tasks + i + 1,

@@ -356,7 +356,7 @@ int core_task_save(struct core *c, const struct task *t)
 
 /* ---- records off the core lock ---- */
 
-enum record_kind { RECORD_SEALED, RECORD_PLAIN, RECORD_DELETE };
+enum record_kind { RECORD_SEALED, RECORD_META, RECORD_PLAIN, RECORD_DELETE };
 
 /* One write of the queue: prepared under the core lock, performed by
  * core_record_flush without it. */
@@ -394,6 +394,7 @@ static void op_free(struct record_op *op)
 /* Under the lock: op goes last in the queue. */
 static void op_queue(struct core *c, struct record_op *op)
 {
+	DEBUGASSERT(core_lock_held(c));
 	if (c->ops_tail)
 		c->ops_tail->next = op;
 	else
@@ -451,6 +452,35 @@ void core_task_delete_later(struct core *c, const struct task *t)
 	op_queue(c, op);
 }
 
+void core_meta_save_later(struct core *c, const char *file, struct buf *data)
+{
+	struct record_op *op = op_new(RECORD_META, c->store.out_fd);
+
+	if (!op) {
+		log_err("cannot write out/%s: %s", file, strerror(ENOMEM));
+		return;
+	}
+	snprintf(op->file, sizeof(op->file), "%s", file);
+	buf_free(&op->data);
+	op->data = *data;	/* taken over */
+	buf_init(data, data->max);
+	op->durable = true;
+	op_queue(c, op);
+}
+
+struct record_op *core_delete_later(struct core *c, int dir_fd,
+				    const char *file)
+{
+	struct record_op *op = op_new(RECORD_DELETE, dir_fd);
+
+	if (!op)
+		return NULL;
+	snprintf(op->file, sizeof(op->file), "%s", file);
+	op->awaited = true;
+	op_queue(c, op);
+	return op;
+}
+
 void core_write_later(struct core *c, int dir_fd, const char *file,
 		      const struct buf *data)
 {
@@ -478,6 +508,14 @@ static void op_perform(struct core *c, struct record_op *op)
 			log_err("cannot record task %" PRIu64 ": %s", op->seq,
 				strerror(-op->rc));
 		break;
+	case RECORD_META:
+		op->rc = core_store_write_sealed(&c->store, op->dir_fd,
+						 op->file, &op->data, true);
+		if (op->rc < 0)
+			log_err("cannot write out/%s: %s (its image stays in "
+				"the data directory; the next start shows it "
+				"in out/)", op->file, strerror(-op->rc));
+		break;
 	case RECORD_PLAIN:
 		op->rc = core_store_write_atomic(op->dir_fd, op->file,
 						 op->data.data, op->data.len,
@@ -503,14 +541,14 @@ void core_record_flush(struct core *c)
 
 	pthread_mutex_lock(&c->save_lock);
 	for (;;) {
-		pthread_mutex_lock(&c->lock);
+		core_lock(c);
 		op = c->ops_head;
 		if (op) {
 			c->ops_head = op->next;
 			if (!c->ops_head)
 				c->ops_tail = NULL;
 		}
-		pthread_mutex_unlock(&c->lock);
+		core_unlock(c);
 		if (!op)
 			break;
 		op_perform(c, op);
@@ -526,7 +564,7 @@ void core_unlock_flush(struct core *c)
 	 * takes an op without the lock */
 	bool queued = c->ops_head != NULL;
 
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	if (queued)
 		core_record_flush(c);
 }

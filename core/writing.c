@@ -52,12 +52,12 @@ int core_write_begin(struct core *c, const char *name)
 	struct writing *w;
 	bool first;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	w = core_writing_find(c, name);
 	if (!w)
 		w = writing_add(c, name);
 	first = w && w->count++ == 0;
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	if (!w)
 		return -ENOMEM;
 	if (first)
@@ -70,14 +70,14 @@ void core_write_end(struct core *c, const char *name)
 	struct writing *w;
 	bool ended = false;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	w = core_writing_find(c, name);
 	if (w && --w->count == 0) {
 		free(w->name);
 		*w = c->writing[--c->n_writing];
 		ended = true;
 	}
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	/* the job's own state again (or none): parked wait/ reads look */
 	if (ended)
 		core_notify_job(c, name);

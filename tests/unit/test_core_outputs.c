@@ -624,6 +624,77 @@ static void test_restart(void)
 	fx_close(&f);
 }
 
+/* An image of a task in the table whose metadata is missing (its write
+ * failed) is shown again at the next start, under its own name. */
+static void test_recover_missing_meta(void)
+{
+	struct core_output second;
+	char meta[80];
+	struct fx f;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(fx_done(&f, "cat", "a cat", "t-1") != 0);
+	CHECK(fx_done(&f, "cat", "a black cat", "t-2") != 0);
+	CHECK(core_output_find(f.c, "cat.png", &second) == 0);
+	snprintf(meta, sizeof(meta), "%s.json", second.backing);
+	CHECK(unlinkat(core_out_dirfd(f.c), meta, 0) == 0);
+
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 2);
+	CHECK(core_output_find(f.c, "cat.png", &second) == 0);
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.prompt"),
+		  "a black cat");
+	CHECK(output_matching(&f, HIST("cat", "png"))[0] != '\0');
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "outputs"), "out/cat.png");
+	/* written again: the next start finds them as they are now */
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 2);
+	fx_close(&f);
+}
+
+/* The write that moved an older image to its history name failed: two
+ * metadata files claim cat.png. The newer image keeps it, in either order
+ * of the directory, and the older is shown under a history name. */
+static void test_recover_lost_retire(void)
+{
+	struct core_output first, second;
+	char meta[80], old_meta[4096];
+	ssize_t len;
+	struct fx f;
+	int fd;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(fx_done(&f, "cat", "a cat", "t-1") != 0);
+	CHECK(core_output_find(f.c, "cat.png", &first) == 0);
+	snprintf(meta, sizeof(meta), "%s.json", first.backing);
+	fd = openat(core_out_dirfd(f.c), meta, O_RDONLY);
+	CHECK(fd >= 0);
+	len = read(fd, old_meta, sizeof(old_meta));
+	CHECK(len > 0);
+	close(fd);
+	CHECK(fx_done(&f, "cat", "a black cat", "t-2") != 0);
+	CHECK(core_output_find(f.c, "cat.png", &second) == 0);
+	CHECK(fx_write_at(core_out_dirfd(f.c), meta, old_meta,
+			  len > 0 ? (size_t)len : 0) == 0);
+
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 2);
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.task_id"), "t-2");
+	CHECK_STR(fx_xattr(&f, output_matching(&f, HIST("cat", "png")),
+			   "user.gptimgfs.task_id"), "t-1");
+	CHECK_STR(fx_value(fx_status(&f, "cat"), "outputs"), "out/cat.png");
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 2);
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.task_id"), "t-2");
+	fx_close(&f);
+}
+
 int main(void)
 {
 	test_publish();
@@ -636,5 +707,7 @@ int main(void)
 	test_sniff_describe();
 	test_unlink();
 	test_restart();
+	test_recover_missing_meta();
+	test_recover_lost_retire();
 	return check_result("test_core_outputs");
 }
