@@ -118,6 +118,8 @@ struct writing {
  */
 struct record_op;
 
+#define META_FAILED_MAX 64
+
 struct core {
 	struct store store;
 	struct core_defaults defaults;
@@ -129,6 +131,9 @@ struct core {
 	pthread_mutex_t submit_lock;
 	/* core_record_flush: one writer, in queue order; acquire before lock */
 	pthread_mutex_t save_lock;
+	uint64_t meta_failed[META_FAILED_MAX];	/* under save_lock: tasks
+						 * whose record is kept */
+	size_t n_meta_failed;
 	pthread_mutex_t lock;		/* everything below; the last taken:
 					 * core_lock, core_unlock */
 #ifndef NDEBUG
@@ -243,9 +248,11 @@ struct record_op *core_task_save_later(struct core *c, struct task *t,
 				       bool durable);
 void core_task_save_queued(struct core *c, struct task *t, bool durable);
 void core_task_delete_later(struct core *c, const struct task *t);
-/* out/FILE, an image's metadata (data taken over), durably, in the same
- * order: before the record of the task that published it. */
-void core_meta_save_later(struct core *c, const char *file, struct buf *data);
+/* out/FILE, the metadata of an image of task seq (data taken over),
+ * durably, in the same order: before the record of the task that
+ * published it. 0, or -ENOMEM. */
+int core_meta_save_later(struct core *c, uint64_t seq, const char *file,
+			 struct buf *data);
 /* Delete dir_fd/file in the same order; core_record_wait says how it went
  * (NULL: out of memory). */
 struct record_op *core_delete_later(struct core *c, int dir_fd,

@@ -233,8 +233,8 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 	c->budget = LEDGER_NO_BUDGET;
 	core_credits_load(c);
 	resolve_interrupted(c);
-	drop_leftovers(c);
 	core_outputs_recover(c);
+	drop_leftovers(c);
 	core_submit_check_unsubmitted(c);
 	check_queued(c);
 	core_unlock_flush(c);	/* the records the checks dropped */

@@ -151,10 +151,10 @@ static int meta_save(struct core *c, const struct output *o)
 	rc |= buf_printf(&b, ",\"completed\":%lld,\"completed_ns\":%ld}\n",
 			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
 	snprintf(file, sizeof(file), "%s.json", o->backing);
-	if (rc == 0)
-		core_meta_save_later(c, file, &b);
+	rc = rc ? -ENOMEM
+		: core_meta_save_later(c, o->id / OPTS_MAX_URLS, file, &b);
 	buf_free(&b);
-	return rc ? -ENOMEM : 0;
+	return rc;
 }
 
 static struct output *meta_parse(const char *text, size_t len)
@@ -272,6 +272,10 @@ static void load_one_meta(struct core *c, const char *file)
 	}
 	memcpy(o->backing, file, blen);
 	o->backing[blen] = '\0';
+	/* sequence numbers are never reused while their metadata exists,
+	 * with its image or not (an rm cut short) */
+	if (o->id / OPTS_MAX_URLS > c->last_seq)
+		c->last_seq = o->id / OPTS_MAX_URLS;
 	if (fstatat(c->store.out_fd, o->backing, &st, AT_SYMLINK_NOFOLLOW) <
 		    0 ||
 	    !S_ISREG(st.st_mode) || insert_loaded(c, o) < 0) {
@@ -282,9 +286,6 @@ static void load_one_meta(struct core *c, const char *file)
 		return;
 	}
 	o->size = st.st_size;
-	/* sequence numbers are never reused while their images exist */
-	if (o->id / OPTS_MAX_URLS > c->last_seq)
-		c->last_seq = o->id / OPTS_MAX_URLS;
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -438,7 +439,11 @@ static struct output *output_from_task(const struct task *t, size_t i)
 	o->task_id = strdup(t->task_id);
 	o->options = strdup(t->opts_json ? t->opts_json : "{}");
 	o->url = strdup(t->urls[i] ? t->urls[i] : "");
-	clock_gettime(CLOCK_REALTIME, &o->mtime);
+	/* published again at a start: when its task ended */
+	if (core_task_state_ended(t->state))
+		o->mtime.tv_sec = t->updated;
+	else
+		clock_gettime(CLOCK_REALTIME, &o->mtime);
 	if (!o->job || !o->prompt || !o->task_id || !o->options || !o->url) {
 		output_free(o);
 		return NULL;
@@ -516,29 +521,43 @@ int core_outputs_publish(struct core *c, struct task *t, bool current)
 	return rc;
 }
 
-/* At start, under the lock: the images of the tasks in the table that
- * have no metadata (its write failed, or a store of an older version
- * gave its name to another) are shown again; none paid for is lost. */
+/* Is image k of t stored without metadata? One syscall for the usual
+ * answer, a scan of out/ only when its metadata file is missing. */
+static bool unpublished(struct core *c, const struct task *t, size_t k)
+{
+	char meta[80];
+
+	if (!t->stored[k])
+		return false;
+	snprintf(meta, sizeof(meta), "%s.json", t->stored[k]);
+	return faccessat(c->store.out_fd, meta, F_OK, AT_SYMLINK_NOFOLLOW) <
+		       0 &&
+	       !outputs_by_backing(c, t->stored[k]) &&
+	       faccessat(c->store.out_fd, t->stored[k], F_OK,
+			 AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* At start, under the lock, before the table drops what it no longer
+ * needs: the images of the tasks of the table that have no metadata (its
+ * write failed: core_record_flush kept the record) are published again,
+ * as at their completion; none paid for is lost. */
 void core_outputs_recover(struct core *c)
 {
 	size_t i, k;
 
 	for (i = 0; i < c->n_tasks; i++) {
 		struct task *t = c->tasks[i];
-		bool current = core_table_reference(c, t->name) == t;
 
 		if (t->state != TASK_COMPLETED && t->state != TASK_FAILED)
 			continue;
-		for (k = 0; k < t->n_urls; k++) {
-			if (!t->stored[k] ||
-			    outputs_by_backing(c, t->stored[k]) ||
-			    faccessat(c->store.out_fd, t->stored[k], F_OK,
-				      AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			if (publish_one(c, t, k, current) == 0)
-				log_warn("out/%s: shown again: its metadata "
-					 "was missing", t->published[k]);
-		}
+		for (k = 0; k < t->n_urls && !unpublished(c, t, k); k++)
+			;
+		if (k == t->n_urls)
+			continue;
+		log_warn("jobs/%s.txt: task %" PRIu64 ": images without "
+			 "metadata, shown again in out/", t->name, t->seq);
+		core_outputs_publish(c, t,
+				     core_table_reference(c, t->name) == t);
 	}
 }
 
@@ -642,14 +661,15 @@ int core_output_xattr_list(struct core *c, const char *name, struct buf *out)
 	return rc;
 }
 
-/* The image leaves out/ at once; its metadata is deleted off the lock
- * (without it the image is not in out/), then the image itself. When
- * that delete fails, the next start shows the image again. */
+/* The image leaves out/ at once; off the lock, the image is deleted, then
+ * its metadata: a crash between them leaves metadata without an image,
+ * which the next start ignores, rather than an image without metadata,
+ * which it would show again (core_outputs_recover). */
 int core_output_unlink(struct core *c, const char *name)
 {
-	char meta[80], backing[sizeof(((struct output *)0)->backing)];
-	struct record_op *op;
+	struct record_op *image_op, *meta_op;
 	struct output *o;
+	char meta[80];
 	int rc;
 
 	core_lock(c);
@@ -659,22 +679,23 @@ int core_output_unlink(struct core *c, const char *name)
 		return -ENOENT;
 	}
 	snprintf(meta, sizeof(meta), "%s.json", o->backing);
-	memcpy(backing, o->backing, sizeof(backing));
-	op = core_delete_later(c, c->store.out_fd, meta);
-	if (!op) {
+	image_op = core_delete_later(c, c->store.out_fd, o->backing);
+	if (!image_op) {
 		core_unlock(c);
 		return -ENOMEM;
 	}
+	meta_op = core_delete_later(c, c->store.out_fd, meta);
 	outputs_remove(c, o);
 	follow_output(c, o->job, o->name, NULL);
 	output_free(o);
 	core_unlock(c);
 	core_notify_outputs(c);
-	rc = core_record_wait(c, op);
-	if (rc == 0)
-		unlinkat(c->store.out_fd, backing, 0);
-	else
-		log_err("out/%s: cannot delete %s: %s (the next start shows "
-			"the image again)", name, meta, strerror(-rc));
+	rc = core_record_wait(c, image_op);
+	if (core_record_wait(c, meta_op) < 0 && rc == 0)
+		rc = -EIO;
+	if (rc < 0)
+		log_err("out/%s: cannot delete %s or its metadata: %s (the "
+			"next start may show it again)", name, meta,
+			strerror(-rc));
 	return rc;
 }

@@ -364,12 +364,12 @@ struct record_op {
 	struct record_op *next;
 	enum record_kind kind;
 	int dir_fd;
-	char file[64];
+	char file[80];		/* the longest: out/'s SEQ-I.EXT.json */
 	struct buf data;
 	bool durable;
 	bool awaited;		/* its queuer reads rc (core_record_wait)
 				 * and frees it */
-	uint64_t seq;		/* for the log */
+	uint64_t seq;		/* the task's: the log, META_FAILED */
 	int rc;
 };
 
@@ -452,20 +452,42 @@ void core_task_delete_later(struct core *c, const struct task *t)
 	op_queue(c, op);
 }
 
-void core_meta_save_later(struct core *c, const char *file, struct buf *data)
+int core_meta_save_later(struct core *c, uint64_t seq, const char *file,
+			 struct buf *data)
 {
 	struct record_op *op = op_new(RECORD_META, c->store.out_fd);
 
-	if (!op) {
-		log_err("cannot write out/%s: %s", file, strerror(ENOMEM));
-		return;
-	}
+	if (!op)
+		return -ENOMEM;
 	snprintf(op->file, sizeof(op->file), "%s", file);
 	buf_free(&op->data);
 	op->data = *data;	/* taken over */
 	buf_init(data, data->max);
 	op->durable = true;
+	op->seq = seq;
 	op_queue(c, op);
+	return 0;
+}
+
+/* Under save_lock: the metadata of an image of task seq could not be
+ * written. Its record is kept from now on, so that the next start finds
+ * the task and shows the image (core_outputs_recover); the last
+ * META_FAILED_MAX such tasks are remembered. */
+static void meta_failed(struct core *c, uint64_t seq)
+{
+	c->meta_failed[c->n_meta_failed++ % META_FAILED_MAX] = seq;
+}
+
+static bool keeps_record(const struct core *c, uint64_t seq)
+{
+	size_t i, n = c->n_meta_failed < META_FAILED_MAX ? c->n_meta_failed
+							  : META_FAILED_MAX;
+
+	for (i = 0; i < n; i++) {
+		if (c->meta_failed[i] == seq)
+			return true;
+	}
+	return false;
 }
 
 struct record_op *core_delete_later(struct core *c, int dir_fd,
@@ -511,10 +533,12 @@ static void op_perform(struct core *c, struct record_op *op)
 	case RECORD_META:
 		op->rc = core_store_write_sealed(&c->store, op->dir_fd,
 						 op->file, &op->data, true);
-		if (op->rc < 0)
+		if (op->rc < 0) {
 			log_err("cannot write out/%s: %s (its image stays in "
 				"the data directory; the next start shows it "
 				"in out/)", op->file, strerror(-op->rc));
+			meta_failed(c, op->seq);
+		}
 		break;
 	case RECORD_PLAIN:
 		op->rc = core_store_write_atomic(op->dir_fd, op->file,
@@ -525,6 +549,12 @@ static void op_perform(struct core *c, struct record_op *op)
 				 op->file, strerror(-op->rc));
 		break;
 	case RECORD_DELETE:
+		if (op->dir_fd == c->store.records_fd &&
+		    keeps_record(c, op->seq)) {
+			log_warn("records/%s kept: an image of the task has no "
+				 "metadata", op->file);
+			break;
+		}
 		op->rc = core_store_unlink(op->dir_fd, op->file);
 		break;
 	}

@@ -695,6 +695,72 @@ static void test_recover_lost_retire(void)
 	fx_close(&f);
 }
 
+/* rm cut short by a kill between its two deletes, each synced: the
+ * image is gone, its metadata is not. The image does not come back, and
+ * its sequence number is not reused. */
+static void test_rm_cut_short(void)
+{
+	struct core_output o;
+	char meta[80], text[4096];
+	ssize_t len;
+	struct fx f;
+	int fd;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(fx_done(&f, "cat", "a cat", "t-1") != 0);
+	CHECK(core_output_find(f.c, "cat.png", &o) == 0);
+	snprintf(meta, sizeof(meta), "%s.json", o.backing);
+	fd = openat(core_out_dirfd(f.c), meta, O_RDONLY);
+	CHECK(fd >= 0);
+	len = read(fd, text, sizeof(text));
+	CHECK(len > 0);
+	close(fd);
+	CHECK(core_output_unlink(f.c, "cat.png") == 0);
+	CHECK(fx_write_at(core_out_dirfd(f.c), meta, text,
+			  len > 0 ? (size_t)len : 0) == 0);
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 0);
+	CHECK(fx_submit(&f, "dog", "a dog") > o.id / OPTS_MAX_URLS);
+	fx_close(&f);
+}
+
+/* The metadata of a completed image cannot be written (a directory is in
+ * the way), and a new task of the job then supersedes the task: its record
+ * is kept, so the next start (the way cleared) still shows the image. */
+static void test_meta_write_fails(void)
+{
+	const char *meta = "0000000000000001-1.png.json";
+	uint64_t seq;
+	struct fx f;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(mkdirat(core_out_dirfd(f.c), meta, 0700) == 0);
+	seq = fx_done(&f, "cat", "a cat", "t-1");
+	CHECK(seq == 1);
+	CHECK_STR(fx_first_line(&f, "cat"), "completed");
+	CHECK(fx_n_outputs(&f) == 1);
+	seq = fx_submit(&f, "cat", "a black cat");
+	CHECK(fx_send(&f, seq, "t-2") == 0);	/* task 1 is not kept */
+	CHECK(!fx_task_exists(&f, 1));
+	CHECK(fx_exists(&f, "records/0000000000000001.json"));
+	CHECK(unlinkat(core_out_dirfd(f.c), meta, AT_REMOVEDIR) == 0);
+
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 1);
+	CHECK_STR(fx_xattr(&f, output_matching(&f, HIST("cat", "png")),
+			   "user.gptimgfs.task_id"), "t-1");
+	/* shown for good: the record can go now */
+	CHECK(fx_reopen(&f));
+	CHECK(fx_n_outputs(&f) == 1);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	test_publish();
@@ -709,5 +775,7 @@ int main(void)
 	test_restart();
 	test_recover_missing_meta();
 	test_recover_lost_retire();
+	test_rm_cut_short();
+	test_meta_write_fails();
 	return check_result("test_core_outputs");
 }

@@ -100,10 +100,10 @@ static bool changed(struct core *c, uint64_t seq, bool rewrite)
 	struct task *t;
 	bool yes;
 
-	pthread_mutex_lock(&c->lock);
+	core_lock(c);
 	t = core_table_find(c, seq);
 	yes = t && (rewrite ? !core_table_is_current(c, t) : t->forgotten);
-	pthread_mutex_unlock(&c->lock);
+	core_unlock(c);
 	return yes;
 }
 
