@@ -108,6 +108,7 @@ struct input {
 	mode_t read_mode;		/* the prompt file's (core_read_mode) */
 	struct job_opts opts;
 	struct buf opts_json;
+	char sidecar[NAME_MAX + 16];	/* "jobs/NAME.opts" if read, or "" */
 	char error[ERROR_MAX - 64];	/* invalid_input message, or "" */
 };
 
@@ -119,6 +120,7 @@ static void input_init(struct core *c, struct input *in)
 		       c->defaults.resolution, c->defaults.nsfw_checker);
 	in->prompt_len = 0;
 	in->read_mode = 0400;
+	in->sidecar[0] = '\0';
 	in->error[0] = '\0';
 }
 
@@ -152,7 +154,6 @@ static int read_sidecar(struct core *c, const char *name, const char *suffix,
 
 static void read_options(struct core *c, const char *name, struct input *in)
 {
-	char label[NAME_MAX + 16];
 	struct buf ini, json;
 	int has_ini, has_json;
 
@@ -165,13 +166,15 @@ static void read_options(struct core *c, const char *name, struct input *in)
 			 "jobs/%s.opts and jobs/%s.json both exist: keep one",
 			 name, name);
 	} else if (has_ini == 1) {
-		snprintf(label, sizeof(label), "jobs/%s.opts", name);
-		core_opts_parse_ini(&in->opts, label, buf_str(&ini), ini.len,
-				    in->error, sizeof(in->error));
+		snprintf(in->sidecar, sizeof(in->sidecar), "jobs/%s.opts",
+			 name);
+		core_opts_parse_ini(&in->opts, in->sidecar, buf_str(&ini),
+				    ini.len, in->error, sizeof(in->error));
 	} else if (has_json == 1) {
-		snprintf(label, sizeof(label), "jobs/%s.json", name);
-		core_opts_parse_json(&in->opts, label, buf_str(&json), json.len,
-				     in->error, sizeof(in->error));
+		snprintf(in->sidecar, sizeof(in->sidecar), "jobs/%s.json",
+			 name);
+		core_opts_parse_json(&in->opts, in->sidecar, buf_str(&json),
+				     json.len, in->error, sizeof(in->error));
 	}
 	buf_free(&ini);
 	buf_free(&json);
@@ -236,8 +239,9 @@ static int read_input(struct core *c, const char *name, struct input *in)
 	if (!in->error[0])
 		read_options(c, name, in);
 	if (!in->error[0])
-		core_opts_validate(&in->opts, in->prompt_len, label, in->error,
-				   sizeof(in->error));
+		core_opts_validate(&in->opts, in->prompt_len, label,
+				   in->sidecar[0] ? in->sidecar : NULL,
+				   in->error, sizeof(in->error));
 	return core_opts_to_json(&in->opts, &in->opts_json) < 0 ? -ENOMEM : 0;
 }
 

@@ -262,7 +262,8 @@ static const struct bad_input bad_inputs[] = {
 	{ "a~b", "a cat", 5, NULL, NULL, NULL, NULL,
 	  "invalid_input: jobs/a~b.txt: the name holds '~'" },
 	{ "fourk", "a cat", 5, "fourk.opts", "resolution = 4k\n", NULL, NULL,
-	  "invalid_input: jobs/fourk.txt: resolution 4k needs an aspect_ratio" },
+	  "invalid_input: jobs/fourk.opts: line 1: key 'resolution': "
+	  "resolution 4k needs an aspect_ratio" },
 };
 #define N_BAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
 
