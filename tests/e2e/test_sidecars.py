@@ -392,6 +392,36 @@ class SidecarTest(MountedTest):
         self.assertEqual(first, "failed")
         self.assertIn("jobs/bad.opts: line 1", fields["error"])
 
+    # -- what a failed job's status shows ----------------------------------
+    def test_refused_job_shows_its_sidecar_options(self):
+        """A job refused for its prompt shows the options its sidecar asked
+        for, not the defaults; one refused for its sidecar shows none (they
+        are not known), also after a restart."""
+        self.put("badtxt.opts", "resolution = 2k\naspect_ratio = 16:9\n")
+        self.assert_refused("badtxt", b"caf\xe9 au lait\n", "UTF-8")
+        self.put("badopt.json", '{"resolution": "2k", "aspect_ratio": "7:3"}')
+        self.assert_refused("badopt", "a cat", "jobs/badopt.json")
+        self.put("empty.opts", "resolution = 2k\naspect_ratio = 3:2\n")
+        self.assert_refused("empty", b"\n", "jobs/empty.txt")
+        for restarted in (False, True):
+            with self.subTest(restarted=restarted):
+                for name, want in (("badtxt", ("2k", "16:9")),
+                                   ("empty", ("2k", "3:2"))):
+                    first, fields = status_fields(self.m.status(name))
+                    self.assertEqual(first, "failed")
+                    self.assertEqual((fields.get("resolution"),
+                                      fields.get("aspect_ratio")), want,
+                                     name)
+                first, fields = status_fields(self.m.status("badopt"))
+                self.assertEqual(first, "failed")
+                self.assertNotIn("resolution", fields)
+                self.assertNotIn("aspect_ratio", fields)
+                self.assertEqual(fields["credits"], "0 (nothing was charged)")
+                self.assertIn("'7:3'", fields["error"])
+            self.m.unmount()
+            self.m.start()
+        self.assertEqual(self.counts(), (0, 0))
+
     # -- retry, removal ----------------------------------------------------
     def test_failed_job_retried_after_fixing_sidecar(self):
         self.put("fix.opts", "resolution = 2k\naspect_ratio = 7:3\n")
