@@ -43,7 +43,10 @@ struct task {
 	char *prompt;
 	size_t prompt_len;
 	struct job_opts opts;
-	char *opts_json;		/* canonical options (dedup, xattr) */
+	char *opts_json;		/* canonical options (dedup, xattr);
+					 * NULL: not known, the task was
+					 * refused for its sidecar (recorded
+					 * as {}) */
 	char task_id[TASK_ID_MAX + 1];
 	time_t submitted;
 	time_t updated;

@@ -69,8 +69,11 @@ static int render_status(const struct task *t, struct buf *b)
 	rc |= buf_printf(b, "submitted: %s\n", when);
 	core_format_utc(t->updated, when, sizeof(when));
 	rc |= buf_printf(b, "updated: %s\n", when);
-	rc |= buf_printf(b, "resolution: %s\naspect_ratio: %s\n",
-			 t->opts.resolution, t->opts.aspect_ratio);
+	/* not known when the sidecar was refused: the error says why, and
+	 * the defaults are not what it asked for */
+	if (t->opts_json)
+		rc |= buf_printf(b, "resolution: %s\naspect_ratio: %s\n",
+				 t->opts.resolution, t->opts.aspect_ratio);
 	rc |= render_charge(t, b);
 	if (any_published(t)) {
 		rc |= buf_addstr(b, "outputs:");

@@ -215,8 +215,51 @@ int core_prompt_check(const char *label, const char *text, size_t len,
 
 /* ---- the rules ---- */
 
+/* resolution 4k with a ratio outside ASPECT_RATIOS_4K. The error points
+ * at the line the user must edit: the sidecar's aspect_ratio when it sets
+ * one, because that is the value refused (4k itself is valid and allows six
+ * ratios); else the sidecar's resolution, the line that brought the rule in
+ * over a default ratio; else neither is the sidecar's and the file is the
+ * sidecar, or the prompt file when there is none. */
+static int fail_4k_ratio(const struct job_opts *o, const char *label,
+			 const char *sidecar, char *err, size_t errlen)
+{
+	const char *ar = o->aspect_ratio;
+
+	if (sidecar && o->aspect_ratio_line > 0 && o->resolution_line > 0)
+		return core_opts_fail(err, errlen, sidecar,
+				      o->aspect_ratio_line,
+				      "key 'aspect_ratio': '%s' does not go "
+				      "with resolution 4k (line %d): 4k needs "
+				      "an aspect_ratio of " ASPECT_RATIOS_4K,
+				      ar, o->resolution_line);
+	if (sidecar && o->aspect_ratio_line > 0)
+		return core_opts_fail(err, errlen, sidecar,
+				      o->aspect_ratio_line,
+				      "key 'aspect_ratio': '%s' does not go "
+				      "with resolution 4k, which the sidecar "
+				      "does not set and is the configuration's "
+				      "default: 4k needs an aspect_ratio of "
+				      ASPECT_RATIOS_4K, ar);
+	if (sidecar && o->resolution_line > 0)
+		return core_opts_fail(err, errlen, sidecar, o->resolution_line,
+				      "key 'resolution': resolution 4k needs "
+				      "an aspect_ratio of " ASPECT_RATIOS_4K
+				      ", which the sidecar does not set, and "
+				      "the configuration's default is %s", ar);
+	return core_opts_fail(err, errlen, sidecar ? sidecar : label, 0,
+			      "resolution 4k needs an aspect_ratio of "
+			      ASPECT_RATIOS_4K ", and %s: the "
+			      "configuration's defaults are resolution 4k "
+			      "and aspect_ratio %s (set aspect_ratio in %s)",
+			      sidecar ? "the sidecar sets neither" :
+					"there is no sidecar",
+			      ar, sidecar ? "it" : "a sidecar");
+}
+
 int core_opts_validate(const struct job_opts *o, size_t prompt_len,
-		       const char *label, char *err, size_t errlen)
+		       const char *label, const char *sidecar, char *err,
+		       size_t errlen)
 {
 	const char *e;
 	struct quoted q;
@@ -242,10 +285,9 @@ int core_opts_validate(const struct job_opts *o, size_t prompt_len,
 	if (strcasecmp(o->resolution, "4k") == 0 &&
 	    !in_list(ASPECT_RATIOS_4K, o->aspect_ratio,
 		     strlen(o->aspect_ratio), false))
-		return core_opts_fail(err, errlen, label, 0,
-				      "resolution 4k needs an aspect_ratio of "
-				      ASPECT_RATIOS_4K " (in the sidecar or as the default), not %s",
-				      o->aspect_ratio);
+		return fail_4k_ratio(o, label, sidecar, err, errlen);
+	/* named for the prompt file: an empty prompt is what is refused
+	 * (an image_url in the sidecar is the other way out) */
 	if (prompt_len == 0 && o->n_urls == 0)
 		return core_opts_fail(err, errlen, label, 0,
 				      "prompt is empty or only white space, "

@@ -27,6 +27,11 @@ struct job_opts {
 	char resolution[4];	/* "1k", "2k", "4k" */
 	bool nsfw_checker;
 	bool aspect_ratio_given;	/* set explicitly by the sidecar */
+	/* The sidecar's line that set each (1 for the first), 0 when it did
+	 * not (the value is the configuration's default): the cross-key
+	 * errors of core_opts_validate() point at it. */
+	int aspect_ratio_line;
+	int resolution_line;
 	size_t n_urls;
 	char *image_urls[OPTS_MAX_URLS];	/* malloc'd */
 };
@@ -60,9 +65,13 @@ int core_prompt_check(const char *label, const char *text, size_t len,
 
 /* The cross-key rules: 4k needs an explicit aspect ratio from the 4k list;
  * prompt and image URLs not both empty (core_prompt_check() makes a blank
- * prompt empty). */
+ * prompt empty). label names the prompt file ("jobs/cat.txt"), sidecar the
+ * sidecar that was read ("jobs/cat.opts"), NULL when there is none: an
+ * error names the file, the line and the key the user must edit, and says
+ * which values are the configuration's defaults. */
 int core_opts_validate(const struct job_opts *o, size_t prompt_len,
-		       const char *label, char *err, size_t errlen);
+		       const char *label, const char *sidecar, char *err,
+		       size_t errlen);
 
 /* The credits a task with these options costs: 4.7, 9.4 or 14.1. */
 double core_opts_price(const struct job_opts *o);

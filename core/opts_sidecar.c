@@ -288,6 +288,15 @@ static int set_key(struct job_opts *o, int k, const char *v, char *why,
 	}
 }
 
+/* Where the sidecar set key k: the line the cross-key errors name. */
+static void note_line(struct job_opts *o, int k, int line)
+{
+	if (k == KEY_ASPECT_RATIO)
+		o->aspect_ratio_line = line;
+	else if (k == KEY_RESOLUTION)
+		o->resolution_line = line;
+}
+
 struct ini_pos {
 	const char *label;
 	int line;
@@ -347,6 +356,7 @@ static int ini_line(struct job_opts *o, struct ini_pos *pos, char *s,
 	if (set_key(o, k, value, why, sizeof(why)) < 0)
 		return core_opts_fail(err, errlen, pos->label, pos->line,
 				      "key '%s': %s", key, why);
+	note_line(o, k, pos->line);
 	return 0;
 }
 
@@ -506,6 +516,7 @@ static int json_named_member(struct job_opts *o, const struct json_doc *doc,
 	if (json_member(o, doc, k, v, why, sizeof(why)) < 0)
 		return core_opts_fail(err, errlen, pos->label, pos->line,
 				      "key '%s': %s", name, why);
+	note_line(o, k, pos->line);
 	return 0;
 }
 

@@ -108,6 +108,8 @@ struct input {
 	mode_t read_mode;		/* the prompt file's (core_read_mode) */
 	struct job_opts opts;
 	struct buf opts_json;
+	char sidecar[NAME_MAX + 16];	/* "jobs/NAME.opts" if read, or "" */
+	bool opts_unknown;	/* the sidecar was refused: opts are not its */
 	char error[ERROR_MAX - 64];	/* invalid_input message, or "" */
 };
 
@@ -119,6 +121,8 @@ static void input_init(struct core *c, struct input *in)
 		       c->defaults.resolution, c->defaults.nsfw_checker);
 	in->prompt_len = 0;
 	in->read_mode = 0400;
+	in->sidecar[0] = '\0';
+	in->opts_unknown = false;
 	in->error[0] = '\0';
 }
 
@@ -130,9 +134,9 @@ static void input_free(struct input *in)
 }
 
 /* Read jobs/NAME.SUFFIX if it exists. 1 when read, 0 when absent, -1 with
- * in->error set. */
+ * err set. */
 static int read_sidecar(struct core *c, const char *name, const char *suffix,
-			struct buf *text, struct input *in)
+			struct buf *text, char *err, size_t errlen)
 {
 	char file[NAME_MAX + 1];
 	int rc;
@@ -143,38 +147,48 @@ static int read_sidecar(struct core *c, const char *name, const char *suffix,
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0) {
-		snprintf(in->error, sizeof(in->error), "jobs/%s: %s", file,
+		snprintf(err, errlen, "jobs/%s: %s", file,
 			 rc == -EFBIG ? "larger than 256 KiB" : strerror(-rc));
 		return -1;
 	}
 	return 1;
 }
 
+/* The sidecar's options over the defaults. Read also when the prompt is
+ * refused, so that the failed task shows the options it asked for; the
+ * first error stands. A refused sidecar leaves the options unknown: the
+ * defaults in in->opts are not what it asked for. */
 static void read_options(struct core *c, const char *name, struct input *in)
 {
-	char label[NAME_MAX + 16];
+	char err[sizeof(in->error)] = "";
 	struct buf ini, json;
 	int has_ini, has_json;
 
 	buf_init(&ini, SIDECAR_MAX_FILE);
 	buf_init(&json, SIDECAR_MAX_FILE);
-	has_ini = read_sidecar(c, name, "opts", &ini, in);
-	has_json = has_ini < 0 ? 0 : read_sidecar(c, name, "json", &json, in);
+	has_ini = read_sidecar(c, name, "opts", &ini, err, sizeof(err));
+	has_json = has_ini < 0 ? 0 : read_sidecar(c, name, "json", &json, err,
+						  sizeof(err));
 	if (has_ini == 1 && has_json == 1) {
-		snprintf(in->error, sizeof(in->error),
+		snprintf(err, sizeof(err),
 			 "jobs/%s.opts and jobs/%s.json both exist: keep one",
 			 name, name);
 	} else if (has_ini == 1) {
-		snprintf(label, sizeof(label), "jobs/%s.opts", name);
-		core_opts_parse_ini(&in->opts, label, buf_str(&ini), ini.len,
-				    in->error, sizeof(in->error));
+		snprintf(in->sidecar, sizeof(in->sidecar), "jobs/%s.opts",
+			 name);
+		core_opts_parse_ini(&in->opts, in->sidecar, buf_str(&ini),
+				    ini.len, err, sizeof(err));
 	} else if (has_json == 1) {
-		snprintf(label, sizeof(label), "jobs/%s.json", name);
-		core_opts_parse_json(&in->opts, label, buf_str(&json), json.len,
-				     in->error, sizeof(in->error));
+		snprintf(in->sidecar, sizeof(in->sidecar), "jobs/%s.json",
+			 name);
+		core_opts_parse_json(&in->opts, in->sidecar, buf_str(&json),
+				     json.len, err, sizeof(err));
 	}
 	buf_free(&ini);
 	buf_free(&json);
+	in->opts_unknown = err[0] != '\0';
+	if (err[0] && !in->error[0])
+		memcpy(in->error, err, sizeof(in->error));
 }
 
 /* The prompt, or an error in in->error (then the prompt is left empty:
@@ -233,11 +247,11 @@ static int read_input(struct core *c, const char *name, struct input *in)
 	if (rc < 0)
 		return rc;
 	snprintf(label, sizeof(label), "jobs/%s.txt", name);
+	read_options(c, name, in);
 	if (!in->error[0])
-		read_options(c, name, in);
-	if (!in->error[0])
-		core_opts_validate(&in->opts, in->prompt_len, label, in->error,
-				   sizeof(in->error));
+		core_opts_validate(&in->opts, in->prompt_len, label,
+				   in->sidecar[0] ? in->sidecar : NULL,
+				   in->error, sizeof(in->error));
 	return core_opts_to_json(&in->opts, &in->opts_json) < 0 ? -ENOMEM : 0;
 }
 
@@ -276,10 +290,11 @@ static struct task *task_from_input(uint64_t seq, const char *name,
 		return NULL;
 	t->prompt = strndup(buf_str(&in->prompt_file), in->prompt_len);
 	t->prompt_len = in->prompt_len;
-	t->opts_json = strdup(buf_str(&in->opts_json));
+	if (!in->opts_unknown)
+		t->opts_json = strdup(buf_str(&in->opts_json));
 	t->submitted = t->updated = time(NULL);
 	t->read_mode = in->read_mode;
-	if (!t->prompt || !t->opts_json ||
+	if (!t->prompt || (!t->opts_json && !in->opts_unknown) ||
 	    core_opts_copy(&t->opts, &in->opts) < 0) {
 		core_task_destroy(t);
 		return NULL;
@@ -357,8 +372,8 @@ static void record_unsubmitted(struct core *c, const char *name,
 {
 	struct task *t;
 
-	/* the sidecar is not read (nothing is sent): the record names the
-	 * defaults, as a task refused before its options were read does */
+	/* nothing is sent, but the status shows the options asked for */
+	read_options(c, name, in);
 	if (core_opts_to_json(&in->opts, &in->opts_json) < 0)
 		return;
 	t = task_from_input(c->last_seq + 1, name, in);

@@ -213,6 +213,8 @@ static int load_options(struct task *t, const struct json_doc *doc, int i)
 	if (!json_is_object(doc, i))
 		return -1;
 	core_opts_init(&t->opts, "auto", "1k", true);
+	if (doc->tok[i].size == 0)
+		return 0;	/* {}: not known (struct task, opts_json) */
 	if (core_opts_parse_json(&t->opts, "record",
 				 doc->text + doc->tok[i].start,
 				 (size_t)(doc->tok[i].end - doc->tok[i].start),

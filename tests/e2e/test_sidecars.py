@@ -6,6 +6,7 @@ writing its prompt again; prompts reach the API byte-exact."""
 import errno
 import json
 import os
+import re
 import subprocess
 
 from harness import MountedTest, main, status_fields
@@ -187,17 +188,38 @@ class SidecarTest(MountedTest):
         self.assertEqual(self.counts(), (0, 0))
 
     def test_4k_needs_explicit_wide_aspect_ratio(self):
-        for name, opts in (("k4-none", "resolution = 4k\n"),
-                           ("k4-auto", "resolution = 4k\naspect_ratio = auto\n"),
-                           ("k4-43", "aspect_ratio = 4:3\nresolution = 4k\n"),
-                           ("k4-11", "aspect_ratio = 1:1\nresolution = 4K\n")):
+        # the error names the sidecar, the line and the key to edit: the
+        # aspect_ratio when the sidecar sets one, else the resolution
+        for name, opts, where in (
+                ("k4-none", "resolution = 4k\n",
+                 "line 1: key 'resolution': resolution 4k needs an "
+                 "aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21, which the "
+                 "sidecar does not set, and the configuration's default "
+                 "is auto"),
+                ("k4-auto", "resolution = 4k\naspect_ratio = auto\n",
+                 "line 2: key 'aspect_ratio': 'auto' does not go with "
+                 "resolution 4k (line 1)"),
+                ("k4-43", "aspect_ratio = 4:3\nresolution = 4k\n",
+                 "line 1: key 'aspect_ratio': '4:3' does not go with "
+                 "resolution 4k (line 2)"),
+                ("k4-11", "aspect_ratio = 1:1\nresolution = 4K\n",
+                 "line 1: key 'aspect_ratio': '1:1' does not go with "
+                 "resolution 4k (line 2)")):
             with self.subTest(name=name):
                 self.put(name + ".opts", opts)
                 err = self.assert_refused(name, "a wide " + name,
                                           "4k", "aspect_ratio")
-                # the rule involves the sidecar and the prompt file: the
-                # message names the job's file
-                self.assertRegex(err, r"jobs/%s\.(opts|txt)" % name)
+                self.assertTrue(err.startswith(
+                    "invalid_input: jobs/%s.opts: %s" % (name, where)), err)
+                # the log says the same
+                self.assertRegex(self.m.read_log(), r"jobs/%s\.txt: task "
+                                 r"\d+ %s" % (name, re.escape(err)))
+        self.put("k4j.json", '{\n  "aspect_ratio": "3:2",\n'
+                 '  "resolution": "4k"\n}')
+        err = self.assert_refused("k4j", "a wide k4j")
+        self.assertTrue(err.startswith(
+            "invalid_input: jobs/k4j.json: line 2: key 'aspect_ratio': "
+            "'3:2' does not go with resolution 4k (line 3)"), err)
         self.assertEqual(self.counts(), (0, 0))
         # each of the allowed ones goes through
         for ratio in ("16:9", "9:16", "2:1", "1:2", "21:9", "9:21"):
@@ -370,6 +392,36 @@ class SidecarTest(MountedTest):
         self.assertEqual(first, "failed")
         self.assertIn("jobs/bad.opts: line 1", fields["error"])
 
+    # -- what a failed job's status shows ----------------------------------
+    def test_refused_job_shows_its_sidecar_options(self):
+        """A job refused for its prompt shows the options its sidecar asked
+        for, not the defaults; one refused for its sidecar shows none (they
+        are not known), also after a restart."""
+        self.put("badtxt.opts", "resolution = 2k\naspect_ratio = 16:9\n")
+        self.assert_refused("badtxt", b"caf\xe9 au lait\n", "UTF-8")
+        self.put("badopt.json", '{"resolution": "2k", "aspect_ratio": "7:3"}')
+        self.assert_refused("badopt", "a cat", "jobs/badopt.json")
+        self.put("empty.opts", "resolution = 2k\naspect_ratio = 3:2\n")
+        self.assert_refused("empty", b"\n", "jobs/empty.txt")
+        for restarted in (False, True):
+            with self.subTest(restarted=restarted):
+                for name, want in (("badtxt", ("2k", "16:9")),
+                                   ("empty", ("2k", "3:2"))):
+                    first, fields = status_fields(self.m.status(name))
+                    self.assertEqual(first, "failed")
+                    self.assertEqual((fields.get("resolution"),
+                                      fields.get("aspect_ratio")), want,
+                                     name)
+                first, fields = status_fields(self.m.status("badopt"))
+                self.assertEqual(first, "failed")
+                self.assertNotIn("resolution", fields)
+                self.assertNotIn("aspect_ratio", fields)
+                self.assertEqual(fields["credits"], "0 (nothing was charged)")
+                self.assertIn("'7:3'", fields["error"])
+            self.m.unmount()
+            self.m.start()
+        self.assertEqual(self.counts(), (0, 0))
+
     # -- retry, removal ----------------------------------------------------
     def test_failed_job_retried_after_fixing_sidecar(self):
         self.put("fix.opts", "resolution = 2k\naspect_ratio = 7:3\n")
@@ -438,6 +490,43 @@ class SidecarTest(MountedTest):
                            capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.last_input()["prompt"], prompt)
+
+
+class Default4kTest(MountedTest):
+    """resolution=4k as the daemon's default: the 4k error says which
+    values are defaults and names the sidecar when there is one."""
+    mount_options = ("resolution=4k",)
+    # SidecarTest's helpers, without its tests
+    put = SidecarTest.put
+    counts = SidecarTest.counts
+    last_input = SidecarTest.last_input
+    run_ok = SidecarTest.run_ok
+    _submit_bytes = SidecarTest._submit_bytes
+    assert_refused = SidecarTest.assert_refused
+
+    def test_4k_default_errors_say_what_is_default(self):
+        err = self.assert_refused("plain4k", "a cat")
+        self.assertEqual(
+            err, "invalid_input: jobs/plain4k.txt: resolution 4k needs an "
+            "aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21, and there is no "
+            "sidecar: the configuration's defaults are resolution 4k and "
+            "aspect_ratio auto (set aspect_ratio in a sidecar)")
+        self.put("nsfw4k.opts", "nsfw_checker = off\n")
+        err = self.assert_refused("nsfw4k", "a cat")
+        self.assertTrue(err.startswith(
+            "invalid_input: jobs/nsfw4k.opts: resolution 4k needs"), err)
+        self.assertIn("the sidecar sets neither", err)
+        self.put("ar4k.opts", "\naspect_ratio = 5:4\n")
+        err = self.assert_refused("ar4k", "a cat")
+        self.assertEqual(
+            err, "invalid_input: jobs/ar4k.opts: line 2: key "
+            "'aspect_ratio': '5:4' does not go with resolution 4k, which "
+            "the sidecar does not set and is the configuration's default: "
+            "4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21")
+        self.put("ok4k.opts", "aspect_ratio = 21:9\n")
+        got = self.run_ok("ok4k", "a wide cat")
+        self.assertEqual((got["resolution"], got["aspect_ratio"]),
+                         ("4k", "21:9"))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ static void use_options(const struct job_opts *o, size_t prompt_len)
 	struct buf json;
 	char err[512];
 
-	core_opts_validate(o, prompt_len, "jobs/f.txt", err, sizeof(err));
+	core_opts_validate(o, prompt_len, "jobs/f.txt", "jobs/f.opts", err,
+			   sizeof(err));
 	core_opts_price(o);
 	if (core_opts_copy(&copy, o) == 0)
 		core_opts_free(&copy);

@@ -262,7 +262,8 @@ static const struct bad_input bad_inputs[] = {
 	{ "a~b", "a cat", 5, NULL, NULL, NULL, NULL,
 	  "invalid_input: jobs/a~b.txt: the name holds '~'" },
 	{ "fourk", "a cat", 5, "fourk.opts", "resolution = 4k\n", NULL, NULL,
-	  "invalid_input: jobs/fourk.txt: resolution 4k needs an aspect_ratio" },
+	  "invalid_input: jobs/fourk.opts: line 1: key 'resolution': "
+	  "resolution 4k needs an aspect_ratio" },
 };
 #define N_BAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
 
@@ -336,6 +337,62 @@ static void test_invalid_input(void)
 	/* fixed: sent */
 	CHECK(fx_submit(&f, "nul", "a cat") != 0);
 	CHECK_STR(fx_first_line(&f, "nul"), "queued");
+	fx_close(&f);
+}
+
+/* The options a refused task's status shows: its sidecar's, also when
+ * the prompt was refused; none when the sidecar was (they are not known),
+ * also after a restart. */
+static void test_refused_options(void)
+{
+	static const struct {
+		const char *name, *prompt, *sidecar, *text;
+		const char *resolution, *aspect_ratio;	/* NULL: absent */
+	} cases[] = {
+		{ "utf8", "a \xff cat", "utf8.opts",
+		  "resolution = 2k\naspect_ratio = 16:9\n", "2k", "16:9" },
+		{ "a~b", "a cat", "a~b.json",
+		  "{\"resolution\":\"2k\",\"aspect_ratio\":\"3:2\"}", "2k",
+		  "3:2" },
+		{ "empty", "\n", "empty.opts", "resolution = 2k\n", "2k", "auto" },
+		{ "badopt", "a cat", "badopt.opts",
+		  "resolution = 2k\ncolour = red\n", NULL, NULL },
+		{ "badboth", "a \xff cat", "badboth.json", "{\"resolution\":1}",
+		  NULL, NULL },
+	};
+	struct fx f;
+	size_t i;
+	int pass;
+
+	if (!fx_open(&f)) {
+		CHECK(0);
+		return;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(fx_write_job(&f, cases[i].sidecar, cases[i].text) == 0);
+		CHECK(fx_submit(&f, cases[i].name, cases[i].prompt) == 0);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *s;
+
+			CHECK_STR(fx_first_line(&f, cases[i].name), "failed");
+			s = fx_status(&f, cases[i].name);
+			CHECK(s && strstr(s, "error: invalid_input: ") != NULL);
+			if (cases[i].resolution) {
+				CHECK_STR(fx_value(s, "resolution"),
+					  cases[i].resolution);
+				CHECK_STR(fx_value(s, "aspect_ratio"),
+					  cases[i].aspect_ratio);
+			} else {
+				CHECK(fx_value(s, "resolution") == NULL);
+				CHECK(fx_value(s, "aspect_ratio") == NULL);
+			}
+		}
+		CHECK(fx_reopen(&f));
+		core_start(f.c);
+		CHECK(f.calls.n_ready == 0);
+	}
 	fx_close(&f);
 }
 
@@ -890,6 +947,7 @@ int main(void)
 	test_superseded_in_flight();
 	test_superseded_while_sending();
 	test_invalid_input();
+	test_refused_options();
 	test_valid_edges();
 	test_removed_ended();
 	test_removed_queued();

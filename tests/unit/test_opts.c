@@ -808,6 +808,12 @@ static void test_prompt_length(void)
 
 /* ---- the validation table ---- */
 
+/* 4k and ratio r, both the configuration's defaults, no sidecar */
+#define NO_SIDECAR_4K(r) \
+	TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 " \
+	"9:21, and there is no sidecar: the configuration's defaults are " \
+	"resolution 4k and aspect_ratio " r " (set aspect_ratio in a sidecar)"
+
 #define EMPTY \
 	TXT ": prompt is empty or only white space, and no image_url: " \
 	"nothing to generate"
@@ -831,14 +837,14 @@ static const struct {
 	{ "1:2", "4k", 5, 0, NULL },
 	{ "21:9", "4k", 5, 0, NULL },
 	{ "9:21", "4k", 0, 2, NULL },
-	{ "auto", "4k", 5, 0, TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21 (in the sidecar or as the default), not auto" },
-	{ "1:1", "4k", 5, 0, TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21 (in the sidecar or as the default), not 1:1" },
-	{ "5:4", "4k", 5, 0, TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21 (in the sidecar or as the default), not 5:4" },
-	{ "4:3", "4k", 5, 0, TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21 (in the sidecar or as the default), not 4:3" },
-	{ "3:2", "4k", 5, 0, TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21 (in the sidecar or as the default), not 3:2" },
-	{ "4:5", "4k", 5, 0, TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21 (in the sidecar or as the default), not 4:5" },
-	{ "3:4", "4k", 5, 0, TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21 (in the sidecar or as the default), not 3:4" },
-	{ "2:3", "4k", 5, 0, TXT ": resolution 4k needs an aspect_ratio of 16:9 9:16 2:1 1:2 21:9 9:21 (in the sidecar or as the default), not 2:3" },
+	{ "auto", "4k", 5, 0, NO_SIDECAR_4K("auto") },
+	{ "1:1", "4k", 5, 0, NO_SIDECAR_4K("1:1") },
+	{ "5:4", "4k", 5, 0, NO_SIDECAR_4K("5:4") },
+	{ "4:3", "4k", 5, 0, NO_SIDECAR_4K("4:3") },
+	{ "3:2", "4k", 5, 0, NO_SIDECAR_4K("3:2") },
+	{ "4:5", "4k", 5, 0, NO_SIDECAR_4K("4:5") },
+	{ "3:4", "4k", 5, 0, NO_SIDECAR_4K("3:4") },
+	{ "2:3", "4k", 5, 0, NO_SIDECAR_4K("2:3") },
 	{ "16:10", "1k", 5, 0, TXT ": aspect_ratio '16:10' is not one of " ALL_RATIOS },
 	{ "auto", "3k", 5, 0, TXT ": resolution '3k' is not one of 1k 2k 4k" },
 };
@@ -855,7 +861,7 @@ static void test_validate(void)
 		for (u = 0; u < rules[i].n_urls; u++)
 			o.image_urls[o.n_urls++] = strdup("https://a/");
 		err[0] = '\0';
-		r = core_opts_validate(&o, rules[i].prompt_len, TXT, err,
+		r = core_opts_validate(&o, rules[i].prompt_len, TXT, NULL, err,
 				       sizeof(err));
 		if (rules[i].want) {
 			CHECK(r == -1);
@@ -878,26 +884,84 @@ static void test_validate_sidecars(void)
 	CHECK(core_opts_parse_ini(&o, INI, "resolution = 4k", 15, err,
 				  sizeof(err)) == 0);
 	CHECK(!o.aspect_ratio_given);
-	CHECK(core_opts_validate(&o, 5, INI, err, sizeof(err)) == 0);
+	CHECK(core_opts_validate(&o, 5, TXT, INI, err, sizeof(err)) == 0);
 	core_opts_free(&o);
 	/* 4k from the sidecar, auto from the config: refused. */
 	CHECK(ini(&o, "resolution = 4k") == 0);
-	CHECK(core_opts_validate(&o, 5, INI, err, sizeof(err)) == -1);
-	CHECK(strstr(err, "resolution 4k needs an aspect_ratio") != NULL);
+	CHECK(core_opts_validate(&o, 5, TXT, INI, err, sizeof(err)) == -1);
+	CHECK(strstr(err, INI ": line 1: key 'resolution': resolution 4k "
+		     "needs an aspect_ratio") == err);
 	core_opts_free(&o);
 	CHECK(ini(&o, "resolution = 4k\naspect_ratio = 3:2") == 0);
-	CHECK(core_opts_validate(&o, 5, INI, err, sizeof(err)) == -1);
+	CHECK(core_opts_validate(&o, 5, TXT, INI, err, sizeof(err)) == -1);
 	core_opts_free(&o);
 	CHECK(json(&o, "{\"resolution\":\"4k\",\"aspect_ratio\":\"21:9\"}") == 0);
-	CHECK(core_opts_validate(&o, 5, JSN, err, sizeof(err)) == 0);
+	CHECK(core_opts_validate(&o, 5, TXT, JSN, err, sizeof(err)) == 0);
 	core_opts_free(&o);
 	/* Empty prompt with URLs from the sidecar. */
 	CHECK(json(&o, "{\"image_urls\":[\"https://a/1\"]}") == 0);
-	CHECK(core_opts_validate(&o, 0, JSN, err, sizeof(err)) == 0);
+	CHECK(core_opts_validate(&o, 0, TXT, JSN, err, sizeof(err)) == 0);
 	core_opts_free(&o);
 	CHECK(json(&o, "{\"image_urls\":[]}") == 0);
-	CHECK(core_opts_validate(&o, 0, TXT, err, sizeof(err)) == -1);
+	CHECK(core_opts_validate(&o, 0, TXT, JSN, err, sizeof(err)) == -1);
 	CHECK_STR(err, EMPTY);
+	core_opts_free(&o);
+}
+
+#define LIST_4K "16:9 9:16 2:1 1:2 21:9 9:21"
+
+/* A 4k error names the sidecar, the line and the key to edit (not the
+ * prompt file), and says which value is the configuration's default. */
+static void test_validate_4k_names_the_key(void)
+{
+	struct job_opts o;
+
+	/* both keys in the sidecar: the aspect_ratio line */
+	CHECK(ini(&o, "# wide\nresolution = 4k\n\naspect_ratio = 4:3") == 0);
+	CHECK(core_opts_validate(&o, 5, TXT, INI, err, sizeof(err)) == -1);
+	CHECK_STR(err, INI ": line 4: key 'aspect_ratio': '4:3' does not go "
+		  "with resolution 4k (line 2): 4k needs an aspect_ratio of "
+		  LIST_4K);
+	core_opts_free(&o);
+	CHECK(json(&o, "{\n\"aspect_ratio\": \"auto\",\n"
+		       "\"resolution\": \"4K\"\n}") == 0);
+	CHECK(core_opts_validate(&o, 5, TXT, JSN, err, sizeof(err)) == -1);
+	CHECK_STR(err, JSN ": line 2: key 'aspect_ratio': 'auto' does not go "
+		  "with resolution 4k (line 3): 4k needs an aspect_ratio of "
+		  LIST_4K);
+	core_opts_free(&o);
+	/* 4k from the sidecar, the ratio a default: the resolution line */
+	CHECK(ini(&o, "nsfw_checker = no\nresolution = 4k") == 0);
+	CHECK(core_opts_validate(&o, 5, TXT, INI, err, sizeof(err)) == -1);
+	CHECK_STR(err, INI ": line 2: key 'resolution': resolution 4k needs "
+		  "an aspect_ratio of " LIST_4K ", which the sidecar does not "
+		  "set, and the configuration's default is auto");
+	core_opts_free(&o);
+	/* the ratio from the sidecar, 4k a default: the aspect_ratio line */
+	core_opts_init(&o, "auto", "4k", true);
+	CHECK(core_opts_parse_ini(&o, INI, "aspect_ratio = 1:1", 18, err,
+				  sizeof(err)) == 0);
+	CHECK(core_opts_validate(&o, 5, TXT, INI, err, sizeof(err)) == -1);
+	CHECK_STR(err, INI ": line 1: key 'aspect_ratio': '1:1' does not go "
+		  "with resolution 4k, which the sidecar does not set and is "
+		  "the configuration's default: 4k needs an aspect_ratio of "
+		  LIST_4K);
+	core_opts_free(&o);
+	/* both defaults, a sidecar that sets neither: the sidecar, no line */
+	core_opts_init(&o, "auto", "4k", true);
+	CHECK(core_opts_parse_json(&o, JSN, "{\"nsfw_checker\":false}", 22,
+				   err, sizeof(err)) == 0);
+	CHECK(core_opts_validate(&o, 5, TXT, JSN, err, sizeof(err)) == -1);
+	CHECK_STR(err, JSN ": resolution 4k needs an aspect_ratio of " LIST_4K
+		  ", and the sidecar sets neither: the configuration's "
+		  "defaults are resolution 4k and aspect_ratio auto (set "
+		  "aspect_ratio in it)");
+	core_opts_free(&o);
+	/* a refused sidecar changes nothing, its lines included */
+	core_opts_init(&o, "auto", "4k", true);
+	CHECK(core_opts_parse_ini(&o, INI, "aspect_ratio = 1:1\ncolour = red",
+				  31, err, sizeof(err)) == -1);
+	CHECK(o.aspect_ratio_line == 0 && o.resolution_line == 0);
 	core_opts_free(&o);
 }
 
@@ -980,7 +1044,7 @@ static void test_small_err(void)
 	CHECK(core_opts_parse_ini(&o, INI, "colour = red", 12, small, 8) == -1);
 	CHECK_STR(small, "jobs/ca");
 	CHECK(core_opts_parse_ini(&o, INI, "colour = red", 12, NULL, 0) == -1);
-	CHECK(core_opts_validate(&o, 0, TXT, NULL, 0) == -1);
+	CHECK(core_opts_validate(&o, 0, TXT, NULL, NULL, 0) == -1);
 	core_opts_free(&o);
 }
 
@@ -1006,6 +1070,7 @@ int main(void)
 	test_prompt_length();
 	test_validate();
 	test_validate_sidecars();
+	test_validate_4k_names_the_key();
 	test_init_copy();
 	test_price();
 	test_to_json();
