@@ -17,22 +17,19 @@ enum {
 	OPT_DEFAULT_PERMISSIONS,
 	OPT_SIMULATE,
 	OPT_CONFIG,
-	OPT_KEY,		/* refused: ps shows the command line */
-	OPT_NO_VALUE,		/* one of ours without "=VALUE" */
-	OPT_SETTING,		/* + enum setting */
+	OPT_KEY,      /* refused: ps shows the command line */
+	OPT_NO_VALUE, /* one of ours without "=VALUE" */
+	OPT_SETTING,  /* + enum setting */
 };
 
-#define SETTING(name, s) \
+#define SETTING(name, s)                           \
 	FUSE_OPT_KEY(name "=", OPT_SETTING + (s)), \
-	FUSE_OPT_KEY(name, OPT_NO_VALUE)
+		FUSE_OPT_KEY(name, OPT_NO_VALUE)
 
 static const struct fuse_opt cmdline_opts[] = {
-	FUSE_OPT_KEY("-h", OPT_HELP),
-	FUSE_OPT_KEY("--help", OPT_HELP),
-	FUSE_OPT_KEY("-V", OPT_VERSION),
-	FUSE_OPT_KEY("--version", OPT_VERSION),
-	FUSE_OPT_KEY("-f", OPT_FOREGROUND),
-	FUSE_OPT_KEY("-d", OPT_DEBUG),
+	FUSE_OPT_KEY("-h", OPT_HELP), FUSE_OPT_KEY("--help", OPT_HELP),
+	FUSE_OPT_KEY("-V", OPT_VERSION), FUSE_OPT_KEY("--version", OPT_VERSION),
+	FUSE_OPT_KEY("-f", OPT_FOREGROUND), FUSE_OPT_KEY("-d", OPT_DEBUG),
 	FUSE_OPT_KEY("debug", OPT_DEBUG),
 	/* allow_root also lets someone else in: both imply
 	 * default_permissions. */
@@ -44,12 +41,9 @@ static const struct fuse_opt cmdline_opts[] = {
 	/* simulate=false overrides "simulate = true" in the config file */
 	FUSE_OPT_KEY("simulate=", OPT_SETTING + SET_SIMULATE),
 	FUSE_OPT_KEY("config=", OPT_CONFIG),
-	FUSE_OPT_KEY("config", OPT_NO_VALUE),
-	FUSE_OPT_KEY("api_key=", OPT_KEY),
-	FUSE_OPT_KEY("api_key", OPT_KEY),
-	FUSE_OPT_KEY("key=", OPT_KEY),
-	SETTING("data_dir", SET_DATA_DIR),
-	SETTING("api_url", SET_API_URL),
+	FUSE_OPT_KEY("config", OPT_NO_VALUE), FUSE_OPT_KEY("api_key=", OPT_KEY),
+	FUSE_OPT_KEY("api_key", OPT_KEY), FUSE_OPT_KEY("key=", OPT_KEY),
+	SETTING("data_dir", SET_DATA_DIR), SETTING("api_url", SET_API_URL),
 	SETTING("key_file", SET_KEY_FILE),
 	SETTING("poll_interval", SET_POLL_INTERVAL),
 	SETTING("max_inflight", SET_MAX_INFLIGHT),
@@ -57,14 +51,13 @@ static const struct fuse_opt cmdline_opts[] = {
 	SETTING("max_task_bytes", SET_MAX_TASK_BYTES),
 	SETTING("aspect_ratio", SET_ASPECT_RATIO),
 	SETTING("resolution", SET_RESOLUTION),
-	SETTING("nsfw_checker", SET_NSFW_CHECKER),
-	FUSE_OPT_END
+	SETTING("nsfw_checker", SET_NSFW_CHECKER), FUSE_OPT_END
 };
 
 /* Only the first error is kept; parsing goes on so that --help still wins
  * over a bad option before it. */
-__attribute__((format(printf, 2, 3)))
-static void cmdline_error(struct cmdline *cl, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void cmdline_error(
+	struct cmdline *cl, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -85,8 +78,8 @@ static int set_setting(struct cmdline *cl, enum setting s, const char *arg)
 	const char *value = strchr(arg, '=') + 1;
 	char why[256];
 
-	if (config_layer_set(&cl->layer, s, value, cl->home, why,
-			     sizeof(why)) < 0)
+	if (config_layer_set(&cl->layer, s, value, cl->home, why, sizeof(why)) <
+	    0)
 		cmdline_error(cl, "%s: %s", config_settings[s].name, why);
 	return 0;
 }
@@ -163,9 +156,9 @@ static int on_arg(void *data, const char *arg, int key,
 	case OPT_KEY:
 		/* Never quote arg: it may be the key itself. */
 		cmdline_error(cl, "the API key is not taken from the command "
-			      "line, where ps shows it to everyone: set "
-			      "GPTIMGFS_API_KEY, key_file=FILE, or api_key "
-			      "in the config file (mode 600)");
+				  "line, where ps shows it to everyone: set "
+				  "GPTIMGFS_API_KEY, key_file=FILE, or api_key "
+				  "in the config file (mode 600)");
 		return 0;
 	case OPT_NO_VALUE:
 		cmdline_error(cl, "%s needs a value: -o %s=...", arg, arg);
@@ -203,7 +196,7 @@ int config_cmdline_parse(struct cmdline *cl, int argc, char **argv,
 		fuse_opt_free_args(&args);
 		if (!cl->failed)
 			cmdline_error(cl, "cannot parse the command line (out "
-				      "of memory?)");
+					  "of memory?)");
 		return -1;
 	}
 	if (cl->allow_other && !cl->default_permissions &&

@@ -20,9 +20,9 @@
 struct load {
 	struct cmdline cl;
 	struct layer env, file;
-	char *const *vars;	/* the environment */
-	const char *home;	/* absolute, or NULL */
-	char *config_path;	/* the config file looked for, or NULL */
+	char *const *vars; /* the environment */
+	const char *home;  /* absolute, or NULL */
+	char *config_path; /* the config file looked for, or NULL */
 	char *err;
 	size_t errlen;
 };
@@ -101,19 +101,20 @@ static int read_config_file(struct load *ld, struct config *cfg)
 	if (ld->cl.config)
 		ld->config_path = strdup(ld->cl.config);
 	else if (named)
-		ld->config_path = config_expand_home(named, ld->home, why,
-						     sizeof(why));
+		ld->config_path =
+			config_expand_home(named, ld->home, why, sizeof(why));
 	else
 		ld->config_path = xdg_path(ld, "XDG_CONFIG_HOME", ".config",
 					   "gptimgfs/config.ini");
 	if (!ld->config_path) {
 		if (!explicit && !errno)
-			return 0;	/* no HOME: no default config file */
+			return 0; /* no HOME: no default config file */
 		if (!ld->cl.config && named)
 			snprintf(ld->err, ld->errlen,
 				 "gptimgfs: GPTIMGFS_CONFIG: %s", why);
 		else
-			snprintf(ld->err, ld->errlen, "gptimgfs: out of memory");
+			snprintf(ld->err, ld->errlen,
+				 "gptimgfs: out of memory");
 		return -1;
 	}
 	if (config_file_read(ld->config_path, explicit, ld->home, &ld->file,
@@ -148,9 +149,11 @@ static char *absolute(struct load *ld, const char *what, const char *path)
 		cwd = getcwd(NULL, 0);
 		if (!cwd) {
 			config_quote_value(path, q, sizeof(q));
-			snprintf(ld->err, ld->errlen, "gptimgfs: %s: cannot "
+			snprintf(ld->err, ld->errlen,
+				 "gptimgfs: %s: cannot "
 				 "resolve %s against the current directory: "
-				 "%s", what, q, strerror(errno));
+				 "%s",
+				 what, q, strerror(errno));
 			return NULL;
 		}
 		n = asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
@@ -180,9 +183,11 @@ static int resolve_data_dir(struct load *ld, struct config *cfg)
 	dflt = xdg_path(ld, "XDG_DATA_HOME", ".local/share",
 			cfg->simulate ? "gptimgfs-simulate" : "gptimgfs");
 	if (!dflt) {
-		snprintf(ld->err, ld->errlen, errno ? "gptimgfs: out of memory"
-			 : "gptimgfs: neither HOME nor XDG_DATA_HOME is set: "
-			 "give data_dir=DIR");
+		snprintf(
+			ld->err, ld->errlen,
+			errno ? "gptimgfs: out of memory" :
+				"gptimgfs: neither HOME nor XDG_DATA_HOME is set: "
+				"give data_dir=DIR");
 		return -1;
 	}
 	cfg->data_dir = dflt;
@@ -261,10 +266,11 @@ static int load_key(struct load *ld, struct config *cfg)
 		from = &ld->file.value[SET_API_KEY];
 		cfg->key_source = KEY_FROM_CONFIG_FILE;
 	} else {
-		snprintf(ld->err, ld->errlen, "gptimgfs: no API key: set "
+		snprintf(ld->err, ld->errlen,
+			 "gptimgfs: no API key: set "
 			 "GPTIMGFS_API_KEY, key_file=FILE, or api_key in %s "
-			 "(mode 600)", ld->config_path ? ld->config_path :
-			 "the config file");
+			 "(mode 600)",
+			 ld->config_path ? ld->config_path : "the config file");
 	}
 	if (from) {
 		cfg->api_key = *from;
@@ -297,7 +303,8 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
 	} else if (ld.cl.failed) {
 		/* err says what */
 	} else if (!ld.cl.mountpoint) {
-		snprintf(err, errlen, "gptimgfs: no mountpoint given "
+		snprintf(err, errlen,
+			 "gptimgfs: no mountpoint given "
 			 "(usage: gptimgfs [-o OPTION,...] MOUNTPOINT)");
 	} else if (read_env(&ld) == 0 && read_config_file(&ld, cfg) == 0 &&
 		   resolve(&ld, cfg) == 0 && load_key(&ld, cfg) == 0) {

@@ -11,26 +11,26 @@
 
 /* Where the API key came from, for messages that must name it. */
 enum key_source {
-	KEY_FROM_SIMULATOR,	/* simulate: the simulator's own key */
-	KEY_FROM_ENV,		/* GPTIMGFS_API_KEY */
-	KEY_FROM_KEY_FILE,	/* the file key_file */
-	KEY_FROM_CONFIG_FILE,	/* api_key in config_file */
+	KEY_FROM_SIMULATOR,   /* simulate: the simulator's own key */
+	KEY_FROM_ENV,	      /* GPTIMGFS_API_KEY */
+	KEY_FROM_KEY_FILE,    /* the file key_file */
+	KEY_FROM_CONFIG_FILE, /* api_key in config_file */
 };
 
 struct config {
-	char *mountpoint;	/* absolute */
-	char *config_file;	/* the config file read, NULL when none */
-	char *data_dir;		/* absolute */
-	char *api_url;		/* without a trailing '/' */
-	char *key_file;		/* NULL when none was given */
-	char *api_key;		/* secret: never logged, never in the mount */
+	char *mountpoint;  /* absolute */
+	char *config_file; /* the config file read, NULL when none */
+	char *data_dir;	   /* absolute */
+	char *api_url;	   /* without a trailing '/' */
+	char *key_file;	   /* NULL when none was given */
+	char *api_key;	   /* secret: never logged, never in the mount */
 	enum key_source key_source;
-	double poll_interval;	/* seconds between polls of one task */
-	unsigned max_inflight;	/* tasks at the API at once */
-	double daily_budget;	/* credits a UTC day, < 0: none */
-	uint64_t max_task_bytes;	/* all images of one task */
+	double poll_interval;	 /* seconds between polls of one task */
+	unsigned max_inflight;	 /* tasks at the API at once */
+	double daily_budget;	 /* credits a UTC day, < 0: none */
+	uint64_t max_task_bytes; /* all images of one task */
 	bool simulate;
-	bool allow_other;	/* other users may use the mount */
+	bool allow_other; /* other users may use the mount */
 	bool foreground;
 	bool debug;
 	/* defaults for the sidecar keys */
@@ -45,8 +45,8 @@ struct config {
 
 enum config_result {
 	CONFIG_OK = 0,
-	CONFIG_DONE = 1,	/* --help or --version was printed: exit 0 */
-	CONFIG_ERROR = -1,	/* err holds one line saying what is wrong */
+	CONFIG_DONE = 1,   /* --help or --version was printed: exit 0 */
+	CONFIG_ERROR = -1, /* err holds one line saying what is wrong */
 };
 
 /* env is the environment to read (environ in main, a fixed list in tests).

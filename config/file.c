@@ -13,22 +13,22 @@
 #include "internal.h"
 
 #define SECTION "gptimgfs"
-#define CONFIG_FILE_MAX (64 * 1024)	/* bigger config files are refused */
+#define CONFIG_FILE_MAX (64 * 1024) /* bigger config files are refused */
 
 struct file_reader {
 	const char *path;
 	const char *home;
 	struct layer *layer;
-	const char *pos, *end;	/* what is left to read */
-	int lineno;		/* the line last handed to inih */
-	int err_line;		/* the first error's line, 0 while none */
-	int seen[SET_COUNT];	/* the line each key was given on */
+	const char *pos, *end; /* what is left to read */
+	int lineno;	       /* the line last handed to inih */
+	int err_line;	       /* the first error's line, 0 while none */
+	int seen[SET_COUNT];   /* the line each key was given on */
 	char *err;
 	size_t errlen;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void file_error(struct file_reader *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void file_error(
+	struct file_reader *r, const char *fmt, ...)
 {
 	char why[512];
 	va_list ap;
@@ -91,8 +91,10 @@ static int on_key(void *user, const char *section, const char *name,
 
 	if (*section && strcmp(section, SECTION) != 0) {
 		config_quote_value(section, q, sizeof(q));
-		file_error(r, "unknown section %s (keys go at the top or in "
-			   "[" SECTION "])", q);
+		file_error(r,
+			   "unknown section %s (keys go at the top or in "
+			   "[" SECTION "])",
+			   q);
 		return 0;
 	}
 	s = config_setting_by_name(name);
@@ -107,8 +109,8 @@ static int on_key(void *user, const char *section, const char *name,
 		return 0;
 	}
 	r->seen[s] = r->lineno;
-	if (config_layer_set(r->layer, s, value, r->home, why,
-			     sizeof(why)) < 0) {
+	if (config_layer_set(r->layer, s, value, r->home, why, sizeof(why)) <
+	    0) {
 		file_error(r, "key '%s': %s", name, why);
 		return 0;
 	}
@@ -125,8 +127,10 @@ static int parse(struct file_reader *r, const char *data, size_t len)
 	/* inih goes on after a line it cannot parse and returns the first
 	 * such line; it may come before the first line on_key refused. */
 	if (bad_line > 0 && (!r->err_line || bad_line < r->err_line)) {
-		snprintf(r->err, r->errlen, "gptimgfs: %s: line %d: not "
-			 "'key = value' or '[section]'", r->path, bad_line);
+		snprintf(r->err, r->errlen,
+			 "gptimgfs: %s: line %d: not "
+			 "'key = value' or '[section]'",
+			 r->path, bad_line);
 		return -1;
 	}
 	if (bad_line < 0 && !r->err_line) {
@@ -140,8 +144,11 @@ int config_file_read(const char *path, bool explicit, const char *home,
 		     struct layer *l, bool *found, char *err, size_t errlen)
 {
 	struct file_reader r = {
-		.path = path, .home = home, .layer = l,
-		.err = err, .errlen = errlen,
+		.path = path,
+		.home = home,
+		.layer = l,
+		.err = err,
+		.errlen = errlen,
 	};
 	char what[PATH_MAX + 32], why[128];
 	unsigned mode;
@@ -150,8 +157,8 @@ int config_file_read(const char *path, bool explicit, const char *home,
 	int ret;
 
 	*found = false;
-	if (config_small_file_read(path, CONFIG_FILE_MAX, &data, &len,
-				   &mode) < 0) {
+	if (config_small_file_read(path, CONFIG_FILE_MAX, &data, &len, &mode) <
+	    0) {
 		if (!explicit && (errno == ENOENT || errno == ENOTDIR))
 			return 0;
 		config_small_file_error(errno, CONFIG_FILE_MAX, why,

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_KEY_MAX 4096	/* bigger keys and key files are refused */
+#define CONFIG_KEY_MAX 4096 /* bigger keys and key files are refused */
 
 /* Every setting that the command line, the environment or the config file
  * can give. "config" itself is not here: it says where the file is. */
@@ -29,8 +29,8 @@ enum setting {
 };
 
 struct setting_def {
-	const char *name;	/* the option and the config file key */
-	const char *env;	/* its environment variable, NULL when none */
+	const char *name; /* the option and the config file key */
+	const char *env;  /* its environment variable, NULL when none */
 	/* The value as it is kept (a malloc'd copy, "~/" expanded in paths,
 	 * the URL normalized), or NULL with why set, e.g. "'abc' is not a
 	 * number of seconds". */
@@ -115,13 +115,13 @@ int config_secret_mode_check(const char *path, const char *what, unsigned mode,
 /* What the command line gave, besides the options left for libfuse. */
 struct cmdline {
 	struct layer layer;
-	char *config;		/* config=FILE, "~/" expanded */
+	char *config; /* config=FILE, "~/" expanded */
 	char *mountpoint;
 	bool help, version;
 	bool foreground, debug;
 	bool allow_other, default_permissions;
-	const char *home;	/* for "~/", NULL when unknown */
-	bool failed;		/* err holds the first error */
+	const char *home; /* for "~/", NULL when unknown */
+	bool failed;	  /* err holds the first error */
 	char *err;
 	size_t errlen;
 };

@@ -13,9 +13,10 @@ int config_secret_mode_check(const char *path, const char *what, unsigned mode,
 {
 	if (!(mode & 077))
 		return 0;
-	snprintf(err, errlen, "gptimgfs: %s is %s by group or others "
-		 "(chmod 600 %s)", what,
-		 mode & 044 ? "readable" : "accessible", path);
+	snprintf(err, errlen,
+		 "gptimgfs: %s is %s by group or others "
+		 "(chmod 600 %s)",
+		 what, mode & 044 ? "readable" : "accessible", path);
 	return -1;
 }
 
@@ -50,11 +51,15 @@ static char *key_from_line(const char *path, const char *line, char *err,
 	char *key = NULL;
 
 	if (!*line)
-		snprintf(err, errlen, "gptimgfs: key_file %s: the first line "
-			 "is empty; it must hold the API key", path);
+		snprintf(err, errlen,
+			 "gptimgfs: key_file %s: the first line "
+			 "is empty; it must hold the API key",
+			 path);
 	else if (!config_key_is_sendable(line))
-		snprintf(err, errlen, "gptimgfs: key in %s contains characters "
-			 "that cannot be sent in an HTTP header", path);
+		snprintf(err, errlen,
+			 "gptimgfs: key in %s contains characters "
+			 "that cannot be sent in an HTTP header",
+			 path);
 	else if (!(key = strdup(line)))
 		snprintf(err, errlen, "gptimgfs: out of memory");
 	return key;
@@ -67,8 +72,8 @@ char *config_key_file_read(const char *path, char *err, size_t errlen)
 	unsigned mode;
 	size_t len;
 
-	if (config_small_file_read(path, CONFIG_KEY_MAX, &data, &len,
-				   &mode) < 0) {
+	if (config_small_file_read(path, CONFIG_KEY_MAX, &data, &len, &mode) <
+	    0) {
 		config_small_file_error(errno, CONFIG_KEY_MAX, why,
 					sizeof(why));
 		snprintf(err, errlen, "gptimgfs: key_file %s: %s", path, why);

@@ -7,11 +7,11 @@
 #include "internal.h"
 #include "core/opts.h"
 
-#define QUOTE_MAX 48		/* characters of a bad value shown in a message */
-#define NUMBER_MAX 16		/* digits and point of a number we accept */
+#define QUOTE_MAX 48  /* characters of a bad value shown in a message */
+#define NUMBER_MAX 16 /* digits and point of a number we accept */
 #define POLL_INTERVAL_MAX 3600.0
 #define MAX_INFLIGHT_MAX 1000
-#define CREDITS_MAX 1e9		/* daily_budget */
+#define CREDITS_MAX 1e9 /* daily_budget */
 
 /* what core_opts_parse_bool accepts, for messages */
 #define FLAGS "true false yes no on off 1 0"
@@ -38,8 +38,7 @@ void config_quote_value(const char *value, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-static void bad_value(const char *v, const char *what, char *why,
-		      size_t whylen)
+static void bad_value(const char *v, const char *what, char *why, size_t whylen)
 {
 	char q[QUOTE_MAX + 8];
 
@@ -51,7 +50,8 @@ static void bad_value(const char *v, const char *what, char *why,
 static bool plain_decimal(const char *v)
 {
 	size_t digits = strspn(v, "0123456789");
-	size_t frac = v[digits] == '.' ? strspn(v + digits + 1, "0123456789") : 0;
+	size_t frac =
+		v[digits] == '.' ? strspn(v + digits + 1, "0123456789") : 0;
 	size_t len = digits + (v[digits] == '.') + frac;
 
 	return len > 0 && len <= NUMBER_MAX && !v[len] && digits + frac > 0;
@@ -67,8 +67,10 @@ int config_parse_seconds(const char *v, double *out, char *why, size_t whylen)
 	}
 	d = strtod(v, NULL);
 	if (d <= 0 || d > POLL_INTERVAL_MAX) {
-		bad_value(v, "is out of range (more than 0, at most 3600 "
-			  "seconds)", why, whylen);
+		bad_value(v,
+			  "is out of range (more than 0, at most 3600 "
+			  "seconds)",
+			  why, whylen);
 		return -1;
 	}
 	*out = d;
@@ -121,11 +123,14 @@ static uint64_t size_unit(const char *suffix)
 	if (suffix[1])
 		return 0;
 	switch (*suffix) {
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		return (uint64_t)1 << 10;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		return (uint64_t)1 << 20;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		return (uint64_t)1 << 30;
 	}
 	return 0;
@@ -137,8 +142,10 @@ int config_parse_size(const char *v, uint64_t *out, char *why, size_t whylen)
 	uint64_t unit = size_unit(v + digits), n;
 
 	if (digits == 0 || digits > NUMBER_MAX || !unit) {
-		bad_value(v, "is not a size (bytes, or a number with K, M or "
-			  "G)", why, whylen);
+		bad_value(v,
+			  "is not a size (bytes, or a number with K, M or "
+			  "G)",
+			  why, whylen);
 		return -1;
 	}
 	n = strtoull(v, NULL, 10);
@@ -193,8 +200,8 @@ static char *accept_seconds(const char *v, const char *home, char *why,
 	double d;
 
 	(void)home;
-	return config_parse_seconds(v, &d, why, whylen) ? NULL
-							: copy(v, why, whylen);
+	return config_parse_seconds(v, &d, why, whylen) ? NULL :
+							  copy(v, why, whylen);
 }
 
 static char *accept_credits(const char *v, const char *home, char *why,
@@ -203,8 +210,8 @@ static char *accept_credits(const char *v, const char *home, char *why,
 	double d;
 
 	(void)home;
-	return config_parse_credits(v, &d, why, whylen) ? NULL
-							: copy(v, why, whylen);
+	return config_parse_credits(v, &d, why, whylen) ? NULL :
+							  copy(v, why, whylen);
 }
 
 static char *accept_count(const char *v, const char *home, char *why,
@@ -213,8 +220,8 @@ static char *accept_count(const char *v, const char *home, char *why,
 	unsigned n;
 
 	(void)home;
-	return config_parse_count(v, &n, why, whylen) ? NULL
-						      : copy(v, why, whylen);
+	return config_parse_count(v, &n, why, whylen) ? NULL :
+							copy(v, why, whylen);
 }
 
 static char *accept_size(const char *v, const char *home, char *why,
@@ -223,8 +230,8 @@ static char *accept_size(const char *v, const char *home, char *why,
 	uint64_t n;
 
 	(void)home;
-	return config_parse_size(v, &n, why, whylen) ? NULL
-						     : copy(v, why, whylen);
+	return config_parse_size(v, &n, why, whylen) ? NULL :
+						       copy(v, why, whylen);
 }
 
 static char *accept_flag(const char *v, const char *home, char *why,
@@ -233,8 +240,8 @@ static char *accept_flag(const char *v, const char *home, char *why,
 	bool b;
 
 	(void)home;
-	return config_parse_flag(v, &b, why, whylen) ? NULL
-						     : copy(v, why, whylen);
+	return config_parse_flag(v, &b, why, whylen) ? NULL :
+						       copy(v, why, whylen);
 }
 
 static char *accept_aspect_ratio(const char *v, const char *home, char *why,
@@ -279,7 +286,8 @@ static char *accept_key(const char *v, const char *home, char *why,
 		return NULL;
 	}
 	if (!config_key_is_sendable(v)) {
-		snprintf(why, whylen, "the key contains characters that "
+		snprintf(why, whylen,
+			 "the key contains characters that "
 			 "cannot be sent in an HTTP header");
 		return NULL;
 	}

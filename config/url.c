@@ -11,7 +11,7 @@
 #include "internal.h"
 
 #define URL_MAX 2048
-#define HOST_MAX 253		/* the longest DNS name */
+#define HOST_MAX 253 /* the longest DNS name */
 
 static bool is_loopback(const char *host, bool bracketed)
 {
@@ -70,7 +70,7 @@ static bool split_authority(const char *a, size_t len, char *host,
 	memcpy(host, a, hlen);
 	host[hlen] = '\0';
 	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		   "0123456789.-_") < hlen)
+			 "0123456789.-_") < hlen)
 		return false;
 	return !colon || valid_port(colon + 1, end - colon - 1);
 }
@@ -98,27 +98,34 @@ char *config_normalize_api_url(const char *v, char *why, size_t whylen)
 				 whylen);
 	for (i = 0; i < len; i++)
 		if (!isgraph((unsigned char)v[i]))
-			return url_error(v, "contains spaces or control "
-					 "characters", why, whylen);
+			return url_error(v,
+					 "contains spaces or control "
+					 "characters",
+					 why, whylen);
 	https = strncasecmp(v, "https://", 8) == 0;
 	if (!https && strncasecmp(v, "http://", 7) != 0)
 		return url_error(v, "is not an http:// or https:// URL", why,
 				 whylen);
 	if (strpbrk(v, "?#"))
-		return url_error(v, "has a query or fragment; give the API's "
-				 "base URL", why, whylen);
+		return url_error(v,
+				 "has a query or fragment; give the API's "
+				 "base URL",
+				 why, whylen);
 	authority = v + (https ? 8 : 7);
 	alen = strcspn(authority, "/");
 	if (memchr(authority, '@', alen))
-		return url_error(v, "has user@ in it; the key goes in a "
-				 "header, not the URL", why, whylen);
+		return url_error(v,
+				 "has user@ in it; the key goes in a "
+				 "header, not the URL",
+				 why, whylen);
 	if (alen == 0)
 		return url_error(v, "has no host", why, whylen);
 	if (!split_authority(authority, alen, host, &bracketed))
 		return url_error(v, "has a malformed host or port", why,
 				 whylen);
 	if (!https && !is_loopback(host, bracketed)) {
-		snprintf(why, whylen, "plain http:// is allowed only to "
+		snprintf(why, whylen,
+			 "plain http:// is allowed only to "
 			 "loopback; use https://");
 		return NULL;
 	}

@@ -61,13 +61,14 @@ int core_charge_reserve(struct core *c, struct task *t)
 		core_ledger_amount(c->ledger.doubt, doubt);
 		core_ledger_amount(mc, price);
 		t->state = TASK_FAILED;
-		snprintf(t->error, sizeof(t->error),
-			 "budget_exceeded: the daily budget is %s credits; "
-			 "%s are spent or being sent today (%s of them possibly "
-			 "spent) and this task costs %s; nothing was sent "
-			 "(write the prompt again after midnight UTC, or raise "
-			 "daily_budget)",
-			 budget, used, doubt, price);
+		snprintf(
+			t->error, sizeof(t->error),
+			"budget_exceeded: the daily budget is %s credits; "
+			"%s are spent or being sent today (%s of them possibly "
+			"spent) and this task costs %s; nothing was sent "
+			"(write the prompt again after midnight UTC, or raise "
+			"daily_budget)",
+			budget, used, doubt, price);
 		return -EDQUOT;
 	}
 	t->sent = now;

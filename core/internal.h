@@ -28,11 +28,11 @@
 /* What a task cost, as far as this daemon can know (records/SEQ.json
  * "charge"; the credits line of its status and the daily ledger). */
 enum task_charge {
-	CHARGE_NONE,		/* never created at the API: nothing charged */
-	CHARGE_HELD,		/* its creation is on the wire */
-	CHARGE_SPENT,		/* the API created it: charged */
-	CHARGE_REFUNDED,	/* created, failed, credits given back */
-	CHARGE_DOUBT,		/* the creation's answer was lost: maybe */
+	CHARGE_NONE,	 /* never created at the API: nothing charged */
+	CHARGE_HELD,	 /* its creation is on the wire */
+	CHARGE_SPENT,	 /* the API created it: charged */
+	CHARGE_REFUNDED, /* created, failed, credits given back */
+	CHARGE_DOUBT,	 /* the creation's answer was lost: maybe */
 };
 
 /* One submission of a job, as recorded in records/SEQ.json. */
@@ -43,25 +43,25 @@ struct task {
 	char *prompt;
 	size_t prompt_len;
 	struct job_opts opts;
-	char *opts_json;		/* canonical options (dedup, xattr);
+	char *opts_json; /* canonical options (dedup, xattr);
 					 * NULL: not known, the task was
 					 * refused for its sidecar (recorded
 					 * as {}) */
 	char task_id[TASK_ID_MAX + 1];
 	time_t submitted;
 	time_t updated;
-	time_t sent;			/* its creation was sent; 0: never */
-	time_t unreached;		/* its first creation that could not
+	time_t sent;	  /* its creation was sent; 0: never */
+	time_t unreached; /* its first creation that could not
 					 * reach the API, since it last did;
 					 * 0: none */
-	mode_t read_mode;		/* of status/ and images (core_read_mode) */
+	mode_t read_mode; /* of status/ and images (core_read_mode) */
 	enum task_charge charge;
-	char error[ERROR_MAX];		/* "CODE: message" when failed */
-	char note[NOTE_MAX];		/* transient, not recorded */
+	char error[ERROR_MAX]; /* "CODE: message" when failed */
+	char note[NOTE_MAX];   /* transient, not recorded */
 	size_t n_urls;
 	char *urls[OPTS_MAX_URLS];
 	char *stored[OPTS_MAX_URLS];	/* backing file of output i, or NULL */
-	char *published[OPTS_MAX_URLS];	/* its name in out/ once completed */
+	char *published[OPTS_MAX_URLS]; /* its name in out/ once completed */
 	bool forgotten;			/* prompt file removed: drop at end */
 	/* a change being recorded (lock_task .. record_publish): readers of
 	 * status/ see `shown`, the task as it was before, until the write
@@ -83,9 +83,9 @@ struct task_shown {
 /* One image in out/: the file DATA_DIR/out/backing and its metadata in
  * DATA_DIR/out/backing.json. */
 struct output {
-	char *name;			/* its name in out/ */
-	char *job;			/* the job whose task made it */
-	bool live;			/* NAME.EXT / NAME~I.EXT, not history */
+	char *name; /* its name in out/ */
+	char *job;  /* the job whose task made it */
+	bool live;  /* NAME.EXT / NAME~I.EXT, not history */
 	char backing[64];
 	uint64_t id;
 	char *prompt;
@@ -94,14 +94,14 @@ struct output {
 	char *url;
 	off_t size;
 	struct timespec mtime;
-	mode_t read_mode;		/* its task's (core_read_mode) */
+	mode_t read_mode; /* its task's (core_read_mode) */
 };
 
 /* A job whose prompt file is being written (writing.c). */
 struct writing {
 	char *name;
-	unsigned count;			/* core_write_begin - core_write_end */
-	time_t since;			/* the first begin */
+	unsigned count; /* core_write_begin - core_write_end */
+	time_t since;	/* the first begin */
 };
 
 /* Lock order of the daemon. A lock on the left is acquired before the
@@ -134,34 +134,34 @@ struct core {
 	pthread_mutex_t submit_lock;
 	/* core_record_flush: one writer, in queue order; acquire before lock */
 	pthread_mutex_t save_lock;
-	uint64_t meta_failed[META_FAILED_MAX];	/* under save_lock: tasks
+	uint64_t meta_failed[META_FAILED_MAX]; /* under save_lock: tasks
 						 * whose record is kept */
 	size_t n_meta_failed;
-	pthread_mutex_t lock;		/* everything below; the last taken:
+	pthread_mutex_t lock; /* everything below; the last taken:
 					 * core_lock, core_unlock */
 #ifndef NDEBUG
-	pthread_t lock_owner;		/* for DEBUGASSERT(core_lock_held) */
+	pthread_t lock_owner; /* for DEBUGASSERT(core_lock_held) */
 	bool lock_owned;
 #endif
-	struct record_op *ops_head;	/* records to write, in change order */
+	struct record_op *ops_head; /* records to write, in change order */
 	struct record_op *ops_tail;
-	struct task **tasks;		/* sorted by seq */
+	struct task **tasks; /* sorted by seq */
 	size_t n_tasks, cap_tasks;
 	uint64_t last_seq;
-	bool records_set_aside;		/* at this start: some job's is lost */
-	struct output **outputs;	/* sorted by name */
+	bool records_set_aside;	 /* at this start: some job's is lost */
+	struct output **outputs; /* sorted by name */
 	size_t n_outputs, cap_outputs;
-	struct writing *writing;	/* writes in progress, unsorted */
+	struct writing *writing; /* writes in progress, unsorted */
 	size_t n_writing, cap_writing;
 
 	/* credits */
 	bool credits_known;
 	bool credits_fetching;
-	struct timespec credits_at;	/* CLOCK_MONOTONIC of the answer */
+	struct timespec credits_at; /* CLOCK_MONOTONIC of the answer */
 	double balance;
 	char credits_error[ERROR_MAX];
-	struct ledger ledger;		/* today's spending (spent.json) */
-	int64_t budget;			/* millicredits a day, or LEDGER_NO_BUDGET */
+	struct ledger ledger; /* today's spending (spent.json) */
+	int64_t budget;	      /* millicredits a day, or LEDGER_NO_BUDGET */
 };
 
 /* c->lock, taken and released only here, so that a debug build knows
@@ -214,8 +214,8 @@ void core_opts_lower_ascii(char *s);
  * seq, into out/ as SEQ-I.EXT (its name into backing), durably, once it is
  * known to be an image. 0, -EBADMSG when it is no image, or -errno; on
  * failure tmp/tmp_name is gone. */
-int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq,
-		  size_t i, char *backing, size_t backingsz);
+int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq, size_t i,
+		  char *backing, size_t backingsz);
 
 /* jobs.c: the hooks, called without any lock held */
 void core_notify_job(struct core *c, const char *name);

@@ -497,8 +497,9 @@ int core_task_completed(struct core *c, uint64_t seq)
 	if (!t)
 		return -ENOENT;
 	/* the images are whole and in place before the record says so */
-	rc = all_stored(t) ? core_outputs_publish(c, t, takes_live_names(c, t))
-			   : -EINVAL;
+	rc = all_stored(t) ?
+		     core_outputs_publish(c, t, takes_live_names(c, t)) :
+		     -EINVAL;
 	if (rc < 0) {
 		snprintf(t->error, sizeof(t->error),
 			 "store_failed: cannot publish the images: %s "

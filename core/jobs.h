@@ -21,9 +21,9 @@
 #include "util/buf.h"
 
 enum task_state {
-	TASK_QUEUED,		/* accepted, not sent */
-	TASK_SENDING,		/* the creation request may be on the wire */
-	TASK_PENDING,		/* the API has the task (task id known) */
+	TASK_QUEUED,  /* accepted, not sent */
+	TASK_SENDING, /* the creation request may be on the wire */
+	TASK_PENDING, /* the API has the task (task id known) */
 	TASK_PROCESSING,
 	TASK_DOWNLOADING,
 	TASK_COMPLETED,
@@ -127,8 +127,8 @@ void core_prompt_removed(struct core *c, const char *name);
 
 struct core_status_info {
 	enum task_state state;
-	time_t updated;		/* the status's last change */
-	mode_t mode;		/* read permissions (core_read_mode) */
+	time_t updated; /* the status's last change */
+	mode_t mode;	/* read permissions (core_read_mode) */
 };
 
 /* Render status/NAME into out (cleared first). -ENOENT when no such job.
@@ -142,11 +142,11 @@ void core_free_names(char **names, size_t count);
 /* ---- out/ ---- */
 
 struct core_output {
-	char backing[64];	/* file name under core_out_dirfd() */
-	uint64_t id;		/* unique for the life of the data dir */
+	char backing[64]; /* file name under core_out_dirfd() */
+	uint64_t id;	  /* unique for the life of the data dir */
 	off_t size;
-	struct timespec mtime;	/* completion time */
-	mode_t mode;		/* read permissions (core_read_mode) */
+	struct timespec mtime; /* completion time */
+	mode_t mode;	       /* read permissions (core_read_mode) */
 };
 
 int core_out_dirfd(const struct core *c);
@@ -182,11 +182,11 @@ struct core_task {
 	char *prompt;
 	size_t prompt_len;
 	struct job_opts opts;
-	char task_id[TASK_ID_MAX + 1];	/* "" until known */
-	size_t n_urls;			/* output URLs, once known */
+	char task_id[TASK_ID_MAX + 1]; /* "" until known */
+	size_t n_urls;		       /* output URLs, once known */
 	char *urls[OPTS_MAX_URLS];
-	bool stored[OPTS_MAX_URLS];	/* output i already in the store */
-	time_t unreached;		/* see core_task_unreached; 0: none */
+	bool stored[OPTS_MAX_URLS]; /* output i already in the store */
+	time_t unreached;	    /* see core_task_unreached; 0: none */
 };
 
 /* -ENOENT when the task is gone (superseded before it was sent). */
@@ -213,8 +213,7 @@ int core_task_progress(struct core *c, uint64_t seq, enum task_state st);
 /* A transient problem worth showing in the status (cleared on progress). */
 void core_task_note(struct core *c, uint64_t seq, const char *note);
 /* The API finished: -> downloading with these URLs, durably. */
-int core_task_urls(struct core *c, uint64_t seq, char *const *urls,
-		   size_t n);
+int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n);
 /* A new temporary file for a download, in DATA_DIR/tmp/ (0600, made
  * without following a link, never an existing file): name receives its
  * name there, one component. Returns an fd opened O_RDWR, or -errno. */

@@ -24,8 +24,8 @@ void core_tmp_unlink(struct core *c, const char *name)
 }
 
 /* The first bytes of tmp/name, for sniffing. */
-static ssize_t read_head(struct core *c, const char *name,
-			 unsigned char *head, size_t len, int *fd_out)
+static ssize_t read_head(struct core *c, const char *name, unsigned char *head,
+			 size_t len, int *fd_out)
 {
 	int fd = core_store_open_file(c->store.tmp_fd, name, O_RDONLY, 0);
 	ssize_t n;
@@ -54,8 +54,8 @@ static int store_download(struct core *c, const char *name, int fd,
 	return fsync(c->store.out_fd) < 0 ? -errno : 0;
 }
 
-int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq,
-		  size_t i, char *backing, size_t backingsz)
+int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq, size_t i,
+		  char *backing, size_t backingsz)
 {
 	unsigned char head[SNIFF_HEAD];
 	const char *ext = NULL;

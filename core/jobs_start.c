@@ -49,7 +49,8 @@ static void unverified(struct core *c, struct task *t, const char *file)
 	snprintf(t->error, sizeof(t->error),
 		 "interrupted: records/%s could not be verified (written by an "
 		 "older version, or not by this daemon); nothing was sent "
-		 "(write the prompt again to send it)", file);
+		 "(write the prompt again to send it)",
+		 file);
 	log_warn("%s/records/%s: no seal; the queued task was not sent",
 		 c->store.path, file);
 	core_task_save(c, t);
@@ -71,14 +72,14 @@ static void load_record(struct core *c, const char *file)
 	if (!t) {
 		set_aside(c, file,
 			  rc == -EBADMSG ? "not written by this store (its "
-					   "seal does not match)"
-			  : rc < 0 && rc != -ENOKEY ? core_store_strerror(rc)
-						    : err);
+					   "seal does not match)" :
+			  rc < 0 && rc != -ENOKEY ? core_store_strerror(rc) :
+						    err);
 		return;
 	}
 	if (core_table_insert(c, t) < 0) {
-		log_err("records/%s: duplicate task %" PRIu64 "; skipped",
-			file, t->seq);
+		log_err("records/%s: duplicate task %" PRIu64 "; skipped", file,
+			t->seq);
 		core_task_destroy(t);
 	} else if (rc == -ENOKEY) {
 		unverified(c, t, file);
@@ -191,7 +192,8 @@ static void check_queued(struct core *c)
 		snprintf(t->error, sizeof(t->error),
 			 "interrupted: jobs/%s.txt or its sidecar changed "
 			 "while the daemon was stopped; nothing was sent "
-			 "(write the prompt again to send it)", t->name);
+			 "(write the prompt again to send it)",
+			 t->name);
 		core_task_save(c, t);
 	}
 }
@@ -237,7 +239,7 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 	drop_leftovers(c);
 	core_submit_check_unsubmitted(c);
 	check_queued(c);
-	core_unlock_flush(c);	/* the records the checks dropped */
+	core_unlock_flush(c); /* the records the checks dropped */
 	return c;
 }
 

@@ -98,7 +98,7 @@ void core_task_hold(struct task *t)
 		return;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return;	/* readers see the change early: no worse */
+		return; /* readers see the change early: no worse */
 	buf_init(&s->text, 1 << 20);
 	if (render_status(t, &s->text) < 0) {
 		buf_free(&s->text);

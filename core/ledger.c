@@ -119,10 +119,13 @@ int core_ledger_to_json(const struct ledger *l, struct buf *out)
 {
 	buf_reset(out);
 	/* "credits" is what earlier versions called the spent amount */
-	return buf_printf(out,
-			  "{\"day\":\"%s\",\"credits\":%.3f,\"possibly\":%.3f}\n",
-			  l->day, (double)l->spent / 1000.0,
-			  (double)l->doubt / 1000.0) < 0 ? -1 : 0;
+	return buf_printf(
+		       out,
+		       "{\"day\":\"%s\",\"credits\":%.3f,\"possibly\":%.3f}\n",
+		       l->day, (double)l->spent / 1000.0,
+		       (double)l->doubt / 1000.0) < 0 ?
+		       -1 :
+		       0;
 }
 
 static int64_t member_mc(const struct json_doc *doc, const char *key)

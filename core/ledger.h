@@ -16,14 +16,14 @@
 
 #include "util/buf.h"
 
-#define LEDGER_DAY_LEN 11	/* "YYYY-MM-DD" and its NUL */
+#define LEDGER_DAY_LEN 11 /* "YYYY-MM-DD" and its NUL */
 #define LEDGER_NO_BUDGET (-1)
 
 struct ledger {
-	char day[LEDGER_DAY_LEN];	/* the day spent and doubt are for */
-	int64_t spent;		/* created that day, less what came back */
-	int64_t doubt;		/* sent that day, maybe created and charged */
-	int64_t held;		/* being sent now, whatever the day */
+	char day[LEDGER_DAY_LEN]; /* the day spent and doubt are for */
+	int64_t spent;		  /* created that day, less what came back */
+	int64_t doubt;		  /* sent that day, maybe created and charged */
+	int64_t held;		  /* being sent now, whatever the day */
 };
 
 /* credits (>= 0) in millicredits, rounded to the nearest. */

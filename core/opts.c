@@ -51,7 +51,7 @@ const char *core_opts_quote(struct quoted *q, const char *s, size_t n)
 		len = utf8_char(u + i, n - i, &cp);
 		bad = len == 0 || utf8_unsafe(cp);
 		if (bad)
-			len = 1;	/* one '?' for one byte */
+			len = 1; /* one '?' for one byte */
 		if (i + len > QUOTE_MAX)
 			break;
 		if (bad)
@@ -195,19 +195,22 @@ int core_prompt_check(const char *label, const char *text, size_t len,
 		if (s[i] == '\0')
 			return core_opts_fail(err, errlen, label, 0,
 					      "prompt has a NUL byte at byte "
-					      "offset %zu", i);
+					      "offset %zu",
+					      i);
 		n = utf8_char(s + i, len - i, NULL);
 		if (n == 0)
 			return core_opts_fail(err, errlen, label, 0,
 					      "prompt is not valid UTF-8 at "
-					      "byte offset %zu", i);
+					      "byte offset %zu",
+					      i);
 		i += n;
 		chars++;
 	}
 	if (chars > PROMPT_MAX_CHARS)
 		return core_opts_fail(err, errlen, label, 0,
 				      "prompt has %zu characters, the limit "
-				      "is %d", chars, PROMPT_MAX_CHARS);
+				      "is %d",
+				      chars, PROMPT_MAX_CHARS);
 	/* blank is empty: refused alone, omitted next to an image URL */
 	*plen = utf8_blank(text, len) ? 0 : len;
 	return 0;
@@ -234,27 +237,28 @@ static int fail_4k_ratio(const struct job_opts *o, const char *label,
 				      "an aspect_ratio of " ASPECT_RATIOS_4K,
 				      ar, o->resolution_line);
 	if (sidecar && o->aspect_ratio_line > 0)
-		return core_opts_fail(err, errlen, sidecar,
-				      o->aspect_ratio_line,
-				      "key 'aspect_ratio': '%s' does not go "
-				      "with resolution 4k, which the sidecar "
-				      "does not set and is the configuration's "
-				      "default: 4k needs an aspect_ratio of "
-				      ASPECT_RATIOS_4K, ar);
+		return core_opts_fail(
+			err, errlen, sidecar, o->aspect_ratio_line,
+			"key 'aspect_ratio': '%s' does not go "
+			"with resolution 4k, which the sidecar "
+			"does not set and is the configuration's "
+			"default: 4k needs an aspect_ratio of " ASPECT_RATIOS_4K,
+			ar);
 	if (sidecar && o->resolution_line > 0)
 		return core_opts_fail(err, errlen, sidecar, o->resolution_line,
 				      "key 'resolution': resolution 4k needs "
 				      "an aspect_ratio of " ASPECT_RATIOS_4K
 				      ", which the sidecar does not set, and "
-				      "the configuration's default is %s", ar);
-	return core_opts_fail(err, errlen, sidecar ? sidecar : label, 0,
-			      "resolution 4k needs an aspect_ratio of "
-			      ASPECT_RATIOS_4K ", and %s: the "
-			      "configuration's defaults are resolution 4k "
-			      "and aspect_ratio %s (set aspect_ratio in %s)",
-			      sidecar ? "the sidecar sets neither" :
-					"there is no sidecar",
-			      ar, sidecar ? "it" : "a sidecar");
+				      "the configuration's default is %s",
+				      ar);
+	return core_opts_fail(
+		err, errlen, sidecar ? sidecar : label, 0,
+		"resolution 4k needs an aspect_ratio of " ASPECT_RATIOS_4K
+		", and %s: the "
+		"configuration's defaults are resolution 4k "
+		"and aspect_ratio %s (set aspect_ratio in %s)",
+		sidecar ? "the sidecar sets neither" : "there is no sidecar",
+		ar, sidecar ? "it" : "a sidecar");
 }
 
 int core_opts_validate(const struct job_opts *o, size_t prompt_len,
@@ -283,8 +287,8 @@ int core_opts_validate(const struct job_opts *o, size_t prompt_len,
 	/* The request always carries aspect_ratio, so a config default counts
 	 * as explicit; only auto (and the non-4k ratios) are refused. */
 	if (strcasecmp(o->resolution, "4k") == 0 &&
-	    !in_list(ASPECT_RATIOS_4K, o->aspect_ratio,
-		     strlen(o->aspect_ratio), false))
+	    !in_list(ASPECT_RATIOS_4K, o->aspect_ratio, strlen(o->aspect_ratio),
+		     false))
 		return fail_4k_ratio(o, label, sidecar, err, errlen);
 	/* named for the prompt file: an empty prompt is what is refused
 	 * (an image_url in the sidecar is the other way out) */
@@ -323,7 +327,7 @@ static int add_json_urls(struct buf *b, const struct job_opts *o)
 
 int core_opts_to_json(const struct job_opts *o, struct buf *out)
 {
-	struct buf j;	/* built aside, so that out changes only on success */
+	struct buf j; /* built aside, so that out changes only on success */
 
 	int r = -1;
 

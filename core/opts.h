@@ -13,27 +13,28 @@
 #define OPTS_MAX_URLS 16
 #define OPTS_MAX_URL_LEN 8192
 #define PROMPT_MAX_CHARS 20000
-#define PROMPT_MAX_FILE (1024 * 1024)	/* bigger prompt files: EFBIG */
-#define SIDECAR_MAX_FILE (256 * 1024)	/* bigger sidecars are refused */
+#define PROMPT_MAX_FILE (1024 * 1024) /* bigger prompt files: EFBIG */
+#define SIDECAR_MAX_FILE (256 * 1024) /* bigger sidecars are refused */
 
 /* The value lists, space-separated: the one place they are spelled out, used
  * both to check a value and to tell the user what is allowed. */
-#define ASPECT_RATIOS "auto 1:1 5:4 4:3 3:2 16:9 21:9 9:16 4:5 3:4 2:3 2:1 1:2 9:21"
+#define ASPECT_RATIOS \
+	"auto 1:1 5:4 4:3 3:2 16:9 21:9 9:16 4:5 3:4 2:3 2:1 1:2 9:21"
 #define ASPECT_RATIOS_4K "16:9 9:16 2:1 1:2 21:9 9:21"
 #define RESOLUTIONS "1k 2k 4k"
 
 struct job_opts {
-	char aspect_ratio[8];	/* "auto", "16:9", ... */
-	char resolution[4];	/* "1k", "2k", "4k" */
+	char aspect_ratio[8]; /* "auto", "16:9", ... */
+	char resolution[4];   /* "1k", "2k", "4k" */
 	bool nsfw_checker;
-	bool aspect_ratio_given;	/* set explicitly by the sidecar */
+	bool aspect_ratio_given; /* set explicitly by the sidecar */
 	/* The sidecar's line that set each (1 for the first), 0 when it did
 	 * not (the value is the configuration's default): the cross-key
 	 * errors of core_opts_validate() point at it. */
 	int aspect_ratio_line;
 	int resolution_line;
 	size_t n_urls;
-	char *image_urls[OPTS_MAX_URLS];	/* malloc'd */
+	char *image_urls[OPTS_MAX_URLS]; /* malloc'd */
 };
 
 /* Fill o with the defaults (from the config: aspect ratio, resolution,

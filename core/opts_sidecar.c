@@ -23,15 +23,13 @@ enum key_id {
 	KEY_RESOLUTION,
 	KEY_NSFW_CHECKER,
 	KEY_IMAGE_URLS,
-	KEY_IMAGE_URL,		/* .opts only, and the only repeatable key */
+	KEY_IMAGE_URL, /* .opts only, and the only repeatable key */
 	KEY_COUNT
 };
 
 static const char *const key_names[KEY_COUNT] = {
-	[KEY_ASPECT_RATIO] = "aspect_ratio",
-	[KEY_RESOLUTION] = "resolution",
-	[KEY_NSFW_CHECKER] = "nsfw_checker",
-	[KEY_IMAGE_URLS] = "image_urls",
+	[KEY_ASPECT_RATIO] = "aspect_ratio", [KEY_RESOLUTION] = "resolution",
+	[KEY_NSFW_CHECKER] = "nsfw_checker", [KEY_IMAGE_URLS] = "image_urls",
 	[KEY_IMAGE_URL] = "image_url",
 };
 
@@ -139,15 +137,16 @@ static int check_url(const char *u, size_t n, char *why, size_t whylen)
 		unsigned char c = (unsigned char)u[i];
 
 		if (c <= ' ' || c == 0x7f) {
-			snprintf(why, whylen,
-				 "URL '%s' contains white space or a control character",
-				 core_opts_quote(&q, u, n));
+			snprintf(
+				why, whylen,
+				"URL '%s' contains white space or a control character",
+				core_opts_quote(&q, u, n));
 			return -1;
 		}
 	}
 	/* The authority runs to the first '/', '?' or '#'. */
-	for (end = host; end < n && u[end] != '/' && u[end] != '?' &&
-	     u[end] != '#'; end++)
+	for (end = host;
+	     end < n && u[end] != '/' && u[end] != '?' && u[end] != '#'; end++)
 		;
 	if (!has_host(u, host, end)) {
 		snprintf(why, whylen, "URL '%s' has no host",
@@ -300,12 +299,12 @@ static void note_line(struct job_opts *o, int k, int line)
 struct ini_pos {
 	const char *label;
 	int line;
-	int seen[KEY_COUNT];	/* line where each key was first given */
+	int seen[KEY_COUNT]; /* line where each key was first given */
 };
 
 /* One line, NUL-terminated (the text has no other NUL). */
-static int ini_line(struct job_opts *o, struct ini_pos *pos, char *s,
-		    char *err, size_t errlen)
+static int ini_line(struct job_opts *o, struct ini_pos *pos, char *s, char *err,
+		    size_t errlen)
 {
 	struct quoted q;
 	char why[256];
@@ -367,7 +366,7 @@ static int ini_lines(struct job_opts *o, const char *label, char *text,
 	char *p = text, *end = text + len, *eol;
 
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-		p += 3;		/* a UTF-8 byte order mark, as some editors write */
+		p += 3; /* a UTF-8 byte order mark, as some editors write */
 	while (p < end) {
 		pos.line++;
 		eol = memchr(p, '\n', (size_t)(end - p));
@@ -394,7 +393,7 @@ int core_opts_parse_ini(struct job_opts *o, const char *label, const char *text,
 	if (check_sidecar_size(label, len, err, errlen) < 0 ||
 	    parse_begin(&work, o, label, err, errlen) < 0)
 		return -1;
-	copy = malloc(len + 1);		/* split into lines in place */
+	copy = malloc(len + 1); /* split into lines in place */
 	if (!copy) {
 		core_opts_free(&work);
 		return core_opts_fail(err, errlen, label, 0, "out of memory");
@@ -423,8 +422,8 @@ static int line_at(struct line_counter *lc, size_t off)
 	return lc->line;
 }
 
-static int json_url_array(struct job_opts *o, const struct json_doc *doc,
-			  int v, char *why, size_t whylen)
+static int json_url_array(struct job_opts *o, const struct json_doc *doc, int v,
+			  char *why, size_t whylen)
 {
 	int n = json_array_len(doc, v), i, e;
 	char *url;
@@ -472,13 +471,15 @@ static int json_member(struct job_opts *o, const struct json_doc *doc, int k,
 		return 0;
 	}
 	if (!json_is_string(doc, v)) {
-		snprintf(why, whylen, k == KEY_NSFW_CHECKER ?
-			 "must be true or false" : "must be a string");
+		snprintf(why, whylen,
+			 k == KEY_NSFW_CHECKER ? "must be true or false" :
+						 "must be a string");
 		return -1;
 	}
 	s = json_get_string(doc, v, SIDECAR_MAX_FILE);
 	if (!s) {
-		snprintf(why, whylen, "invalid escape or \\u0000 in the string");
+		snprintf(why, whylen,
+			 "invalid escape or \\u0000 in the string");
 		return -1;
 	}
 	r = set_key(o, k, s, why, whylen);
@@ -488,8 +489,8 @@ static int json_member(struct job_opts *o, const struct json_doc *doc, int k,
 
 struct json_pos {
 	const char *label;
-	int line;		/* of the member at hand */
-	int seen[KEY_COUNT];	/* line where each key was first given */
+	int line;	     /* of the member at hand */
+	int seen[KEY_COUNT]; /* line where each key was first given */
 };
 
 /* The member named name whose value is token v. */
@@ -528,12 +529,14 @@ static int json_members(struct job_opts *o, const struct json_doc *doc,
 	char *name;
 	int m, i, r;
 
-	for (m = 0, i = 1; m < doc->tok[0].size; m++, i = json_skip(doc, i + 1)) {
+	for (m = 0, i = 1; m < doc->tok[0].size;
+	     m++, i = json_skip(doc, i + 1)) {
 		pos.line = line_at(&lc, (size_t)doc->tok[i].start);
 		name = json_get_string(doc, i, KEY_MAX);
 		if (!name)
-			return core_opts_fail(err, errlen, label, pos.line,
-					      "a member name is too long or has an invalid escape");
+			return core_opts_fail(
+				err, errlen, label, pos.line,
+				"a member name is too long or has an invalid escape");
 		r = json_named_member(o, doc, &pos, name, i + 1, err, errlen);
 		free(name);
 		if (r < 0)
@@ -566,7 +569,8 @@ int core_opts_parse_json(struct job_opts *o, const char *label,
 		if (errno == E2BIG)
 			return core_opts_fail(err, errlen, label, 0,
 					      "more than %d JSON values, not "
-					      "a sidecar", SIDECAR_MAX_TOKENS);
+					      "a sidecar",
+					      SIDECAR_MAX_TOKENS);
 		if (errno == ENOMEM)
 			return core_opts_fail(err, errlen, label, 0,
 					      "out of memory");

@@ -112,8 +112,7 @@ static void outputs_remove(struct core *c, struct output *o)
 	c->n_outputs--;
 }
 
-static struct output *outputs_by_backing(struct core *c,
-					  const char *backing)
+static struct output *outputs_by_backing(struct core *c, const char *backing)
 {
 	size_t i;
 
@@ -151,8 +150,8 @@ static int meta_save(struct core *c, const struct output *o)
 	rc |= buf_printf(&b, ",\"completed\":%lld,\"completed_ns\":%ld}\n",
 			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
 	snprintf(file, sizeof(file), "%s.json", o->backing);
-	rc = rc ? -ENOMEM
-		: core_meta_save_later(c, o->id / OPTS_MAX_URLS, file, &b);
+	rc = rc ? -ENOMEM :
+		  core_meta_save_later(c, o->id / OPTS_MAX_URLS, file, &b);
 	buf_free(&b);
 	return rc;
 }
@@ -193,9 +192,9 @@ static struct output *meta_parse(const char *text, size_t len)
 			     core_load_read_mode(&doc, &o->read_mode) == 0;
 	}
 	json_doc_free(&doc);
-	if (o && (!numbers_ok || !o->name || !o->job || !o->prompt ||
-		  !o->task_id || !o->options || !o->url || !o->name[0] ||
-		  strchr(o->name, '/'))) {
+	if (o &&
+	    (!numbers_ok || !o->name || !o->job || !o->prompt || !o->task_id ||
+	     !o->options || !o->url || !o->name[0] || strchr(o->name, '/'))) {
 		output_free(o);
 		o = NULL;
 	}
@@ -230,11 +229,12 @@ static int insert_loaded(struct core *c, struct output *o)
 		return rc;
 	holder = outputs_find(c, o->name);
 	log_warn("out/%s: claimed by %s and %s; the older takes a history "
-		 "name", o->name, holder->backing, o->backing);
+		 "name",
+		 o->name, holder->backing, o->backing);
 	if (holder->id > o->id)
 		return retire_loaded(c, o);
 	outputs_remove(c, holder);
-	rc = outputs_insert(c, o);	/* room was just made */
+	rc = outputs_insert(c, o); /* room was just made */
 	DEBUGASSERT(rc == 0);
 	if (retire_loaded(c, holder) < 0) {
 		log_warn("out/%s: out of memory, ignored", holder->backing);
@@ -265,9 +265,9 @@ static void load_one_meta(struct core *c, const char *file)
 	if (!o) {
 		log_warn("out/%s: %s, ignored", file,
 			 rc == -EBADMSG ? "metadata not written by this store "
-					  "(its seal does not match)"
-			 : rc == -ELOOP ? core_store_strerror(rc)
-					: "unreadable metadata");
+					  "(its seal does not match)" :
+			 rc == -ELOOP	? core_store_strerror(rc) :
+					  "unreadable metadata");
 		return;
 	}
 	memcpy(o->backing, file, blen);
@@ -320,8 +320,8 @@ static const char *output_ext(const char *backing)
 }
 
 /* NAME.EXT for output 0, NAME~2.EXT for output 1, ... */
-static void output_name(const char *job, size_t i, const char *ext,
-			char *out, size_t outsz)
+static void output_name(const char *job, size_t i, const char *ext, char *out,
+			size_t outsz)
 {
 	if (i == 0)
 		snprintf(out, outsz, "%s%s", job, ext);
@@ -420,7 +420,7 @@ static int retire_live(struct core *c, const struct task *t)
 		rc = output_retire(c, o);
 		if (rc < 0)
 			return rc;
-		i = 0;	/* the table was reordered */
+		i = 0; /* the table was reordered */
 	}
 	return 0;
 }
@@ -555,7 +555,8 @@ void core_outputs_recover(struct core *c)
 		if (k == t->n_urls)
 			continue;
 		log_warn("jobs/%s.txt: task %" PRIu64 ": images without "
-			 "metadata, shown again in out/", t->name, t->seq);
+			 "metadata, shown again in out/",
+			 t->name, t->seq);
 		core_outputs_publish(c, t,
 				     core_table_reference(c, t->name) == t);
 	}
@@ -654,7 +655,8 @@ int core_output_xattr_list(struct core *c, const char *name, struct buf *out)
 		rc = -ENOENT;
 	for (i = 0; rc == 0 && i < sizeof(xattr_names) / sizeof(xattr_names[0]);
 	     i++) {
-		if (buf_add(out, xattr_names[i], strlen(xattr_names[i]) + 1) < 0)
+		if (buf_add(out, xattr_names[i], strlen(xattr_names[i]) + 1) <
+		    0)
 			rc = -E2BIG;
 	}
 	core_unlock(c);
@@ -695,7 +697,7 @@ int core_output_unlink(struct core *c, const char *name)
 		rc = -EIO;
 	if (rc < 0)
 		log_err("out/%s: cannot delete %s or its metadata: %s (the "
-			"next start may show it again)", name, meta,
-			strerror(-rc));
+			"next start may show it again)",
+			name, meta, strerror(-rc));
 	return rc;
 }

@@ -27,8 +27,7 @@ const char *core_sniff_image(const void *bytes, size_t len)
 	return NULL;
 }
 
-static bool all_bytes(const unsigned char *head, size_t len,
-		      int (*is)(int))
+static bool all_bytes(const unsigned char *head, size_t len, int (*is)(int))
 {
 	size_t i;
 
@@ -59,7 +58,10 @@ const char *core_sniff_describe(const void *bytes, size_t len)
 		return "gzip data";
 	if (starts_with(head, len, "PK\x03\x04", 4))
 		return "a zip archive";
-	if (starts_with(head, len, "\x7f" "ELF", 4) ||
+	if (starts_with(head, len,
+			"\x7f"
+			"ELF",
+			4) ||
 	    starts_with(head, len, "MZ", 2))
 		return "a program";
 	if (starts_with(head, len, "GIF8", 4))

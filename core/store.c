@@ -21,7 +21,8 @@ static bool not_owned(const struct stat *st, char *why, size_t whysz)
 {
 	if (st->st_uid == geteuid())
 		return false;
-	snprintf(why, whysz, "owned by uid %u, not by the daemon's user (uid %u)",
+	snprintf(why, whysz,
+		 "owned by uid %u, not by the daemon's user (uid %u)",
 		 (unsigned)st->st_uid, (unsigned)geteuid());
 	return true;
 }
@@ -120,8 +121,8 @@ static void drop_entry(const struct store *s, int dir_fd, const char *sub,
 	if (!S_ISREG(st.st_mode))
 		log_warn("%s/%s%s: not a regular file (not followed); %s",
 			 s->path, sub, name,
-			 S_ISDIR(st.st_mode) ? "left alone"
-					     : "the entry was removed");
+			 S_ISDIR(st.st_mode) ? "left alone" :
+					       "the entry was removed");
 	if (!S_ISDIR(st.st_mode))
 		unlinkat(dir_fd, name, 0);
 }
@@ -129,7 +130,7 @@ static void drop_entry(const struct store *s, int dir_fd, const char *sub,
 struct sweep {
 	const struct store *s;
 	int dir_fd;
-	const char *sub;	/* "records/", or "" for the data directory */
+	const char *sub; /* "records/", or "" for the data directory */
 };
 
 /* Temporary files of a crashed run are never whole: drop them. */
@@ -157,8 +158,8 @@ static int take_lock(struct store *s, char *err, size_t errlen)
 	struct buf other;
 	struct stat st;
 
-	s->lock_fd = core_store_open_file(s->dir_fd, "lock", O_RDWR | O_CREAT,
-					  0600);
+	s->lock_fd =
+		core_store_open_file(s->dir_fd, "lock", O_RDWR | O_CREAT, 0600);
 	if (s->lock_fd < 0) {
 		snprintf(err, errlen, "%s/lock: %s", s->path,
 			 core_store_strerror(s->lock_fd));
@@ -168,7 +169,8 @@ static int take_lock(struct store *s, char *err, size_t errlen)
 	    st.st_nlink != 1) {
 		snprintf(err, errlen,
 			 "%s/lock: not a regular file of its own (a special "
-			 "file or a hard link); remove it", s->path);
+			 "file or a hard link); remove it",
+			 s->path);
 		return -1;
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -256,7 +258,8 @@ static int load_key(struct store *s, char *err, size_t errlen)
 	else if (fstat(fd, &st) < 0)
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 	else if (!key_trouble(&st, why, sizeof(why)) &&
-		 pread(fd, s->key, sizeof(s->key), 0) != (ssize_t)sizeof(s->key))
+		 pread(fd, s->key, sizeof(s->key), 0) !=
+			 (ssize_t)sizeof(s->key))
 		snprintf(why, sizeof(why), "cannot read it");
 	if (fd >= 0)
 		close(fd);
@@ -298,8 +301,7 @@ int core_store_open(struct store *s, const char *data_dir, char *err,
 			 data_dir, strerror(errno));
 		goto fail;
 	}
-	s->dir_fd = open_dir_checked(AT_FDCWD, data_dir, data_dir, err,
-				     errlen);
+	s->dir_fd = open_dir_checked(AT_FDCWD, data_dir, data_dir, err, errlen);
 	if (s->dir_fd < 0 ||
 	    core_store_check_parents(data_dir, err, errlen) < 0 ||
 	    take_lock(s, err, errlen) < 0)
@@ -323,8 +325,8 @@ fail:
 
 void core_store_close(struct store *s)
 {
-	int *fds[] = { &s->jobs_fd, &s->records_fd, &s->out_fd, &s->tmp_fd,
-		       &s->lock_fd, &s->dir_fd };
+	int *fds[] = { &s->jobs_fd, &s->records_fd, &s->out_fd,
+		       &s->tmp_fd,  &s->lock_fd,    &s->dir_fd };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {

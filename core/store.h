@@ -31,14 +31,14 @@
 #define STORE_KEY_FILE "store.key"
 
 struct store {
-	char *path;		/* data_dir, absolute */
+	char *path; /* data_dir, absolute */
 	int dir_fd;
 	int jobs_fd;
 	int records_fd;
 	int out_fd;
 	int tmp_fd;
 	int lock_fd;
-	unsigned char key[STORE_KEY_LEN];	/* STORE_KEY_FILE */
+	unsigned char key[STORE_KEY_LEN]; /* STORE_KEY_FILE */
 };
 
 /* Check the data directory and its parents, create the layout (0700) and

@@ -59,7 +59,8 @@ int core_store_create_temp(int dir_fd, const char *prefix, char *name,
 			return errno ? -errno : -EIO;
 		memcpy(name, prefix, plen);
 		for (i = 0; i < TEMP_LETTERS; i++)
-			name[plen + i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
+			name[plen + i] =
+				alphabet[r[i] % (sizeof(alphabet) - 1)];
 		name[plen + TEMP_LETTERS] = '\0';
 		fd = core_store_open_file(dir_fd, name,
 					  O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -90,7 +91,8 @@ int core_store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
 		return rc;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			fn(ctx, de->d_name);
 	}
 	closedir(d);

@@ -46,20 +46,20 @@ static bool link_trouble(const struct stat *st, char *why, size_t whysz)
 	return true;
 }
 
-#define PARENT_LINKS_MAX 40	/* as the kernel's ELOOP limit */
+#define PARENT_LINKS_MAX 40 /* as the kernel's ELOOP limit */
 
 /* The walk of check_parents: the real folder reached so far and the path
  * still to follow. */
 struct parent_walk {
-	char real[PATH_MAX];	/* "" is "/" */
+	char real[PATH_MAX]; /* "" is "/" */
 	char rest[2 * PATH_MAX];
 	unsigned links;
 };
 
 /* Follow one symbolic link at w->real/name: its target replaces name at
  * the head of w->rest. 0, or -1 with why set. */
-static int walk_link(struct parent_walk *w, const char *name,
-		     const char *after, char *why, size_t whysz)
+static int walk_link(struct parent_walk *w, const char *name, const char *after,
+		     char *why, size_t whysz)
 {
 	char target[PATH_MAX], rest[2 * PATH_MAX];
 	char link[PATH_MAX + NAME_MAX + 2];
@@ -68,8 +68,7 @@ static int walk_link(struct parent_walk *w, const char *name,
 	snprintf(link, sizeof(link), "%s/%s", w->real, name);
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0 || ++w->links > PARENT_LINKS_MAX) {
-		snprintf(why, whysz, "%s",
-			 strerror(n < 0 ? errno : ELOOP));
+		snprintf(why, whysz, "%s", strerror(n < 0 ? errno : ELOOP));
 		return -1;
 	}
 	target[n] = '\0';
@@ -103,7 +102,7 @@ static int walk_step(struct parent_walk *w, char *why, size_t whysz)
 	name[len] = '\0';
 	after += len;
 	if (after[strspn(after, "/")] == '\0')
-		return 1;	/* the data directory: open_dir_checked's */
+		return 1; /* the data directory: open_dir_checked's */
 	memmove(w->rest, after, strlen(after) + 1);
 	if (strcmp(name, ".") == 0)
 		return 0;
@@ -116,13 +115,16 @@ static int walk_step(struct parent_walk *w, char *why, size_t whysz)
 	snprintf(next, sizeof(next), "%s/%s", w->real, name);
 	if (lstat(next, &st) < 0) {
 		if (errno == ENOENT)
-			return 1;	/* made by make_dirs, ours */
+			return 1; /* made by make_dirs, ours */
 		snprintf(why, whysz, "%s", strerror(errno));
 		return -1;
 	}
 	if (S_ISLNK(st.st_mode))
 		return link_trouble(&st, why, whysz) ||
-		       walk_link(w, name, w->rest, why, whysz) < 0 ? -1 : 0;
+				       walk_link(w, name, w->rest, why, whysz) <
+					       0 ?
+			       -1 :
+			       0;
 	if (strlen(next) >= sizeof(w->real)) {
 		snprintf(why, whysz, "%s", strerror(ENAMETOOLONG));
 		return -1;
@@ -153,8 +155,8 @@ int core_store_check_parents(const char *data_dir, char *err, size_t errlen)
 	if (data_dir[0] != '/' && !getcwd(cwd, sizeof(cwd)))
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 	else if ((size_t)snprintf(w->rest, sizeof(w->rest), "%s/%s",
-				  data_dir[0] == '/' ? "" : cwd, data_dir) >=
-		 sizeof(w->rest))
+				  data_dir[0] == '/' ? "" : cwd,
+				  data_dir) >= sizeof(w->rest))
 		snprintf(why, sizeof(why), "%s", strerror(ENAMETOOLONG));
 	else if (stat("/", &st) < 0)
 		snprintf(why, sizeof(why), "%s", strerror(errno));

@@ -15,8 +15,8 @@
 #define SEAL_LEN (sizeof(SEAL_HEAD) - 1 + SEAL_HEX + sizeof(SEAL_TAIL) - 1)
 
 /* HMAC-SHA256 under key of name, a NUL, and data; in hex. */
-static int seal_of(const unsigned char *key, const char *name,
-		   const char *data, size_t len, char hex[SEAL_HEX + 1])
+static int seal_of(const unsigned char *key, const char *name, const char *data,
+		   size_t len, char hex[SEAL_HEX + 1])
 {
 	static const char digits[] = "0123456789abcdef";
 	OSSL_PARAM params[] = {
@@ -91,9 +91,9 @@ int core_store_check_seal(const unsigned char *key, const char *name,
 	if (seal_of(key, name, data, body, hex) < 0)
 		return -ENOMEM;
 	return CRYPTO_memcmp(hex, data + body + sizeof(SEAL_HEAD) - 1,
-			     SEAL_HEX) == 0
-		       ? 0
-		       : -EBADMSG;
+			     SEAL_HEX) == 0 ?
+		       0 :
+		       -EBADMSG;
 }
 
 int core_store_write_sealed(const struct store *s, int dir_fd, const char *name,
@@ -101,8 +101,8 @@ int core_store_write_sealed(const struct store *s, int dir_fd, const char *name,
 {
 	int rc = core_store_seal(s->key, name, b);
 
-	return rc < 0 ? rc
-		      : core_store_write_atomic(dir_fd, name, b->data, b->len,
+	return rc < 0 ? rc :
+			core_store_write_atomic(dir_fd, name, b->data, b->len,
 						durable);
 }
 
@@ -111,7 +111,7 @@ int core_store_read_sealed(const struct store *s, int dir_fd, const char *name,
 {
 	int rc = core_store_read_file(dir_fd, name, max, out);
 
-	return rc < 0 ? rc
-		      : core_store_check_seal(s->key, name, out->data,
-					      out->len);
+	return rc < 0 ?
+		       rc :
+		       core_store_check_seal(s->key, name, out->data, out->len);
 }

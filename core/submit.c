@@ -105,12 +105,12 @@ mode_t core_submit_read_mode(struct core *c, const char *name)
 struct input {
 	struct buf prompt_file;
 	size_t prompt_len;
-	mode_t read_mode;		/* the prompt file's (core_read_mode) */
+	mode_t read_mode; /* the prompt file's (core_read_mode) */
 	struct job_opts opts;
 	struct buf opts_json;
-	char sidecar[NAME_MAX + 16];	/* "jobs/NAME.opts" if read, or "" */
-	bool opts_unknown;	/* the sidecar was refused: opts are not its */
-	char error[ERROR_MAX - 64];	/* invalid_input message, or "" */
+	char sidecar[NAME_MAX + 16]; /* "jobs/NAME.opts" if read, or "" */
+	bool opts_unknown; /* the sidecar was refused: opts are not its */
+	char error[ERROR_MAX - 64]; /* invalid_input message, or "" */
 };
 
 static void input_init(struct core *c, struct input *in)
@@ -167,8 +167,9 @@ static void read_options(struct core *c, const char *name, struct input *in)
 	buf_init(&ini, SIDECAR_MAX_FILE);
 	buf_init(&json, SIDECAR_MAX_FILE);
 	has_ini = read_sidecar(c, name, "opts", &ini, err, sizeof(err));
-	has_json = has_ini < 0 ? 0 : read_sidecar(c, name, "json", &json, err,
-						  sizeof(err));
+	has_json = has_ini < 0 ? 0 :
+				 read_sidecar(c, name, "json", &json, err,
+					      sizeof(err));
 	if (has_ini == 1 && has_json == 1) {
 		snprintf(err, sizeof(err),
 			 "jobs/%s.opts and jobs/%s.json both exist: keep one",
@@ -219,8 +220,7 @@ static void check_job_name(const char *name, const char *label,
 
 /* The prompt file alone: 0 when read (valid or not: see in->error),
  * -ENOENT when it is gone, another -errno when it cannot be read. */
-static int read_prompt_file(struct core *c, const char *name,
-			    struct input *in)
+static int read_prompt_file(struct core *c, const char *name, struct input *in)
 {
 	char file[NAME_MAX + 1], label[NAME_MAX + 8];
 	int rc;
@@ -260,8 +260,8 @@ static bool same_as_reference(const struct task *ref, const struct input *in)
 {
 	return ref && ref->state != TASK_FAILED && !in->error[0] &&
 	       ref->prompt_len == in->prompt_len &&
-	       memcmp(ref->prompt, buf_str(&in->prompt_file),
-		      in->prompt_len) == 0 &&
+	       memcmp(ref->prompt, buf_str(&in->prompt_file), in->prompt_len) ==
+		       0 &&
 	       strcmp(ref->opts_json, buf_str(&in->opts_json)) == 0;
 }
 
@@ -275,7 +275,8 @@ bool core_submit_input_unchanged(struct core *c, const struct task *t)
 	input_init(c, &in);
 	same = read_input(c, t->name, &in) == 0 && !in.error[0] &&
 	       t->prompt_len == in.prompt_len &&
-	       memcmp(t->prompt, buf_str(&in.prompt_file), in.prompt_len) == 0 &&
+	       memcmp(t->prompt, buf_str(&in.prompt_file), in.prompt_len) ==
+		       0 &&
 	       strcmp(t->opts_json, buf_str(&in.opts_json)) == 0;
 	input_free(&in);
 	return same;
@@ -358,8 +359,8 @@ static bool prompt_matches(const struct task *cur, const struct input *in)
 	if (in->error[0])
 		return core_task_is_refused(cur);
 	return cur->prompt_len == in->prompt_len &&
-	       memcmp(cur->prompt, buf_str(&in->prompt_file),
-		      in->prompt_len) == 0;
+	       memcmp(cur->prompt, buf_str(&in->prompt_file), in->prompt_len) ==
+		       0;
 }
 
 /* jobs/NAME.txt changed after its job's last submission: the daemon was
@@ -385,7 +386,8 @@ static void record_unsubmitted(struct core *c, const char *name,
 		 "(the daemon stopped before the close that ended the write "
 		 "was handled, or the file changed while it was stopped); "
 		 "nothing was sent, nothing was charged (write the prompt "
-		 "again to send it)", name);
+		 "again to send it)",
+		 name);
 	log_warn("jobs/%s.txt: %s", name, t->error);
 	if (core_table_insert(c, t) < 0) {
 		core_task_destroy(t);
@@ -406,7 +408,7 @@ static void check_prompt_file(void *ctx, const char *file)
 		return;
 	cur = core_table_current(c, name);
 	if (cur && cur->state == TASK_QUEUED)
-		return;	/* check_queued's */
+		return; /* check_queued's */
 	/* a job without a task may be that of a record set aside as corrupt
 	 * (the log names it): its state is unknown, not unsubmitted */
 	if (!cur && c->records_set_aside)
@@ -415,7 +417,7 @@ static void check_prompt_file(void *ctx, const char *file)
 	if (read_prompt_file(c, name, &in) == 0) {
 		if (!cur || !prompt_matches(cur, &in))
 			record_unsubmitted(c, name, &in);
-		else if (cur->forgotten) {	/* written again, same text */
+		else if (cur->forgotten) { /* written again, same text */
 			cur->forgotten = false;
 			core_task_save(c, cur);
 		}
@@ -427,7 +429,8 @@ void core_submit_check_unsubmitted(struct core *c)
 {
 	if (core_store_for_each(c->store.jobs_fd, check_prompt_file, c) < 0)
 		log_err("%s/jobs: cannot list it to check what was submitted: "
-			"%s", c->store.path, strerror(errno));
+			"%s",
+			c->store.path, strerror(errno));
 }
 
 /* The submission proper, under the submit lock. What the others must be
@@ -466,7 +469,7 @@ static int submit_locked(struct core *c, const char *name, bool *changed,
 	*ready = t->state == TASK_QUEUED ? seq : 0;
 	core_lock(c);
 	rc = core_table_insert(c, t);
-	if (rc == 0)	/* what t supersedes (core_table_keeps) */
+	if (rc == 0) /* what t supersedes (core_table_keeps) */
 		core_prune_job(c, t->name);
 	core_unlock_flush(c);
 	if (rc < 0) {

@@ -116,7 +116,7 @@ bool core_table_keeps(const struct core *c, const struct task *t)
 	size_t i = table_index(c, t->seq, &found);
 
 	if (t->state != TASK_QUEUED && !core_task_state_ended(t->state))
-		return true;	/* in flight: its credits are spent */
+		return true; /* in flight: its credits are spent */
 	for (i += found; i < c->n_tasks; i++) {
 		const struct task *newer = c->tasks[i];
 

@@ -13,8 +13,8 @@
 #define RECORD_TOKENS 256
 
 static const char *const state_words[] = {
-	[TASK_QUEUED] = "queued",	  [TASK_SENDING] = "sending",
-	[TASK_PENDING] = "pending",	  [TASK_PROCESSING] = "processing",
+	[TASK_QUEUED] = "queued",	    [TASK_SENDING] = "sending",
+	[TASK_PENDING] = "pending",	    [TASK_PROCESSING] = "processing",
 	[TASK_DOWNLOADING] = "downloading", [TASK_COMPLETED] = "completed",
 	[TASK_FAILED] = "failed",
 };
@@ -25,8 +25,8 @@ const char *core_task_state_word(enum task_state st)
 }
 
 static const char *const charge_words[] = {
-	[CHARGE_NONE] = "none",	    [CHARGE_HELD] = "held",
-	[CHARGE_SPENT] = "spent",   [CHARGE_REFUNDED] = "refunded",
+	[CHARGE_NONE] = "none",	  [CHARGE_HELD] = "held",
+	[CHARGE_SPENT] = "spent", [CHARGE_REFUNDED] = "refunded",
 	[CHARGE_DOUBT] = "doubt",
 };
 
@@ -189,7 +189,8 @@ static int load_strings(const struct json_doc *doc, int arr, char **dst,
 static int load_number(const struct json_doc *doc, const char *key,
 		       uint64_t *out)
 {
-	return json_get_uint(doc, json_get(doc, 0, key), RECORD_NUMBER_MAX, out);
+	return json_get_uint(doc, json_get(doc, 0, key), RECORD_NUMBER_MAX,
+			     out);
 }
 
 int core_load_read_mode(const struct json_doc *doc, mode_t *mode)
@@ -197,7 +198,7 @@ int core_load_read_mode(const struct json_doc *doc, mode_t *mode)
 	uint64_t num;
 
 	if (json_get(doc, 0, "read_mode") < 0)
-		return 0;	/* an older record: *mode keeps the default */
+		return 0; /* an older record: *mode keeps the default */
 	if (json_get_uint(doc, json_get(doc, 0, "read_mode"), 0777, &num) < 0)
 		return -1;
 	*mode = core_read_mode((mode_t)num);
@@ -214,7 +215,7 @@ static int load_options(struct task *t, const struct json_doc *doc, int i)
 		return -1;
 	core_opts_init(&t->opts, "auto", "1k", true);
 	if (doc->tok[i].size == 0)
-		return 0;	/* {}: not known (struct task, opts_json) */
+		return 0; /* {}: not known (struct task, opts_json) */
 	if (core_opts_parse_json(&t->opts, "record",
 				 doc->text + doc->tok[i].start,
 				 (size_t)(doc->tok[i].end - doc->tok[i].start),
@@ -293,10 +294,12 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 	    0)
 		return -1;
 	if (load_strings(doc, json_get(doc, 0, "stored"), t->stored,
-			 &n_stored) < 0 || n_stored != t->n_urls)
+			 &n_stored) < 0 ||
+	    n_stored != t->n_urls)
 		return -1;
 	if (load_strings(doc, json_get(doc, 0, "outputs"), t->published,
-			 &n_published) < 0 || n_published != t->n_urls)
+			 &n_published) < 0 ||
+	    n_published != t->n_urls)
 		return -1;
 	for (i = 0; i < t->n_urls; i++) {
 		drop_empty(&t->stored[i]);
@@ -366,12 +369,12 @@ struct record_op {
 	struct record_op *next;
 	enum record_kind kind;
 	int dir_fd;
-	char file[80];		/* the longest: out/'s SEQ-I.EXT.json */
+	char file[80]; /* the longest: out/'s SEQ-I.EXT.json */
 	struct buf data;
 	bool durable;
-	bool awaited;		/* its queuer reads rc (core_record_wait)
+	bool awaited; /* its queuer reads rc (core_record_wait)
 				 * and frees it */
-	uint64_t seq;		/* the task's: the log, META_FAILED */
+	uint64_t seq; /* the task's: the log, META_FAILED */
 	int rc;
 };
 
@@ -444,7 +447,7 @@ void core_task_delete_later(struct core *c, const struct task *t)
 {
 	struct record_op *op = op_new(RECORD_DELETE, c->store.records_fd);
 
-	if (!op) {	/* the record stays; the next start drops it */
+	if (!op) { /* the record stays; the next start drops it */
 		log_err("cannot delete the record of task %" PRIu64 ": %s",
 			t->seq, strerror(ENOMEM));
 		return;
@@ -463,7 +466,7 @@ int core_meta_save_later(struct core *c, uint64_t seq, const char *file,
 		return -ENOMEM;
 	snprintf(op->file, sizeof(op->file), "%s", file);
 	buf_free(&op->data);
-	op->data = *data;	/* taken over */
+	op->data = *data; /* taken over */
 	buf_init(data, data->max);
 	op->durable = true;
 	op->seq = seq;
@@ -482,8 +485,8 @@ static void meta_failed(struct core *c, uint64_t seq)
 
 static bool keeps_record(const struct core *c, uint64_t seq)
 {
-	size_t i, n = c->n_meta_failed < META_FAILED_MAX ? c->n_meta_failed
-							  : META_FAILED_MAX;
+	size_t i, n = c->n_meta_failed < META_FAILED_MAX ? c->n_meta_failed :
+							   META_FAILED_MAX;
 
 	for (i = 0; i < n; i++) {
 		if (c->meta_failed[i] == seq)
@@ -525,9 +528,9 @@ static void op_perform(struct core *c, struct record_op *op)
 {
 	switch (op->kind) {
 	case RECORD_SEALED:
-		op->rc = core_store_write_sealed(&c->store, op->dir_fd,
-						 op->file, &op->data,
-						 op->durable);
+		op->rc =
+			core_store_write_sealed(&c->store, op->dir_fd, op->file,
+						&op->data, op->durable);
 		if (op->rc < 0)
 			log_err("cannot record task %" PRIu64 ": %s", op->seq,
 				strerror(-op->rc));
@@ -538,7 +541,8 @@ static void op_perform(struct core *c, struct record_op *op)
 		if (op->rc < 0) {
 			log_err("cannot write out/%s: %s (its image stays in "
 				"the data directory; the next start shows it "
-				"in out/)", op->file, strerror(-op->rc));
+				"in out/)",
+				op->file, strerror(-op->rc));
 			meta_failed(c, op->seq);
 		}
 		break;
@@ -554,7 +558,8 @@ static void op_perform(struct core *c, struct record_op *op)
 		if (op->dir_fd == c->store.records_fd &&
 		    keeps_record(c, op->seq)) {
 			log_warn("records/%s kept: an image of the task has no "
-				 "metadata", op->file);
+				 "metadata",
+				 op->file);
 			break;
 		}
 		op->rc = core_store_unlink(op->dir_fd, op->file);

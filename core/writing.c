@@ -32,8 +32,8 @@ static struct writing *writing_add(struct core *c, const char *name)
 {
 	struct writing *w;
 
-	w = array_reserve(c->writing, c->n_writing, &c->cap_writing,
-			  sizeof(*w), WRITING_MAX);
+	w = array_reserve(c->writing, c->n_writing, &c->cap_writing, sizeof(*w),
+			  WRITING_MAX);
 	if (!w)
 		return NULL;
 	c->writing = w;
@@ -93,12 +93,13 @@ int core_writing_render(const struct writing *w, struct buf *out,
 		info->state = TASK_QUEUED;
 		info->updated = w->since;
 	}
-	return buf_printf(out,
-			  "queued\nupdated: %s\nnote: jobs/%s.txt is being written; it is "
-			  "submitted at its last close\n",
-			  when, w->name) < 0
-		       ? -ENOMEM
-		       : 0;
+	return buf_printf(
+		       out,
+		       "queued\nupdated: %s\nnote: jobs/%s.txt is being written; it is "
+		       "submitted at its last close\n",
+		       when, w->name) < 0 ?
+		       -ENOMEM :
+		       0;
 }
 
 size_t core_writing_names(const struct core *c, char **names)

@@ -107,12 +107,16 @@ static int check_key(const struct config *cfg, double *balance)
 	case NET_KEY_ACCEPTED:
 		return 0;
 	case NET_KEY_UNCHECKED:
-		fprintf(stderr, "gptimgfs: the key from %s was not checked: "
-			"%s; mounting anyway\n", source, what);
+		fprintf(stderr,
+			"gptimgfs: the key from %s was not checked: "
+			"%s; mounting anyway\n",
+			source, what);
 		return 0;
 	case NET_KEY_REFUSED:
-		fprintf(stderr, "gptimgfs: the API refused the key from %s: "
-			"%s\n", source, what);
+		fprintf(stderr,
+			"gptimgfs: the API refused the key from %s: "
+			"%s\n",
+			source, what);
 		return -1;
 	case NET_KEY_ERROR:
 		fprintf(stderr, "gptimgfs: cannot check the key from %s: %s\n",
@@ -133,7 +137,7 @@ static int run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *o)
 	if (!lc)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(lc, o->clone_fd);
-	if (o->max_idle_threads != UINT_MAX)	/* UINT_MAX: not given */
+	if (o->max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
 		fuse_loop_cfg_set_idle_threads(lc, o->max_idle_threads);
 	fuse_loop_cfg_set_max_threads(lc, o->max_threads);
 	rc = fuse_session_loop_mt(se, lc);
@@ -249,7 +253,7 @@ int main(int argc, char **argv)
 	core = open_core(&cfg);
 	if (!core)
 		goto out_config;
-	if (!isnan(balance))	/* `cat credits` need not ask again at once */
+	if (!isnan(balance)) /* `cat credits` need not ask again at once */
 		core_credits_update(core, balance, NULL, NULL);
 	if (fs_init(&fs, core) < 0)
 		goto out_core;

@@ -14,36 +14,36 @@
 #define DEFAULT_KEY "sk-sim-0000000000000000"
 
 static const char usage[] =
-"usage: gptimgfs-sim [--port N] [--bind ADDR] [--pending SECONDS]\n"
-"                    [--processing SECONDS] [--balance N] [--image-scale F]\n"
-"                    [--file-host HOST] [--verbose] [--help]\n"
-"\n"
-"Serves the GPT Image 2 API (POST /v1/images/generations, GET /v1/tasks/ID,\n"
-"GET /v1/credits) on ADDR (an IPv4 loopback address, default 127.0.0.1) and\n"
-"port N (default 0: any free port, printed on stdout). Images are served\n"
-"under /files/ and their URLs name HOST (default localhost) instead.\n"
-"The accepted key is $GPTIMGFS_SIM_KEY (default " DEFAULT_KEY ").\n"
-"\n"
-"  --pending S       a new task is pending S seconds (default 1)\n"
-"  --processing S    then processing S seconds (default 2)\n"
-"  --balance N       starting credits (default 10000)\n"
-"  --image-scale F   scale images by F in (0, 1] (1k = 1024 px at 1)\n"
-"  --verbose         one line per request on stderr\n"
-"\n"
-"Test directives in a prompt:\n"
-"  [sim:fail=CODE]   the task fails after processing with error CODE\n"
-"                    (message \"simulated failure\"); credits are refunded\n"
-"  [sim:outputs=N]   N output images (1..4)\n"
-"  [sim:nonimage]    the image URLs answer 200 with <html>expired</html>\n"
-"  [sim:nonimage=zeros], [sim:nonimage=gzip]\n"
-"                    ... with 4096 zero bytes, or a gzip stream\n"
-"  [sim:noise]       images of random pixels, which do not compress\n"
-"  [sim:url=URL]     every output URL is URL, whatever its scheme (printable,\n"
-"                    no spaces, quotes or backslashes)\n"
-"\n"
-"Control endpoints (no key): GET /_sim/stats, /_sim/requests,\n"
-"/_sim/prompts; POST /_sim/faults (a rule), DELETE /_sim/faults,\n"
-"POST /_sim/reset, POST /_sim/config.\n";
+	"usage: gptimgfs-sim [--port N] [--bind ADDR] [--pending SECONDS]\n"
+	"                    [--processing SECONDS] [--balance N] [--image-scale F]\n"
+	"                    [--file-host HOST] [--verbose] [--help]\n"
+	"\n"
+	"Serves the GPT Image 2 API (POST /v1/images/generations, GET /v1/tasks/ID,\n"
+	"GET /v1/credits) on ADDR (an IPv4 loopback address, default 127.0.0.1) and\n"
+	"port N (default 0: any free port, printed on stdout). Images are served\n"
+	"under /files/ and their URLs name HOST (default localhost) instead.\n"
+	"The accepted key is $GPTIMGFS_SIM_KEY (default " DEFAULT_KEY ").\n"
+	"\n"
+	"  --pending S       a new task is pending S seconds (default 1)\n"
+	"  --processing S    then processing S seconds (default 2)\n"
+	"  --balance N       starting credits (default 10000)\n"
+	"  --image-scale F   scale images by F in (0, 1] (1k = 1024 px at 1)\n"
+	"  --verbose         one line per request on stderr\n"
+	"\n"
+	"Test directives in a prompt:\n"
+	"  [sim:fail=CODE]   the task fails after processing with error CODE\n"
+	"                    (message \"simulated failure\"); credits are refunded\n"
+	"  [sim:outputs=N]   N output images (1..4)\n"
+	"  [sim:nonimage]    the image URLs answer 200 with <html>expired</html>\n"
+	"  [sim:nonimage=zeros], [sim:nonimage=gzip]\n"
+	"                    ... with 4096 zero bytes, or a gzip stream\n"
+	"  [sim:noise]       images of random pixels, which do not compress\n"
+	"  [sim:url=URL]     every output URL is URL, whatever its scheme (printable,\n"
+	"                    no spaces, quotes or backslashes)\n"
+	"\n"
+	"Control endpoints (no key): GET /_sim/stats, /_sim/requests,\n"
+	"/_sim/prompts; POST /_sim/faults (a rule), DELETE /_sim/faults,\n"
+	"POST /_sim/reset, POST /_sim/config.\n";
 
 static int bad(const char *what, const char *value)
 {
@@ -58,7 +58,9 @@ static int parse_number(const char *s, double min, double max, double *out)
 	errno = 0;
 	*out = strtod(s, &end);
 	return errno || end == s || *end || !isfinite(*out) || *out < min ||
-	       *out > max ? -1 : 0;
+			       *out > max ?
+		       -1 :
+		       0;
 }
 
 static int parse_args(int argc, char **argv, struct sim_options *o)
@@ -91,7 +93,8 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
 			o->bind_addr = optarg;
 			break;
 		case 'P':
-			if (parse_number(optarg, 0, 1e6, &o->pending_seconds) < 0)
+			if (parse_number(optarg, 0, 1e6, &o->pending_seconds) <
+			    0)
 				return bad("bad --pending", optarg);
 			break;
 		case 'R':

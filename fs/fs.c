@@ -15,8 +15,8 @@ static const struct {
 	const char *name;
 	fuse_ino_t ino;
 } fixed_entries[] = {
-	{ "jobs", FS_INO_JOBS },   { "status", FS_INO_STATUS },
-	{ "wait", FS_INO_WAIT },   { "out", FS_INO_OUT },
+	{ "jobs", FS_INO_JOBS },       { "status", FS_INO_STATUS },
+	{ "wait", FS_INO_WAIT },       { "out", FS_INO_OUT },
 	{ "credits", FS_INO_CREDITS },
 };
 
@@ -47,9 +47,9 @@ static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	/* out/ is writable for rm under default_permissions (allow_other);
 	 * nothing else can be changed there */
-	mode_t mode = ino == FS_INO_JOBS || ino == FS_INO_OUT ? S_IFDIR | 0755
-		    : ino == FS_INO_CREDITS ? fs_credits_mode(fs)
-		    : S_IFDIR | 0555;
+	mode_t mode = ino == FS_INO_JOBS || ino == FS_INO_OUT ? S_IFDIR | 0755 :
+		      ino == FS_INO_CREDITS ? fs_credits_mode(fs) :
+					      S_IFDIR | 0555;
 
 	fs_stat_synthetic(fs, st, ino, mode, 0, fs->mount_time.tv_sec);
 }
@@ -58,7 +58,7 @@ int fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
 		   double entry_ttl, double attr_ttl,
 		   const struct fuse_file_info *fi)
 {
-	struct fs *fs = fs_of(req);	/* req is gone once replied */
+	struct fs *fs = fs_of(req); /* req is gone once replied */
 	struct fuse_entry_param e;
 	int rc;
 
@@ -162,14 +162,13 @@ static int node_get(struct fs *fs, fuse_ino_t ino, struct node_ref *r)
 		r->copy.name = r->name;
 		rc = 0;
 	} else if (n) {
-		rc = -ENOENT;	/* detached: r->area still says where */
+		rc = -ENOENT; /* detached: r->area still says where */
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return rc;
 }
 
-static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st,
-		   double *ttl)
+static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st, double *ttl)
 {
 	struct node_ref r;
 	int rc;
@@ -228,8 +227,8 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct node_ref r;
-	int rc = ino < FS_INO_FIRST_DYNAMIC ? -EACCES
-					    : node_get(fs_of(req), ino, &r);
+	int rc = ino < FS_INO_FIRST_DYNAMIC ? -EACCES :
+					      node_get(fs_of(req), ino, &r);
 
 	if (rc == -ENOENT && r.area == AREA_JOBS) {
 		/* open, but unlinked or renamed over since: by descriptor */
@@ -256,8 +255,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_view_open(req, ino, fi);
 		return;
 	}
-	rc = ino < FS_INO_FIRST_DYNAMIC ? -EISDIR
-					: node_get(fs_of(req), ino, &r);
+	rc = ino < FS_INO_FIRST_DYNAMIC ? -EISDIR :
+					  node_get(fs_of(req), ino, &r);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -422,8 +421,8 @@ static int list_root(struct dirlist *dl)
 	size_t i;
 
 	for (i = 0; i < N_FIXED; i++) {
-		mode_t type = fixed_entries[i].ino == FS_INO_CREDITS ? S_IFREG
-								     : S_IFDIR;
+		mode_t type = fixed_entries[i].ino == FS_INO_CREDITS ? S_IFREG :
+								       S_IFDIR;
 
 		if (fs_dirlist_add(dl, fixed_entries[i].name, type) < 0)
 			return -ENOMEM;
@@ -475,8 +474,8 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 }
 
-static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t off, struct fuse_file_info *fi)
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
 {
 	struct dirlist *dl =
 		FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_DIR), struct dirlist);

@@ -46,7 +46,7 @@ struct fs {
 	struct fuse_session *se;
 	uid_t uid;
 	gid_t gid;
-	bool allow_other;	/* other users may use the mount */
+	bool allow_other; /* other users may use the mount */
 	struct timespec mount_time;
 
 	/* the node table; acquire before the core's lock (lock order: see
@@ -62,7 +62,7 @@ struct fs {
 	pthread_mutex_t parked_lock;
 	struct fs_parked *parked;
 
-	pthread_mutex_t events_lock;	/* the notifier's queue; a leaf */
+	pthread_mutex_t events_lock; /* the notifier's queue; a leaf */
 	pthread_cond_t events_cond;
 	struct fs_event *events_head, *events_tail;
 	bool stopping;

@@ -13,10 +13,10 @@
 #include "util/debugassert.h"
 
 /* How long the kernel may trust what we said (seconds). */
-#define TTL_FIXED 3600.0	/* the directories never change */
-#define TTL_JOBS 1.0		/* changes come through us anyway */
-#define TTL_VIEW 0.0		/* status/, wait/, credits change all along */
-#define TTL_OUT 3600.0		/* an image never changes in place */
+#define TTL_FIXED 3600.0 /* the directories never change */
+#define TTL_JOBS 1.0	 /* changes come through us anyway */
+#define TTL_VIEW 0.0	 /* status/, wait/, credits change all along */
+#define TTL_OUT 3600.0	 /* an image never changes in place */
 /* ... but a name in out/ moves to a newer image when a job's next task
  * completes: the kernel asks at every path lookup, so that `cat wait/x &&
  * cp out/x.png` never gets the older image from a cached entry */
@@ -53,18 +53,17 @@ bool fs_may_read(const struct fs *fs, fuse_req_t req, mode_t mode);
  * dispatch on. The kinds start far from 0 so that zeroed or stray memory
  * fails the debug builds' check in fs_handle_get. */
 enum fs_handle_kind {
-	FS_HANDLE_DIR = 0x4a1d0001,	/* struct dirlist */
-	FS_HANDLE_JOBS,			/* struct jobs_handle */
-	FS_HANDLE_VIEW,			/* struct view_handle */
-	FS_HANDLE_OUT,			/* struct out_handle */
+	FS_HANDLE_DIR = 0x4a1d0001, /* struct dirlist */
+	FS_HANDLE_JOBS,		    /* struct jobs_handle */
+	FS_HANDLE_VIEW,		    /* struct view_handle */
+	FS_HANDLE_OUT,		    /* struct out_handle */
 };
 
 struct fs_handle {
 	enum fs_handle_kind kind;
 };
 
-static inline void fs_handle_set(struct fuse_file_info *fi,
-				 struct fs_handle *h)
+static inline void fs_handle_set(struct fuse_file_info *fi, struct fs_handle *h)
 {
 	fi->fh = (uintptr_t)h;
 }
@@ -88,11 +87,11 @@ static inline struct fs_handle *fs_handle_get(const struct fuse_file_info *fi,
 
 /* The handle struct of type that holds header h (member hdr). */
 #define FS_HANDLE_OF(h, type) \
-	((type *)(void *)((char *)(h) - offsetof(type, hdr)))
+	((type *)(void *)((char *)(h)-offsetof(type, hdr)))
 
 /* A directory listing taken at opendir and served from memory. */
 struct dirlist {
-	struct fs_handle hdr;	/* FS_HANDLE_DIR */
+	struct fs_handle hdr; /* FS_HANDLE_DIR */
 	size_t n, cap;
 	char **names;
 	mode_t *types;
@@ -129,13 +128,13 @@ int fs_jobs_list(struct fs *fs, struct dirlist *dl);
 
 /* status/, wait/, credits */
 struct view_handle {
-	struct fs_handle hdr;	/* FS_HANDLE_VIEW */
-	enum fs_area area;	/* status/ or wait/; AREA_NONE: credits */
+	struct fs_handle hdr; /* FS_HANDLE_VIEW */
+	enum fs_area area;    /* status/ or wait/; AREA_NONE: credits */
 	/* two reads of one descriptor may overlap; acquire after fs's
 	 * parked_lock, before the core's lock */
 	pthread_mutex_t lock;
-	bool rendered;		/* text holds the snapshot */
-	bool failed;		/* wait/: the job failed (EIO after the text) */
+	bool rendered; /* text holds the snapshot */
+	bool failed;   /* wait/: the job failed (EIO after the text) */
 	char name[NAME_MAX + 1];
 	struct buf text;
 };

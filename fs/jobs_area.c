@@ -27,9 +27,9 @@
 #include "util/log.h"
 
 struct jobs_handle {
-	struct fs_handle hdr;	/* FS_HANDLE_JOBS */
+	struct fs_handle hdr; /* FS_HANDLE_JOBS */
 	int fd;
-	bool changed;		/* created, truncated or written: counted in
+	bool changed; /* created, truncated or written: counted in
 				   its node's changers (under nodes_lock) */
 };
 
@@ -87,7 +87,8 @@ static void remark(struct fs *fs, struct fs_node *n)
 	}
 	if (n->marked == NULL && job[0])
 		log_err("jobs/%s: out of memory: status/%s does not say "
-			"that it is being written", n->name, job);
+			"that it is being written",
+			n->name, job);
 	if (old)
 		core_write_end(fs->core, old);
 	free(old);
@@ -188,8 +189,8 @@ static void end_mark(struct fs *fs, fuse_ino_t ino)
  * changed the file submits it — once, whatever other descriptors,
  * processes and FLUSHes came before — and then ends the job's mark. A
  * handle whose open the kernel dropped (released false) submits nothing. */
-static void track_release(struct fs *fs, fuse_ino_t ino,
-			  struct jobs_handle *h, bool released)
+static void track_release(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h,
+			  bool released)
 {
 	char name[NAME_MAX + 1];
 
@@ -287,7 +288,7 @@ void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
 		fs_handle_set(fi, &h->hdr);
 		rc = reply_jobs_entry(req, name, &st, fi);
 	}
-	if (rc < 0) {	/* no release will come for this handle */
+	if (rc < 0) { /* no release will come for this handle */
 		close(fd);
 		free(h);
 	}
@@ -476,15 +477,15 @@ static int apply_attrs(fuse_req_t req, struct fs_node *n, int fd,
 	int rc = 0;
 
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
-		return -EPERM;	/* the files are the mounting user's */
+		return -EPERM; /* the files are the mounting user's */
 	if ((to_set & FUSE_SET_ATTR_MODE) &&
 	    fchmod(fd, attr->st_mode & 07777) < 0)
 		return -errno;
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		rc = set_size(req, n, attr->st_size, fi);
-	if (rc == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-				  FUSE_SET_ATTR_ATIME_NOW |
-				  FUSE_SET_ATTR_MTIME_NOW)))
+	if (rc == 0 &&
+	    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
 		rc = set_times(fd, attr, to_set);
 	return rc;
 }
@@ -494,10 +495,10 @@ static int apply_attrs(fuse_req_t req, struct fs_node *n, int fd,
 void fs_jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
 		     int to_set, struct fuse_file_info *fi)
 {
-	int fd = fi ? handle_of(fi)->fd
-		 : n->name[0] ? openat(jobs_fd(req), n->name,
-				       O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-			      : open_fd_of(fs_of(req), n->ino);
+	int fd = fi	    ? handle_of(fi)->fd :
+		 n->name[0] ? openat(jobs_fd(req), n->name,
+				     O_RDONLY | O_CLOEXEC | O_NOFOLLOW) :
+			      open_fd_of(fs_of(req), n->ino);
 	struct stat st;
 	int rc = fd < 0 ? -errno : 0;
 
@@ -647,7 +648,8 @@ int fs_jobs_list(struct fs *fs, struct dirlist *dl)
 		return rc;
 	}
 	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		rc = fs_dirlist_add(dl, de->d_name, S_IFREG);
 	}

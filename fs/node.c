@@ -65,7 +65,7 @@ enum fs_area fs_area_of_dir(fuse_ino_t dir)
 fuse_ino_t fs_dir_of_area(enum fs_area area)
 {
 	static const fuse_ino_t dirs[] = {
-		[AREA_NONE] = FS_INO_ROOT,	[AREA_JOBS] = FS_INO_JOBS,
+		[AREA_NONE] = FS_INO_ROOT,     [AREA_JOBS] = FS_INO_JOBS,
 		[AREA_STATUS] = FS_INO_STATUS, [AREA_WAIT] = FS_INO_WAIT,
 		[AREA_OUT] = FS_INO_OUT,
 	};
@@ -138,7 +138,7 @@ struct fs_node *fs_node_ref(struct fs *fs, enum fs_area area, const char *name,
 		n->nlookup++;
 		return n;
 	}
-	if (n)	/* the name now means another file */
+	if (n) /* the name now means another file */
 		fs_node_detach(fs, n);
 	n = calloc(1, sizeof(*n));
 	if (!n)

@@ -12,7 +12,7 @@
 struct fs_node {
 	fuse_ino_t ino;
 	enum fs_area area;
-	char *name;		/* NULL once detached (unlinked, replaced) */
+	char *name; /* NULL once detached (unlinked, replaced) */
 	uint64_t key;
 	uint64_t nlookup;
 	/* jobs/ files: while open, a descriptor of the stored file, so that

@@ -21,7 +21,7 @@ enum event_kind { EV_JOB, EV_OUTPUTS, EV_CREDITS, EV_STOP };
 struct fs_event {
 	enum event_kind kind;
 	struct fs_event *next;
-	char name[];		/* EV_JOB: the job */
+	char name[]; /* EV_JOB: the job */
 };
 
 struct fs_parked {
@@ -29,7 +29,7 @@ struct fs_parked {
 	struct view_handle *h;
 	size_t size;
 	off_t off;
-	int rc;			/* the last render's */
+	int rc; /* the last render's */
 	struct fs_parked *next;
 };
 
@@ -144,8 +144,8 @@ static void answer_parked(struct fs *fs, bool credits, const char *name)
 	pthread_mutex_lock(&fs->parked_lock);
 	pp = &fs->parked;
 	while ((p = *pp) != NULL) {
-		bool match = credits ? p->h->area == AREA_NONE
-				     : p->h->area != AREA_NONE &&
+		bool match = credits ? p->h->area == AREA_NONE :
+				       p->h->area != AREA_NONE &&
 					       strcmp(p->h->name, name) == 0;
 
 		if (match && (p->rc = fs_view_render(fs, p->h)) != -EAGAIN) {
@@ -161,7 +161,7 @@ static void answer_parked(struct fs *fs, bool credits, const char *name)
 		ready = p->next;
 		if (p->rc == 0)
 			fs_view_reply(p->req, p->h, p->size, p->off);
-		else	/* e.g. ENOENT: the job is gone */
+		else /* e.g. ENOENT: the job is gone */
 			fuse_reply_err(p->req, -p->rc);
 		free(p);
 	}

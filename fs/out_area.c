@@ -13,7 +13,7 @@
 #define XATTR_MAX (1024 * 1024)
 
 struct out_handle {
-	struct fs_handle hdr;	/* FS_HANDLE_OUT */
+	struct fs_handle hdr; /* FS_HANDLE_OUT */
 	int fd;
 };
 
@@ -37,7 +37,7 @@ int fs_out_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	int rc = core_output_find(fs->core, n->name, &o);
 
 	if (rc == 0 && o.id != n->key)
-		rc = -ENOENT;	/* the name now means a newer image */
+		rc = -ENOENT; /* the name now means a newer image */
 	if (rc == 0)
 		output_stat(fs, &o, n->ino, st);
 	return rc;
@@ -75,8 +75,8 @@ void fs_out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 
 	if (rc == 0 && o.id != n->key)
 		rc = -ENOENT;
-	if (rc == 0 && ((fi->flags & O_ACCMODE) != O_RDONLY ||
-			(fi->flags & O_TRUNC)))
+	if (rc == 0 &&
+	    ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)))
 		rc = -EACCES;
 	h = rc == 0 ? calloc(1, sizeof(*h)) : NULL;
 	if (rc == 0 && !h)
@@ -169,8 +169,7 @@ void fs_out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
 
 	buf_init(&value, XATTR_MAX);
 	if (rc == 0)
-		rc = core_output_xattr(fs_of(req)->core, n->name, attr,
-				       &value);
+		rc = core_output_xattr(fs_of(req)->core, n->name, attr, &value);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else

@@ -21,12 +21,12 @@ static const struct range4 special4[] = {
 	{ 0xa9fe0000, 16, ADDR_LINK_LOCAL },	/* 169.254/16 */
 	{ 0xac100000, 12, ADDR_PRIVATE },	/* 172.16/12 */
 	{ 0xc0000000, 24, ADDR_RESERVED },	/* 192.0.0/24 IETF protocols */
-	{ 0xc0000200, 24, ADDR_DOCUMENTATION },	/* 192.0.2/24 */
+	{ 0xc0000200, 24, ADDR_DOCUMENTATION }, /* 192.0.2/24 */
 	{ 0xc0586300, 24, ADDR_RESERVED },	/* 192.88.99/24 6to4 relays */
 	{ 0xc0a80000, 16, ADDR_PRIVATE },	/* 192.168/16 */
 	{ 0xc6120000, 15, ADDR_RESERVED },	/* 198.18/15 benchmarking */
-	{ 0xc6336400, 24, ADDR_DOCUMENTATION },	/* 198.51.100/24 */
-	{ 0xcb007100, 24, ADDR_DOCUMENTATION },	/* 203.0.113/24 */
+	{ 0xc6336400, 24, ADDR_DOCUMENTATION }, /* 198.51.100/24 */
+	{ 0xcb007100, 24, ADDR_DOCUMENTATION }, /* 203.0.113/24 */
 	{ 0xe0000000, 4, ADDR_MULTICAST },	/* 224/4 */
 	{ 0xf0000000, 4, ADDR_RESERVED },	/* 240/4, broadcast */
 };
@@ -72,17 +72,24 @@ struct range6 {
 /* The IPv6 special-purpose registry, less ::, ::1 and the ranges that
  * embed an IPv4 address; the first match wins. Outside 2000::/3 nothing is global. */
 static const struct range6 special6[] = {
+	/* NAT64 local */
 	{ { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 }, 48, ADDR_PRIVATE },
-								/* NAT64 local */
-	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, ADDR_DOCUMENTATION },	/* 2001:db8::/32 */
-	{ { 0x20, 0x01 }, 23, ADDR_RESERVED },		/* IETF protocols */
-	{ { 0x3f, 0xff }, 20, ADDR_DOCUMENTATION },		/* 3fff::/20 */
-	{ { 0x5f, 0x00 }, 16, ADDR_RESERVED },		/* SRv6 SIDs */
-	{ { 0xfc }, 7, ADDR_PRIVATE },				/* unique local */
+	/* 2001:db8::/32 */
+	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, ADDR_DOCUMENTATION },
+	/* IETF protocols */
+	{ { 0x20, 0x01 }, 23, ADDR_RESERVED },
+	/* 3fff::/20 */
+	{ { 0x3f, 0xff }, 20, ADDR_DOCUMENTATION },
+	/* SRv6 SIDs */
+	{ { 0x5f, 0x00 }, 16, ADDR_RESERVED },
+	/* unique local */
+	{ { 0xfc }, 7, ADDR_PRIVATE },
 	{ { 0xfe, 0x80 }, 10, ADDR_LINK_LOCAL },
-	{ { 0xfe, 0xc0 }, 10, ADDR_PRIVATE },			/* site-local */
+	/* site-local */
+	{ { 0xfe, 0xc0 }, 10, ADDR_PRIVATE },
 	{ { 0xff }, 8, ADDR_MULTICAST },
-	{ { 0x20 }, 3, ADDR_GLOBAL },				/* 2000::/3 */
+	/* 2000::/3 */
+	{ { 0x20 }, 3, ADDR_GLOBAL },
 };
 
 static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };

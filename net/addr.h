@@ -8,16 +8,16 @@
 #include <sys/socket.h>
 
 enum addr_class {
-	ADDR_GLOBAL,		/* reachable on the internet */
-	ADDR_LOOPBACK,		/* 127/8, ::1 */
-	ADDR_PRIVATE,		/* RFC 1918, fc00::/7, fec0::/10, 64:ff9b:1::/48 */
-	ADDR_SHARED,		/* 100.64/10 (carrier-grade NAT) */
-	ADDR_LINK_LOCAL,	/* 169.254/16, fe80::/10 */
-	ADDR_MULTICAST,		/* 224/4, ff00::/8 */
-	ADDR_UNSPECIFIED,	/* 0.0.0.0, :: */
-	ADDR_DOCUMENTATION,	/* 192.0.2/24, 198.51.100/24, 203.0.113/24,
+	ADDR_GLOBAL,	    /* reachable on the internet */
+	ADDR_LOOPBACK,	    /* 127/8, ::1 */
+	ADDR_PRIVATE,	    /* RFC 1918, fc00::/7, fec0::/10, 64:ff9b:1::/48 */
+	ADDR_SHARED,	    /* 100.64/10 (carrier-grade NAT) */
+	ADDR_LINK_LOCAL,    /* 169.254/16, fe80::/10 */
+	ADDR_MULTICAST,	    /* 224/4, ff00::/8 */
+	ADDR_UNSPECIFIED,   /* 0.0.0.0, :: */
+	ADDR_DOCUMENTATION, /* 192.0.2/24, 198.51.100/24, 203.0.113/24,
 				 * 2001:db8::/32, 3fff::/20 */
-	ADDR_RESERVED,		/* any other non-global range */
+	ADDR_RESERVED,	    /* any other non-global range */
 	ADDR_CLASSES
 };
 

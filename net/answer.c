@@ -40,7 +40,8 @@ void net_answer_error(const struct xfer *x, const struct xfer_result *r,
 		snprintf(e->code, sizeof(e->code), "redirected");
 		snprintf(e->message, sizeof(e->message),
 			 "the API answered %ld, a redirect to %s (not "
-			 "followed)", r->status, host);
+			 "followed)",
+			 r->status, host);
 		return;
 	}
 	if (r->transport == TRANSPORT_OK) {

@@ -73,8 +73,10 @@ static void sanitize_code(char *dst, size_t dstsz, const char *src)
 	for (o = 0; src[o] && o + 1 < dstsz; o++) {
 		c = src[o];
 		dst[o] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			 (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			 c == '-' ? c : '_';
+					 (c >= '0' && c <= '9') || c == '.' ||
+					 c == '_' || c == '-' ?
+				 c :
+				 '_';
 	}
 	dst[o] = '\0';
 }
@@ -108,11 +110,12 @@ int net_api_task_id_valid(const char *id)
 static int output_url_valid(const char *u)
 {
 	size_t scheme = strspn(u, "abcdefghijklmnopqrstuvwxyz"
-			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
 	size_t skip, i;
 
-	if (scheme == 0 || u[scheme] != ':' || !strchr(
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", u[0]))
+	if (scheme == 0 || u[scheme] != ':' ||
+	    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+		    u[0]))
 		return 0;
 	if (strncasecmp(u, "https://", 8) == 0)
 		skip = 8;
@@ -210,9 +213,9 @@ static int answer_open(struct json_doc *doc, const char *body, size_t len,
 
 /* The string member key of object obj, decoded (at most max bytes), or
  * NULL with err set. */
-static char *member_string(const struct json_doc *doc, int obj,
-			   const char *key, size_t max, const char *what,
-			   char *err, size_t errlen)
+static char *member_string(const struct json_doc *doc, int obj, const char *key,
+			   size_t max, const char *what, char *err,
+			   size_t errlen)
 {
 	int i = json_get(doc, obj, key);
 	char *s;
@@ -263,21 +266,19 @@ static int member_number(const struct json_doc *doc, int obj, const char *key,
 	}
 	if (json_get_number(doc, i, out) < 0) {
 		*out = dflt;
-		return fail(err, errlen, "%s: '%s' is not a number", what,
-			    key);
+		return fail(err, errlen, "%s: '%s' is not a number", what, key);
 	}
 	if (!isfinite(*out) || *out < lo || *out > hi) {
 		*out = dflt;
-		return fail(err, errlen, "%s: '%s' is out of range", what,
-			    key);
+		return fail(err, errlen, "%s: '%s' is out of range", what, key);
 	}
 	return 0;
 }
 
 /* The envelope's "code", when there is one, must say 200: a 2xx answer
  * carrying another code (and its "msg") is not a success. */
-static int envelope_ok(const struct json_doc *doc, const char *what,
-		       char *err, size_t errlen)
+static int envelope_ok(const struct json_doc *doc, const char *what, char *err,
+		       size_t errlen)
 {
 	char msg[128] = "";
 	double code;
@@ -384,9 +385,10 @@ static int task_urls(const struct json_doc *doc, struct api_task *t,
 				    k + 1);
 		u = json_get_string(doc, i, API_URL_MAX);
 		if (!u)
-			return fail(err, errlen,
-				    "%s: output URL %d is too long or badly escaped",
-				    what, k + 1);
+			return fail(
+				err, errlen,
+				"%s: output URL %d is too long or badly escaped",
+				what, k + 1);
 		if (!output_url_valid(u)) {
 			free(u);
 			return fail(err, errlen,
@@ -514,9 +516,8 @@ int net_api_parse_credits(const char *body, size_t len, double *balance,
 	    member_number(&doc, data, "total_purchased", 0, NAN,
 			  -API_NUMBER_MAX, API_NUMBER_MAX, &purchased, what,
 			  err, errlen) < 0 ||
-	    member_number(&doc, data, "total_consumed", 0, NAN,
-			  -API_NUMBER_MAX, API_NUMBER_MAX, &consumed, what,
-			  err, errlen) < 0) {
+	    member_number(&doc, data, "total_consumed", 0, NAN, -API_NUMBER_MAX,
+			  API_NUMBER_MAX, &consumed, what, err, errlen) < 0) {
 		*balance = NAN;
 		goto out;
 	}
@@ -578,7 +579,7 @@ int net_api_parse_error(long http_status, const char *body, size_t len,
 		snprintf(e->message, sizeof(e->message), "HTTP %ld %s",
 			 http_status,
 			 !body || len == 0 ? "with an empty body" :
-			 rc == 0 ? "without a message" :
-				   "with an unreadable body");
+			 rc == 0	   ? "without a message" :
+					     "with an unreadable body");
 	return rc;
 }

@@ -24,7 +24,7 @@
 #define API_REQUEST_MAX (512 * 1024)
 #define API_ANSWER_MAX (256 * 1024)
 
-#define API_TASK_ID_MAX 128	/* the same as the core's TASK_ID_MAX */
+#define API_TASK_ID_MAX 128 /* the same as the core's TASK_ID_MAX */
 #define API_MAX_URLS 16
 #define API_URL_MAX 8192
 #define API_CODE_MAX 64
@@ -64,12 +64,12 @@ enum api_task_status {
 
 struct api_task {
 	enum api_task_status status;
-	size_t n_urls;			/* > 0 exactly when completed */
-	char *urls[API_MAX_URLS];	/* malloc'd, http(s), no blanks */
+	size_t n_urls;		  /* > 0 exactly when completed */
+	char *urls[API_MAX_URLS]; /* malloc'd, http(s), no blanks */
 	/* when failed: printable, cut to size; the code only [A-Za-z0-9._-] */
 	char error_code[API_CODE_MAX];
 	char error_message[API_MESSAGE_MAX];
-	double created_at, completed_at;	/* Unix time, 0 when absent */
+	double created_at, completed_at; /* Unix time, 0 when absent */
 };
 
 /* A 2xx answer to GET /v1/tasks/{id}. expected_id (may be NULL) must equal
@@ -90,9 +90,9 @@ int net_api_parse_credits(const char *body, size_t len, double *balance,
 
 struct api_error {
 	long http_status;
-	char code[API_CODE_MAX];	/* "insufficient_credits", "http_502" */
+	char code[API_CODE_MAX]; /* "insufficient_credits", "http_502" */
 	char message[API_MESSAGE_MAX];
-	char type[API_CODE_MAX];	/* "billing_error", or "" */
+	char type[API_CODE_MAX]; /* "billing_error", or "" */
 };
 
 /* A non-2xx answer: {"error":{"code":...,"message":...,"type":...}}. e is

@@ -8,9 +8,9 @@
 
 struct bucket {
 	double tokens;
-	double rate;	/* tokens a second */
-	double burst;	/* the most tokens it holds */
-	int64_t at;	/* when tokens was last brought up to date */
+	double rate;  /* tokens a second */
+	double burst; /* the most tokens it holds */
+	int64_t at;   /* when tokens was last brought up to date */
 };
 
 void net_bucket_init(struct bucket *b, double rate, double burst, int64_t now);

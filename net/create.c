@@ -23,7 +23,8 @@
 static void not_started(struct net *n, struct ntask *t, const char *why)
 {
 	log_err("%s #%" PRIu64 ": cannot start the creation request: %s; "
-		"trying again", t->name, t->seq, why);
+		"trying again",
+		t->name, t->seq, why);
 	net_schedule(n, t, STEP_CREATE, net_backoff(n, REQ_CREATE, 0, 0));
 }
 
@@ -40,7 +41,8 @@ static void probe(struct net *n, struct ntask *t)
 	}
 	t->probing = true;
 	log_debug("%s #%" PRIu64 ": connecting to the API (try %u to reach "
-		  "it)", t->name, t->seq, t->unreached_tries + 1);
+		  "it)",
+		  t->name, t->seq, t->unreached_tries + 1);
 }
 
 void net_create_start(struct net *n, struct ntask *t,
@@ -50,7 +52,7 @@ void net_create_start(struct net *n, struct ntask *t,
 	struct xfer *x = NULL;
 	int rc;
 
-	if (ct->state != TASK_QUEUED) {	/* not ours to send */
+	if (ct->state != TASK_QUEUED) { /* not ours to send */
 		net_drop(n, t);
 		return;
 	}
@@ -93,12 +95,12 @@ void net_create_start(struct net *n, struct ntask *t,
 	}
 	if (t->unreached_tries)
 		log_debug("%s #%" PRIu64 ": POST " API_PATH_CREATE
-			  " (try %u to reach the API)", t->name, t->seq,
-			  t->unreached_tries + 1);
+			  " (try %u to reach the API)",
+			  t->name, t->seq, t->unreached_tries + 1);
 	else
 		log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE
-			 " (attempt %u)", t->name, t->seq,
-			 t->create_attempts + 1);
+			 " (attempt %u)",
+			 t->name, t->seq, t->create_attempts + 1);
 }
 
 /* Nothing reached the API (no name, no route, refused, no TLS handshake):
@@ -118,23 +120,26 @@ static void unreached(struct net *n, struct ntask *t,
 
 	if (t->unreached_tries++ == 0)
 		log_info("%s #%" PRIu64 ": the API cannot be reached (%s); "
-			 "waiting for it", t->name, t->seq, r->what);
-	wait = net_retry_unreached_delay(t->unreached_tries,
-					 t->unreached_since ?
-					     difftime(now, t->unreached_since) :
-					     0,
-				     &n->rng);
+			 "waiting for it",
+			 t->name, t->seq, r->what);
+	wait = net_retry_unreached_delay(
+		t->unreached_tries,
+		t->unreached_since ? difftime(now, t->unreached_since) : 0,
+		&n->rng);
 	if (wait < 0) {
-		snprintf(msg, sizeof(msg), "the API could not be reached for "
+		snprintf(msg, sizeof(msg),
+			 "the API could not be reached for "
 			 "%.0f hours (%s); nothing was sent",
 			 RETRY_UNREACHED_FOR / 3600, r->what);
 		net_fail(n, t, "network_error", msg);
 		return;
 	}
 	delay = (int64_t)ceil(1000 * wait);
-	snprintf(note, sizeof(note), "cannot reach the API (try %u: %s); "
-		 "nothing was sent; trying again in %lld s", t->unreached_tries,
-		 r->what, (long long)((delay + 999) / 1000));
+	snprintf(note, sizeof(note),
+		 "cannot reach the API (try %u: %s); "
+		 "nothing was sent; trying again in %lld s",
+		 t->unreached_tries, r->what,
+		 (long long)((delay + 999) / 1000));
 	if (!sending)
 		core_task_note(n->core, t->seq, note);
 	else if (core_task_unreached(n->core, t->seq, note,
@@ -247,9 +252,9 @@ void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
 		snprintf(msg, sizeof(msg), "%s; " MAY_BE_CHARGED, r->what);
 		net_fail(n, t, "bad_response", msg);
 	} else if (r->request_sent || r->transport == TRANSPORT_LOST) {
-		net_fail(n, t, "interrupted",
-		     "the creation request was sent but its answer was lost; "
-		     MAY_BE_CHARGED);
+		net_fail(
+			n, t, "interrupted",
+			"the creation request was sent but its answer was lost; " MAY_BE_CHARGED);
 	} else {
 		net_fail(n, t, "network_error", r->what);
 	}

@@ -12,7 +12,7 @@ void net_credits_request(struct net *n)
 	struct net_credits *cr = &n->credits;
 
 	if (cr->queued || cr->x || timer_armed(&cr->timer))
-		return;	/* one is under way: its answer serves both */
+		return; /* one is under way: its answer serves both */
 	cr->attempts = 0;
 	cr->deadline = net_timer_now() + NET_CREDITS_BUDGET_MS;
 	cr->queued = true;
@@ -70,7 +70,7 @@ void net_credits_done(struct net *n, struct xfer *x,
 			       r->status, e.code) == RETRY_NO ||
 	    (l->attempts && cr->attempts >= l->attempts) ||
 	    net_timer_now() + delay + NET_CREDITS_TIMEOUT * 1000 >
-	    cr->deadline ||
+		    cr->deadline ||
 	    net_timer_arm(&n->timers, &cr->timer, net_timer_now() + delay) < 0)
 		net_credits_fail(n, e.code, e.message);
 }

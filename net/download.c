@@ -31,14 +31,14 @@ void net_download_init(struct net *n)
 	net_xfer_url_host(n->api_url, host, sizeof(host));
 	len = strlen(host);
 	if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
-		memmove(host, host + 1, len - 2);	/* an IPv6 literal */
+		memmove(host, host + 1, len - 2); /* an IPv6 literal */
 		host[len - 2] = '\0';
 	}
 	if (getaddrinfo(host, NULL, &hints, &res) != 0)
-		return;		/* then global addresses only */
+		return; /* then global addresses only */
 	for (a = res; a; a = a->ai_next) {
-		enum addr_class cls = net_addr_classify(a->ai_addr,
-							a->ai_addrlen);
+		enum addr_class cls =
+			net_addr_classify(a->ai_addr, a->ai_addrlen);
 
 		if (cls != ADDR_GLOBAL)
 			n->api_classes |= ADDR_BIT(cls);
@@ -93,9 +93,10 @@ static void store_trouble(struct net *n, struct ntask *t, const char *why)
 	char note[768];
 
 	t->repolled = false;
-	snprintf(note, sizeof(note), "download: %s; the image waits at the "
-		 "API, retrying in %lld s", why,
-		 (long long)((delay + 999) / 1000));
+	snprintf(note, sizeof(note),
+		 "download: %s; the image waits at the "
+		 "API, retrying in %lld s",
+		 why, (long long)((delay + 999) / 1000));
 	log_warn("%s #%" PRIu64 ": %s", t->name, t->seq, note);
 	core_task_note(n->core, t->seq, note);
 	net_schedule(n, t, STEP_DOWNLOAD, delay);
@@ -104,8 +105,8 @@ static void store_trouble(struct net *n, struct ntask *t, const char *why)
 /* A download the rules forbid: no retry, no fresh URLs. */
 static void refused(struct net *n, struct ntask *t, const char *why)
 {
-	log_warn("%s #%" PRIu64 ": download of output %zu: %s", t->name,
-		 t->seq, t->output + 1, why);
+	log_warn("%s #%" PRIu64 ": download of output %zu: %s", t->name, t->seq,
+		 t->output + 1, why);
 	net_fail(n, t, "download_failed", why);
 }
 
@@ -113,8 +114,10 @@ static void over_cap(struct net *n, struct ntask *t)
 {
 	char why[160];
 
-	snprintf(why, sizeof(why), "the images of the task are larger than "
-		 "%" PRIu64 " bytes in all", n->max_task_bytes);
+	snprintf(why, sizeof(why),
+		 "the images of the task are larger than "
+		 "%" PRIu64 " bytes in all",
+		 n->max_task_bytes);
 	refused(n, t, why);
 }
 
@@ -232,7 +235,7 @@ static void store(struct net *n, struct ntask *t, const struct xfer *x,
 		not_image(n, t, x, host);
 	} else if (rc == -ENOENT) {
 		net_drop(n, t);
-	} else {	/* the core removed the file */
+	} else { /* the core removed the file */
 		snprintf(why, sizeof(why), "cannot store the image: %s",
 			 strerror(-rc));
 		store_trouble(n, t, why);
@@ -299,8 +302,8 @@ void net_download_done(struct net *n, struct ntask *t, struct xfer *x,
 		snprintf(why, sizeof(why), "%s answered %ld", host, r->status);
 	else
 		snprintf(why, sizeof(why), "%s: %s", host, r->what);
-	log_info("%s #%" PRIu64 ": download of output %zu: %s", t->name,
-		 t->seq, t->output + 1, why);
+	log_info("%s #%" PRIu64 ": download of output %zu: %s", t->name, t->seq,
+		 t->output + 1, why);
 	if (r->transport == TRANSPORT_OK &&
 	    (r->status == 403 || r->status == 404 || r->status == 410))
 		refresh(n, t, why);
@@ -309,7 +312,7 @@ void net_download_done(struct net *n, struct ntask *t, struct xfer *x,
 		again(n, t, why, r->retry_after);
 	else if (r->transport == TRANSPORT_OK)
 		refresh(n, t, why);
-	else	/* too big, not http(s), ... */
+	else /* too big, not http(s), ... */
 		net_fail(n, t, "download_failed", why);
 }
 

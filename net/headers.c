@@ -19,9 +19,8 @@ void net_free_headers(struct curl_slist *list)
 struct curl_slist *net_api_headers(const char *key, char *err, size_t errlen)
 {
 	static const char *const fixed[] = {
-		"Content-Type: application/json",
-		"Accept: application/json",
-		"Expect:",	/* no 100-continue round trip on POST */
+		"Content-Type: application/json", "Accept: application/json",
+		"Expect:", /* no 100-continue round trip on POST */
 	};
 	char line[NET_HEADER_MAX];
 	struct curl_slist *list = NULL, *l;
@@ -34,7 +33,8 @@ struct curl_slist *net_api_headers(const char *key, char *err, size_t errlen)
 	}
 	for (i = 0; key[i]; i++) {
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
-			snprintf(err, errlen, "the API key holds a control "
+			snprintf(err, errlen,
+				 "the API key holds a control "
 				 "character");
 			return NULL;
 		}

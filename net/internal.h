@@ -17,14 +17,14 @@
 #include "timer.h"
 #include "transfer.h"
 
-#define NET_BUCKETS 1024		/* task table hash chains */
-#define NET_MAX_ACTIVE 32		/* transfers at once */
-#define NET_RATE 20.0			/* requests a second, all transfers */
+#define NET_BUCKETS 1024  /* task table hash chains */
+#define NET_MAX_ACTIVE 32 /* transfers at once */
+#define NET_RATE 20.0	  /* requests a second, all transfers */
 #define NET_BURST 20.0
-#define NET_API_TIMEOUT 60L		/* seconds, whole API request */
-#define NET_CREDITS_TIMEOUT 3L		/* a balance read: someone waits */
-#define NET_CREDITS_BUDGET_MS 10000	/* all attempts of one read */
-#define NET_STOP_GRACE_MS 5000		/* creations on the wire at stop */
+#define NET_API_TIMEOUT 60L	    /* seconds, whole API request */
+#define NET_CREDITS_TIMEOUT 3L	    /* a balance read: someone waits */
+#define NET_CREDITS_BUDGET_MS 10000 /* all attempts of one read */
+#define NET_STOP_GRACE_MS 5000	    /* creations on the wire at stop */
 
 /* What a task needs next. */
 enum net_step {
@@ -38,27 +38,27 @@ enum net_step {
  * starts from a fresh core_task_get. */
 struct ntask {
 	uint64_t seq;
-	char *name;			/* for log lines */
-	struct ntask *hnext;		/* hash chain */
-	struct ntask *qnext;		/* slot or token queue */
-	bool queued;			/* in one of those queues */
-	bool holds_slot;		/* counts against max_inflight */
+	char *name;	     /* for log lines */
+	struct ntask *hnext; /* hash chain */
+	struct ntask *qnext; /* slot or token queue */
+	bool queued;	     /* in one of those queues */
+	bool holds_slot;     /* counts against max_inflight */
 	enum net_step step;
-	struct timer timer;		/* when the step is due */
-	struct xfer *x;			/* the step's transfer, if running */
-	char task_id[TASK_ID_MAX + 1];	/* the API's id, once polled */
-	unsigned create_attempts;	/* creations that reached the API */
-	unsigned unreached_tries;	/* creations that did not, in a row */
-	time_t unreached_since;		/* the first of those (recorded) */
-	bool probing;			/* the transfer is net_xfer_probe's */
-	bool probe_passed;		/* the API was reached: send now */
-	unsigned poll_failures;		/* transient poll failures in a row */
-	unsigned download_failures;	/* of the current output */
-	unsigned store_failures;	/* the data dir refused, in a row */
-	bool repolled;			/* fresh URLs were asked for once */
-	uint64_t task_bytes;		/* of its outputs stored so far */
-	size_t output;			/* the output being downloaded */
-	char tmp_name[32];		/* its temporary file (core_tmpfile) */
+	struct timer timer;	       /* when the step is due */
+	struct xfer *x;		       /* the step's transfer, if running */
+	char task_id[TASK_ID_MAX + 1]; /* the API's id, once polled */
+	unsigned create_attempts;      /* creations that reached the API */
+	unsigned unreached_tries;      /* creations that did not, in a row */
+	time_t unreached_since;	       /* the first of those (recorded) */
+	bool probing;		       /* the transfer is net_xfer_probe's */
+	bool probe_passed;	       /* the API was reached: send now */
+	unsigned poll_failures;	       /* transient poll failures in a row */
+	unsigned download_failures;    /* of the current output */
+	unsigned store_failures;       /* the data dir refused, in a row */
+	bool repolled;		       /* fresh URLs were asked for once */
+	uint64_t task_bytes;	       /* of its outputs stored so far */
+	size_t output;		       /* the output being downloaded */
+	char tmp_name[32];	       /* its temporary file (core_tmpfile) */
 };
 
 struct net_queue {
@@ -67,11 +67,11 @@ struct net_queue {
 
 /* The balance read: at most one at a time. */
 struct net_credits {
-	bool queued;			/* waiting for a token */
+	bool queued; /* waiting for a token */
 	struct xfer *x;
-	struct timer timer;		/* a retry is due */
+	struct timer timer; /* a retry is due */
 	unsigned attempts;
-	int64_t deadline;		/* give up after this */
+	int64_t deadline; /* give up after this */
 };
 
 struct net {
@@ -79,30 +79,30 @@ struct net {
 	char *api_url;
 	int64_t poll_ms;
 	unsigned max_inflight;
-	uint64_t max_task_bytes;	/* all outputs of one task */
-	bool plain_http;		/* api_url is http://, on loopback */
-	unsigned api_classes;		/* ADDR_BIT()s of api_url's addresses */
-	struct curl_slist *headers;	/* holds the key */
+	uint64_t max_task_bytes;    /* all outputs of one task */
+	bool plain_http;	    /* api_url is http://, on loopback */
+	unsigned api_classes;	    /* ADDR_BIT()s of api_url's addresses */
+	struct curl_slist *headers; /* holds the key */
 	CURLM *multi;
 	pthread_t thread;
 
-	pthread_mutex_t lock;		/* the inbox; a leaf */
+	pthread_mutex_t lock; /* the inbox; a leaf */
 	uint64_t *inbox;
 	size_t n_inbox, cap_inbox;
 	bool credits_wanted;
 	bool stop;
 
 	struct ntask *table[NET_BUCKETS];
-	unsigned inflight;		/* tasks holding a slot */
-	unsigned active;		/* transfers on the multi handle */
-	struct net_queue slot_wait;	/* creations waiting for a slot */
-	struct net_queue token_wait;	/* steps waiting for a token */
+	unsigned inflight;	     /* tasks holding a slot */
+	unsigned active;	     /* transfers on the multi handle */
+	struct net_queue slot_wait;  /* creations waiting for a slot */
+	struct net_queue token_wait; /* steps waiting for a token */
 	struct timer_heap timers;
 	struct bucket bucket;
 	struct xfer_pool pool;
 	uint64_t rng;
 	struct net_credits credits;
-	bool unreached_waiting;		/* a creation waits for the API */
+	bool unreached_waiting; /* a creation waits for the API */
 	bool stopping;
 	int64_t stop_deadline;
 	/* a run of failures of the multi calls of every turn (see
@@ -129,8 +129,8 @@ void net_api_reached(struct net *n);
  * (x is still the caller's). */
 int net_launch(struct net *n, struct xfer *x, struct ntask *t);
 /* A backoff in milliseconds for retry number attempt (0 for the first). */
-int64_t net_backoff(struct net *n, enum api_request_kind kind,
-		    unsigned attempt, double retry_after);
+int64_t net_backoff(struct net *n, enum api_request_kind kind, unsigned attempt,
+		    double retry_after);
 /* What went wrong with a request, as the API's error or, below HTTP, as
  * network_error and curl's words; a redirect (never followed) is
  * "redirected", saying where to. */

@@ -71,8 +71,7 @@ static enum net_key_verdict ask(const char *url,
 }
 
 enum net_key_verdict net_check_key(const struct net_config *cfg,
-				   double *balance, char *what,
-				   size_t whatlen)
+				   double *balance, char *what, size_t whatlen)
 {
 	enum net_key_verdict v = NET_KEY_ERROR;
 	struct curl_slist *headers;

@@ -23,7 +23,7 @@
 /* The sleep of a turn whose curl_multi_poll failed: short, for a wakeup
  * (a new task, the stop) cannot end it. */
 #define NET_POLL_FAILED_MS 100
-#define NET_INBOX_MAX ((size_t)1 << 24)	/* tasks ready, not yet seen */
+#define NET_INBOX_MAX ((size_t)1 << 24) /* tasks ready, not yet seen */
 
 /* ---- the inbox ---- */
 
@@ -47,7 +47,7 @@ static void task_ready(struct net *n, uint64_t seq)
 	    ct.state == TASK_PROCESSING || ct.state == TASK_DOWNLOADING)
 		t = net_task_add(n, &ct);
 	else
-		t = NULL;	/* ended, or sending (only ever by us) */
+		t = NULL; /* ended, or sending (only ever by us) */
 	if (t && ct.state == TASK_QUEUED) {
 		t->step = STEP_CREATE;
 		if (n->inflight < n->max_inflight) {
@@ -136,7 +136,8 @@ void net_task_ready(struct net *n, uint64_t seq)
 	pthread_mutex_unlock(&n->lock);
 	if (!added)
 		log_err("task #%" PRIu64 ": out of memory; it waits for the "
-			"next start", seq);
+			"next start",
+			seq);
 	wake(n);
 }
 
@@ -200,7 +201,8 @@ static void dispatch_downloads(struct net *n)
 {
 	struct ntask *t, *next;
 
-	for (t = n->token_wait.head; t && n->active < NET_MAX_ACTIVE; t = next) {
+	for (t = n->token_wait.head; t && n->active < NET_MAX_ACTIVE;
+	     t = next) {
 		next = t->qnext;
 		if (t->step != STEP_DOWNLOAD)
 			continue;
@@ -355,7 +357,7 @@ static void begin_stop(struct net *n)
 
 	n->stopping = true;
 	n->stop_deadline = net_timer_now() + NET_STOP_GRACE_MS;
-	net_timer_heap_free(&n->timers);	/* disarms every timer */
+	net_timer_heap_free(&n->timers); /* disarms every timer */
 	while (net_queue_pop(&n->slot_wait))
 		;
 	while (net_queue_pop(&n->token_wait))
@@ -405,7 +407,8 @@ static void net_sleep(struct net *n)
 	if (!multi_ok("curl_multi_poll",
 		      curl_multi_poll(n->multi, NULL, 0, ms, NULL),
 		      &n->poll_failing))
-		poll(NULL, 0, ms < NET_POLL_FAILED_MS ? ms : NET_POLL_FAILED_MS);
+		poll(NULL, 0,
+		     ms < NET_POLL_FAILED_MS ? ms : NET_POLL_FAILED_MS);
 }
 
 static void *net_thread(void *arg)
@@ -452,8 +455,8 @@ static void net_free(struct net *n)
 	curl_global_cleanup();
 }
 
-struct net *net_start(struct core *c, const struct net_config *cfg,
-		      char *err, size_t errlen)
+struct net *net_start(struct core *c, const struct net_config *cfg, char *err,
+		      size_t errlen)
 {
 	struct net *n;
 	int rc;
@@ -477,8 +480,8 @@ struct net *net_start(struct core *c, const struct net_config *cfg,
 	if (n->poll_ms < 10)
 		n->poll_ms = 10;
 	n->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;
-	n->max_task_bytes = cfg->max_task_bytes ? cfg->max_task_bytes :
-						  NET_MAX_TASK_BYTES;
+	n->max_task_bytes =
+		cfg->max_task_bytes ? cfg->max_task_bytes : NET_MAX_TASK_BYTES;
 	n->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 		 (uint64_t)(uintptr_t)n;
 	net_bucket_init(&n->bucket, NET_RATE, NET_BURST, net_timer_now());

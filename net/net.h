@@ -13,10 +13,10 @@ struct core;
 struct net;
 
 struct net_config {
-	const char *api_url;	/* "https://api.aivideoapi.ai", no trailing / */
-	const char *api_key;	/* sent only to api_url's host */
-	double poll_interval;	/* seconds between polls of one task */
-	unsigned max_inflight;	/* tasks at the API at once */
+	const char *api_url;   /* "https://api.aivideoapi.ai", no trailing / */
+	const char *api_key;   /* sent only to api_url's host */
+	double poll_interval;  /* seconds between polls of one task */
+	unsigned max_inflight; /* tasks at the API at once */
 	uint64_t max_task_bytes; /* all images of one task; 0: the default */
 };
 
@@ -31,21 +31,20 @@ struct net_config {
 #define NET_KEYCHECK_CONNECT 5L
 
 enum net_key_verdict {
-	NET_KEY_ACCEPTED,	/* 2xx with a balance */
-	NET_KEY_REFUSED,	/* 401 or 403: what is "401 CODE: message" */
-	NET_KEY_UNCHECKED,	/* no answer or another one: what says which */
-	NET_KEY_ERROR,		/* nothing sent: the key cannot go in a header,
+	NET_KEY_ACCEPTED,  /* 2xx with a balance */
+	NET_KEY_REFUSED,   /* 401 or 403: what is "401 CODE: message" */
+	NET_KEY_UNCHECKED, /* no answer or another one: what says which */
+	NET_KEY_ERROR,	   /* nothing sent: the key cannot go in a header,
 				 * or out of memory; what says which */
 };
 
 /* balance receives the balance when accepted, else NAN. what (at most
  * whatlen bytes, one line, never the key) says why when not accepted. */
 enum net_key_verdict net_check_key(const struct net_config *cfg,
-				   double *balance, char *what,
-				   size_t whatlen);
+				   double *balance, char *what, size_t whatlen);
 
-struct net *net_start(struct core *c, const struct net_config *cfg,
-		      char *err, size_t errlen);
+struct net *net_start(struct core *c, const struct net_config *cfg, char *err,
+		      size_t errlen);
 /* Hook targets (core_hooks.task_ready / credits_wanted). */
 void net_task_ready(struct net *n, uint64_t seq);
 void net_credits_wanted(struct net *n);

@@ -13,8 +13,8 @@
 static void again(struct net *n, struct ntask *t, const char *what,
 		  double retry_after)
 {
-	int64_t delay = net_backoff(n, REQ_POLL, t->poll_failures++,
-				    retry_after);
+	int64_t delay =
+		net_backoff(n, REQ_POLL, t->poll_failures++, retry_after);
 	char note[256];
 
 	snprintf(note, sizeof(note), "poll: %s; retrying in %lld s", what,
@@ -28,7 +28,7 @@ void net_poll_start(struct net *n, struct ntask *t, const struct core_task *ct)
 	struct xfer *x = NULL;
 	struct buf url;
 
-	if (ct->state < TASK_PENDING) {	/* no task id: not ours to poll */
+	if (ct->state < TASK_PENDING) { /* no task id: not ours to poll */
 		net_drop(n, t);
 		return;
 	}
@@ -75,7 +75,8 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 	case API_PROCESSING:
 		rc = core_task_progress(n->core, t->seq,
 					at.status == API_PENDING ?
-						TASK_PENDING : TASK_PROCESSING);
+						TASK_PENDING :
+						TASK_PROCESSING);
 		if (rc == -ENOENT)
 			net_drop(n, t);
 		else
@@ -120,5 +121,5 @@ void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
 	else if (r->transport == TRANSPORT_OK)
 		net_fail(n, t, e.code, e.message);
 	else
-		again(n, t, what, 0);	/* e.g. an answer over its cap */
+		again(n, t, what, 0); /* e.g. an answer over its cap */
 }

@@ -29,8 +29,7 @@
 static const struct retry_limits limits[] = {
 	[REQ_CREATE] = { RETRY_CREATE_ATTEMPTS, RETRY_CREATE_BASE,
 			 RETRY_CREATE_CAP },
-	[REQ_POLL] = { RETRY_POLL_ATTEMPTS, RETRY_POLL_BASE,
-		       RETRY_POLL_CAP },
+	[REQ_POLL] = { RETRY_POLL_ATTEMPTS, RETRY_POLL_BASE, RETRY_POLL_CAP },
 	[REQ_DOWNLOAD] = { RETRY_DOWNLOAD_ATTEMPTS, RETRY_DOWNLOAD_BASE,
 			   RETRY_DOWNLOAD_CAP },
 	[REQ_CREDITS] = { RETRY_CREDITS_ATTEMPTS, RETRY_CREDITS_BASE,
@@ -40,7 +39,7 @@ static const struct retry_limits limits[] = {
 const struct retry_limits *net_retry_limits(enum api_request_kind kind)
 {
 	if ((unsigned)kind >= sizeof(limits) / sizeof(limits[0]))
-		return &limits[REQ_CREDITS];	/* the most modest */
+		return &limits[REQ_CREDITS]; /* the most modest */
 	return &limits[kind];
 }
 
@@ -58,8 +57,7 @@ enum transport_result net_retry_transport_from_curl(int curl_code,
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_OPERATION_TIMEDOUT:
-		return request_sent ? TRANSPORT_LOST :
-				      TRANSPORT_CONNECT_FAILED;
+		return request_sent ? TRANSPORT_LOST : TRANSPORT_CONNECT_FAILED;
 	/* our own refusals and mistakes: the same request fails the same
 	 * way (the write callback refuses a body over its cap) */
 	case CURLE_UNSUPPORTED_PROTOCOL:
@@ -111,7 +109,7 @@ enum retry_verdict net_retry_classify(enum api_request_kind kind,
 	if (transport == TRANSPORT_CONNECT_FAILED ||
 	    transport == TRANSPORT_LOST)
 		return kind == REQ_CREATE ? RETRY_NO : RETRY_YES;
-	return RETRY_NO;	/* TRANSPORT_FATAL */
+	return RETRY_NO; /* TRANSPORT_FATAL */
 }
 
 /* splitmix64: tiny, good enough for jitter, and the state is the
@@ -130,7 +128,7 @@ double net_retry_delay(unsigned attempt, double base, double cap,
 {
 	double ceiling, unit, delay;
 
-	if (!(base > 0))	/* also NaN */
+	if (!(base > 0)) /* also NaN */
 		base = 0;
 	if (!(cap > 0))
 		cap = 0;
@@ -139,7 +137,7 @@ double net_retry_delay(unsigned attempt, double base, double cap,
 	ceiling = attempt >= 64 ? cap : fmin(cap, ldexp(base, (int)attempt));
 	unit = (double)(next_random(rng_state) >> 11) * 0x1.0p-53;
 	delay = unit * ceiling;
-	if (retry_after > 0 && delay < retry_after)	/* NaN: ignored */
+	if (retry_after > 0 && delay < retry_after) /* NaN: ignored */
 		delay = fmin(retry_after, RETRY_DELAY_MAX);
 	return delay;
 }
@@ -147,7 +145,7 @@ double net_retry_delay(unsigned attempt, double base, double cap,
 double net_retry_unreached_delay(unsigned tries, double waited,
 				 uint64_t *rng_state)
 {
-	if (!(waited < RETRY_UNREACHED_FOR))	/* also NaN */
+	if (!(waited < RETRY_UNREACHED_FOR)) /* also NaN */
 		return -1;
 	return net_retry_delay(tries ? tries - 1 : 0, RETRY_UNREACHED_BASE,
 			       RETRY_UNREACHED_CAP, 0, rng_state);
@@ -200,7 +198,7 @@ int net_retry_parse_retry_after(const char *value, time_t now, double *seconds)
 	if (start == end)
 		return -1;
 	for (i = start; i < end && isdigit((unsigned char)value[i]); i++)
-		if (v <= RETRY_DELAY_MAX)	/* more digits only grow it */
+		if (v <= RETRY_DELAY_MAX) /* more digits only grow it */
 			v = v * 10 + (value[i] - '0');
 	if (i == end) {
 		*seconds = fmin(v, RETRY_DELAY_MAX);

@@ -9,10 +9,10 @@
 #include <time.h>
 
 enum api_request_kind {
-	REQ_CREATE,	/* POST /v1/images/generations: spends credits */
-	REQ_POLL,	/* GET /v1/tasks/{id} */
-	REQ_DOWNLOAD,	/* GET of an output URL */
-	REQ_CREDITS,	/* GET /v1/credits */
+	REQ_CREATE,   /* POST /v1/images/generations: spends credits */
+	REQ_POLL,     /* GET /v1/tasks/{id} */
+	REQ_DOWNLOAD, /* GET of an output URL */
+	REQ_CREDITS,  /* GET /v1/credits */
 };
 
 /* How a transfer ended, below HTTP. */
@@ -64,8 +64,8 @@ enum retry_verdict {
 #define RETRY_DELAY_MAX 300.0
 
 struct retry_limits {
-	unsigned attempts;	/* 0: no limit */
-	double base, cap;	/* seconds, for net_retry_delay */
+	unsigned attempts; /* 0: no limit */
+	double base, cap;  /* seconds, for net_retry_delay */
 };
 
 const struct retry_limits *net_retry_limits(enum api_request_kind kind);

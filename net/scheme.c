@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define SCHEME_SHOWN 16		/* characters of a scheme in a message */
+#define SCHEME_SHOWN 16 /* characters of a scheme in a message */
 
 bool net_scheme_plain_http(const char *api_url)
 {
@@ -17,7 +17,7 @@ bool net_scheme_plain_http(const char *api_url)
 static void scheme_name(const char *url, char *out, size_t outlen)
 {
 	size_t len = strspn(url, "abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
 
 	if (len == 0 || len > SCHEME_SHOWN || url[len] != ':' ||
 	    strchr("0123456789+-.", url[0]))

@@ -11,7 +11,7 @@
 #include "tasks.h"
 #include "util/log.h"
 
-#define NET_POLL_JITTER 0.1	/* a poll comes up to 10% late */
+#define NET_POLL_JITTER 0.1 /* a poll comes up to 10% late */
 
 static struct ntask **chain(struct net *n, uint64_t seq)
 {
@@ -35,7 +35,8 @@ struct ntask *net_task_add(struct net *n, const struct core_task *ct)
 	if (!t || !(t->name = strdup(ct->name))) {
 		free(t);
 		log_err("%s #%" PRIu64 ": out of memory; the task waits for "
-			"the next start", ct->name, ct->seq);
+			"the next start",
+			ct->name, ct->seq);
 		return NULL;
 	}
 	t->seq = ct->seq;
@@ -110,7 +111,7 @@ static void release_slot(struct net *n, struct ntask *t)
 void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		  int64_t delay_ms)
 {
-	if (n->stopping) {	/* resumed at the next start */
+	if (n->stopping) { /* resumed at the next start */
 		net_drop(n, t);
 		return;
 	}
@@ -119,10 +120,11 @@ void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		net_queue_push(&n->token_wait, t);
 		return;
 	}
-	if (net_timer_arm(&n->timers, &t->timer,
-			  net_timer_now() + delay_ms) < 0) {
+	if (net_timer_arm(&n->timers, &t->timer, net_timer_now() + delay_ms) <
+	    0) {
 		log_warn("%s #%" PRIu64 ": out of memory for a timer; going on "
-			 "at once", t->name, t->seq);
+			 "at once",
+			 t->name, t->seq);
 		net_queue_push(&n->token_wait, t);
 	}
 }
@@ -135,8 +137,8 @@ void net_schedule_poll(struct net *n, struct ntask *t)
 	net_schedule(n, t, STEP_POLL, n->poll_ms + (int64_t)jitter);
 }
 
-int64_t net_backoff(struct net *n, enum api_request_kind kind,
-		    unsigned attempt, double retry_after)
+int64_t net_backoff(struct net *n, enum api_request_kind kind, unsigned attempt,
+		    double retry_after)
 {
 	const struct retry_limits *l = net_retry_limits(kind);
 

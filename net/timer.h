@@ -12,8 +12,8 @@
 #define TIMER_IDLE ((size_t)-1)
 
 struct timer {
-	int64_t due;	/* ms on CLOCK_MONOTONIC */
-	size_t slot;	/* index in the heap, TIMER_IDLE when not armed */
+	int64_t due; /* ms on CLOCK_MONOTONIC */
+	size_t slot; /* index in the heap, TIMER_IDLE when not armed */
 };
 
 struct timer_heap {

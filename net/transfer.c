@@ -16,10 +16,10 @@
 #include "api.h"
 
 #define XFER_CONNECT_TIMEOUT 10L
-#define XFER_LOW_SPEED_LIMIT 1L		/* bytes a second ... */
-#define XFER_LOW_SPEED_TIME 30L		/* ... for this long: stalled */
-#define XFER_DOWNLOAD_LOW_SPEED 4096L	/* an image trickling slower */
-#define XFER_DISK_CHECK (1024 * 1024)	/* look at free space this often */
+#define XFER_LOW_SPEED_LIMIT 1L	      /* bytes a second ... */
+#define XFER_LOW_SPEED_TIME 30L	      /* ... for this long: stalled */
+#define XFER_DOWNLOAD_LOW_SPEED 4096L /* an image trickling slower */
+#define XFER_DISK_CHECK (1024 * 1024) /* look at free space this often */
 #define XFER_DOWNLOAD_TIMEOUT 600L
 #define XFER_MAX_REDIRS 5L
 
@@ -41,7 +41,7 @@ static size_t write_answer(char *data, size_t size, size_t nmemb, void *ud)
 
 	if (buf_add(&x->answer, data, len) < 0) {
 		x->too_big = true;
-		return 0;	/* curl ends the transfer: CURLE_WRITE_ERROR */
+		return 0; /* curl ends the transfer: CURLE_WRITE_ERROR */
 	}
 	return len;
 }
@@ -73,11 +73,12 @@ static bool disk_nearly_full(struct xfer *x, size_t len)
 	unsigned long long reserve = XFER_DISK_RESERVE;
 	struct statvfs sv;
 
-	if (x->received > 0 && (x->received + (curl_off_t)len) /
-	    XFER_DISK_CHECK == x->received / XFER_DISK_CHECK)
+	if (x->received > 0 &&
+	    (x->received + (curl_off_t)len) / XFER_DISK_CHECK ==
+		    x->received / XFER_DISK_CHECK)
 		return false;
 	if (fstatvfs(x->fd, &sv) < 0)
-		return false;	/* write(2) will say what is wrong */
+		return false; /* write(2) will say what is wrong */
 	if (reserve > (unsigned long long)sv.f_blocks * sv.f_frsize / 20)
 		reserve = (unsigned long long)sv.f_blocks * sv.f_frsize / 20;
 	return (unsigned long long)sv.f_bavail * sv.f_frsize < reserve + len;
@@ -127,16 +128,16 @@ static void set_protocols(CURL *e, bool plain_http)
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
 			 plain_http ? "http" : "https");
 #else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, plain_http ?
-			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS) :
-			 (long)CURLPROTO_HTTPS);
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, plain_http ?
-			 (long)CURLPROTO_HTTP : (long)CURLPROTO_HTTPS);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+			 plain_http ? (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS) :
+				      (long)CURLPROTO_HTTPS);
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+			 plain_http ? (long)CURLPROTO_HTTP :
+				      (long)CURLPROTO_HTTPS);
 #endif
 }
 
-static struct xfer *xfer_new(struct xfer_pool *p, const char *url,
-			     long timeout)
+static struct xfer *xfer_new(struct xfer_pool *p, const char *url, long timeout)
 {
 	struct xfer *x = calloc(1, sizeof(*x));
 	CURL *e;
@@ -225,9 +226,12 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose,
 	if (purpose == CURLSOCKTYPE_IPCXN && cls != ADDR_GLOBAL &&
 	    !(x->rules.allowed & ADDR_BIT(cls))) {
 		char ip[INET6_ADDRSTRLEN] = "?";
-		const void *bytes = a->family == AF_INET6 ?
-			(const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr :
-			(const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+		const void *bytes =
+			a->family == AF_INET6 ?
+				(const void *)&((struct sockaddr_in6 *)&a->addr)
+					->sin6_addr :
+				(const void *)&((struct sockaddr_in *)&a->addr)
+					->sin_addr;
 
 		inet_ntop(a->family, bytes, ip, sizeof(ip));
 		snprintf(x->refused, sizeof(x->refused),
@@ -305,8 +309,8 @@ void net_xfer_result(struct xfer *x, CURLcode code, struct xfer_result *r)
 	r->code = code;
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	r->request_sent = request_sent(x->easy);
-	r->transport = net_retry_transport_from_curl((int)code,
-						     r->request_sent);
+	r->transport =
+		net_retry_transport_from_curl((int)code, r->request_sent);
 	r->retry_after = retry_after(x->easy);
 	/* the body's Content-Length said it was over the cap */
 	if (code == CURLE_FILESIZE_EXCEEDED)

@@ -22,10 +22,10 @@
 
 /* What a download may do. */
 struct xfer_rules {
-	unsigned allowed;	/* ADDR_BIT()s of non-global classes it may
+	unsigned allowed;     /* ADDR_BIT()s of non-global classes it may
 				 * connect to (those of api_url) */
-	bool plain_http;	/* http:// too, not only https:// */
-	curl_off_t max_bytes;	/* the body at most */
+	bool plain_http;      /* http:// too, not only https:// */
+	curl_off_t max_bytes; /* the body at most */
 };
 
 struct xfer_pool {
@@ -35,17 +35,17 @@ struct xfer_pool {
 
 struct xfer {
 	CURL *easy;
-	void *owner;		/* the task (or NULL for a balance read) */
-	struct buf answer;	/* API answers, at most API_ANSWER_MAX */
-	int fd;			/* downloads: where the body goes, else -1 */
-	curl_off_t received;	/* downloads: bytes written to fd */
-	bool too_big;		/* the body went over its cap */
-	int write_errno;	/* downloads: a failed write(2) */
-	struct xfer_rules rules;	/* downloads */
-	char refused[128];	/* downloads: why a connection was refused */
-	bool disk_full;		/* downloads: the reserve was reached */
-	bool not_image;		/* downloads: the first bytes are none */
-	unsigned char head[SNIFF_HEAD];	/* downloads: the first bytes */
+	void *owner;		 /* the task (or NULL for a balance read) */
+	struct buf answer;	 /* API answers, at most API_ANSWER_MAX */
+	int fd;			 /* downloads: where the body goes, else -1 */
+	curl_off_t received;	 /* downloads: bytes written to fd */
+	bool too_big;		 /* the body went over its cap */
+	int write_errno;	 /* downloads: a failed write(2) */
+	struct xfer_rules rules; /* downloads */
+	char refused[128];	 /* downloads: why a connection was refused */
+	bool disk_full;		 /* downloads: the reserve was reached */
+	bool not_image;		 /* downloads: the first bytes are none */
+	unsigned char head[SNIFF_HEAD]; /* downloads: the first bytes */
 	size_t head_len;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -54,10 +54,10 @@ struct xfer {
 struct xfer_result {
 	CURLcode code;
 	enum transport_result transport;
-	bool request_sent;	/* bytes of the request may have left */
-	long status;		/* HTTP status, 0 when none arrived */
-	double retry_after;	/* seconds, 0 when none was given */
-	char what[CURL_ERROR_SIZE + 64];	/* e.g. "connection refused" */
+	bool request_sent;  /* bytes of the request may have left */
+	long status;	    /* HTTP status, 0 when none arrived */
+	double retry_after; /* seconds, 0 when none was given */
+	char what[CURL_ERROR_SIZE + 64]; /* e.g. "connection refused" */
 };
 
 void net_xfer_pool_init(struct xfer_pool *p);

@@ -38,8 +38,10 @@ static void answer_task_id(struct sim_reply *rep, const char *id)
 	struct buf b;
 
 	buf_init(&b, ANSWER_MAX);
-	buf_printf(&b, "{\"code\":200,\"msg\":\"success\",\"data\":"
-		   "{\"taskId\":\"%s\"}}", id);
+	buf_printf(&b,
+		   "{\"code\":200,\"msg\":\"success\",\"data\":"
+		   "{\"taskId\":\"%s\"}}",
+		   id);
 	sim_reply_json(rep, &b);
 	buf_free(&b);
 }
@@ -72,13 +74,14 @@ void sim_api_create(struct sim_req *r)
 		pthread_cond_signal(&s->wake);
 	}
 	pthread_mutex_unlock(&s->lock);
-	free(tmpl.callback_url);	/* NULL when the task took it */
+	free(tmpl.callback_url); /* NULL when the task took it */
 	sim_create_free(&c);
 	if (task)
 		answer_task_id(&r->reply, id);
 	else if (insufficient)
-		sim_reply_error(&r->reply, 402, "insufficient_credits",
-				"Your credit balance is too low. Please top up.");
+		sim_reply_error(
+			&r->reply, 402, "insufficient_credits",
+			"Your credit balance is too low. Please top up.");
 	else
 		sim_reply_error(&r->reply, 500, "internal_error",
 				"The simulator cannot hold more tasks.");
@@ -126,9 +129,11 @@ void sim_api_credits(struct sim_req *r)
 	sim_credits_format(purchased, sizeof(purchased), l.purchased);
 	sim_credits_format(consumed, sizeof(consumed), l.consumed);
 	buf_init(&b, ANSWER_MAX);
-	buf_printf(&b, "{\"code\":200,\"msg\":\"success\",\"data\":"
+	buf_printf(&b,
+		   "{\"code\":200,\"msg\":\"success\",\"data\":"
 		   "{\"balance\":%s,\"total_purchased\":%s,"
-		   "\"total_consumed\":%s}}", balance, purchased, consumed);
+		   "\"total_consumed\":%s}}",
+		   balance, purchased, consumed);
 	sim_reply_json(&r->reply, &b);
 	buf_free(&b);
 }
@@ -161,7 +166,8 @@ static int parse_file_name(const char *name, char *id)
 static void serve_nonimage(struct sim_req *r, enum sim_nonimage kind)
 {
 	/* "hi\n", gzipped */
-	static const char gzip[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00"
+	static const char gzip[] =
+		"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00"
 		"\x03\xcb\xc8\xe4\x02\x00\x7a\x7a\x6f\xed\x03\x00\x00\x00";
 	static const char zeros[4096];
 
@@ -203,8 +209,8 @@ void sim_api_file(struct sim_req *r, const char *name)
 		sim_reply_error(&r->reply, 404, "not_found", "No such file.");
 	} else if (nonimage) {
 		serve_nonimage(r, nonimage);
-	} else if (sim_png_encode(&r->reply.body, width, height,
-				  seed_of(name), noise) == 0) {
+	} else if (sim_png_encode(&r->reply.body, width, height, seed_of(name),
+				  noise) == 0) {
 		r->reply.status = 200;
 		r->reply.content_type = "image/png";
 	} else {

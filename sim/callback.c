@@ -17,8 +17,8 @@ int sim_callback_prepare(struct sim_callback *cb, const struct sim_task *task,
 	memset(cb, 0, sizeof(*cb));
 	buf_init(&cb->body, CALLBACK_BODY_MAX);
 	cb->url = strdup(task->callback_url);
-	cb->event = sim_task_state(task, now) == SIM_FAILED ? "task.failed"
-							   : "task.completed";
+	cb->event = sim_task_state(task, now) == SIM_FAILED ? "task.failed" :
+							      "task.completed";
 	memcpy(cb->task_id, task->id, sizeof(cb->task_id));
 	if (!cb->url || sim_task_json(&cb->body, task, now, file_base) < 0) {
 		sim_callback_free(cb);
@@ -87,7 +87,8 @@ void sim_callback_post(const struct sim_callback *cb,
 		curl_easy_setopt(curl, CURLOPT_URL, cb->url);
 		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+				 CONNECT_TIMEOUT_S);
 		curl_easy_setopt(curl, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, buf_str(&cb->body));

@@ -13,7 +13,7 @@
 struct sim_callback {
 	char *url;
 	struct buf body;
-	const char *event;		/* task.completed or task.failed */
+	const char *event; /* task.completed or task.failed */
 	char task_id[SIM_TASK_ID_LEN + 1];
 };
 

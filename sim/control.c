@@ -52,7 +52,8 @@ static void stats(struct sim_req *r)
 	pthread_mutex_lock(&s->lock);
 	sim_tasks_settle(&s->tasks, sim_monotonic());
 	sim_credits_format(balance, sizeof(balance), s->tasks.ledger.balance);
-	rc = buf_printf(&b, "{\"creates\":%lu,\"create_requests\":%lu,"
+	rc = buf_printf(&b,
+			"{\"creates\":%lu,\"create_requests\":%lu,"
 			"\"polls\":%lu,\"downloads\":%lu,\"credits_reads\":%lu,"
 			"\"auth_on_files\":%lu,\"balance\":%s,\"tasks\":%zu}",
 			c->creates, c->create_requests, c->polls, c->downloads,
@@ -149,8 +150,8 @@ static const struct config_key config_keys[] = {
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(*config_keys))
 
 /* Each key's value into v[], NAN when absent. */
-static int parse_config(const char *json, size_t len, double *v,
-			char *err, size_t errlen)
+static int parse_config(const char *json, size_t len, double *v, char *err,
+			size_t errlen)
 {
 	struct json_doc doc;
 	int found = 0;
@@ -158,7 +159,8 @@ static int parse_config(const char *json, size_t len, double *v,
 
 	if (!sim_utf8_valid(json, len) ||
 	    json_parse(&doc, json, len, CONFIG_MAX_TOKENS) < 0) {
-		snprintf(err, errlen, "The config must be a small JSON object.");
+		snprintf(err, errlen,
+			 "The config must be a small JSON object.");
 		return -1;
 	}
 	if (!json_is_object(&doc, 0)) {
@@ -175,13 +177,16 @@ static int parse_config(const char *json, size_t len, double *v,
 			continue;
 		found++;
 		if (json_get_number(&doc, i, &v[k]) < 0 || !(v[k] >= ck->min) ||
-		    !(v[k] <= ck->max) || (ck->min_excluded && v[k] == ck->min)) {
-			snprintf(err, errlen, "'%s' is out of range.", ck->name);
+		    !(v[k] <= ck->max) ||
+		    (ck->min_excluded && v[k] == ck->min)) {
+			snprintf(err, errlen, "'%s' is out of range.",
+				 ck->name);
 			rc = -1;
 		}
 	}
 	if (rc == 0 && found != doc.tok[0].size) {
-		snprintf(err, errlen, "The config has an unknown or repeated "
+		snprintf(err, errlen,
+			 "The config has an unknown or repeated "
 			 "key.");
 		rc = -1;
 	}
@@ -196,8 +201,8 @@ static void config(struct sim_req *r)
 	double v[CONFIG_KEYS];
 	char err[160];
 
-	if (parse_config(buf_str(&r->body), r->body.len, v, err,
-			 sizeof(err)) < 0) {
+	if (parse_config(buf_str(&r->body), r->body.len, v, err, sizeof(err)) <
+	    0) {
 		sim_reply_error(&r->reply, 400, "invalid_request", err);
 		return;
 	}
@@ -220,7 +225,7 @@ static void config(struct sim_req *r)
 struct control_route {
 	const char *what;
 	const char *method;
-	const char *allow;	/* every method of the path, for a 405 */
+	const char *allow; /* every method of the path, for a 405 */
 	void (*handle)(struct sim_req *r);
 };
 
@@ -253,6 +258,7 @@ void sim_control(struct sim_req *r, const char *what)
 				"Method not allowed on this endpoint.");
 		r->reply.allow = allow;
 	} else {
-		sim_reply_error(&r->reply, 404, "not_found", "No such endpoint.");
+		sim_reply_error(&r->reply, 404, "not_found",
+				"No such endpoint.");
 	}
 }

@@ -24,20 +24,20 @@ struct aspect {
 };
 
 static const struct aspect aspects[] = {
-	{ "auto", 1, 1, false },   { "1:1", 1, 1, false },
-	{ "5:4", 5, 4, false },    { "4:3", 4, 3, false },
-	{ "3:2", 3, 2, false },    { "16:9", 16, 9, true },
-	{ "21:9", 21, 9, true },   { "9:16", 9, 16, true },
-	{ "4:5", 4, 5, false },    { "3:4", 3, 4, false },
-	{ "2:3", 2, 3, false },    { "2:1", 2, 1, true },
-	{ "1:2", 1, 2, true },     { "9:21", 9, 21, true },
+	{ "auto", 1, 1, false }, { "1:1", 1, 1, false },
+	{ "5:4", 5, 4, false },	 { "4:3", 4, 3, false },
+	{ "3:2", 3, 2, false },	 { "16:9", 16, 9, true },
+	{ "21:9", 21, 9, true }, { "9:16", 9, 16, true },
+	{ "4:5", 4, 5, false },	 { "3:4", 3, 4, false },
+	{ "2:3", 2, 3, false },	 { "2:1", 2, 1, true },
+	{ "1:2", 1, 2, true },	 { "9:21", 9, 21, true },
 };
 
 struct resolution {
 	const char *name;
 	uint32_t long_side;
 	int64_t price;
-	bool limits_aspect;	/* needs an explicit for_4k aspect ratio */
+	bool limits_aspect; /* needs an explicit for_4k aspect ratio */
 };
 
 static const struct resolution resolutions[] = {
@@ -46,12 +46,11 @@ static const struct resolution resolutions[] = {
 	{ "4k", 4096, 14100, true },
 };
 
-static int fail(struct sim_create_error *err, unsigned status,
-		const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int fail(struct sim_create_error *err, unsigned status, const char *code,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static int fail(struct sim_create_error *err, unsigned status,
-		const char *code, const char *fmt, ...)
+static int fail(struct sim_create_error *err, unsigned status, const char *code,
+		const char *fmt, ...)
 {
 	va_list ap;
 
@@ -86,7 +85,8 @@ static int check_members(const struct json_doc *doc, int obj,
 			rc = INVALID(err, "Unknown field '%s%s'.", where,
 				     name ? name : "(a long name)");
 		else if (json_get(doc, obj, name) != k + 1)
-			rc = INVALID(err, "Duplicate field '%s%s'.", where, name);
+			rc = INVALID(err, "Duplicate field '%s%s'.", where,
+				     name);
 		free(name);
 		if (rc < 0)
 			return rc;
@@ -129,20 +129,23 @@ static int parse_prompt(struct sim_create *c, const struct json_doc *doc,
 
 	if (i < 0) {
 		c->prompt = strdup("");
-		return c->prompt ? 0 : fail(err, 500, "internal_error",
-					    "Out of memory.");
+		return c->prompt ? 0 :
+				   fail(err, 500, "internal_error",
+					"Out of memory.");
 	}
 	if (!json_is_string(doc, i))
 		return INVALID(err, "'input.prompt' must be a string.");
 	c->prompt = json_get_string(doc, i, (size_t)SIM_PROMPT_MAX_CHARS * 4);
 	if (!c->prompt || utf8_chars(c->prompt) > SIM_PROMPT_MAX_CHARS)
-		return INVALID(err, "'input.prompt' must be at most %d "
-			       "characters (and no NUL).", SIM_PROMPT_MAX_CHARS);
+		return INVALID(err,
+			       "'input.prompt' must be at most %d "
+			       "characters (and no NUL).",
+			       SIM_PROMPT_MAX_CHARS);
 	return 0;
 }
 
-static int parse_urls(struct sim_create *c, const struct json_doc *doc,
-		      int in, struct sim_create_error *err)
+static int parse_urls(struct sim_create *c, const struct json_doc *doc, int in,
+		      struct sim_create_error *err)
 {
 	int i = json_get(doc, in, "image_urls");
 	int n, e;
@@ -152,10 +155,12 @@ static int parse_urls(struct sim_create *c, const struct json_doc *doc,
 	n = json_array_len(doc, i);
 	if (n < 0)
 		return INVALID(err, "'input.image_urls' must be an array of "
-			       "URL strings.");
+				    "URL strings.");
 	if (n > SIM_URLS_MAX)
-		return INVALID(err, "'input.image_urls' may hold at most %d "
-			       "URLs.", SIM_URLS_MAX);
+		return INVALID(err,
+			       "'input.image_urls' may hold at most %d "
+			       "URLs.",
+			       SIM_URLS_MAX);
 	e = i + 1;
 	for (int k = 0; k < n; k++, e = json_skip(doc, e)) {
 		char *url = json_get_string(doc, e, URL_MAX);
@@ -163,8 +168,10 @@ static int parse_urls(struct sim_create *c, const struct json_doc *doc,
 
 		free(url);
 		if (!ok)
-			return INVALID(err, "'input.image_urls[%d]' must be an "
-				       "http:// or https:// URL.", k);
+			return INVALID(err,
+				       "'input.image_urls[%d]' must be an "
+				       "http:// or https:// URL.",
+				       k);
 	}
 	c->n_urls = n;
 	return 0;
@@ -203,24 +210,25 @@ static int pick(const struct json_doc *doc, int in, const char *key,
 	return found;
 }
 
-static int parse_shape(struct sim_create *c, const struct json_doc *doc,
-		       int in, struct sim_create_error *err)
+static int parse_shape(struct sim_create *c, const struct json_doc *doc, int in,
+		       struct sim_create_error *err)
 {
 	int a = pick(doc, in, "aspect_ratio", aspect_index);
 	int r = pick(doc, in, "resolution", resolution_index);
 
 	if (a == -2)
-		return INVALID(err, "'input.aspect_ratio' must be one of auto "
+		return INVALID(err,
+			       "'input.aspect_ratio' must be one of auto "
 			       "1:1 5:4 4:3 3:2 16:9 21:9 9:16 4:5 3:4 2:3 2:1 "
 			       "1:2 9:21.");
 	if (r == -2)
 		return INVALID(err, "'input.resolution' must be one of 1k 2k "
-			       "4k.");
+				    "4k.");
 	if (r >= 0 && resolutions[r].limits_aspect &&
 	    (a < 0 || !aspects[a].for_4k))
 		return INVALID(err, "'input.resolution' 4k needs an explicit "
-			       "'input.aspect_ratio' of 16:9 9:16 2:1 1:2 "
-			       "21:9 9:21.");
+				    "'input.aspect_ratio' of 16:9 9:16 2:1 1:2 "
+				    "21:9 9:21.");
 	if (a < 0)
 		a = 0;
 	if (r < 0)
@@ -236,8 +244,8 @@ static int parse_input(struct sim_create *c, const struct json_doc *doc,
 		       struct sim_create_error *err)
 {
 	static const char *const known[] = {
-		"prompt", "image_urls", "aspect_ratio", "resolution",
-		"nsfw_checker",
+		"prompt",     "image_urls",   "aspect_ratio",
+		"resolution", "nsfw_checker",
 	};
 	int in = json_get(doc, 0, "input");
 	int i;
@@ -253,7 +261,7 @@ static int parse_input(struct sim_create *c, const struct json_doc *doc,
 		return -1;
 	if (c->prompt[0] == '\0' && c->n_urls == 0)
 		return INVALID(err, "At least one of 'input.prompt' and "
-			       "'input.image_urls' is required.");
+				    "'input.image_urls' is required.");
 	if (parse_shape(c, doc, in, err) < 0)
 		return -1;
 	i = json_get(doc, in, "nsfw_checker");
@@ -262,8 +270,7 @@ static int parse_input(struct sim_create *c, const struct json_doc *doc,
 	return 0;
 }
 
-static int parse_model(const struct json_doc *doc,
-		       struct sim_create_error *err)
+static int parse_model(const struct json_doc *doc, struct sim_create_error *err)
 {
 	int i = json_get(doc, 0, "model");
 	char *model;
@@ -275,8 +282,10 @@ static int parse_model(const struct json_doc *doc,
 		return INVALID(err, "'model' must be a string.");
 	model = json_get_string(doc, i, NAME_MAX_BYTES);
 	if (!model || strcmp(model, "gpt-image-2") != 0)
-		rc = fail(err, 404, "model_not_found", "The model '%s' does "
-			  "not exist or is disabled.", model ? model : "?");
+		rc = fail(err, 404, "model_not_found",
+			  "The model '%s' does "
+			  "not exist or is disabled.",
+			  model ? model : "?");
 	free(model);
 	return rc;
 }
@@ -291,7 +300,7 @@ static int parse_callback(struct sim_create *c, const struct json_doc *doc,
 	c->callback_url = json_get_string(doc, i, URL_MAX);
 	if (!c->callback_url || !is_http_url(c->callback_url))
 		return INVALID(err, "'callback_url' must be an http:// or "
-			       "https:// URL.");
+				    "https:// URL.");
 	return 0;
 }
 
@@ -307,9 +316,10 @@ int sim_create_parse(struct sim_create *c, const char *body, size_t len,
 	if (!sim_utf8_valid(body, len))
 		return INVALID(err, "The request body is not valid UTF-8.");
 	if (json_parse(&doc, body, len, BODY_MAX_TOKENS) < 0)
-		return INVALID(err, errno == E2BIG ?
-			       "The request body has too many values." :
-			       "The request body is not valid JSON.");
+		return INVALID(err,
+			       errno == E2BIG ?
+				       "The request body has too many values." :
+				       "The request body is not valid JSON.");
 	if (!json_is_object(&doc, 0))
 		rc = INVALID(err, "The request body must be a JSON object.");
 	else
@@ -396,9 +406,9 @@ void sim_directives_parse(const char *prompt, struct sim_directives *d)
 
 	memset(d, 0, sizeof(*d));
 	d->outputs = 1;
-	if (directive(prompt, "[sim:fail=", value, sizeof(value)) &&
-	    value[0] && strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_")
-			== strlen(value))
+	if (directive(prompt, "[sim:fail=", value, sizeof(value)) && value[0] &&
+	    strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_") ==
+		    strlen(value))
 		snprintf(d->fail_code, sizeof(d->fail_code), "%s", value);
 	if (directive(prompt, "[sim:outputs=", value, sizeof(value)) &&
 	    value[0] >= '1' && value[0] <= '4' && value[1] == '\0')

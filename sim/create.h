@@ -12,13 +12,13 @@
 #define SIM_URLS_MAX 16
 
 struct sim_create {
-	char *prompt;			/* decoded, "" when absent */
+	char *prompt; /* decoded, "" when absent */
 	size_t n_urls;
-	int ratio_w, ratio_h;		/* "auto" is 1:1 */
-	uint32_t long_side;		/* 1024, 2048 or 4096 */
-	int64_t price;			/* milli-credits */
+	int ratio_w, ratio_h; /* "auto" is 1:1 */
+	uint32_t long_side;   /* 1024, 2048 or 4096 */
+	int64_t price;	      /* milli-credits */
 	bool nsfw_checker;
-	char *callback_url;		/* NULL when absent */
+	char *callback_url; /* NULL when absent */
 };
 
 struct sim_create_error {
@@ -39,10 +39,10 @@ void sim_image_size(const struct sim_create *c, double scale, uint32_t *w,
 
 /* What the file URLs of a task serve instead of its images. */
 enum sim_nonimage {
-	SIM_IMAGE,		/* its images */
-	SIM_NONIMAGE_HTML,	/* <html>expired</html> */
-	SIM_NONIMAGE_ZEROS,	/* 4096 zero bytes */
-	SIM_NONIMAGE_GZIP,	/* a gzip stream */
+	SIM_IMAGE,	    /* its images */
+	SIM_NONIMAGE_HTML,  /* <html>expired</html> */
+	SIM_NONIMAGE_ZEROS, /* 4096 zero bytes */
+	SIM_NONIMAGE_GZIP,  /* a gzip stream */
 };
 
 /* Test directives in a prompt (see daemon/sim_main.c's --help):
@@ -50,11 +50,11 @@ enum sim_nonimage {
  * [sim:noise] [sim:url=URL]. */
 #define SIM_URL_MAX 256
 struct sim_directives {
-	char fail_code[64];	/* "" unless [sim:fail=CODE] */
-	int outputs;		/* 1 unless [sim:outputs=N], N in 1..4 */
+	char fail_code[64]; /* "" unless [sim:fail=CODE] */
+	int outputs;	    /* 1 unless [sim:outputs=N], N in 1..4 */
 	enum sim_nonimage nonimage;
 	bool noise;
-	char output_url[SIM_URL_MAX];	/* "" unless [sim:url=URL] */
+	char output_url[SIM_URL_MAX]; /* "" unless [sim:url=URL] */
 };
 
 void sim_directives_parse(const char *prompt, struct sim_directives *d);

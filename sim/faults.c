@@ -19,10 +19,8 @@
 #define REDIRECT_LOCATION "http://127.0.0.1:9/moved"
 
 static const char *const endpoint_names[] = {
-	[SIM_EP_CREATE] = "create",
-	[SIM_EP_TASK] = "task",
-	[SIM_EP_CREDITS] = "credits",
-	[SIM_EP_FILE] = "file",
+	[SIM_EP_CREATE] = "create",   [SIM_EP_TASK] = "task",
+	[SIM_EP_CREDITS] = "credits", [SIM_EP_FILE] = "file",
 	[SIM_EP_ANY] = "any",
 };
 
@@ -113,17 +111,17 @@ static int get_uint(const struct json_doc *doc, const char *key, double max,
 static int check_members(const struct json_doc *doc, char *err, size_t errlen)
 {
 	static const char *const known[] = {
-		"endpoint", "action", "status", "code", "message",
-		"retry_after", "delay_ms", "bytes", "count", "rate",
-		"location",
+		"endpoint", "action",	   "status",   "code",
+		"message",  "retry_after", "delay_ms", "bytes",
+		"count",    "rate",	   "location",
 	};
 	int i = 1;
 
 	for (int m = 0; m < doc->tok[0].size; m++) {
 		char *key = json_get_string(doc, i, 64);
 
-		if (!key || lookup(known, sizeof(known) / sizeof(*known),
-				   key) < 0) {
+		if (!key ||
+		    lookup(known, sizeof(known) / sizeof(*known), key) < 0) {
 			snprintf(err, errlen, "unknown field '%s' in rule",
 				 key ? key : "?");
 			free(key);
@@ -142,17 +140,21 @@ static int parse_names(struct sim_fault *f, const struct json_doc *doc,
 	int k;
 
 	if (get_str(doc, "endpoint", name, sizeof(name)) < 0 ||
-	    (k = lookup(endpoint_names, sizeof(endpoint_names) /
-			sizeof(*endpoint_names), name)) < 0) {
-		snprintf(err, errlen, "'endpoint' must be one of create task "
+	    (k = lookup(endpoint_names,
+			sizeof(endpoint_names) / sizeof(*endpoint_names),
+			name)) < 0) {
+		snprintf(err, errlen,
+			 "'endpoint' must be one of create task "
 			 "credits file any");
 		return -1;
 	}
 	f->endpoint = k;
 	if (get_str(doc, "action", name, sizeof(name)) != 0 ||
-	    (k = lookup(action_names, sizeof(action_names) /
-			sizeof(*action_names), name)) < 0) {
-		snprintf(err, errlen, "'action' must be one of error drop_before "
+	    (k = lookup(action_names,
+			sizeof(action_names) / sizeof(*action_names), name)) <
+		    0) {
+		snprintf(err, errlen,
+			 "'action' must be one of error drop_before "
 			 "drop_after stall truncate slow malformed redirect");
 		return -1;
 	}
@@ -180,13 +182,15 @@ static int parse_error(struct sim_fault *f, const struct json_doc *doc,
 	}
 	if (rc == 1)
 		snprintf(f->code, sizeof(f->code), "%s",
-			 status ? sim_error_code_for(status) : "upstream_error");
+			 status ? sim_error_code_for(status) :
+				  "upstream_error");
 	f->status = status ? (unsigned)status : sim_error_status(f->code);
 	if (f->status == 0)
 		f->status = 503;
 	rc = get_str(doc, "message", f->message, sizeof(f->message));
 	if (rc < 0) {
-		snprintf(err, errlen, "'message' must be a string (< 256 bytes)");
+		snprintf(err, errlen,
+			 "'message' must be a string (< 256 bytes)");
 		return -1;
 	}
 	if (rc == 1)
@@ -296,7 +300,8 @@ static double draw(struct sim_faults *fs)
 	fs->rng ^= fs->rng >> 12;
 	fs->rng ^= fs->rng << 25;
 	fs->rng ^= fs->rng >> 27;
-	return (double)((fs->rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0;
+	return (double)((fs->rng * 0x2545f4914f6cdd1dull) >> 11) /
+	       9007199254740992.0;
 }
 
 void sim_faults_take(struct sim_faults *fs, enum sim_endpoint ep,

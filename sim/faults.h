@@ -10,25 +10,25 @@
 #define SIM_FAULTS_MAX 64
 
 enum sim_endpoint {
-	SIM_EP_CREATE,		/* POST /v1/images/generations */
-	SIM_EP_TASK,		/* /v1/tasks/{id} */
-	SIM_EP_CREDITS,		/* /v1/credits */
-	SIM_EP_FILE,		/* /files/... */
-	SIM_EP_OTHER,		/* any other path of the API */
-	SIM_EP_CONTROL,		/* /_sim/...: never faulted */
-	SIM_EP_ANY,		/* in a rule only: every endpoint but /_sim/ */
+	SIM_EP_CREATE,	/* POST /v1/images/generations */
+	SIM_EP_TASK,	/* /v1/tasks/{id} */
+	SIM_EP_CREDITS, /* /v1/credits */
+	SIM_EP_FILE,	/* /files/... */
+	SIM_EP_OTHER,	/* any other path of the API */
+	SIM_EP_CONTROL, /* /_sim/...: never faulted */
+	SIM_EP_ANY,	/* in a rule only: every endpoint but /_sim/ */
 };
 
 enum sim_fault_action {
 	SIM_FAULT_NONE,
-	SIM_FAULT_ERROR,	/* answer status + error body, do nothing */
-	SIM_FAULT_DROP_BEFORE,	/* close the connection before anything */
-	SIM_FAULT_DROP_AFTER,	/* do the work, close without answering */
-	SIM_FAULT_STALL,	/* do the work, wait delay_ms, answer */
-	SIM_FAULT_TRUNCATE,	/* send `bytes` bytes of the body, then fail */
-	SIM_FAULT_SLOW,		/* send the body in chunks over delay_ms */
-	SIM_FAULT_MALFORMED,	/* do the work, answer 200 + broken JSON */
-	SIM_FAULT_REDIRECT,	/* answer status (3xx) + Location, do nothing */
+	SIM_FAULT_ERROR,       /* answer status + error body, do nothing */
+	SIM_FAULT_DROP_BEFORE, /* close the connection before anything */
+	SIM_FAULT_DROP_AFTER,  /* do the work, close without answering */
+	SIM_FAULT_STALL,       /* do the work, wait delay_ms, answer */
+	SIM_FAULT_TRUNCATE,    /* send `bytes` bytes of the body, then fail */
+	SIM_FAULT_SLOW,	       /* send the body in chunks over delay_ms */
+	SIM_FAULT_MALFORMED,   /* do the work, answer 200 + broken JSON */
+	SIM_FAULT_REDIRECT,    /* answer status (3xx) + Location, do nothing */
 };
 
 struct sim_fault {
@@ -37,18 +37,18 @@ struct sim_fault {
 	unsigned status;
 	char code[64];
 	char message[256];
-	char retry_after[64];	/* "" when absent */
-	char location[256];	/* redirect: the Location header */
+	char retry_after[64]; /* "" when absent */
+	char location[256];   /* redirect: the Location header */
 	unsigned delay_ms;
 	size_t bytes;
-	unsigned long count;	/* requests still to hit; 0: unlimited */
-	double rate;		/* probability a matching request is hit */
+	unsigned long count; /* requests still to hit; 0: unlimited */
+	double rate;	     /* probability a matching request is hit */
 };
 
 struct sim_faults {
 	struct sim_fault rules[SIM_FAULTS_MAX];
 	size_t n;
-	uint64_t rng;		/* xorshift state for `rate` */
+	uint64_t rng; /* xorshift state for `rate` */
 };
 
 void sim_faults_init(struct sim_faults *fs);

@@ -61,7 +61,8 @@ static void draw_row(unsigned char *px, uint32_t width, uint32_t height,
 			continue;
 		}
 		px[0] = (unsigned char)(seed + (uint64_t)x * 256 / width);
-		px[1] = (unsigned char)((seed >> 8) + (uint64_t)y * 256 / height);
+		px[1] = (unsigned char)((seed >> 8) +
+					(uint64_t)y * 256 / height);
 		px[2] = (unsigned char)(seed >> 16);
 	}
 }
@@ -135,9 +136,8 @@ static int compress_rows(struct buf *idat, uint32_t width, uint32_t height,
 int sim_png_encode(struct buf *out, uint32_t width, uint32_t height,
 		   uint32_t seed, bool noise)
 {
-	static const unsigned char signature[8] = {
-		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'
-	};
+	static const unsigned char signature[8] = { 0x89, 'P',	'N',  'G',
+						    '\r', '\n', 0x1a, '\n' };
 	unsigned char ihdr[13];
 	struct buf idat;
 	int rc;
@@ -147,11 +147,11 @@ int sim_png_encode(struct buf *out, uint32_t width, uint32_t height,
 		return -1;
 	put_be32(ihdr, width);
 	put_be32(ihdr + 4, height);
-	ihdr[8] = 8;	/* bits per sample */
-	ihdr[9] = 2;	/* colour type: RGB */
-	ihdr[10] = 0;	/* deflate */
-	ihdr[11] = 0;	/* adaptive filtering */
-	ihdr[12] = 0;	/* no interlace */
+	ihdr[8] = 8;  /* bits per sample */
+	ihdr[9] = 2;  /* colour type: RGB */
+	ihdr[10] = 0; /* deflate */
+	ihdr[11] = 0; /* adaptive filtering */
+	ihdr[12] = 0; /* no interlace */
 	buf_init(&idat, out->max);
 	rc = compress_rows(&idat, width, height, seed, noise);
 	if (rc == 0)

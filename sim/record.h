@@ -9,25 +9,25 @@
 
 #include "util/buf.h"
 
-#define SIM_LOG_MAX 1000		/* create requests kept */
-#define SIM_LOG_BYTES (64u << 20)	/* their bodies, in all */
-#define SIM_PROMPTS_MAX 10000		/* distinct prompts counted */
+#define SIM_LOG_MAX 1000	  /* create requests kept */
+#define SIM_LOG_BYTES (64u << 20) /* their bodies, in all */
+#define SIM_PROMPTS_MAX 10000	  /* distinct prompts counted */
 #define SIM_PROMPTS_BYTES (64u << 20)
 
 struct sim_counters {
-	unsigned long creates;		/* tasks created */
-	unsigned long create_requests;	/* POSTs to the create endpoint */
+	unsigned long creates;	       /* tasks created */
+	unsigned long create_requests; /* POSTs to the create endpoint */
 	unsigned long polls;
 	unsigned long downloads;
 	unsigned long credits_reads;
-	unsigned long auth_on_files;	/* file requests with Authorization */
+	unsigned long auth_on_files; /* file requests with Authorization */
 };
 
 struct sim_logged {
 	unsigned status;
 	char *body;
 	size_t len;
-	bool json;			/* body is valid JSON */
+	bool json; /* body is valid JSON */
 };
 
 struct sim_prompt_count {
@@ -37,14 +37,14 @@ struct sim_prompt_count {
 
 struct sim_record {
 	struct sim_counters count;
-	struct sim_logged log[SIM_LOG_MAX];	/* a ring */
+	struct sim_logged log[SIM_LOG_MAX]; /* a ring */
 	size_t log_first, log_n, log_bytes;
 	struct sim_prompt_count *prompts;
 	size_t prompts_n, prompts_cap, prompts_bytes;
 };
 
 void sim_record_init(struct sim_record *rec);
-void sim_record_free(struct sim_record *rec);	/* also: reset */
+void sim_record_free(struct sim_record *rec); /* also: reset */
 /* Keep a create request (the oldest go first past the limits). */
 void sim_record_request(struct sim_record *rec, unsigned status,
 			const char *body, size_t len);

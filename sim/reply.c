@@ -22,8 +22,7 @@ struct error_kind {
 static const struct error_kind error_kinds[] = {
 	{ "invalid_request", 400, "invalid_request_error",
 	  "The request is invalid." },
-	{ "invalid_api_key", 401, "authentication_error",
-	  "Invalid API key." },
+	{ "invalid_api_key", 401, "authentication_error", "Invalid API key." },
 	{ "insufficient_credits", 402, "billing_error",
 	  "Your credit balance is too low. Please top up." },
 	{ "ip_not_allowed", 403, "permission_error",
@@ -96,8 +95,8 @@ void sim_reply_free(struct sim_reply *rep)
 	buf_free(&rep->body);
 }
 
-void sim_reply_error(struct sim_reply *rep, unsigned status,
-		     const char *code, const char *message)
+void sim_reply_error(struct sim_reply *rep, unsigned status, const char *code,
+		     const char *message)
 {
 	struct buf *b = &rep->body;
 
@@ -150,8 +149,8 @@ static ssize_t paced_read(void *cls, uint64_t pos, char *out, size_t max)
 	size_t n;
 
 	if (pos >= pb->limit)
-		return pb->limit < pb->len ? MHD_CONTENT_READER_END_WITH_ERROR
-					   : MHD_CONTENT_READER_END_OF_STREAM;
+		return pb->limit < pb->len ? MHD_CONTENT_READER_END_WITH_ERROR :
+					     MHD_CONTENT_READER_END_OF_STREAM;
 	n = pb->limit - pos;
 	if (n > max)
 		n = max;

@@ -15,10 +15,10 @@ struct sim;
 
 struct sim_reply {
 	unsigned status;
-	const char *content_type;	/* a static string */
-	const char *allow;		/* Allow header for a 405, or NULL */
-	char retry_after[64];		/* Retry-After header when not "" */
-	const char *location;		/* Location header, or NULL */
+	const char *content_type; /* a static string */
+	const char *allow;	  /* Allow header for a 405, or NULL */
+	char retry_after[64];	  /* Retry-After header when not "" */
+	const char *location;	  /* Location header, or NULL */
 	struct buf body;
 };
 
@@ -26,8 +26,8 @@ void sim_reply_init(struct sim_reply *rep);
 void sim_reply_free(struct sim_reply *rep);
 /* Replace the reply with a doc/api.md error body:
  * {"error":{"code":CODE,"message":MESSAGE,"type":TYPE}}. */
-void sim_reply_error(struct sim_reply *rep, unsigned status,
-		     const char *code, const char *message);
+void sim_reply_error(struct sim_reply *rep, unsigned status, const char *code,
+		     const char *message);
 /* Replace the reply with a redirect to location (kept by the caller until
  * the reply is delivered). */
 void sim_reply_redirect(struct sim_reply *rep, unsigned status,

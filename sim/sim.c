@@ -74,8 +74,8 @@ static bool is_get(const struct sim_req *r)
 
 static void check_auth(struct sim_req *r, struct MHD_Connection *conn)
 {
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 
 	r->has_auth = h != NULL;
 	r->auth_ok = h && strncasecmp(h, "Bearer ", 7) == 0 &&
@@ -148,10 +148,11 @@ static void method_not_allowed(struct sim_req *r, const char *allow)
 static void dispatch_api(struct sim_req *r)
 {
 	if (!r->auth_ok) {
-		sim_reply_error(&r->reply, 401, "invalid_api_key", r->has_auth ?
-				"Invalid API key. Keys start with sk-." :
-				"Missing API key: send Authorization: "
-				"Bearer sk-...");
+		sim_reply_error(
+			&r->reply, 401, "invalid_api_key",
+			r->has_auth ? "Invalid API key. Keys start with sk-." :
+				      "Missing API key: send Authorization: "
+				      "Bearer sk-...");
 	} else if (r->ep == SIM_EP_CREATE) {
 		if (strcmp(r->method, "POST") == 0)
 			sim_api_create(r);
@@ -165,7 +166,8 @@ static void dispatch_api(struct sim_req *r)
 		else
 			sim_api_credits(r);
 	} else {
-		sim_reply_error(&r->reply, 404, "not_found", "No such endpoint.");
+		sim_reply_error(&r->reply, 404, "not_found",
+				"No such endpoint.");
 	}
 }
 
@@ -180,7 +182,8 @@ static void dispatch(struct sim_req *r)
 	else if (strncmp(r->path, "/v1/", 4) == 0)
 		dispatch_api(r);
 	else
-		sim_reply_error(&r->reply, 404, "not_found", "No such endpoint.");
+		sim_reply_error(&r->reply, 404, "not_found",
+				"No such endpoint.");
 }
 
 /* A 200 whose body is the first half of the real one: never valid JSON,
@@ -251,8 +254,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
-		return r->fault.action == SIM_FAULT_DROP_BEFORE ? MHD_NO
-								: MHD_YES;
+		return r->fault.action == SIM_FAULT_DROP_BEFORE ? MHD_NO :
+								  MHD_YES;
 	}
 	if (*upload_size) {
 		take_body(r, upload, *upload_size);
@@ -273,12 +276,14 @@ static void log_request(const struct sim_req *r,
 		path[n++] = (*p > ' ' && *p < 0x7f) ? *p : '?';
 	path[n] = '\0';
 	fprintf(stderr, "gptimgfs-sim: %s %s -> %u%s\n", r->method, path,
-		r->reply.status, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ?
-		"" : " (connection closed)");
+		r->reply.status,
+		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ?
+			"" :
+			" (connection closed)");
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct sim *s = cls;
 	struct sim_req *r = *con_cls;
@@ -320,8 +325,7 @@ static bool is_key(const char *k)
 	return true;
 }
 
-static int check_options(const struct sim_options *o, char *err,
-			 size_t errlen)
+static int check_options(const struct sim_options *o, char *err, size_t errlen)
 {
 	struct sockaddr_in sin;
 	const char *what = NULL;
@@ -333,8 +337,7 @@ static int check_options(const struct sim_options *o, char *err,
 	else if (!o->file_host || !is_host_name(o->file_host))
 		what = "the file host must be a host name";
 	else if (!(o->pending_seconds >= 0 && o->pending_seconds <= 1e6) ||
-		 !(o->processing_seconds >= 0 &&
-		   o->processing_seconds <= 1e6))
+		 !(o->processing_seconds >= 0 && o->processing_seconds <= 1e6))
 		what = "timings must be 0..1000000 seconds";
 	else if (!(o->balance >= 0 && o->balance <= 1e12))
 		what = "the balance must be 0..1e12";
@@ -384,13 +387,11 @@ static int start_daemon(struct sim *s, char *err, size_t errlen)
 	sin.sin_port = htons(s->opt.port);
 	if (s->opt.verbose)
 		flags |= MHD_USE_ERROR_LOG;
-	s->daemon = MHD_start_daemon(flags, s->opt.port, NULL, NULL,
-				     on_request, s,
-				     MHD_OPTION_SOCK_ADDR, &sin,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				     MHD_OPTION_CONNECTION_TIMEOUT,
-				     (unsigned)CONNECTION_TIMEOUT_S,
-				     MHD_OPTION_END);
+	s->daemon = MHD_start_daemon(
+		flags, s->opt.port, NULL, NULL, on_request, s,
+		MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
 	if (!s->daemon) {
 		snprintf(err, errlen, "simulator: cannot listen on %s:%u",
 			 s->bind_addr, s->opt.port);

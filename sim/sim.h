@@ -11,17 +11,17 @@
 #include <stdint.h>
 
 struct sim_options {
-	const char *bind_addr;		/* IPv4 loopback address, "127.0.0.1" */
-	uint16_t port;			/* 0: an ephemeral port */
-	const char *api_key;		/* the one Bearer key accepted */
-	double pending_seconds;		/* a new task stays pending this long */
-	double processing_seconds;	/* then processing this long */
-	double balance;			/* starting credit balance */
-	const char *file_host;		/* host name in output URLs ("localhost":
+	const char *bind_addr;	   /* IPv4 loopback address, "127.0.0.1" */
+	uint16_t port;		   /* 0: an ephemeral port */
+	const char *api_key;	   /* the one Bearer key accepted */
+	double pending_seconds;	   /* a new task stays pending this long */
+	double processing_seconds; /* then processing this long */
+	double balance;		   /* starting credit balance */
+	const char *file_host;	   /* host name in output URLs ("localhost":
 					 * another host than the API's) */
-	double image_scale;		/* scales both sides of the images
+	double image_scale;	   /* scales both sides of the images
 					 * (0, 1]: 1k is 1024 px long at 1 */
-	bool verbose;			/* one line per request on stderr */
+	bool verbose;		   /* one line per request on stderr */
 };
 
 struct sim;

@@ -18,9 +18,9 @@
 #define SIM_BODY_MAX (1u << 20)
 
 struct sim {
-	struct sim_options opt;		/* strings point to the copies below */
+	struct sim_options opt; /* strings point to the copies below */
 	char *bind_addr, *api_key, *file_host;
-	char file_base[320];		/* "http://HOST:PORT/files/" */
+	char file_base[320]; /* "http://HOST:PORT/files/" */
 	uint16_t port;
 	struct MHD_Daemon *daemon;
 	pthread_t worker;
@@ -28,9 +28,9 @@ struct sim {
 	atomic_bool stopping;
 
 	pthread_mutex_t lock;
-	pthread_cond_t wake;		/* the worker: new task, or stop */
-	pthread_cond_t stop;		/* pauses: stop */
-	double pending_s;		/* timings for new tasks */
+	pthread_cond_t wake; /* the worker: new task, or stop */
+	pthread_cond_t stop; /* pauses: stop */
+	double pending_s;    /* timings for new tasks */
 	double processing_s;
 	double image_scale;
 	struct sim_tasks tasks;
@@ -43,11 +43,11 @@ struct sim_req {
 	enum sim_endpoint ep;
 	char method[16];
 	char *path;
-	bool has_auth;			/* an Authorization header came */
-	bool auth_ok;			/* ... and it carried the key */
+	bool has_auth; /* an Authorization header came */
+	bool auth_ok;  /* ... and it carried the key */
 	struct buf body;
 	bool body_too_large;
-	struct sim_fault fault;		/* action NONE: no fault */
+	struct sim_fault fault; /* action NONE: no fault */
 	struct sim_reply reply;
 };
 

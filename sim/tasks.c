@@ -64,8 +64,8 @@ static int make_id(char out[SIM_TASK_ID_LEN + 1])
 
 static int grow(struct sim_tasks *t)
 {
-	struct sim_task **v = array_reserve(t->v, t->n, &t->cap, sizeof(*v),
-					    SIM_TASKS_MAX);
+	struct sim_task **v =
+		array_reserve(t->v, t->n, &t->cap, sizeof(*v), SIM_TASKS_MAX);
 
 	if (!v)
 		return -1;
@@ -191,10 +191,12 @@ static int add_output(struct buf *b, const struct sim_task *task,
 			rc |= buf_printf(b, "\"%s%s-%d.png\"", file_base,
 					 task->id, n);
 	}
-	rc |= buf_printf(b, "],\"metadata\":{\"model\":\"gpt-image-2-%s\","
+	rc |= buf_printf(b,
+			 "],\"metadata\":{\"model\":\"gpt-image-2-%s\","
 			 "\"costTime\":%ld}}",
-			 task->image_to_image ? "image-to-image"
-					      : "text-to-image", seconds);
+			 task->image_to_image ? "image-to-image" :
+						"text-to-image",
+			 seconds);
 	return rc;
 }
 
@@ -207,9 +209,11 @@ int sim_task_json(struct buf *b, const struct sim_task *task, double now,
 	int rc;
 
 	buf_reset(b);
-	rc = buf_printf(b, "{\"id\":\"%s\",\"status\":\"%s\",\"model\":"
-			"\"gpt-image-2\",\"created_at\":%lld", task->id,
-			state_names[state], (long long)task->created_at);
+	rc = buf_printf(b,
+			"{\"id\":\"%s\",\"status\":\"%s\",\"model\":"
+			"\"gpt-image-2\",\"created_at\":%lld",
+			task->id, state_names[state],
+			(long long)task->created_at);
 	if (state == SIM_COMPLETED)
 		rc |= add_output(b, task, file_base);
 	if (state == SIM_FAILED) {

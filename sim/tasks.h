@@ -24,22 +24,22 @@ enum sim_state {
 };
 
 struct sim_task {
-	char id[SIM_TASK_ID_LEN + 1];	/* a UUID v4 */
-	double created;			/* monotonic seconds */
-	time_t created_at;		/* wall clock, for the JSON */
-	double pending_s;		/* timings fixed at creation */
+	char id[SIM_TASK_ID_LEN + 1]; /* a UUID v4 */
+	double created;		      /* monotonic seconds */
+	time_t created_at;	      /* wall clock, for the JSON */
+	double pending_s;	      /* timings fixed at creation */
 	double processing_s;
-	int64_t price;			/* milli-credits held */
-	int outputs;			/* 1..SIM_OUTPUTS_MAX */
-	char fail_code[64];		/* "" unless the task is to fail */
-	enum sim_nonimage nonimage;	/* what files serve instead */
-	bool noise;			/* images that do not compress */
-	char output_url[SIM_URL_MAX];	/* "": its own files */
+	int64_t price;		      /* milli-credits held */
+	int outputs;		      /* 1..SIM_OUTPUTS_MAX */
+	char fail_code[64];	      /* "" unless the task is to fail */
+	enum sim_nonimage nonimage;   /* what files serve instead */
+	bool noise;		      /* images that do not compress */
+	char output_url[SIM_URL_MAX]; /* "": its own files */
 	bool image_to_image;
 	uint32_t width, height;
-	char *callback_url;		/* NULL: none */
-	bool ended;			/* settled: refund given, callback due */
-	bool callback_due;		/* the worker is still to post it */
+	char *callback_url; /* NULL: none */
+	bool ended;	    /* settled: refund given, callback due */
+	bool callback_due;  /* the worker is still to post it */
 };
 
 /* Credits in thousandths, so that 4.7 stays exact. */

@@ -102,7 +102,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	n = vsnprintf(NULL, 0, fmt, measure);
 	va_end(measure);
 	if (n < 0)
-		return -1;	/* errno set by vsnprintf */
+		return -1; /* errno set by vsnprintf */
 	if (n == 0)
 		return 0;
 	if (buf_reserve(b, (size_t)n) < 0)

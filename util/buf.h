@@ -8,12 +8,12 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;	/* NUL-terminated content, NULL while empty */
-	size_t len;	/* bytes in use, not counting the NUL */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* the content may never grow beyond this many bytes */
+	char *data; /* NUL-terminated content, NULL while empty */
+	size_t len; /* bytes in use, not counting the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* the content may never grow beyond this many bytes */
 #ifndef NDEBUG
-	unsigned init;	/* BUF_INIT_MAGIC once buf_init ran (debug builds) */
+	unsigned init; /* BUF_INIT_MAGIC once buf_init ran (debug builds) */
 #endif
 };
 

@@ -50,13 +50,27 @@ int json_add_string(struct buf *b, const char *s, size_t len)
 		c = (unsigned char)s[i++];
 		esc[0] = '\\';
 		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
 		default:
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[c >> 4];
@@ -94,7 +108,7 @@ struct scan {
 	const char *s;
 	size_t len;
 	size_t pos;
-	long ntok;	/* tokens jsmn will need */
+	long ntok; /* tokens jsmn will need */
 };
 
 static bool is_ws(int c)
@@ -185,7 +199,7 @@ static size_t number_len(const char *s, size_t n)
 
 static int scan_string(struct scan *sc)
 {
-	sc->pos++;	/* the opening quote */
+	sc->pos++; /* the opening quote */
 	while (sc->pos < sc->len) {
 		unsigned char c = (unsigned char)sc->s[sc->pos];
 
@@ -310,14 +324,14 @@ int json_parse(struct json_doc *doc, const char *text, size_t len,
 	doc->tok = NULL;
 	doc->ntok = 0;
 	doc->err_off = 0;
-	if (len > INT_MAX) {	/* jsmn keeps offsets in ints */
+	if (len > INT_MAX) { /* jsmn keeps offsets in ints */
 		errno = E2BIG;
 		return -1;
 	}
 	bad = scan_value(&sc, 0) < 0;
 	if (!bad) {
 		scan_ws(&sc);
-		bad = sc.pos != len;	/* trailing garbage */
+		bad = sc.pos != len; /* trailing garbage */
 	}
 	if (bad) {
 		doc->err_off = sc.pos;
@@ -335,7 +349,7 @@ int json_parse(struct json_doc *doc, const char *text, size_t len,
 	}
 	jsmn_init(&parser);
 	r = jsmn_parse(&parser, text, len, doc->tok, (unsigned)sc.ntok);
-	if (r != sc.ntok) {	/* cannot happen after the check above */
+	if (r != sc.ntok) { /* cannot happen after the check above */
 		json_doc_free(doc);
 		errno = EINVAL;
 		return -1;
@@ -375,7 +389,7 @@ bool json_is_array(const struct json_doc *doc, int i)
 
 int json_skip(const struct json_doc *doc, int i)
 {
-	int todo = 1;	/* values still to step over */
+	int todo = 1; /* values still to step over */
 
 	if (i < 0 || i >= doc->ntok)
 		return doc->ntok;
@@ -460,7 +474,7 @@ static int decode_string(const struct json_doc *doc, int i, struct buf *b)
 		if (p == end)
 			return 0;
 		if (*p != '\\' || end - p < 2)
-			return -1;	/* a raw control character */
+			return -1; /* a raw control character */
 		c = p[1];
 		p += 2;
 		switch (c) {
@@ -469,11 +483,21 @@ static int decode_string(const struct json_doc *doc, int i, struct buf *b)
 		case '/':
 			cp = c;
 			break;
-		case 'b': cp = '\b'; break;
-		case 'f': cp = '\f'; break;
-		case 'n': cp = '\n'; break;
-		case 'r': cp = '\r'; break;
-		case 't': cp = '\t'; break;
+		case 'b':
+			cp = '\b';
+			break;
+		case 'f':
+			cp = '\f';
+			break;
+		case 'n':
+			cp = '\n';
+			break;
+		case 'r':
+			cp = '\r';
+			break;
+		case 't':
+			cp = '\t';
+			break;
 		case 'u':
 			cp = decode_u(&p, end);
 			if (cp < 0)
@@ -513,7 +537,7 @@ static bool string_equals(const struct json_doc *doc, int k, const char *key)
 
 	if (!memchr(raw, '\\', n))
 		return n == key_len && memcmp(raw, key, n) == 0;
-	buf_init(&b, n);	/* decoding never makes a string longer */
+	buf_init(&b, n); /* decoding never makes a string longer */
 	equal = decode_string(doc, k, &b) == 0 && b.len == key_len &&
 		memcmp(buf_str(&b), key, key_len) == 0;
 	buf_free(&b);
@@ -560,7 +584,8 @@ int json_get_number(const struct json_doc *doc, int i, double *out)
 	locale_t c_locale;
 	double v;
 
-	if (!p || len == 0 || len > JSON_MAX_NUMBER || number_len(p, len) != len)
+	if (!p || len == 0 || len > JSON_MAX_NUMBER ||
+	    number_len(p, len) != len)
 		return -1;
 	memcpy(digits, p, len);
 	digits[len] = '\0';

@@ -23,7 +23,7 @@ struct json_doc {
 	size_t len;
 	jsmntok_t *tok;
 	int ntok;
-	size_t err_off;	/* after a failed parse (EINVAL): where it went wrong */
+	size_t err_off; /* after a failed parse (EINVAL): where it went wrong */
 };
 
 /* Parse text[0..len) with at most max_tokens tokens. 0 on success, -1 when

@@ -19,16 +19,16 @@ static void parse_create(const char *body, size_t len)
 {
 	char id[API_TASK_ID_MAX + 1], err[256];
 
-	if (net_api_parse_create(body, len, id, sizeof(id), err,
-				 sizeof(err)) == 0 &&
+	if (net_api_parse_create(body, len, id, sizeof(id), err, sizeof(err)) ==
+		    0 &&
 	    !net_api_task_id_valid(id))
-		abort();	/* the parser promised a valid id */
+		abort(); /* the parser promised a valid id */
 }
 
 static void parse_task(const char *body, size_t len, uint8_t sel)
 {
-	const char *expected = (sel & 4) ? "397ce9f2-c04e-4244-ac33-3af19a7cc297"
-					 : NULL;
+	const char *expected =
+		(sel & 4) ? "397ce9f2-c04e-4244-ac33-3af19a7cc297" : NULL;
 	struct api_task t;
 	char err[256];
 	size_t i;
@@ -60,7 +60,7 @@ static void parse_error(const char *body, size_t len, uint8_t sel)
 
 	net_api_parse_error(statuses[(sel >> 2) % 8], body, len, &e);
 	if (!e.code[0] || strlen(e.message) >= sizeof(e.message))
-		abort();	/* e is always filled */
+		abort(); /* e is always filled */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -27,10 +27,10 @@
 
 /* What the hooks were told since the last fx_clear_calls(). */
 struct fx_calls {
-	char changed[FX_MAX_CALLS][256];	/* job_changed names */
+	char changed[FX_MAX_CALLS][256]; /* job_changed names */
 	size_t n_changed;
-	uint64_t ready[FX_MAX_CALLS];		/* task_ready seqs */
-	bool ready_recorded[FX_MAX_CALLS];	/* records/SEQ.json existed */
+	uint64_t ready[FX_MAX_CALLS];	   /* task_ready seqs */
+	bool ready_recorded[FX_MAX_CALLS]; /* records/SEQ.json existed */
 	size_t n_ready;
 	int outputs_changed;
 	int credits_wanted;
@@ -38,11 +38,11 @@ struct fx_calls {
 };
 
 struct fx {
-	char dir[64];		/* from mkdtemp */
-	char data[96];		/* dir/data, created by core_open */
+	char dir[64];  /* from mkdtemp */
+	char data[96]; /* dir/data, created by core_open */
 	struct core *c;
 	struct fx_calls calls;
-	struct buf text;	/* scratch for status, xattrs, credits */
+	struct buf text; /* scratch for status, xattrs, credits */
 };
 
 static inline void fx_clear_calls(struct fx *f)
@@ -134,8 +134,8 @@ static inline bool fx_reopen(struct fx *f)
 	return fx_core_open(f);
 }
 
-static inline int fx_rm_entry(const char *path, const struct stat *st,
-			      int flag, struct FTW *ftw)
+static inline int fx_rm_entry(const char *path, const struct stat *st, int flag,
+			      struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -197,8 +197,7 @@ static inline bool fx_reseal(struct fx *f, const char *sub, const char *file)
 }
 
 /* jobs/FILE := text */
-static inline int fx_write_job(struct fx *f, const char *file,
-			       const char *text)
+static inline int fx_write_job(struct fx *f, const char *file, const char *text)
 {
 	return fx_write_at(core_jobs_dirfd(f->c), file, text, strlen(text));
 }
@@ -254,8 +253,9 @@ static inline uint64_t fx_submit(struct fx *f, const char *name,
 /* status/NAME's text (in f->text), or NULL when -ENOENT. */
 static inline const char *fx_status(struct fx *f, const char *name)
 {
-	return core_status(f->c, name, &f->text, NULL) == 0 ? buf_str(&f->text)
-							    : NULL;
+	return core_status(f->c, name, &f->text, NULL) == 0 ?
+		       buf_str(&f->text) :
+		       NULL;
 }
 
 static inline const char *fx_first_line(struct fx *f, const char *name)
@@ -445,9 +445,9 @@ static inline uint64_t fx_done(struct fx *f, const char *name,
 static inline const char *fx_xattr(struct fx *f, const char *name,
 				   const char *attr)
 {
-	return core_output_xattr(f->c, name, attr, &f->text) == 0
-		       ? buf_str(&f->text)
-		       : NULL;
+	return core_output_xattr(f->c, name, attr, &f->text) == 0 ?
+		       buf_str(&f->text) :
+		       NULL;
 }
 
 #define FX_OPTS_1K \

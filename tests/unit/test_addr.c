@@ -75,11 +75,11 @@ static void test_v6(void)
 	CHECK(v6("ff02::1") == ADDR_MULTICAST);
 	CHECK(v6("2001:db8::1") == ADDR_DOCUMENTATION);
 	CHECK(v6("3fff::1") == ADDR_DOCUMENTATION);
-	CHECK(v6("2001::1") == ADDR_RESERVED);		/* Teredo */
-	CHECK(v6("2001:2::1") == ADDR_RESERVED);	/* benchmarking */
-	CHECK(v6("100::1") == ADDR_RESERVED);		/* discard */
+	CHECK(v6("2001::1") == ADDR_RESERVED);	 /* Teredo */
+	CHECK(v6("2001:2::1") == ADDR_RESERVED); /* benchmarking */
+	CHECK(v6("100::1") == ADDR_RESERVED);	 /* discard */
 	CHECK(v6("5f00::1") == ADDR_RESERVED);
-	CHECK(v6("4000::1") == ADDR_RESERVED);		/* not 2000::/3 */
+	CHECK(v6("4000::1") == ADDR_RESERVED); /* not 2000::/3 */
 	CHECK(v6("1::") == ADDR_RESERVED);
 	CHECK(v6("64:ff9b:1::1") == ADDR_PRIVATE);
 }

@@ -147,8 +147,8 @@ static void test_ids_and_urls(void)
 	CHECK(!net_api_task_id_valid(id));
 
 	buf_init(&out, 1024);
-	CHECK(net_api_task_url(&out, "https://api.aivideoapi.ai",
-			       "abc-1") == 0);
+	CHECK(net_api_task_url(&out, "https://api.aivideoapi.ai", "abc-1") ==
+	      0);
 	CHECK_STR(buf_str(&out), "https://api.aivideoapi.ai/v1/tasks/abc-1");
 	CHECK(net_api_task_url(&out, "http://127.0.0.1:8080//", "abc-1") == 0);
 	CHECK_STR(buf_str(&out), "http://127.0.0.1:8080/v1/tasks/abc-1");
@@ -197,8 +197,8 @@ static void test_parse_create(void)
 	CHECK_STR(id, "t1");
 	/* the id fits exactly, or it is refused */
 	body = "{\"data\":{\"taskId\":\"abc\"}}";
-	CHECK(net_api_parse_create(body, strlen(body), id, 3, err,
-				   ERRLEN) == -1);
+	CHECK(net_api_parse_create(body, strlen(body), id, 3, err, ERRLEN) ==
+	      -1);
 	CHECK_STR(err, "create answer: 'taskId' is too long");
 
 	check_create_refused(NULL, "create answer: empty");
@@ -212,7 +212,8 @@ static void test_parse_create(void)
 	check_create_refused("{}", "create answer: 'data' missing");
 	check_create_refused("{\"data\":\"t1\"}",
 			     "create answer: 'data' is not an object");
-	check_create_refused("{\"data\":{}}", "create answer: 'taskId' missing");
+	check_create_refused("{\"data\":{}}",
+			     "create answer: 'taskId' missing");
 	check_create_refused("{\"data\":{\"taskId\":42}}",
 			     "create answer: 'taskId' is not a string");
 	check_create_refused("{\"data\":{\"taskId\":null}}",
@@ -227,16 +228,19 @@ static void test_parse_create(void)
 			     "create answer: 'taskId' is not a valid task id");
 	check_create_refused("{\"data\":{\"taskId\":\"a\\u002fb\"}}",
 			     "create answer: 'taskId' is not a valid task id");
-	check_create_refused("{\"data\":{\"taskId\":\"a\\u0000b\"}}",
-			     "create answer: 'taskId' is too long or badly escaped");
+	check_create_refused(
+		"{\"data\":{\"taskId\":\"a\\u0000b\"}}",
+		"create answer: 'taskId' is too long or badly escaped");
 	check_create_refused("{\"data\":{\"taskId\":\"a\\nb\"}}",
 			     "create answer: 'taskId' is not a valid task id");
 	s = repeat("{\"data\":{\"taskId\":\"", "a", API_TASK_ID_MAX + 1,
 		   "\"}}");
-	check_create_refused(s, "create answer: 'taskId' is not a valid task id");
+	check_create_refused(s,
+			     "create answer: 'taskId' is not a valid task id");
 	free(s);
 	s = repeat("{\"data\":{\"taskId\":\"", "a", 100000, "\"}}");
-	check_create_refused(s, "create answer: 'taskId' is too long or badly escaped");
+	check_create_refused(
+		s, "create answer: 'taskId' is too long or badly escaped");
 	free(s);
 	check_create_refused("{\"code\":402,\"msg\":\"no\\nmoney\","
 			     "\"data\":{\"taskId\":\"t1\"}}",
@@ -308,14 +312,15 @@ static void check_task_refused(const char *body, const char *want_err)
 		CHECK_STR(err, want_err);
 	else
 		CHECK(strncmp(err, "task answer: ", 13) == 0);
-	net_api_task_free(&t);	/* harmless after -1 */
+	net_api_task_free(&t); /* harmless after -1 */
 }
 
 /* A completed answer for task t1 with the given "urls" value. */
 static void check_urls_refused(const char *urls, const char *want_err)
 {
 	char *body = repeat("{\"id\":\"t1\",\"status\":\"completed\","
-			    "\"output\":{\"urls\":", urls, 1, "}}");
+			    "\"output\":{\"urls\":",
+			    urls, 1, "}}");
 
 	check_task_refused(body, want_err);
 	free(body);
@@ -352,10 +357,12 @@ static void test_parse_task_examples(void)
 	CHECK(task(failed_example, NULL, &t, err) == 0);
 	net_api_task_free(&t);
 
-	CHECK(task("{\"id\":\"t1\",\"status\":\"pending\"}", "t1", &t, err) == 0);
+	CHECK(task("{\"id\":\"t1\",\"status\":\"pending\"}", "t1", &t, err) ==
+	      0);
 	CHECK(t.status == API_PENDING);
 	CHECK(task("{\"id\":\"t1\",\"status\":\"processing\",\"created_at\":1.5,"
-		   "\"completed_at\":null,\"output\":null}", "t1", &t, err) == 0);
+		   "\"completed_at\":null,\"output\":null}",
+		   "t1", &t, err) == 0);
 	CHECK(t.status == API_PROCESSING);
 	CHECK(t.created_at == 1.5);
 	CHECK(t.n_urls == 0);
@@ -366,7 +373,8 @@ static void test_parse_task_examples(void)
 		   "\"https://h/4\",\"https://h/5\",\"https://h/6\",\"https://h/7\","
 		   "\"https://h/8\",\"https://h/9\",\"https://h/10\",\"https://h/11\","
 		   "\"https://h/12\",\"https://h/13\",\"https://h/14\",\"https://h/15\","
-		   "\"https://h/16?sig=a%20b&x=\\u0041\"]}}", "t1", &t, err) == 0);
+		   "\"https://h/16?sig=a%20b&x=\\u0041\"]}}",
+		   "t1", &t, err) == 0);
 	CHECK(t.n_urls == 16);
 	CHECK_STR(t.urls[1], "HTTPS://h/b");
 	CHECK_STR(t.urls[15], "https://h/16?sig=a%20b&x=A");
@@ -398,8 +406,8 @@ static void test_parse_task_failed_reasons(void)
 	CHECK_STR(t.error_message, "line1?line2?tab?? end \xe7\x8c\xab");
 	/* invalid UTF-8 becomes '?' */
 	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\",\"error\":{"
-		   "\"code\":\"x\",\"message\":\"a\xff\xc0\xafz\"}}", "t1", &t,
-		   err) == 0);
+		   "\"code\":\"x\",\"message\":\"a\xff\xc0\xafz\"}}",
+		   "t1", &t, err) == 0);
 	CHECK_STR(t.error_message, "a???z");
 	/* bidi controls and invisible characters are no text to show: an
 	 * override would make "exe.png" of "gnp.exe" */
@@ -409,31 +417,34 @@ static void test_parse_task_failed_reasons(void)
 		   "t1", &t, err) == 0);
 	CHECK_STR(t.error_message, "see ?gnp.exe?, ?iso? z?w ?bom s?h");
 	/* no reason given: one of our own */
-	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\"}", "t1", &t, err) == 0);
+	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\"}", "t1", &t, err) ==
+	      0);
 	CHECK_STR(t.error_code, "task_failed");
 	CHECK_STR(t.error_message, "the API gave no reason");
-	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\",\"error\":[1,2]}", "t1",
-		   &t, err) == 0);
+	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\",\"error\":[1,2]}",
+		   "t1", &t, err) == 0);
 	CHECK_STR(t.error_code, "task_failed");
-	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\",\"error\":\"boom\"}", "t1",
-		   &t, err) == 0);
+	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\",\"error\":\"boom\"}",
+		   "t1", &t, err) == 0);
 	CHECK_STR(t.error_code, "task_failed");
 	CHECK_STR(t.error_message, "boom");
 	CHECK(task("{\"id\":\"t1\",\"status\":\"failed\",\"error\":{\"code\":7,"
-		   "\"message\":\"\\u0000\"}}", "t1", &t, err) == 0);
+		   "\"message\":\"\\u0000\"}}",
+		   "t1", &t, err) == 0);
 	CHECK_STR(t.error_code, "task_failed");
 	CHECK_STR(t.error_message, "the API gave no reason");
 
 	/* long reasons are cut to size, on a character boundary */
-	s = repeat("{\"id\":\"t1\",\"status\":\"failed\",\"error\":{\"code\":\"",
-		   "c", 1000, "\",\"message\":\"");
+	s = repeat(
+		"{\"id\":\"t1\",\"status\":\"failed\",\"error\":{\"code\":\"",
+		"c", 1000, "\",\"message\":\"");
 	snprintf(body, sizeof(body), "%s", s);
 	free(s);
 	s = repeat(body, "\xe7\x8c\xab", 1000, "\"}}");
 	CHECK(task(s, "t1", &t, err) == 0);
 	free(s);
 	CHECK(strlen(t.error_code) == API_CODE_MAX - 1);
-	CHECK(strlen(t.error_message) == 510);	/* 170 cats of 3 bytes */
+	CHECK(strlen(t.error_message) == 510); /* 170 cats of 3 bytes */
 	CHECK(memcmp(t.error_message + 507, "\xe7\x8c\xab", 3) == 0);
 }
 
@@ -446,7 +457,8 @@ static void test_parse_task_hostile(void)
 	check_task_refused("{\"id\":\"t1\",\"status\":\"completed\"",
 			   "task answer: not JSON (or too complex)");
 	check_task_refused("{\"id\":\"t1\"}", "task answer: 'status' missing");
-	check_task_refused("{\"status\":\"pending\"}", "task answer: 'id' missing");
+	check_task_refused("{\"status\":\"pending\"}",
+			   "task answer: 'id' missing");
 	check_task_refused("{\"id\":1,\"status\":\"pending\"}",
 			   "task answer: 'id' is not a string");
 	check_task_refused("{\"id\":\"t2\",\"status\":\"pending\"}",
@@ -465,23 +477,29 @@ static void test_parse_task_hostile(void)
 			   "task answer: 'status' is not a string");
 	check_task_refused("{\"id\":\"t1\",\"status\":[\"pending\"]}",
 			   "task answer: 'status' is not a string");
-	check_task_refused("{\"id\":\"t1\",\"status\":\"pending\",\"created_at\":\"now\"}",
-			   "task answer: 'created_at' is not a number");
-	check_task_refused("{\"id\":\"t1\",\"status\":\"pending\",\"created_at\":1e400}",
-			   "task answer: 'created_at' is not a number");
-	check_task_refused("{\"id\":\"t1\",\"status\":\"pending\",\"created_at\":-1}",
-			   "task answer: 'created_at' is out of range");
+	check_task_refused(
+		"{\"id\":\"t1\",\"status\":\"pending\",\"created_at\":\"now\"}",
+		"task answer: 'created_at' is not a number");
+	check_task_refused(
+		"{\"id\":\"t1\",\"status\":\"pending\",\"created_at\":1e400}",
+		"task answer: 'created_at' is not a number");
+	check_task_refused(
+		"{\"id\":\"t1\",\"status\":\"pending\",\"created_at\":-1}",
+		"task answer: 'created_at' is out of range");
 	check_task_refused("{\"id\":\"t1\",\"status\":\"pending\","
 			   "\"completed_at\":123456789012345678901234567890}",
 			   "task answer: 'completed_at' is out of range");
 
 	check_task_refused("{\"id\":\"t1\",\"status\":\"completed\"}",
 			   "task answer: 'output' missing");
-	check_task_refused("{\"id\":\"t1\",\"status\":\"completed\",\"output\":[]}",
-			   "task answer: 'output' is not an object");
-	check_task_refused("{\"id\":\"t1\",\"status\":\"completed\",\"output\":{}}",
-			   "task answer: 'urls' missing");
-	check_urls_refused("\"https://h/a.png\"", "task answer: 'urls' is not an array");
+	check_task_refused(
+		"{\"id\":\"t1\",\"status\":\"completed\",\"output\":[]}",
+		"task answer: 'output' is not an object");
+	check_task_refused(
+		"{\"id\":\"t1\",\"status\":\"completed\",\"output\":{}}",
+		"task answer: 'urls' missing");
+	check_urls_refused("\"https://h/a.png\"",
+			   "task answer: 'urls' is not an array");
 	check_urls_refused("[]", "task answer: completed without output URLs");
 	check_urls_refused("[\"https://h/a.png\",null]",
 			   "task answer: output URL 2 is not a string");
@@ -489,8 +507,9 @@ static void test_parse_task_hostile(void)
 			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"https://h/a.png\\n\"]",
 			   "task answer: output URL 1 is not a plain URL");
-	check_urls_refused("[\"https://h/a\\u0000.png\"]",
-			   "task answer: output URL 1 is too long or badly escaped");
+	check_urls_refused(
+		"[\"https://h/a\\u0000.png\"]",
+		"task answer: output URL 1 is too long or badly escaped");
 	check_urls_refused("[\"https://h/\xe7\x8c\xab.png\"]",
 			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"https://\"]",
@@ -509,17 +528,19 @@ static void test_parse_task_hostile(void)
 			   "task answer: output URL 1 is not a plain URL");
 	check_urls_refused("[\"//h/a.png\"]",
 			   "task answer: output URL 1 is not a plain URL");
-	check_urls_refused("[\"https://h/1\",\"https://h/2\",\"https://h/3\","
-			   "\"https://h/4\",\"https://h/5\",\"https://h/6\",\"https://h/7\","
-			   "\"https://h/8\",\"https://h/9\",\"https://h/10\",\"https://h/11\","
-			   "\"https://h/12\",\"https://h/13\",\"https://h/14\",\"https://h/15\","
-			   "\"https://h/16\",\"https://h/17\"]",
-			   "task answer: more than 16 output URLs");
+	check_urls_refused(
+		"[\"https://h/1\",\"https://h/2\",\"https://h/3\","
+		"\"https://h/4\",\"https://h/5\",\"https://h/6\",\"https://h/7\","
+		"\"https://h/8\",\"https://h/9\",\"https://h/10\",\"https://h/11\","
+		"\"https://h/12\",\"https://h/13\",\"https://h/14\",\"https://h/15\","
+		"\"https://h/16\",\"https://h/17\"]",
+		"task answer: more than 16 output URLs");
 	s = repeat("[\"https://h/", "a", API_URL_MAX, "\"]");
 	check_urls_refused(s, NULL);
 	free(s);
-	s = repeat("{\"id\":\"t1\",\"status\":\"completed\",\"output\":{\"urls\":[",
-		   "\"https://h/a\",", 9999, "\"https://h/a\"]}}");
+	s = repeat(
+		"{\"id\":\"t1\",\"status\":\"completed\",\"output\":{\"urls\":[",
+		"\"https://h/a\",", 9999, "\"https://h/a\"]}}");
 	check_task_refused(s, "task answer: not JSON (or too complex)");
 	free(s);
 	s = repeat("{\"id\":\"t1\",\"status\":\"pending\",\"x\":", "[", 100000,
@@ -554,8 +575,8 @@ static void test_parse_credits(void)
 	CHECK(balance == 9800 && purchased == 10000 && consumed == 200);
 	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":4.7,"
 				      "\"total_consumed\":0.3e1}}"),
-				&balance, &purchased, &consumed, err,
-				ERRLEN) == 0);
+				    &balance, &purchased, &consumed, err,
+				    ERRLEN) == 0);
 	CHECK(balance == 4.7 && isnan(purchased) && consumed == 3);
 	CHECK(net_api_parse_credits(S("{\"data\":{\"balance\":-14.1}}"),
 				    &balance, NULL, NULL, err, ERRLEN) == 0);
@@ -563,7 +584,8 @@ static void test_parse_credits(void)
 
 	check_credits_refused("", "credits answer: empty");
 	check_credits_refused("9800", "credits answer: not a JSON object");
-	check_credits_refused("{\"data\":{}}", "credits answer: 'balance' missing");
+	check_credits_refused("{\"data\":{}}",
+			      "credits answer: 'balance' missing");
 	check_credits_refused("{\"data\":{\"balance\":null}}",
 			      "credits answer: 'balance' missing");
 	check_credits_refused("{\"data\":{\"balance\":\"9800\"}}",
@@ -572,12 +594,14 @@ static void test_parse_credits(void)
 			      "credits answer: 'balance' is not a number");
 	check_credits_refused("{\"data\":{\"balance\":1e300}}",
 			      "credits answer: 'balance' is out of range");
-	check_credits_refused("{\"data\":{\"balance\":1,\"total_purchased\":\"x\"}}",
-			      "credits answer: 'total_purchased' is not a number");
+	check_credits_refused(
+		"{\"data\":{\"balance\":1,\"total_purchased\":\"x\"}}",
+		"credits answer: 'total_purchased' is not a number");
 	check_credits_refused("{\"data\":[9800]}",
 			      "credits answer: 'data' is not an object");
-	check_credits_refused("{\"code\":401,\"msg\":\"bad key\",\"data\":{\"balance\":1}}",
-			      "credits answer: code 401: bad key");
+	check_credits_refused(
+		"{\"code\":401,\"msg\":\"bad key\",\"data\":{\"balance\":1}}",
+		"credits answer: code 401: bad key");
 }
 
 /* ---- error answers ---- */
@@ -590,7 +614,8 @@ static void check_error_row(long status, const char *code, const char *type,
 
 	snprintf(body, sizeof(body),
 		 "{\"error\": {\"code\": \"%s\", \"message\": \"%s\", "
-		 "\"type\": \"%s\"}}", code, message, type);
+		 "\"type\": \"%s\"}}",
+		 code, message, type);
 	CHECK(net_api_parse_error(status, body, strlen(body), &e) == 0);
 	CHECK(e.http_status == status);
 	CHECK_STR(e.code, code);
@@ -603,8 +628,8 @@ static void check_error_fallback(long status, const char *body,
 {
 	struct api_error e;
 
-	CHECK(net_api_parse_error(status, body, body ? strlen(body) : 0,
-				  &e) == -1);
+	CHECK(net_api_parse_error(status, body, body ? strlen(body) : 0, &e) ==
+	      -1);
 	CHECK_STR(e.code, code);
 	CHECK_STR(e.message, message);
 	CHECK_STR(e.type, "");
@@ -637,7 +662,8 @@ static void test_parse_error(void)
 
 	check_error_fallback(502, NULL, "http_502",
 			     "HTTP 502 with an empty body");
-	check_error_fallback(502, "", "http_502", "HTTP 502 with an empty body");
+	check_error_fallback(502, "", "http_502",
+			     "HTTP 502 with an empty body");
 	check_error_fallback(502, "<html><h1>Bad Gateway</h1></html>",
 			     "http_502", "HTTP 502 with an unreadable body");
 	check_error_fallback(500, "[1,2]", "http_500",
@@ -656,14 +682,17 @@ static void test_parse_error(void)
 	free(s);
 
 	/* a code but no message; hostile code and type */
-	CHECK(net_api_parse_error(402, S("{\"error\":{\"code\":"
-					     "\"insufficient_credits\"}}"),
+	CHECK(net_api_parse_error(402,
+				  S("{\"error\":{\"code\":"
+				    "\"insufficient_credits\"}}"),
 				  &e) == 0);
 	CHECK_STR(e.code, "insufficient_credits");
 	CHECK_STR(e.message, "HTTP 402 without a message");
-	CHECK(net_api_parse_error(400, S("{\"error\":{\"code\":\"a: b\\n\","
-					     "\"type\":\"t t\",\"message\":\"m\\u0000\"}}"),
-				  &e) == 0);
+	CHECK(net_api_parse_error(
+		      400,
+		      S("{\"error\":{\"code\":\"a: b\\n\","
+			"\"type\":\"t t\",\"message\":\"m\\u0000\"}}"),
+		      &e) == 0);
 	CHECK_STR(e.code, "a__b_");
 	CHECK_STR(e.type, "t_t");
 	CHECK_STR(e.message, "HTTP 400 without a message");

@@ -37,7 +37,7 @@ static void test_max(void)
 	size_t cap = 0;
 
 	grown = array_reserve(v, 0, &cap, sizeof(*v), 3);
-	CHECK(grown != NULL && cap == 3);	/* never beyond max */
+	CHECK(grown != NULL && cap == 3); /* never beyond max */
 	v = grown;
 	errno = 0;
 	CHECK(array_reserve(v, 3, &cap, sizeof(*v), 3) == NULL &&

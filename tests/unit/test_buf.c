@@ -17,7 +17,7 @@ static void test_empty(void)
 	CHECK_STR(buf_str(&b), "");
 	CHECK(buf_add(&b, "", 0) == 0);
 	CHECK(b.len == 0);
-	s = buf_detach(&b);	/* an empty buffer still gives a string */
+	s = buf_detach(&b); /* an empty buffer still gives a string */
 	CHECK_STR(s, "");
 	free(s);
 	buf_free(&b);
@@ -36,8 +36,9 @@ static void test_add_and_grow(void)
 	CHECK(b.len == 12 && b.cap > b.len);
 	/* Many appends: the content stays right and NUL-terminated. */
 	for (i = 0; i < 10000 && ok; i++) {
-		ok = buf_add(&b, "0123456789", 10) == 0 && b.len == 12 + 10 * (i + 1) &&
-		     b.data[b.len] == '\0' && b.cap > b.len;
+		ok = buf_add(&b, "0123456789", 10) == 0 &&
+		     b.len == 12 + 10 * (i + 1) && b.data[b.len] == '\0' &&
+		     b.cap > b.len;
 	}
 	CHECK(ok);
 	CHECK(memcmp(b.data + 12 + 9990, "0123456789", 10) == 0);
@@ -65,14 +66,14 @@ static void test_max(void)
 
 	memset(big, 'x', sizeof(big));
 	buf_init(&b, 10);
-	CHECK(buf_add(&b, big, 10) == 0);	/* exactly max fits */
-	CHECK(b.len == 10 && b.cap == 11);	/* never more than max + 1 */
+	CHECK(buf_add(&b, big, 10) == 0);  /* exactly max fits */
+	CHECK(b.len == 10 && b.cap == 11); /* never more than max + 1 */
 	errno = 0;
 	CHECK(buf_add(&b, "y", 1) == -1);
 	CHECK(errno == E2BIG);
-	CHECK(b.len == 10 && b.data[10] == '\0');	/* unchanged */
+	CHECK(b.len == 10 && b.data[10] == '\0'); /* unchanged */
 	buf_reset(&b);
-	CHECK(b.len == 0 && b.data && b.cap == 11);	/* allocation kept */
+	CHECK(b.len == 0 && b.data && b.cap == 11); /* allocation kept */
 	CHECK_STR(buf_str(&b), "");
 	errno = 0;
 	CHECK(buf_add(&b, big, 11) == -1 && errno == E2BIG);
@@ -84,7 +85,7 @@ static void test_max(void)
 	CHECK(b.len == 10);
 	buf_free(&b);
 
-	buf_init(&b, 0);	/* a buffer that may hold nothing */
+	buf_init(&b, 0); /* a buffer that may hold nothing */
 	CHECK(buf_add(&b, "a", 1) == -1 && errno == E2BIG);
 	CHECK(buf_add(&b, "", 0) == 0);
 	CHECK_STR(buf_str(&b), "");
@@ -105,7 +106,7 @@ static void test_printf(void)
 	errno = 0;
 	CHECK(buf_printf(&b, "%023d", 1) == -1 && errno == E2BIG);
 	CHECK_STR(buf_str(&b), "42-x|004.7");
-	CHECK(buf_printf(&b, "%022d", 1) == 0);	/* exactly 32 */
+	CHECK(buf_printf(&b, "%022d", 1) == 0); /* exactly 32 */
 	CHECK(b.len == 32 && b.data[32] == '\0');
 	s = buf_detach(&b);
 	CHECK(s && strlen(s) == 32);
@@ -126,7 +127,7 @@ static void test_big_printf(void)
 	big[100000] = '\0';
 	buf_init(&b, 200002);
 	CHECK(buf_printf(&b, "<%s>", big) == 0);
-	CHECK(buf_printf(&b, "<%s>", big) == -1);	/* 200004 > max */
+	CHECK(buf_printf(&b, "<%s>", big) == -1); /* 200004 > max */
 	CHECK(b.len == 100002 && b.data[0] == '<' && b.data[100001] == '>');
 	CHECK(buf_printf(&b, "%s", big) == 0 && b.len == 200002);
 	buf_free(&b);

@@ -57,7 +57,8 @@ static int load(char **argv, char **env)
 	if (r == CONFIG_OK)
 		CHECK(err[0] == '\0');
 	else if (r == CONFIG_ERROR)
-		CHECK(strncmp(err, "gptimgfs: ", 10) == 0 && !strchr(err, '\n'));
+		CHECK(strncmp(err, "gptimgfs: ", 10) == 0 &&
+		      !strchr(err, '\n'));
 	return r;
 }
 
@@ -109,7 +110,7 @@ static void test_defaults(void)
 	CHECK_STR(cfg.resolution, "1k");
 	CHECK(cfg.nsfw_checker);
 	CHECK(!cfg.simulate && !cfg.foreground && !cfg.debug);
-	CHECK(cfg.config_file == NULL);	/* the default one is missing */
+	CHECK(cfg.config_file == NULL); /* the default one is missing */
 	CHECK(cfg.key_file == NULL);
 	CHECK_STR(cfg.api_key, SECRET);
 	CHECK(cfg.fuse_args.argc == 1);
@@ -118,22 +119,21 @@ static void test_defaults(void)
 				   "XDG_DATA_HOME=/xdg/data")) == CONFIG_OK);
 	CHECK_STR(cfg.data_dir, "/xdg/data/gptimgfs");
 	/* a relative XDG directory is ignored, as the XDG spec says */
-	CHECK(load(ARGV("/m"), ENV(home_env, key_env,
-				   "XDG_DATA_HOME=rel")) == CONFIG_OK);
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env, "XDG_DATA_HOME=rel")) ==
+	      CONFIG_OK);
 	snprintf(want, sizeof(want), "%s/.local/share/gptimgfs", home);
 	CHECK_STR(cfg.data_dir, want);
 
 	/* simulated task ids never mix with real ones; no key needed */
 	CHECK(load(ARGV("--simulate", "/m"), ENV(home_env)) == CONFIG_OK);
 	CHECK(cfg.simulate);
-	snprintf(want, sizeof(want), "%s/.local/share/gptimgfs-simulate",
-		 home);
+	snprintf(want, sizeof(want), "%s/.local/share/gptimgfs-simulate", home);
 	CHECK_STR(cfg.data_dir, want);
 	CHECK(cfg.api_key == NULL);
 	CHECK(load(ARGV("-o", "simulate", "/m"), ENV(home_env)) == CONFIG_OK);
 	CHECK(cfg.simulate);
-	CHECK(load(ARGV("-o", "simulate,data_dir=/d", "/m"), ENV(home_env))
-	      == CONFIG_OK);
+	CHECK(load(ARGV("-o", "simulate,data_dir=/d", "/m"), ENV(home_env)) ==
+	      CONFIG_OK);
 	CHECK_STR(cfg.data_dir, "/d");
 
 	refused(ARGV("/m"), ENV(key_env), "data_dir");
@@ -141,9 +141,8 @@ static void test_defaults(void)
 	CHECK_STR(cfg.data_dir, "/x/gptimgfs");
 
 	/* relative paths are made absolute: the daemon chdirs to / */
-	CHECK(load(ARGV("-o", "data_dir=rel/dir/", "/m"), ENV(home_env,
-							     key_env)) ==
-	      CONFIG_OK);
+	CHECK(load(ARGV("-o", "data_dir=rel/dir/", "/m"),
+		   ENV(home_env, key_env)) == CONFIG_OK);
 	snprintf(want, sizeof(want), "%s/rel/dir", cwd);
 	CHECK_STR(cfg.data_dir, want);
 }
@@ -151,12 +150,16 @@ static void test_defaults(void)
 static void test_precedence(void)
 {
 	char want[512];
-	char *env_all[] = { home_env, key_env, "GPTIMGFS_DATA_DIR=/env",
+	char *env_all[] = { home_env,
+			    key_env,
+			    "GPTIMGFS_DATA_DIR=/env",
 			    "GPTIMGFS_POLL_INTERVAL=0.25",
 			    "GPTIMGFS_MAX_INFLIGHT=6",
-			    "GPTIMGFS_API_URL=https://env.example", NULL };
+			    "GPTIMGFS_API_URL=https://env.example",
+			    NULL };
 
-	write_file(cfgpath, "# defaults\n"
+	write_file(cfgpath,
+		   "# defaults\n"
 		   "data_dir = ~/fromfile\n"
 		   "poll_interval = 3\n"
 		   "max_inflight = 5\n"
@@ -164,7 +167,8 @@ static void test_precedence(void)
 		   "[gptimgfs]\n"
 		   "resolution = 2k\n"
 		   "aspect_ratio = 16:9\n"
-		   "nsfw_checker = off\n", 0644);
+		   "nsfw_checker = off\n",
+		   0644);
 
 	/* config file beats default */
 	CHECK(load(ARGV("/m"), ENV(home_env, key_env)) == CONFIG_OK);
@@ -187,10 +191,10 @@ static void test_precedence(void)
 	CHECK_STR(cfg.resolution, "2k");
 
 	/* command line beats environment */
-	CHECK(load(ARGV("-o", "data_dir=/cl,poll_interval=0.5",
-			"-o", "max_inflight=7,resolution=4k,nsfw_checker=yes",
-			"-o", "api_url=https://cl.example", "/m"), env_all) ==
-	      CONFIG_OK);
+	CHECK(load(ARGV("-o", "data_dir=/cl,poll_interval=0.5", "-o",
+			"max_inflight=7,resolution=4k,nsfw_checker=yes", "-o",
+			"api_url=https://cl.example", "/m"),
+		   env_all) == CONFIG_OK);
 	CHECK_STR(cfg.data_dir, "/cl");
 	CHECK(cfg.poll_interval == 0.5);
 	CHECK(cfg.max_inflight == 7);
@@ -221,8 +225,8 @@ static void test_precedence(void)
 	write_file(cfgpath, "simulate = true\n", 0600);
 	CHECK(load(ARGV("/m"), ENV(home_env)) == CONFIG_OK);
 	CHECK(cfg.simulate);
-	CHECK(load(ARGV("-o", "simulate=false", "/m"), ENV(home_env, key_env))
-	      == CONFIG_OK);
+	CHECK(load(ARGV("-o", "simulate=false", "/m"),
+		   ENV(home_env, key_env)) == CONFIG_OK);
 	CHECK(!cfg.simulate);
 	unlink(cfgpath);
 }
@@ -314,7 +318,7 @@ static void test_bad_values(void)
 	refused(ARGV("-o", "poll_interval=abc", "/m"), ENV(home_env, key_env),
 		"");
 	CHECK_STR(err, "gptimgfs: poll_interval: 'abc' is not a number of "
-		  "seconds");
+		       "seconds");
 
 	/* the edges are accepted */
 	CHECK(load(ARGV("-o", "poll_interval=3600,max_inflight=1000", "/m"),
@@ -328,8 +332,8 @@ static void test_bad_values(void)
 		"GPTIMGFS_POLL_INTERVAL");
 	refused(ARGV("/m"), ENV(home_env, key_env, "GPTIMGFS_MAX_INFLIGHT=0"),
 		"GPTIMGFS_MAX_INFLIGHT");
-	refused(ARGV("/m"), ENV(home_env, key_env,
-				"GPTIMGFS_API_URL=http://example.com"),
+	refused(ARGV("/m"),
+		ENV(home_env, key_env, "GPTIMGFS_API_URL=http://example.com"),
 		"GPTIMGFS_API_URL");
 	/* a bad value on the command line is an error, also when the
 	 * environment has a good one */
@@ -343,7 +347,8 @@ static void test_bad_values(void)
 	write_file(cfgpath, "resolution = 3k\n", 0600);
 	refused(ARGV("/m"), ENV(home_env, key_env), "line 1: key 'resolution'");
 	write_file(cfgpath, "[gptimgfs]\nnsfw_checker = sometimes\n", 0600);
-	refused(ARGV("/m"), ENV(home_env, key_env), "line 2: key 'nsfw_checker'");
+	refused(ARGV("/m"), ENV(home_env, key_env),
+		"line 2: key 'nsfw_checker'");
 	unlink(cfgpath);
 }
 
@@ -366,10 +371,26 @@ static void test_max_task_bytes(void)
 		{ "0001M", 1u << 20 },
 	};
 	static const char *const bad[] = {
-		"0", "1048575", "1023K", "0M", "65G", "68719476737",
-		"9999999999999999G", "99999999999999999", "1.5M", "1MB",
-		"1MiB", "1T", "M", "-1M", "+1M", " 1M", "1M ", "0x100000",
-		"1e6", "one",
+		"0",
+		"1048575",
+		"1023K",
+		"0M",
+		"65G",
+		"68719476737",
+		"9999999999999999G",
+		"99999999999999999",
+		"1.5M",
+		"1MB",
+		"1MiB",
+		"1T",
+		"M",
+		"-1M",
+		"+1M",
+		" 1M",
+		"1M ",
+		"0x100000",
+		"1e6",
+		"one",
 	};
 	char opt[128];
 	size_t i;
@@ -388,11 +409,11 @@ static void test_max_task_bytes(void)
 	refused(ARGV("-o", "max_task_bytes=1MB", "/m"), ENV(home_env, key_env),
 		"");
 	CHECK_STR(err, "gptimgfs: max_task_bytes: '1MB' is not a size "
-		  "(bytes, or a number with K, M or G)");
-	refused(ARGV("-o", "max_task_bytes=512K", "/m"),
-		ENV(home_env, key_env), "");
+		       "(bytes, or a number with K, M or G)");
+	refused(ARGV("-o", "max_task_bytes=512K", "/m"), ENV(home_env, key_env),
+		"");
 	CHECK_STR(err, "gptimgfs: max_task_bytes: '512K' is out of range "
-		  "(1M to 64G)");
+		       "(1M to 64G)");
 	refused(ARGV("-o", "max_task_bytes", "/m"), ENV(home_env, key_env),
 		"max_task_bytes needs a value");
 
@@ -407,8 +428,8 @@ static void test_max_task_bytes(void)
 		   ENV(home_env, key_env, "GPTIMGFS_MAX_TASK_BYTES=4M")) ==
 	      CONFIG_OK);
 	CHECK(cfg.max_task_bytes == 5u << 20);
-	refused(ARGV("/m"), ENV(home_env, key_env,
-				"GPTIMGFS_MAX_TASK_BYTES=big"),
+	refused(ARGV("/m"),
+		ENV(home_env, key_env, "GPTIMGFS_MAX_TASK_BYTES=big"),
 		"gptimgfs: GPTIMGFS_MAX_TASK_BYTES: 'big' is not a size");
 	write_file(cfgpath, "\nmax_task_bytes = 0\n", 0600);
 	refused(ARGV("/m"), ENV(home_env, key_env), "");
@@ -424,8 +445,10 @@ static void test_config_file_errors(void)
 
 	write_file(cfgpath, "; comment\n[gptimgfs]\n\ncolour = blue\n", 0600);
 	refused(ARGV("/m"), ENV(home_env, key_env), "");
-	snprintf(want, sizeof(want), "gptimgfs: %s: line 4: unknown key "
-		 "'colour'", cfgpath);
+	snprintf(want, sizeof(want),
+		 "gptimgfs: %s: line 4: unknown key "
+		 "'colour'",
+		 cfgpath);
 	CHECK_STR(err, want);
 
 	write_file(cfgpath, "max_inflight = 2\n[other]\nmax_inflight = 3\n",
@@ -436,7 +459,8 @@ static void test_config_file_errors(void)
 	refused(ARGV("/m"), ENV(home_env, key_env),
 		"line 3: key 'max_inflight' given twice (first on line 1)");
 	write_file(cfgpath, "max_inflight = 2\njust words\n", 0600);
-	refused(ARGV("/m"), ENV(home_env, key_env), "line 2: not 'key = value'");
+	refused(ARGV("/m"), ENV(home_env, key_env),
+		"line 2: not 'key = value'");
 	/* the earlier of a syntax error and a bad key is reported */
 	write_file(cfgpath, "oops\ncolour = 1\n", 0600);
 	refused(ARGV("/m"), ENV(home_env, key_env), "line 1:");
@@ -459,8 +483,10 @@ static void test_config_file_errors(void)
 	CHECK_STR(cfg.resolution, "2k");
 
 	/* indented keys are keys, not continuations of the value above */
-	write_file(cfgpath, "[gptimgfs]\n  data_dir = /a\n\tmax_inflight = 3\n"
-		   "  ; comment\n", 0600);
+	write_file(cfgpath,
+		   "[gptimgfs]\n  data_dir = /a\n\tmax_inflight = 3\n"
+		   "  ; comment\n",
+		   0600);
 	CHECK(load(ARGV("/m"), ENV(home_env, key_env)) == CONFIG_OK);
 	CHECK_STR(cfg.data_dir, "/a");
 	CHECK(cfg.max_inflight == 3);
@@ -478,9 +504,10 @@ static void test_config_key(void)
 
 	write_file(cfgpath, "api_key = " SECRET "\n", 0644);
 	refused(ARGV("/m"), ENV(home_env), "");
-	snprintf(want, sizeof(want), "gptimgfs: %s holds api_key but is "
-		 "readable by group or others (chmod 600 %s)", cfgpath,
-		 cfgpath);
+	snprintf(want, sizeof(want),
+		 "gptimgfs: %s holds api_key but is "
+		 "readable by group or others (chmod 600 %s)",
+		 cfgpath, cfgpath);
 	CHECK_STR(err, want);
 	/* refused even when the key comes from elsewhere: the file leaks */
 	refused(ARGV("/m"), ENV(home_env, key_env), "holds api_key");
@@ -523,9 +550,8 @@ static void test_key_file(void)
 	CHECK(load(ARGV("/m"), ENV(home_env, envkf)) == CONFIG_OK);
 	CHECK_STR(cfg.api_key, SECRET);
 	/* the environment's key wins over key_file */
-	CHECK(load(ARGV("-o", opt, "/m"), ENV(home_env,
-					   "GPTIMGFS_API_KEY=sk-env")) ==
-	      CONFIG_OK);
+	CHECK(load(ARGV("-o", opt, "/m"),
+		   ENV(home_env, "GPTIMGFS_API_KEY=sk-env")) == CONFIG_OK);
 	CHECK_STR(cfg.api_key, "sk-env");
 	/* key_file wins over the config file's api_key */
 	write_file(cfgpath, "api_key = sk-file\n", 0600);
@@ -572,9 +598,11 @@ static void test_no_key(void)
 	char want[600];
 
 	refused(ARGV("/m"), ENV(home_env), "");
-	snprintf(want, sizeof(want), "gptimgfs: no API key: set "
+	snprintf(want, sizeof(want),
+		 "gptimgfs: no API key: set "
 		 "GPTIMGFS_API_KEY, key_file=FILE, or api_key in %s "
-		 "(mode 600)", cfgpath);
+		 "(mode 600)",
+		 cfgpath);
 	CHECK_STR(err, want);
 	refused(ARGV("/m"), ENV(home_env, "GPTIMGFS_API_KEY="), "no API key");
 	refused(ARGV("/m"), ENV(home_env, "GPTIMGFS_API_KEY=sk-Top Secret"),
@@ -593,14 +621,18 @@ static void test_api_url(void)
 		{ "api_url=http://127.3.4.5", "http://127.3.4.5" },
 		{ "api_url=http://localhost:9/v1/", "http://localhost:9/v1" },
 		{ "api_url=http://[::1]:8080", "http://[::1]:8080" },
-		{ "api_url=https://example.com/api/", "https://example.com/api" },
+		{ "api_url=https://example.com/api/",
+		  "https://example.com/api" },
 		{ "api_url=HTTPS://Example.COM", "HTTPS://Example.COM" },
-		{ "api_url=https://[2001:db8::1]:443/", "https://[2001:db8::1]:443" },
+		{ "api_url=https://[2001:db8::1]:443/",
+		  "https://[2001:db8::1]:443" },
 	};
 	static const char *const plain[] = {
-		"api_url=http://example.com", "api_url=http://128.0.0.1",
+		"api_url=http://example.com",
+		"api_url=http://128.0.0.1",
 		"api_url=http://127.0.0.1.example.com",
-		"api_url=http://[2001:db8::1]/", "api_url=http://localhost.evil",
+		"api_url=http://[2001:db8::1]/",
+		"api_url=http://localhost.evil",
 	};
 	char opt[128];
 	size_t i;
@@ -615,7 +647,7 @@ static void test_api_url(void)
 		snprintf(opt, sizeof(opt), "%s", plain[i]);
 		refused(ARGV("-o", opt, "/m"), ENV(home_env, key_env), "");
 		CHECK_STR(err, "gptimgfs: api_url: plain http:// is allowed "
-			  "only to loopback; use https://");
+			       "only to loopback; use https://");
 	}
 	refused(ARGV("-o", "api_url=http://127.0.0.1@evil.example", "/m"),
 		ENV(home_env, key_env), "api_url");

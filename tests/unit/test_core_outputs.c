@@ -202,8 +202,7 @@ static void test_name_collision(void)
 	CHECK_STR(fx_xattr(&f, "col~2.png", "user.gptimgfs.task_id"), "t-col");
 	CHECK_STR(fx_value(fx_status(&f, "col"), "outputs"),
 		  "out/col.png out/col~2.png");
-	CHECK_STR(fx_value(fx_status(&f, "col-2"), "outputs"),
-		  "out/col-2.png");
+	CHECK_STR(fx_value(fx_status(&f, "col-2"), "outputs"), "out/col-2.png");
 
 	/* after a restart, a new task of each: only their own images move */
 	CHECK(fx_reopen(&f));
@@ -218,8 +217,7 @@ static void test_name_collision(void)
 	s2 = fx_done_n(&f, "col", "job col, again", "t-colb", 2);
 	CHECK(s2 != 0);
 	CHECK(fx_n_outputs(&f) == 6);
-	CHECK_STR(fx_xattr(&f, "col~2.png", "user.gptimgfs.task_id"),
-		  "t-colb");
+	CHECK_STR(fx_xattr(&f, "col~2.png", "user.gptimgfs.task_id"), "t-colb");
 	hist = output_matching(&f, HIST("col", "png"));
 	CHECK_STR(fx_xattr(&f, hist, "user.gptimgfs.task_id"), "t-col");
 	hist = output_matching(&f, HIST("col~2", "png"));
@@ -283,35 +281,41 @@ static void test_old_store_names(void)
 		  "t-old-17");
 
 	seq = fx_submit(&f, "col-2", "job col-2");
-	CHECK(seq > 4);	/* never a backing name of the old images */
+	CHECK(seq > 4); /* never a backing name of the old images */
 	CHECK(fx_send(&f, seq, "t-col2") == 0);
 	CHECK(fx_complete(&f, seq) == 0);
 	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"), "t-col2");
 	CHECK_STR(fx_xattr(&f, "col~2~" OLD_STAMP ".png",
-			   "user.gptimgfs.task_id"), "t-old-17");
+			   "user.gptimgfs.task_id"),
+		  "t-old-17");
 	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-old-16");
 
 	seq = fx_done(&f, "col", "job col", "t-col");
 	CHECK(seq != 0);
 	CHECK_STR(fx_xattr(&f, "col.png", "user.gptimgfs.task_id"), "t-col");
-	CHECK_STR(fx_xattr(&f, "col~" OLD_STAMP ".png",
-			   "user.gptimgfs.task_id"), "t-old-16");
-	CHECK_STR(fx_xattr(&f, "col." OLD_STAMP ".png",
-			   "user.gptimgfs.task_id"), "t-old-0");
+	CHECK_STR(
+		fx_xattr(&f, "col~" OLD_STAMP ".png", "user.gptimgfs.task_id"),
+		"t-old-16");
+	CHECK_STR(
+		fx_xattr(&f, "col." OLD_STAMP ".png", "user.gptimgfs.task_id"),
+		"t-old-0");
 
 	seq = fx_done(&f, "sec", "job sec", "t-sec");
 	CHECK(seq != 0);
 	CHECK_STR(fx_xattr(&f, "sec~" OLD_STAMP "-3.png",
-			   "user.gptimgfs.task_id"), "t-old-32");
-	CHECK_STR(fx_xattr(&f, "sec~" OLD_STAMP ".png",
-			   "user.gptimgfs.task_id"), "t-old-48");
+			   "user.gptimgfs.task_id"),
+		  "t-old-32");
+	CHECK_STR(
+		fx_xattr(&f, "sec~" OLD_STAMP ".png", "user.gptimgfs.task_id"),
+		"t-old-48");
 	CHECK(fx_n_outputs(&f) == 9);
 
 	/* the new names come back after a restart */
 	CHECK(fx_reopen(&f));
 	CHECK(fx_n_outputs(&f) == 9);
 	CHECK_STR(fx_xattr(&f, "col~2~" OLD_STAMP ".png",
-			   "user.gptimgfs.task_id"), "t-old-17");
+			   "user.gptimgfs.task_id"),
+		  "t-old-17");
 	CHECK_STR(fx_xattr(&f, "col-2.png", "user.gptimgfs.task_id"), "t-col2");
 	fx_close(&f);
 }
@@ -415,7 +419,7 @@ static void test_sniff(void)
 	static const struct {
 		const char *name, *url, *bytes;
 		size_t len;
-		const char *out;	/* NULL: not an image */
+		const char *out; /* NULL: not an image */
 	} cases[] = {
 		{ "page", "https://cdn.example/a.png",
 		  BYTES("<!DOCTYPE html>\n<html><body>403</body></html>\n"),
@@ -491,7 +495,9 @@ static void test_sniff_describe(void)
 	CHECK_STR(core_sniff_describe(BYTES("\x1f\x8b\x08\x00")), "gzip data");
 	CHECK_STR(core_sniff_describe(BYTES("\0\0\0\0")), "only NUL bytes");
 	CHECK_STR(core_sniff_describe(BYTES("MZ\x90\x00")), "a program");
-	CHECK_STR(core_sniff_describe(BYTES("\x7f" "ELF\x02")), "a program");
+	CHECK_STR(core_sniff_describe(BYTES("\x7f"
+					    "ELF\x02")),
+		  "a program");
 	CHECK_STR(core_sniff_describe(BYTES("PK\x03\x04")), "a zip archive");
 	CHECK_STR(core_sniff_describe(BYTES("GIF89a")),
 		  "a GIF image, which is not accepted");
@@ -687,7 +693,8 @@ static void test_recover_lost_retire(void)
 	CHECK(fx_n_outputs(&f) == 2);
 	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.task_id"), "t-2");
 	CHECK_STR(fx_xattr(&f, output_matching(&f, HIST("cat", "png")),
-			   "user.gptimgfs.task_id"), "t-1");
+			   "user.gptimgfs.task_id"),
+		  "t-1");
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "outputs"), "out/cat.png");
 	CHECK(fx_reopen(&f));
 	CHECK(fx_n_outputs(&f) == 2);
@@ -746,7 +753,7 @@ static void test_meta_write_fails(void)
 	CHECK_STR(fx_first_line(&f, "cat"), "completed");
 	CHECK(fx_n_outputs(&f) == 1);
 	seq = fx_submit(&f, "cat", "a black cat");
-	CHECK(fx_send(&f, seq, "t-2") == 0);	/* task 1 is not kept */
+	CHECK(fx_send(&f, seq, "t-2") == 0); /* task 1 is not kept */
 	CHECK(!fx_task_exists(&f, 1));
 	CHECK(fx_exists(&f, "records/0000000000000001.json"));
 	CHECK(unlinkat(core_out_dirfd(f.c), meta, AT_REMOVEDIR) == 0);
@@ -754,7 +761,8 @@ static void test_meta_write_fails(void)
 	CHECK(fx_reopen(&f));
 	CHECK(fx_n_outputs(&f) == 1);
 	CHECK_STR(fx_xattr(&f, output_matching(&f, HIST("cat", "png")),
-			   "user.gptimgfs.task_id"), "t-1");
+			   "user.gptimgfs.task_id"),
+		  "t-1");
 	/* shown for good: the record can go now */
 	CHECK(fx_reopen(&f));
 	CHECK(fx_n_outputs(&f) == 1);

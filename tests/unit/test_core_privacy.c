@@ -114,7 +114,7 @@ static void test_mode_while_written(void)
 	dirfd = core_jobs_dirfd(f.c);
 	CHECK(done_with_mode(&f, "w", "first", 0644) != 0);
 	CHECK(fchmodat(dirfd, "w.txt", 0600, 0) == 0);
-	CHECK(status_mode(&f, "w") == 0444);	/* the task's, until written */
+	CHECK(status_mode(&f, "w") == 0444); /* the task's, until written */
 	CHECK(core_write_begin(f.c, "w") == 0);
 	CHECK(status_mode(&f, "w") == 0400);
 	CHECK(fchmodat(dirfd, "w.txt", 0640, 0) == 0);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "core/internal.h"	/* white box: the task's flags, the lock */
+#include "core/internal.h" /* white box: the task's flags, the lock */
 #include "core/table.h"
 #include "core_fixture.h"
 
@@ -79,7 +79,7 @@ static void *send_task(void *arg)
 
 struct change {
 	struct fx *f;
-	bool rewrite;	/* else remove */
+	bool rewrite; /* else remove */
 };
 
 static void *change_prompt(void *arg)
@@ -124,12 +124,12 @@ static void test_changed_while_recording(bool rewrite)
 		CHECK(unlinkat(core_jobs_dirfd(f.c), "cat.txt", 0) == 0);
 	gate_arm();
 	CHECK(pthread_create(&sender, NULL, send_task, &s) == 0);
-	gate_wait_held();	/* the sending record is being synced */
+	gate_wait_held(); /* the sending record is being synced */
 	ch = (struct change){ &f, rewrite };
 	CHECK(pthread_create(&changer, NULL, change_prompt, &ch) == 0);
 	while (!changed(f.c, s.seq, rewrite))
 		sched_yield();
-	gate_release();		/* ... and fails */
+	gate_release(); /* ... and fails */
 	pthread_join(sender, NULL);
 	pthread_join(changer, NULL);
 	/* not sent, and never sent later */

@@ -64,7 +64,7 @@ static void test_restart_states(void)
 	q = fx_submit(&f, "q", "queued one");
 	s = fx_submit(&f, "s", "sending one");
 	CHECK(core_task_sending(f.c, s) == 0);
-	CHECK_STR(fx_first_line(&f, "s"), "queued");	/* to a user */
+	CHECK_STR(fx_first_line(&f, "s"), "queued"); /* to a user */
 	p = fx_submit(&f, "p", "pending one");
 	CHECK(fx_send(&f, p, "t-p") == 0);
 	r = fx_submit(&f, "r", "processing one");
@@ -89,7 +89,7 @@ static void test_restart_states(void)
 
 	/* kill -9 here: nothing more is written */
 	CHECK(fx_reopen(&f));
-	CHECK(f.calls.n_ready == 0);	/* not before core_start */
+	CHECK(f.calls.n_ready == 0); /* not before core_start */
 	core_start(f.c);
 	CHECK(f.calls.n_ready == 4);
 	CHECK(ready_has(&f, q) && ready_has(&f, p) && ready_has(&f, r) &&
@@ -493,7 +493,7 @@ static void test_restart_drops_stale_queued(void)
 	CHECK(read_record(&f, s1, old_record, sizeof(old_record)));
 	s2 = fx_submit(&f, "cat", "a dog");
 	CHECK(s2 > s1 && !fx_task_exists(&f, s1));
-	CHECK(write_record(&f, s1, old_record));	/* the kill came first */
+	CHECK(write_record(&f, s1, old_record)); /* the kill came first */
 	s3 = fx_submit(&f, "emu", "an emu");
 	CHECK(unlinkat(core_jobs_dirfd(f.c), "emu.txt", 0) == 0);
 	s4 = fx_submit(&f, "fox", "a fox");

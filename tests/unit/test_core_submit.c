@@ -22,7 +22,7 @@ static void test_submit_queued(void)
 	seq = fx_submit(&f, "cat", "a cat\n");
 	CHECK(seq != 0);
 	CHECK(f.calls.n_ready == 1);
-	CHECK(f.calls.ready_recorded[0]);	/* durable before the network */
+	CHECK(f.calls.ready_recorded[0]); /* durable before the network */
 	CHECK(fx_changed(&f, "cat"));
 	snprintf(rec, sizeof(rec), "records/%016" PRIu64 ".json", seq);
 	CHECK(fx_exists(&f, rec));
@@ -227,19 +227,19 @@ static void test_superseded_while_sending(void)
 
 struct bad_input {
 	const char *name;
-	const char *prompt;	/* NULL: a generated one, see below */
+	const char *prompt; /* NULL: a generated one, see below */
 	size_t prompt_len;
-	const char *sidecar;	/* "NAME.opts" or "NAME.json" */
+	const char *sidecar; /* "NAME.opts" or "NAME.json" */
 	const char *sidecar_text;
 	const char *sidecar2;
 	const char *sidecar2_text;
-	const char *want;	/* in the error line */
+	const char *want; /* in the error line */
 };
 
 static const struct bad_input bad_inputs[] = {
 	{ "badline", "a cat", 5, "badline.opts",
-	  "resolution = 2k\ncolour = red\n",
-	  NULL, NULL, "invalid_input: jobs/badline.opts: line 2: unknown key" },
+	  "resolution = 2k\ncolour = red\n", NULL, NULL,
+	  "invalid_input: jobs/badline.opts: line 2: unknown key" },
 	{ "badvalue", "a cat", 5, "badvalue.json", "{\"resolution\":\"8k\"}",
 	  NULL, NULL, "invalid_input: jobs/badvalue.json" },
 	{ "both", "a cat", 5, "both.opts", "resolution = 2k\n", "both.json",
@@ -279,8 +279,8 @@ static void write_bad_input(struct fx *f, const struct bad_input *b)
 		prompt = big;
 	}
 	snprintf(file, sizeof(file), "%s.txt", b->name);
-	CHECK(fx_write_at(core_jobs_dirfd(f->c), file, prompt,
-			  b->prompt_len) == 0);
+	CHECK(fx_write_at(core_jobs_dirfd(f->c), file, prompt, b->prompt_len) ==
+	      0);
 	if (b->sidecar)
 		CHECK(fx_write_job(f, b->sidecar, b->sidecar_text) == 0);
 	if (b->sidecar2)
@@ -347,14 +347,15 @@ static void test_refused_options(void)
 {
 	static const struct {
 		const char *name, *prompt, *sidecar, *text;
-		const char *resolution, *aspect_ratio;	/* NULL: absent */
+		const char *resolution, *aspect_ratio; /* NULL: absent */
 	} cases[] = {
 		{ "utf8", "a \xff cat", "utf8.opts",
 		  "resolution = 2k\naspect_ratio = 16:9\n", "2k", "16:9" },
 		{ "a~b", "a cat", "a~b.json",
 		  "{\"resolution\":\"2k\",\"aspect_ratio\":\"3:2\"}", "2k",
 		  "3:2" },
-		{ "empty", "\n", "empty.opts", "resolution = 2k\n", "2k", "auto" },
+		{ "empty", "\n", "empty.opts", "resolution = 2k\n", "2k",
+		  "auto" },
 		{ "badopt", "a cat", "badopt.opts",
 		  "resolution = 2k\ncolour = red\n", NULL, NULL },
 		{ "badboth", "a \xff cat", "badboth.json", "{\"resolution\":1}",
@@ -598,7 +599,7 @@ static void test_refused_then_same(void)
 	s1 = fx_done(&f, "cat", "a cat", "t-1");
 	CHECK(s1 != 0);
 	fx_clear_calls(&f);
-	CHECK(fx_submit(&f, "cat", "") == 0);	/* refused: nothing ready */
+	CHECK(fx_submit(&f, "cat", "") == 0); /* refused: nothing ready */
 	CHECK_STR(fx_first_line(&f, "cat"), "failed");
 	CHECK(strstr(fx_status(&f, "cat"), "error: invalid_input:") != NULL);
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "credits"),
@@ -640,10 +641,10 @@ static void test_unsubmitted_at_restart(void)
 	}
 	seq = fx_done(&f, "cat", "a cat", "t-1");
 	CHECK(seq != 0);
-	CHECK(fx_submit(&f, "bad", "") == 0);		/* refused, empty */
+	CHECK(fx_submit(&f, "bad", "") == 0); /* refused, empty */
 	CHECK(fx_write_job(&f, "cat.txt", "a black cat\n") == 0);
 	CHECK(fx_write_job(&f, "new.txt", "a new job\n") == 0);
-	CHECK(fx_write_job(&f, "bad.txt", "\n") == 0);	/* as refused */
+	CHECK(fx_write_job(&f, "bad.txt", "\n") == 0); /* as refused */
 	CHECK(fx_write_job(&f, "bad.opts", "resolution = 2k\n") == 0);
 	CHECK(fx_reopen(&f));
 	core_start(f.c);
@@ -707,7 +708,7 @@ static void test_budget(void)
 	s1 = fx_done(&f, "cat", "a cat", "t-1");
 	CHECK(s1 != 0);
 	s2 = fx_submit(&f, "dog", "a dog");
-	CHECK(core_task_sending(f.c, s2) == 0);	/* held: counts */
+	CHECK(core_task_sending(f.c, s2) == 0); /* held: counts */
 	CHECK_STR(credits_value(&f, "budget_left"), "4.7");
 	CHECK_STR(credits_value(&f, "spent_today"), "4.7");
 
@@ -719,11 +720,12 @@ static void test_budget(void)
 	CHECK(core_task_sending(f.c, s3) == -ENOENT);
 	CHECK(fx_changed(&f, "cat"));
 	CHECK_STR(fx_first_line(&f, "cat"), "failed");
-	CHECK_STR(fx_value(fx_status(&f, "cat"), "error"),
-		  "budget_exceeded: the daily budget is 14.1 credits; 9.4 are "
-		  "spent or being sent today (0.0 of them possibly spent) and this "
-		  "task costs 9.4; nothing was sent (write the prompt again "
-		  "after midnight UTC, or raise daily_budget)");
+	CHECK_STR(
+		fx_value(fx_status(&f, "cat"), "error"),
+		"budget_exceeded: the daily budget is 14.1 credits; 9.4 are "
+		"spent or being sent today (0.0 of them possibly spent) and this "
+		"task costs 9.4; nothing was sent (write the prompt again "
+		"after midnight UTC, or raise daily_budget)");
 	CHECK_STR(fx_value(fx_status(&f, "cat"), "credits"),
 		  "0 (nothing was charged)");
 	CHECK_STR(credits_value(&f, "budget_left"), "4.7");
@@ -733,7 +735,7 @@ static void test_budget(void)
 	s4 = fx_submit(&f, "emu", "an emu");
 	CHECK(core_task_sending(f.c, s4) == 0);
 	CHECK_STR(credits_value(&f, "budget_left"), "0.0");
-	CHECK(core_task_requeue(f.c, s4, "503") == 0);	/* not created */
+	CHECK(core_task_requeue(f.c, s4, "503") == 0); /* not created */
 	CHECK_STR(credits_value(&f, "budget_left"), "4.7");
 
 	/* the refused attempt never makes the sent prompt cost again */

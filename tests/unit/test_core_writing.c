@@ -5,8 +5,9 @@
  * again. No FUSE: the calls fs/jobs_area.c makes are made by hand. */
 #include "core_fixture.h"
 
-#define NOTE "jobs/%s.txt is being written; it is submitted at its " \
-	     "last close"
+#define NOTE                                                    \
+	"jobs/%s.txt is being written; it is submitted at its " \
+	"last close"
 
 static const char *note_for(const char *name)
 {
@@ -30,7 +31,7 @@ static void test_new_job(void)
 	CHECK(core_write_begin(f.c, "new") == 0);
 	CHECK(fx_changed(&f, "new"));
 	CHECK(core_status(f.c, "new", &f.text, &info) == 0);
-	CHECK(info.state == TASK_QUEUED);	/* wait/ treats it as not ended */
+	CHECK(info.state == TASK_QUEUED); /* wait/ treats it as not ended */
 	CHECK(info.updated > 0);
 	CHECK_STR(fx_first_line(&f, "new"), "queued");
 	s = fx_status(&f, "new");

@@ -19,7 +19,7 @@ static int parse_str(struct json_doc *doc, const char *text)
 
 static const struct {
 	const char *in;
-	size_t len;	/* 0: strlen(in) */
+	size_t len; /* 0: strlen(in) */
 	const char *out;
 } escapes[] = {
 	{ "", 0, "\"\"" },
@@ -32,7 +32,7 @@ static const struct {
 	{ "/ stays", 0, "\"/ stays\"" },
 	{ "caf\xc3\xa9 \xe4\xb8\xad", 0, "\"caf\xc3\xa9 \xe4\xb8\xad\"" },
 	{ "\xf0\x9f\x98\x80", 0, "\"\xf0\x9f\x98\x80\"" },
-	{ "\xe2\x80\xa8", 0, "\"\xe2\x80\xa8\"" },	/* U+2028 raw */
+	{ "\xe2\x80\xa8", 0, "\"\xe2\x80\xa8\"" }, /* U+2028 raw */
 };
 
 static void test_add_string(void)
@@ -41,7 +41,8 @@ static void test_add_string(void)
 
 	for (i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
 		struct buf b;
-		size_t len = escapes[i].len ? escapes[i].len : strlen(escapes[i].in);
+		size_t len =
+			escapes[i].len ? escapes[i].len : strlen(escapes[i].in);
 
 		buf_init(&b, 1000);
 		CHECK(json_add_string(&b, escapes[i].in, len) == 0);
@@ -56,7 +57,7 @@ static void test_add_string_max(void)
 
 	buf_init(&b, 10);
 	CHECK(buf_addstr(&b, "x:") == 0);
-	CHECK(json_add_cstr(&b, "123456") == 0);	/* 2 + 8 = 10 */
+	CHECK(json_add_cstr(&b, "123456") == 0); /* 2 + 8 = 10 */
 	CHECK_STR(buf_str(&b), "x:\"123456\"");
 	buf_reset(&b);
 	CHECK(buf_addstr(&b, "x:") == 0);
@@ -90,12 +91,13 @@ static void test_round_trip(void)
 
 	for (i = 0; i < sizeof(samples) / sizeof(samples[0]) + 1; i++) {
 		const char *s = i < sizeof(samples) / sizeof(samples[0]) ?
-				samples[i] : all;
+					samples[i] :
+					all;
 		struct json_doc doc;
 		struct buf b;
 		char *back;
 
-		if (s == all) {	/* every byte but NUL */
+		if (s == all) { /* every byte but NUL */
 			size_t c;
 
 			for (c = 1; c < 256; c++)
@@ -119,8 +121,20 @@ static void test_round_trip(void)
 /* ---- parsing ---- */
 
 static const char *const well_formed[] = {
-	"{}", "[]", "0", "-0", "9800", "4.7", "-1e3", "1E+2", "2.5e-3", "\"\"",
-	"true", "false", "null", " \t\r\n{ \"a\" : [ 1 , { \"b\" : null } ] } \n",
+	"{}",
+	"[]",
+	"0",
+	"-0",
+	"9800",
+	"4.7",
+	"-1e3",
+	"1E+2",
+	"2.5e-3",
+	"\"\"",
+	"true",
+	"false",
+	"null",
+	" \t\r\n{ \"a\" : [ 1 , { \"b\" : null } ] } \n",
 	"[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]",
 	"{\"a\":{\"b\":{\"c\":{}}},\"d\":[\"\",\"\\\"\",\"\\\\\",\"\\/\"]}",
 	"\"\\u00e9\\uD83D\\uDE00\\b\\f\\n\\r\\t\"",
@@ -129,24 +143,66 @@ static const char *const well_formed[] = {
 
 static const struct {
 	const char *text;
-	size_t len;	/* 0: strlen(text) */
+	size_t len; /* 0: strlen(text) */
 } malformed[] = {
-	{ "", 0 }, { " \n", 0 }, { "{", 0 }, { "}", 0 }, { "[1,2", 0 },
-	{ "{\"a\":1", 0 }, { "\"abc", 0 }, { "[1 2]", 0 }, { "{\"a\" \"b\"}", 0 },
-	{ "{\"a\":1,}", 0 }, { "[1,]", 0 }, { "[,]", 0 }, { "{,}", 0 },
-	{ "{1:2}", 0 }, { "{\"a\"}", 0 }, { "{\"a\"::1}", 0 }, { "[\"a\":1]", 0 },
-	{ "tru", 0 }, { "truex", 0 }, { "nul", 0 }, { "True", 0 }, { "01x", 0 },
-	{ "01", 0 }, { "-01", 0 }, { "-", 0 }, { "1.", 0 }, { ".5", 0 },
-	{ "1e", 0 }, { "1e+", 0 }, { "+1", 0 }, { "0x10", 0 }, { "NaN", 0 },
-	{ "Infinity", 0 }, { "'a'", 0 }, { "abc", 0 }, { "[abc]", 0 },
-	{ "\"\\x\"", 0 }, { "\"\\u12\"", 0 }, { "\"\\u12g4\"", 0 }, { "\"\\", 0 },
-	{ "\"a\x01\"", 0 }, { "\"a\nb\"", 0 }, { "\"a\tb\"", 0 },
+	{ "", 0 },
+	{ " \n", 0 },
+	{ "{", 0 },
+	{ "}", 0 },
+	{ "[1,2", 0 },
+	{ "{\"a\":1", 0 },
+	{ "\"abc", 0 },
+	{ "[1 2]", 0 },
+	{ "{\"a\" \"b\"}", 0 },
+	{ "{\"a\":1,}", 0 },
+	{ "[1,]", 0 },
+	{ "[,]", 0 },
+	{ "{,}", 0 },
+	{ "{1:2}", 0 },
+	{ "{\"a\"}", 0 },
+	{ "{\"a\"::1}", 0 },
+	{ "[\"a\":1]", 0 },
+	{ "tru", 0 },
+	{ "truex", 0 },
+	{ "nul", 0 },
+	{ "True", 0 },
+	{ "01x", 0 },
+	{ "01", 0 },
+	{ "-01", 0 },
+	{ "-", 0 },
+	{ "1.", 0 },
+	{ ".5", 0 },
+	{ "1e", 0 },
+	{ "1e+", 0 },
+	{ "+1", 0 },
+	{ "0x10", 0 },
+	{ "NaN", 0 },
+	{ "Infinity", 0 },
+	{ "'a'", 0 },
+	{ "abc", 0 },
+	{ "[abc]", 0 },
+	{ "\"\\x\"", 0 },
+	{ "\"\\u12\"", 0 },
+	{ "\"\\u12g4\"", 0 },
+	{ "\"\\", 0 },
+	{ "\"a\x01\"", 0 },
+	{ "\"a\nb\"", 0 },
+	{ "\"a\tb\"", 0 },
 	/* trailing garbage and more than one value */
-	{ "{} x", 0 }, { "{}{}", 0 }, { "1 2", 0 }, { "[1]]", 0 },
-	{ "{\"a\":1}}", 0 }, { "\"a\" \"b\"", 0 }, { "{},", 0 }, { "null,", 0 },
+	{ "{} x", 0 },
+	{ "{}{}", 0 },
+	{ "1 2", 0 },
+	{ "[1]]", 0 },
+	{ "{\"a\":1}}", 0 },
+	{ "\"a\" \"b\"", 0 },
+	{ "{},", 0 },
+	{ "null,", 0 },
 	/* NUL bytes: jsmn would stop at them */
-	{ "{}\0", 3 }, { "{}\0garbage", 10 }, { "\"a\0b\"", 5 }, { "[1,\0]", 5 },
-	{ "\xef\xbb\xbf{}", 0 },	/* a BOM is not JSON */
+	{ "{}\0", 3 },
+	{ "{}\0garbage", 10 },
+	{ "\"a\0b\"", 5 },
+	{ "[1,\0]", 5 },
+	{ "\xef\xbb\xbf{}", 0 }, /* a BOM is not JSON */
 };
 
 static void test_well_formed(void)
@@ -161,7 +217,7 @@ static void test_well_formed(void)
 		if (r != 0)
 			fprintf(stderr, "  refused: %s\n", well_formed[i]);
 		else
-			CHECK(json_skip(&doc, 0) == doc.ntok);	/* one value */
+			CHECK(json_skip(&doc, 0) == doc.ntok); /* one value */
 		json_doc_free(&doc);
 	}
 }
@@ -183,7 +239,7 @@ static void test_malformed(void)
 		if (r != -1)
 			fprintf(stderr, "  accepted #%zu: %s\n", i,
 				malformed[i].text);
-		json_doc_free(&doc);	/* harmless after a failure */
+		json_doc_free(&doc); /* harmless after a failure */
 	}
 }
 
@@ -196,7 +252,7 @@ static void test_err_off(void)
 	CHECK(doc.err_off == (size_t)(strchr(text, 'x') - text));
 	CHECK(parse_str(&doc, "[1] garbage") == -1);
 	CHECK(doc.err_off == 4);
-	CHECK(parse_str(&doc, "[1,") == -1);	/* refused at the end */
+	CHECK(parse_str(&doc, "[1,") == -1); /* refused at the end */
 	CHECK(doc.err_off == 3);
 	CHECK(parse_str(&doc, "{\"a\":") == -1);
 	CHECK(doc.err_off == 5);
@@ -215,7 +271,7 @@ static void test_depth(void)
 	deep[400] = '\0';
 	/* 200 levels: refused (the limit is 64), not a stack overflow. */
 	CHECK(json_parse(&doc, deep, 400, 1000) == -1);
-	CHECK(json_parse(&doc, deep + 140, 120, 1000) == 0);	/* 60 */
+	CHECK(json_parse(&doc, deep + 140, 120, 1000) == 0); /* 60 */
 	CHECK(doc.ntok == 60);
 	json_doc_free(&doc);
 }
@@ -248,7 +304,8 @@ static void test_max_tokens(void)
 	CHECK(clock() - t0 < CLOCKS_PER_SEC);
 	/* The same, broken at the very end: still refused. */
 	b.data[b.len - 1] = ',';
-	CHECK(json_parse(&doc, b.data, b.len, 1000000) == -1 && errno == EINVAL);
+	CHECK(json_parse(&doc, b.data, b.len, 1000000) == -1 &&
+	      errno == EINVAL);
 	buf_free(&b);
 }
 
@@ -271,7 +328,7 @@ static void test_get_and_skip(void)
 	/* Token 1 is key "a", 2 its object: skipping the object lands on "b". */
 	CHECK(json_skip(&doc, 2) == json_get(&doc, 0, "b") - 1);
 	s = json_member_string(&doc, 0, "c", 100);
-	CHECK_STR(s, "found");	/* not a nested "c", the first top-level one */
+	CHECK_STR(s, "found"); /* not a nested "c", the first top-level one */
 	free(s);
 	s = json_member_string(&doc, 0, "d", 100);
 	CHECK_STR(s, "escaped key");
@@ -283,12 +340,12 @@ static void test_get_and_skip(void)
 	free(s);
 	CHECK(json_get(&doc, 0, "missing") == -1);
 	CHECK(json_get(&doc, 0, "") == -1);
-	CHECK(json_get(&doc, 0, "x") == -1);	/* only in a nested object */
+	CHECK(json_get(&doc, 0, "x") == -1); /* only in a nested object */
 	CHECK(json_get(&doc, json_get(&doc, 0, "list"), "p") == -1);
 	CHECK(json_get(&doc, -1, "a") == -1);
 	CHECK(json_get(&doc, doc.ntok, "a") == -1);
 	CHECK(json_member_string(&doc, 0, "missing", 100) == NULL);
-	CHECK(json_member_string(&doc, 0, "n", 100) == NULL);	/* null */
+	CHECK(json_member_string(&doc, 0, "n", 100) == NULL); /* null */
 	CHECK(json_is_null(&doc, json_get(&doc, 0, "n")));
 	CHECK(!json_is_null(&doc, json_get(&doc, 0, "t")));
 
@@ -318,7 +375,7 @@ static void test_get_and_skip(void)
 
 static const struct {
 	const char *json;
-	const char *want;	/* NULL: refused */
+	const char *want; /* NULL: refused */
 } strings[] = {
 	{ "\"\"", "" },
 	{ "\"plain\"", "plain" },
@@ -335,13 +392,13 @@ static const struct {
 	{ "\"raw \xf0\x9f\x98\x80 bytes\"", "raw \xf0\x9f\x98\x80 bytes" },
 	{ "\"\\u0000\"", NULL },
 	{ "\"a\\u0000b\"", NULL },
-	{ "\"\\ud83d\"", NULL },		/* lone high surrogate */
+	{ "\"\\ud83d\"", NULL }, /* lone high surrogate */
 	{ "\"\\ud83dx\"", NULL },
 	{ "\"\\ud83d\\n\"", NULL },
-	{ "\"\\ud83d\\u0041\"", NULL },		/* high, then not a low */
+	{ "\"\\ud83d\\u0041\"", NULL }, /* high, then not a low */
 	{ "\"\\ud83d\\ud83d\"", NULL },
-	{ "\"\\ude00\"", NULL },		/* lone low surrogate */
-	{ "\"\\ude00\\ud83d\"", NULL },		/* reversed pair */
+	{ "\"\\ude00\"", NULL },	/* lone low surrogate */
+	{ "\"\\ude00\\ud83d\"", NULL }, /* reversed pair */
 };
 
 static void test_get_string(void)
@@ -373,16 +430,16 @@ static void test_get_string_limits(void)
 	char *s;
 
 	CHECK(parse_str(&doc, "[\"12345\",\"\\u00e9\\u00e9\",7]") == 0);
-	s = json_get_string(&doc, 1, 5);	/* exactly max bytes */
+	s = json_get_string(&doc, 1, 5); /* exactly max bytes */
 	CHECK_STR(s, "12345");
 	free(s);
 	CHECK(json_get_string(&doc, 1, 4) == NULL);
-	s = json_get_string(&doc, 2, 4);	/* 4 bytes decoded */
+	s = json_get_string(&doc, 2, 4); /* 4 bytes decoded */
 	CHECK_STR(s, "\xc3\xa9\xc3\xa9");
 	free(s);
 	CHECK(json_get_string(&doc, 2, 3) == NULL);
-	CHECK(json_get_string(&doc, 3, 100) == NULL);	/* a number */
-	CHECK(json_get_string(&doc, 0, 100) == NULL);	/* the array */
+	CHECK(json_get_string(&doc, 3, 100) == NULL); /* a number */
+	CHECK(json_get_string(&doc, 0, 100) == NULL); /* the array */
 	json_doc_free(&doc);
 }
 
@@ -392,7 +449,9 @@ static void test_get_string_raw_control(void)
 {
 	static const char text[] = "\"a\nb\"";
 	jsmntok_t tok = { .type = JSMN_STRING, .start = 1, .end = 4 };
-	struct json_doc doc = { .text = text, .len = 5, .tok = &tok, .ntok = 1 };
+	struct json_doc doc = {
+		.text = text, .len = 5, .tok = &tok, .ntok = 1
+	};
 
 	CHECK(json_get_string(&doc, 0, 100) == NULL);
 }
@@ -403,8 +462,14 @@ static const struct {
 	const char *json;
 	double want;
 } numbers[] = {
-	{ "9800", 9800 }, { "4.7", 4.7 }, { "-1e3", -1000 }, { "0", 0 },
-	{ "-0", 0 }, { "14.1", 14.1 }, { "1E+2", 100 }, { "2.5e-3", 0.0025 },
+	{ "9800", 9800 },
+	{ "4.7", 4.7 },
+	{ "-1e3", -1000 },
+	{ "0", 0 },
+	{ "-0", 0 },
+	{ "14.1", 14.1 },
+	{ "1E+2", 100 },
+	{ "2.5e-3", 0.0025 },
 	{ "123456789012", 123456789012.0 },
 };
 
@@ -440,16 +505,19 @@ static void test_numbers(void)
 static void test_primitives_by_hand(void)
 {
 	static const char *const bad[] = {
-		"tru", "01x", "01", "1.", "-", "truex", "nulll", "True", "0x1",
-		"1e", "", "+1",
+		"tru",	 "01x",	 "01",	"1.", "-", "truex",
+		"nulll", "True", "0x1", "1e", "",  "+1",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		jsmntok_t tok = { .type = JSMN_PRIMITIVE, .start = 0,
+		jsmntok_t tok = { .type = JSMN_PRIMITIVE,
+				  .start = 0,
 				  .end = (int)strlen(bad[i]) };
-		struct json_doc doc = { .text = bad[i], .len = strlen(bad[i]),
-					.tok = &tok, .ntok = 1 };
+		struct json_doc doc = { .text = bad[i],
+					.len = strlen(bad[i]),
+					.tok = &tok,
+					.ntok = 1 };
 		double d;
 		bool b;
 
@@ -469,8 +537,8 @@ static void test_bool_null(void)
 	CHECK(json_get_bool(&doc, 1, &b) == 0 && b == true);
 	CHECK(json_get_bool(&doc, 2, &b) == 0 && b == false);
 	CHECK(json_get_bool(&doc, 3, &b) == -1);
-	CHECK(json_get_bool(&doc, 4, &b) == -1);	/* a string */
-	CHECK(json_get_bool(&doc, 5, &b) == -1);	/* a number */
+	CHECK(json_get_bool(&doc, 4, &b) == -1); /* a string */
+	CHECK(json_get_bool(&doc, 5, &b) == -1); /* a number */
 	CHECK(json_get_bool(&doc, 99, &b) == -1);
 	CHECK(json_is_null(&doc, 3));
 	CHECK(!json_is_null(&doc, 1) && !json_is_null(&doc, 4));
@@ -483,7 +551,9 @@ static void test_bool_null(void)
 static void test_locale(void)
 {
 	static const char *const locales[] = {
-		"de_DE.UTF-8", "fr_FR.UTF-8", "C.UTF-8",
+		"de_DE.UTF-8",
+		"fr_FR.UTF-8",
+		"C.UTF-8",
 	};
 	struct json_doc doc;
 	double d = 0;

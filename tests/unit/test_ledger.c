@@ -5,8 +5,8 @@
 #include "check.h"
 #include "core/ledger.h"
 
-#define DAY1_2359 ((time_t)1796255970)	/* 2026-12-02T23:59:30Z */
-#define DAY2_0001 (DAY1_2359 + 90)	/* 2026-12-03T00:01:00Z */
+#define DAY1_2359 ((time_t)1796255970) /* 2026-12-02T23:59:30Z */
+#define DAY2_0001 (DAY1_2359 + 90)     /* 2026-12-03T00:01:00Z */
 
 static const int64_t p1k = 4700, p2k = 9400;
 
@@ -100,7 +100,7 @@ static void test_midnight(void)
 	CHECK(core_ledger_reserve(&l, budget, p1k, DAY1_2359));
 	CHECK(!core_ledger_reserve(&l, budget, p1k, DAY1_2359));
 
-	CHECK(core_ledger_used(&l, DAY2_0001) == 4700);	/* the one held */
+	CHECK(core_ledger_used(&l, DAY2_0001) == 4700); /* the one held */
 	CHECK_STR(l.day, "2026-12-03");
 	CHECK(l.spent == 0 && l.doubt == 0);
 	CHECK(core_ledger_reserve(&l, budget, p1k, DAY2_0001));
@@ -132,7 +132,7 @@ static void test_restart(void)
 	core_ledger_init(&l, DAY1_2359);
 	l.spent = 14100;
 	l.doubt = 4700;
-	l.held = 9400;	/* in memory only: a restart resolves it */
+	l.held = 9400; /* in memory only: a restart resolves it */
 	CHECK(core_ledger_to_json(&l, &b) == 0);
 	CHECK_STR(buf_str(&b), "{\"day\":\"2026-12-02\",\"credits\":14.100,"
 			       "\"possibly\":4.700}\n");

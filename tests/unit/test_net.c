@@ -34,8 +34,8 @@ struct env {
 	struct net *net;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	unsigned generation;	/* bumped by every hook call */
-	struct buf st;		/* a status text, for the test to read */
+	unsigned generation; /* bumped by every hook call */
+	struct buf st;	     /* a status text, for the test to read */
 };
 
 static void bump(struct env *e)
@@ -342,7 +342,7 @@ static void test_lost_answer_not_resent(void)
 		CHECK(!"setup");
 		return;
 	}
-	submit(&e, "ant", "an ant");	/* leaves a connection to reuse */
+	submit(&e, "ant", "an ant"); /* leaves a connection to reuse */
 	CHECK(wait_end(&e, "ant", &e.st) == TASK_COMPLETED);
 	add_fault(&e, "{\"endpoint\":\"create\",\"action\":\"drop_after\","
 		      "\"count\":1}");
@@ -693,8 +693,7 @@ static void test_outage_not_counted(void)
 		      "\"status\":503,\"code\":\"upstream_error\","
 		      "\"count\":4}");
 	submit(&e, "gnu", "a gnu");
-	CHECK(wait_status(&e, "gnu", "retry 3 of 5 after 503") ==
-	      TASK_QUEUED);
+	CHECK(wait_status(&e, "gnu", "retry 3 of 5 after 503") == TASK_QUEUED);
 	sim_stop(e.sim);
 	CHECK(wait_status(&e, "gnu", "cannot reach the API (try 3: ") ==
 	      TASK_QUEUED);
@@ -733,7 +732,8 @@ static void test_redirects(void)
 		      "\"count\":1}");
 	submit(&e, "bat", "a bat");
 	CHECK(wait_end(&e, "bat", &e.st) == TASK_FAILED);
-	CHECK(strstr(buf_str(&e.st), "error: redirected: the API answered "
+	CHECK(strstr(buf_str(&e.st),
+		     "error: redirected: the API answered "
 		     "302, a redirect to login.example (not followed); "
 		     "nothing was created") != NULL);
 	CHECK(strstr(buf_str(&e.st), "nothing was charged") != NULL);
@@ -792,7 +792,7 @@ static void test_bucket(void)
 	CHECK(net_bucket_wait(&b, 0) == 50);
 	CHECK(!net_bucket_take(&b, 49));
 	CHECK(net_bucket_take(&b, 50));
-	CHECK(net_bucket_take(&b, 10000));	/* refilled, never past burst */
+	CHECK(net_bucket_take(&b, 10000)); /* refilled, never past burst */
 	for (taken = 0, i = 0; i < 30; i++)
 		taken += net_bucket_take(&b, 10000);
 	CHECK(taken == 19);

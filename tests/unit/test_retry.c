@@ -67,7 +67,9 @@ static void test_classify_create(void)
 static void test_classify_reads(void)
 {
 	static const enum api_request_kind kinds[] = {
-		REQ_POLL, REQ_DOWNLOAD, REQ_CREDITS,
+		REQ_POLL,
+		REQ_DOWNLOAD,
+		REQ_CREDITS,
 	};
 	size_t i;
 	long s;
@@ -237,12 +239,12 @@ static void test_delay(void)
 	check_jitter(0, 1.0, 60.0, 1.0);
 	check_jitter(3, 1.0, 60.0, 8.0);
 	check_jitter(5, 1.0, 60.0, 32.0);
-	check_jitter(6, 1.0, 60.0, 60.0);	/* the cap */
+	check_jitter(6, 1.0, 60.0, 60.0); /* the cap */
 	check_jitter(40, 1.0, 60.0, 60.0);
 	check_jitter(1000, 1.0, 60.0, 60.0);
 	check_jitter(UINT32_MAX, 4.0, 30.0, 30.0);
 	check_jitter(2, 0.5, 1e9, 2.0);
-	check_jitter(100, 0.5, 1e9, RETRY_DELAY_MAX);	/* the clamp */
+	check_jitter(100, 0.5, 1e9, RETRY_DELAY_MAX); /* the clamp */
 
 	/* the same seed gives the same delays */
 	for (i = 0; i < 100; i++)
@@ -304,7 +306,7 @@ static void check_retry_after_garbage(const char *value)
 	double got = 12345;
 
 	CHECK(net_retry_parse_retry_after(value, 0, &got) == -1);
-	CHECK(got == 12345);	/* untouched */
+	CHECK(got == 12345); /* untouched */
 }
 
 static void test_retry_after(void)
@@ -325,7 +327,7 @@ static void test_retry_after(void)
 	check_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now, 60);
 	check_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", now, 60);
 	check_retry_after("Wed Oct 21 07:28:00 2015", now, 60);
-	check_retry_after("Wed Oct  1 07:28:00 2015", now, 0);	/* past */
+	check_retry_after("Wed Oct  1 07:28:00 2015", now, 0); /* past */
 	check_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now, 0);
 	check_retry_after("Wed, 21 Oct 2015 07:26:59 GMT", now, 0);
 	check_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now, 0);

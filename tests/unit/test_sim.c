@@ -24,7 +24,7 @@
 #define MAX_TOKENS 4096
 #define DEADLINE_S 10.0
 
-static char base[64];		/* "http://127.0.0.1:PORT" */
+static char base[64]; /* "http://127.0.0.1:PORT" */
 static uint16_t port;
 
 struct resp {
@@ -77,8 +77,8 @@ static void http(struct resp *r, const char *method, const char *where,
 
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body, 64u << 20);
-	snprintf(url, sizeof(url), "%s%s", strncmp(where, "http", 4) ? base : "",
-		 where);
+	snprintf(url, sizeof(url), "%s%s",
+		 strncmp(where, "http", 4) ? base : "", where);
 	if (key) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
 		h = curl_slist_append(h, auth);
@@ -129,8 +129,7 @@ static char *json_path(const char *text, size_t len, ...)
 }
 
 /* A number member (one level deep under `outer` when not NULL). */
-static double json_num(const struct buf *b, const char *outer,
-		       const char *key)
+static double json_num(const struct buf *b, const char *outer, const char *key)
 {
 	struct json_doc doc;
 	double v = -1;
@@ -174,8 +173,8 @@ static long create(const char *input, char *id, size_t idlen)
 	char *tid;
 	long status;
 
-	snprintf(body, sizeof(body), "{\"model\":\"gpt-image-2\",\"input\":{%s}}",
-		 input);
+	snprintf(body, sizeof(body),
+		 "{\"model\":\"gpt-image-2\",\"input\":{%s}}", input);
 	http(&r, "POST", "/v1/images/generations", KEY, body);
 	tid = json_path(r.body.data, r.body.len, "data", "taskId", NULL);
 	snprintf(id, idlen, "%s", tid ? tid : "");
@@ -278,7 +277,7 @@ static void test_life_cycle(void)
 
 	reset();
 	post_json("/_sim/config", "{\"pending_seconds\":0.3,"
-		  "\"processing_seconds\":0.3}");
+				  "\"processing_seconds\":0.3}");
 	CHECK(create("\"prompt\":\"a cat\",\"aspect_ratio\":\"16:9\"", id,
 		     sizeof(id)) == 200);
 	CHECK(strlen(id) == 36 && id[14] == '4');
@@ -304,8 +303,8 @@ static void test_life_cycle(void)
 		CHECK(json_array_len(&doc, urls) == 1);
 		url = json_get_string(&doc, urls + 1, 512);
 		json_doc_free(&doc);
-		snprintf(prefix, sizeof(prefix), "http://localhost:%u/files/%s-1.png",
-			 port, id);
+		snprintf(prefix, sizeof(prefix),
+			 "http://localhost:%u/files/%s-1.png", port, id);
 		CHECK_STR(url, prefix);
 	}
 	http(&f, "GET", url ? url : "/files/none", NULL, NULL);
@@ -374,9 +373,10 @@ static void test_sizes_and_outputs(void)
 
 	reset();
 	post_json("/_sim/config", "{\"pending_seconds\":0,"
-		  "\"processing_seconds\":0}");
+				  "\"processing_seconds\":0}");
 	CHECK(create("\"prompt\":\"tall [sim:outputs=3]\",\"aspect_ratio\":"
-		     "\"9:16\",\"resolution\":\"4k\"", id, sizeof(id)) == 200);
+		     "\"9:16\",\"resolution\":\"4k\"",
+		     id, sizeof(id)) == 200);
 	poll_until(id, "completed", &r, NULL, NULL);
 	CHECK(json_parse(&doc, r.body.data, r.body.len, 64) == 0);
 	CHECK(json_array_len(&doc, json_get(&doc, json_get(&doc, 0, "output"),
@@ -388,7 +388,8 @@ static void test_sizes_and_outputs(void)
 	resp_free(&f);
 	/* 2k auto is square; image_urls alone make an edit */
 	CHECK(create("\"image_urls\":[\"https://example.com/a.png\"],"
-		     "\"resolution\":\"2k\"", id, sizeof(id)) == 200);
+		     "\"resolution\":\"2k\"",
+		     id, sizeof(id)) == 200);
 	poll_until(id, "completed", &r, NULL, NULL);
 	model = json_path(r.body.data, r.body.len, "output", "metadata",
 			  "model", NULL);
@@ -419,8 +420,9 @@ static void test_sizes_and_outputs(void)
 		resp_free(&r);
 		fetch_first(id, &f);
 		fetch_first(id2, &g);
-		CHECK(f.body.len > 0 && (f.body.len != g.body.len ||
-		      memcmp(f.body.data, g.body.data, f.body.len) != 0));
+		CHECK(f.body.len > 0 &&
+		      (f.body.len != g.body.len ||
+		       memcmp(f.body.data, g.body.data, f.body.len) != 0));
 		resp_free(&f);
 		resp_free(&g);
 	}
@@ -435,12 +437,12 @@ struct bad_case {
 static void check_error(const struct resp *r, long status, const char *code,
 			const char *type)
 {
-	char *got_code = json_path(r->body.data, r->body.len, "error", "code",
-				   NULL);
-	char *got_type = json_path(r->body.data, r->body.len, "error", "type",
-				   NULL);
-	char *message = json_path(r->body.data, r->body.len, "error",
-				  "message", NULL);
+	char *got_code =
+		json_path(r->body.data, r->body.len, "error", "code", NULL);
+	char *got_type =
+		json_path(r->body.data, r->body.len, "error", "type", NULL);
+	char *message =
+		json_path(r->body.data, r->body.len, "error", "message", NULL);
 
 	CHECK(r->status == status);
 	CHECK_STR(got_code, code);
@@ -477,31 +479,39 @@ static void test_validation(void)
 		{ "{\"model\":\"gpt-image-2\",\"input\":\"a\"}", 400,
 		  "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\","
-		  "\"aspect_ratio\":\"7:3\"}}", 400, "invalid_request" },
+		  "\"aspect_ratio\":\"7:3\"}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\","
-		  "\"resolution\":\"4k\"}}", 400, "invalid_request" },
+		  "\"resolution\":\"4k\"}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\","
-		  "\"resolution\":\"4k\",\"aspect_ratio\":\"auto\"}}", 400,
-		  "invalid_request" },
+		  "\"resolution\":\"4k\",\"aspect_ratio\":\"auto\"}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\","
-		  "\"resolution\":\"4k\",\"aspect_ratio\":\"4:3\"}}", 400,
-		  "invalid_request" },
+		  "\"resolution\":\"4k\",\"aspect_ratio\":\"4:3\"}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\","
-		  "\"resolution\":\"8k\"}}", 400, "invalid_request" },
+		  "\"resolution\":\"8k\"}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{}}", 400,
 		  "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"\","
-		  "\"image_urls\":[]}}", 400, "invalid_request" },
+		  "\"image_urls\":[]}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\","
-		  "\"nsfw_checker\":\"yes\"}}", 400, "invalid_request" },
+		  "\"nsfw_checker\":\"yes\"}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\","
-		  "\"seed\":1}}", 400, "invalid_request" },
+		  "\"seed\":1}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"image_urls\":"
-		  "[\"file:///etc/passwd\"]}}", 400, "invalid_request" },
+		  "[\"file:///etc/passwd\"]}}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":1}}", 400,
 		  "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\"},"
-		  "\"callback_url\":5}", 400, "invalid_request" },
+		  "\"callback_url\":5}",
+		  400, "invalid_request" },
 		{ "{\"model\":\"gpt-image-2\",", 400, "invalid_request" },
 		{ "[\"gpt-image-2\"]", 400, "invalid_request" },
 		{ "\"\xff\"", 400, "invalid_request" },
@@ -525,7 +535,8 @@ static void test_validation(void)
 	}
 	/* 17 URLs are one too many; 16 are fine */
 	buf_init(&urls, 4096);
-	buf_addstr(&urls, "{\"model\":\"gpt-image-2\",\"input\":{\"image_urls\":[");
+	buf_addstr(&urls,
+		   "{\"model\":\"gpt-image-2\",\"input\":{\"image_urls\":[");
 	for (int i = 0; i < 17; i++)
 		buf_printf(&urls, "%s\"https://example.com/%d.png\"",
 			   i ? "," : "", i);
@@ -562,7 +573,8 @@ static void test_validation(void)
 
 static void test_auth_and_routes(void)
 {
-	const char *ok = "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\"}}";
+	const char *ok =
+		"{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"a\"}}";
 	struct resp r;
 
 	reset();
@@ -589,7 +601,7 @@ static void test_auth_and_routes(void)
 	CHECK(r.status == 404);
 	resp_free(&r);
 	CHECK(stat_of("creates") == 0);
-	CHECK(stat_of("create_requests") == 2);	/* the GET is no create */
+	CHECK(stat_of("create_requests") == 2); /* the GET is no create */
 }
 
 static double balance(void)
@@ -610,11 +622,12 @@ static void test_credits(void)
 	struct resp r;
 
 	reset();
-	post_json("/_sim/config", "{\"pending_seconds\":0.05,"
+	post_json("/_sim/config",
+		  "{\"pending_seconds\":0.05,"
 		  "\"processing_seconds\":0.05,\"balance\":10}");
 	http(&r, "GET", "/v1/credits", KEY, NULL);
 	CHECK(strstr(buf_str(&r.body), "\"balance\":10,\"total_purchased\":10,"
-		     "\"total_consumed\":0}"));
+				       "\"total_consumed\":0}"));
 	resp_free(&r);
 	CHECK(create("\"prompt\":\"a\"", id, sizeof(id)) == 200);
 	http(&r, "GET", "/v1/credits", KEY, NULL);
@@ -655,17 +668,19 @@ static void add_fault(const char *rule)
 
 static void test_faults(void)
 {
-	const char *ok = "{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"f\"}}";
+	const char *ok =
+		"{\"model\":\"gpt-image-2\",\"input\":{\"prompt\":\"f\"}}";
 	struct resp r;
 	char id[64];
 
 	reset();
 	post_json("/_sim/config", "{\"pending_seconds\":0,"
-		  "\"processing_seconds\":0}");
+				  "\"processing_seconds\":0}");
 	/* error: status, body and Retry-After; nothing created */
-	add_fault("{\"endpoint\":\"create\",\"action\":\"error\",\"status\":503,"
-		  "\"code\":\"upstream_error\",\"retry_after\":\"2\","
-		  "\"count\":1}");
+	add_fault(
+		"{\"endpoint\":\"create\",\"action\":\"error\",\"status\":503,"
+		"\"code\":\"upstream_error\",\"retry_after\":\"2\","
+		"\"count\":1}");
 	http(&r, "POST", "/v1/images/generations", KEY, ok);
 	check_error(&r, 503, "upstream_error", "upstream_error");
 	CHECK_STR(r.retry_after, "2");
@@ -738,10 +753,11 @@ static void test_faults(void)
 			  "\"status\":307,\"location\":\"https://x.test/c\","
 			  "\"count\":1}");
 		http(&r, "GET", "/v1/credits", KEY, NULL);
-		CHECK(r.status == 307 && strcmp(r.location,
-						"https://x.test/c") == 0);
+		CHECK(r.status == 307 &&
+		      strcmp(r.location, "https://x.test/c") == 0);
 		resp_free(&r);
-		http(&r, "POST", "/_sim/faults", NULL, "{\"action\":"
+		http(&r, "POST", "/_sim/faults", NULL,
+		     "{\"action\":"
 		     "\"redirect\",\"status\":200}");
 		check_error(&r, 400, "invalid_request", NULL);
 		resp_free(&r);
@@ -772,7 +788,7 @@ static void test_introspection(void)
 
 	reset();
 	post_json("/_sim/config", "{\"pending_seconds\":0,"
-		  "\"processing_seconds\":0}");
+				  "\"processing_seconds\":0}");
 	CHECK(create("\"prompt\":\"p1\"", id, sizeof(id)) == 200);
 	CHECK(create("\"prompt\":\"p1\"", id, sizeof(id)) == 200);
 	CHECK(create("\"prompt\":\"p\\\"2\"", id, sizeof(id)) == 200);
@@ -793,7 +809,8 @@ static void test_introspection(void)
 		json_get_number(&doc, json_get(&doc, e, "status"), &status);
 		CHECK(status == (i < 3 ? 200 : 400));
 		if (i < 3) {
-			char *model = json_member_string(&doc, body, "model", 64);
+			char *model =
+				json_member_string(&doc, body, "model", 64);
 
 			CHECK_STR(model, "gpt-image-2");
 			free(model);
@@ -810,8 +827,8 @@ static void test_introspection(void)
 	{
 		char path[128];
 
-		snprintf(path, sizeof(path), "http://localhost:%u/files/%s-1.png",
-			 port, id);
+		snprintf(path, sizeof(path),
+			 "http://localhost:%u/files/%s-1.png", port, id);
 		http(&r, "GET", path, KEY, NULL);
 		CHECK(r.status == 200);
 		resp_free(&r);
@@ -884,22 +901,24 @@ static void test_callback(void)
 
 	reset();
 	post_json("/_sim/config", "{\"pending_seconds\":0.05,"
-		  "\"processing_seconds\":0.05}");
+				  "\"processing_seconds\":0.05}");
 	buf_init(&got.body, 1u << 16);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-			     MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-			     on_callback, &got, MHD_OPTION_SOCK_ADDR, &sin,
-			     MHD_OPTION_END);
+				     MHD_USE_THREAD_PER_CONNECTION,
+			     0, NULL, NULL, on_callback, &got,
+			     MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_END);
 	CHECK(d != NULL);
 	if (!d)
 		return;
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	snprintf(body, sizeof(body), "{\"model\":\"gpt-image-2\",\"input\":"
+	snprintf(body, sizeof(body),
+		 "{\"model\":\"gpt-image-2\",\"input\":"
 		 "{\"prompt\":\"cb\"},\"callback_url\":"
-		 "\"http://127.0.0.1:%u/hook\"}", info->port);
+		 "\"http://127.0.0.1:%u/hook\"}",
+		 info->port);
 	http(&r, "POST", "/v1/images/generations", KEY, body);
 	CHECK(r.status == 200);
 	tid = json_path(r.body.data, r.body.len, "data", "taskId", NULL);

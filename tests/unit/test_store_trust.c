@@ -49,9 +49,9 @@ static void test_seal(void)
 }
 
 struct tdir {
-	char dir[64];		/* mkdtemp, 0700 */
-	char data[128];		/* dir/data */
-	char bait[128];		/* dir/bait: files that must stay untouched */
+	char dir[64];	/* mkdtemp, 0700 */
+	char data[128]; /* dir/data */
+	char bait[128]; /* dir/bait: files that must stay untouched */
 };
 
 static bool tdir_make(struct tdir *t)
@@ -339,7 +339,7 @@ static void test_planted(void)
 	      fx_write_at(fd, file, b.data, b.len) == 0);
 	snprintf(file, sizeof(file), "%016" PRIu64 ".json", s2);
 	CHECK(core_store_read_file(fd, file, 1 << 20, &b) == 0);
-	b.len -= 75;	/* ,"mac":"…"}\n */
+	b.len -= 75; /* ,"mac":"…"}\n */
 	CHECK(buf_addstr(&b, "}\n") == 0 &&
 	      fx_write_at(fd, file, b.data, b.len) == 0);
 	close(fd);
@@ -399,7 +399,8 @@ static void test_way_to_the_store(void)
 	if (geteuid() == 0) {
 		snprintf(path, sizeof(path), "%s/way", t.dir);
 		CHECK(lchown(path, 65534, 65534) == 0);
-		snprintf(want, sizeof(want), "%s (above the data directory", t.dir);
+		snprintf(want, sizeof(want), "%s (above the data directory",
+			 t.dir);
 		refused(&t, want, "a symbolic link owned by uid 65534");
 		CHECK(lchown(path, 0, 0) == 0);
 		CHECK(opens(&t));

@@ -10,7 +10,7 @@
 static const struct {
 	const char *s;
 	size_t n;
-	size_t want_len;	/* 0: invalid */
+	size_t want_len; /* 0: invalid */
 	uint32_t want_cp;
 } chars[] = {
 	/* the boundaries of each length */
@@ -22,8 +22,8 @@ static const struct {
 	{ "\xdf\xbf", 2, 2, 0x7ff },
 	{ "\xe0\xa0\x80", 3, 3, 0x800 },
 	{ "\xe2\x82\xac", 3, 3, 0x20ac },
-	{ "\xed\x9f\xbf", 3, 3, 0xd7ff },	/* just below the surrogates */
-	{ "\xee\x80\x80", 3, 3, 0xe000 },	/* just above them */
+	{ "\xed\x9f\xbf", 3, 3, 0xd7ff }, /* just below the surrogates */
+	{ "\xee\x80\x80", 3, 3, 0xe000 }, /* just above them */
 	{ "\xef\xbf\xbf", 3, 3, 0xffff },
 	{ "\xf0\x90\x80\x80", 4, 4, 0x10000 },
 	{ "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff },
@@ -50,21 +50,29 @@ static const struct {
 	/* lone continuation bytes */
 	{ "\x80", 1, 0, 0 },
 	{ "\xbf", 1, 0, 0 },
-	{ "\x80" "A", 2, 0, 0 },
+	{ "\x80"
+	  "A",
+	  2, 0, 0 },
 	/* truncated by the end of the bytes given */
 	{ "\xc3", 1, 0, 0 },
 	{ "\xe2\x82", 2, 0, 0 },
 	{ "\xe2", 1, 0, 0 },
 	{ "\xf0\x90\x80", 3, 0, 0 },
 	{ "\xf0\x90", 2, 0, 0 },
-	{ "\xc3\xa9", 1, 0, 0 },	/* the bytes are there, n says no */
+	{ "\xc3\xa9", 1, 0, 0 }, /* the bytes are there, n says no */
 	{ "\xf0\x90\x80\x80", 3, 0, 0 },
 	/* truncated by a non-continuation byte (a NUL included) */
-	{ "\xc3" "A", 2, 0, 0 },
+	{ "\xc3"
+	  "A",
+	  2, 0, 0 },
 	{ "\xc3\x00", 2, 0, 0 },
-	{ "\xe2\x82" "A", 3, 0, 0 },
+	{ "\xe2\x82"
+	  "A",
+	  3, 0, 0 },
 	{ "\xe2\x00\xac", 3, 0, 0 },
-	{ "\xf0\x90\x80" "A", 4, 0, 0 },
+	{ "\xf0\x90\x80"
+	  "A",
+	  4, 0, 0 },
 	{ "\xf0\x90\xc3\xa9", 4, 0, 0 },
 };
 
@@ -84,7 +92,7 @@ static void test_chars(void)
 		if (chars[i].want_len)
 			CHECK(cp == chars[i].want_cp);
 		else
-			CHECK(cp == 0xdeadbeef);	/* untouched */
+			CHECK(cp == 0xdeadbeef); /* untouched */
 		/* cp is optional */
 		CHECK(utf8_char((const unsigned char *)chars[i].s, chars[i].n,
 				NULL) == chars[i].want_len);
@@ -152,9 +160,9 @@ static void test_valid(void)
 	CHECK(utf8_valid("", 0));
 	CHECK(utf8_valid("plain ASCII", 11));
 	CHECK(utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88", 14));
-	CHECK(utf8_valid("a\0b", 3));		/* NUL is a character */
-	CHECK(!utf8_valid("caf\xc3", 4));	/* cut short at the end */
-	CHECK(utf8_valid("caf\xc3\xa9", 3));	/* only n bytes are looked at */
+	CHECK(utf8_valid("a\0b", 3));	     /* NUL is a character */
+	CHECK(!utf8_valid("caf\xc3", 4));    /* cut short at the end */
+	CHECK(utf8_valid("caf\xc3\xa9", 3)); /* only n bytes are looked at */
 	CHECK(!utf8_valid("\xff\xfe", 2));
 	CHECK(!utf8_valid("ok \x80 ok", 7));
 	CHECK(!utf8_valid("ok \xed\xa0\x80", 6));
@@ -163,10 +171,10 @@ static void test_valid(void)
 
 /* The blank characters: Unicode White_Space, then the invisible ones. */
 static const uint32_t blanks[] = {
-	0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680,
-	0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
-	0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
-	0x200b, 0x200c, 0x200d, 0x2060, 0xfeff,
+	0x09,	0x0a,	0x0b,	0x0c,	0x0d,	0x20,	0x85,	0xa0,
+	0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+	0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f,
+	0x3000, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff,
 };
 #define N_BLANKS (sizeof(blanks) / sizeof(blanks[0]))
 
@@ -200,9 +208,9 @@ static void test_blank(void)
 	CHECK(utf8_blank("", 0));
 	CHECK(utf8_blank(" \t\r\n", 4));
 	CHECK(!utf8_blank(" . ", 3));
-	CHECK(!utf8_blank(" \0 ", 3));		/* NUL is not white space */
-	CHECK(!utf8_blank("  \xc2", 3));	/* cut short */
-	CHECK(!utf8_blank(" \xc0\xa0", 3));	/* overlong U+0020 */
+	CHECK(!utf8_blank(" \0 ", 3));	    /* NUL is not white space */
+	CHECK(!utf8_blank("  \xc2", 3));    /* cut short */
+	CHECK(!utf8_blank(" \xc0\xa0", 3)); /* overlong U+0020 */
 	CHECK(!utf8_blank("\xe2\x80", 2));
 }
 
@@ -210,20 +218,21 @@ static void test_blank(void)
 static void test_unsafe(void)
 {
 	static const uint32_t unsafe[] = {
-		0x00, 0x0a, 0x1b, 0x1f, 0x7f, 0x80, 0x9b, 0x9f,
-		0xad,			/* soft hyphen */
-		0x061c,			/* Arabic letter mark */
-		0x200b, 0x200c, 0x200d, 0x200e, 0x200f,
-		0x202a, 0x202b, 0x202c, 0x202d, 0x202e,	/* bidi embeddings */
-		0x2028, 0x2029,		/* line, paragraph separator */
-		0x2060, 0x2061, 0x2064,
-		0x2066, 0x2067, 0x2068, 0x2069,		/* bidi isolates */
+		0x00,	0x0a,	0x1b,	 0x1f,	  0x7f,
+		0x80,	0x9b,	0x9f,	 0xad, /* soft hyphen */
+		0x061c,			       /* Arabic letter mark */
+		0x200b, 0x200c, 0x200d,	 0x200e,  0x200f,
+		0x202a, 0x202b, 0x202c,	 0x202d,  0x202e, /* bidi embeddings */
+		0x2028, 0x2029, /* line, paragraph separator */
+		0x2060, 0x2061, 0x2064,	 0x2066,  0x2067,
+		0x2068, 0x2069, /* bidi isolates */
 		0xfeff, 0xfff9, 0xe0001, 0xe0041, 0xe007f,
 	};
 	static const uint32_t safe[] = {
-		0x20, 0x41, 0x7e, 0xa0, 0xac, 0xae, 0x061b, 0x061d, 0x200a,
-		0x2010, 0x2027, 0x202f, 0x205f, 0x2065, 0x2070, 0x732b,
-		0xfefe, 0xff00, 0xfffd, 0x1f408, 0xe0080, 0x10ffff,
+		0x20,	0x41,	 0x7e,	  0xa0,	    0xac,   0xae,
+		0x061b, 0x061d,	 0x200a,  0x2010,   0x2027, 0x202f,
+		0x205f, 0x2065,	 0x2070,  0x732b,   0xfefe, 0xff00,
+		0xfffd, 0x1f408, 0xe0080, 0x10ffff,
 	};
 	size_t i;
 
