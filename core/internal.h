@@ -309,6 +309,8 @@ int core_outputs_load(struct core *c);
 void core_outputs_free(struct core *c);
 int core_outputs_publish(struct core *c, struct task *t, bool current);
 void core_outputs_recover(struct core *c);
+/* Under the lock: the image called name in out/, or NULL. */
+struct output *core_outputs_find(struct core *c, const char *name);
 
 /* credits.c: the balance cache, today's spending and the budget. The
  * charge transitions of a task, called under the lock: */

@@ -70,11 +70,13 @@ static size_t outputs_index(struct core *c, const char *name, bool *found)
 	return lo;
 }
 
-static struct output *outputs_find(struct core *c, const char *name)
+struct output *core_outputs_find(struct core *c, const char *name)
 {
 	bool found;
-	size_t i = outputs_index(c, name, &found);
+	size_t i;
 
+	DEBUGASSERT(core_lock_held(c));
+	i = outputs_index(c, name, &found);
 	return found ? c->outputs[i] : NULL;
 }
 
@@ -227,7 +229,7 @@ static int insert_loaded(struct core *c, struct output *o)
 
 	if (rc != -EEXIST)
 		return rc;
-	holder = outputs_find(c, o->name);
+	holder = core_outputs_find(c, o->name);
 	log_warn("out/%s: claimed by %s and %s; the older takes a history "
 		 "name",
 		 o->name, holder->backing, o->backing);
@@ -350,7 +352,7 @@ static char *history_name(struct core *c, const struct output *o)
 		else
 			snprintf(out, sizeof(out), "%s~%s-%d%s", base, stamp, k,
 				 ext);
-		if (!outputs_find(c, out))
+		if (!core_outputs_find(c, out))
 			return strdup(out);
 	}
 	return NULL;
@@ -469,7 +471,7 @@ static int publish_one(struct core *c, struct task *t, size_t i, bool current)
 	if (!o)
 		return -ENOMEM;
 	output_name(t->name, i, output_ext(o->backing), name, sizeof(name));
-	old = outputs_find(c, name);
+	old = core_outputs_find(c, name);
 	/* another job's image by that name: in a store of an older version,
 	 * "a"'s second image took "a-2.png", which is job "a-2"'s */
 	if (current && old) {
@@ -562,107 +564,6 @@ void core_outputs_recover(struct core *c)
 	}
 }
 
-int core_out_dirfd(const struct core *c)
-{
-	return c->store.out_fd;
-}
-
-int core_output_find(struct core *c, const char *name, struct core_output *r)
-{
-	struct output *o;
-	int rc = -ENOENT;
-
-	core_lock(c);
-	o = outputs_find(c, name);
-	if (o) {
-		memcpy(r->backing, o->backing, sizeof(r->backing));
-		r->id = o->id;
-		r->size = o->size;
-		r->mtime = o->mtime;
-		r->mode = o->read_mode;
-		rc = 0;
-	}
-	core_unlock(c);
-	return rc;
-}
-
-char **core_output_names(struct core *c, size_t *count)
-{
-	char **names;
-	size_t i;
-
-	core_lock(c);
-	names = calloc(c->n_outputs + 1, sizeof(*names));
-	for (i = 0; names && i < c->n_outputs; i++)
-		names[i] = strdup(c->outputs[i]->name);
-	*count = names ? c->n_outputs : 0;
-	core_unlock(c);
-	for (i = 0; names && i < *count; i++) {
-		if (!names[i]) {
-			core_free_names(names, *count);
-			*count = 0;
-			return NULL;
-		}
-	}
-	return names;
-}
-
-static const char *const xattr_names[] = {
-	"user.gptimgfs.prompt",
-	"user.gptimgfs.task_id",
-	"user.gptimgfs.options",
-	"user.xdg.origin.url",
-};
-
-static const char *xattr_value(const struct output *o, const char *attr)
-{
-	const char *values[] = { o->prompt, o->task_id, o->options, o->url };
-	size_t i;
-
-	for (i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++) {
-		if (strcmp(attr, xattr_names[i]) == 0)
-			return values[i];
-	}
-	return NULL;
-}
-
-int core_output_xattr(struct core *c, const char *name, const char *attr,
-		      struct buf *out)
-{
-	struct output *o;
-	const char *v;
-	int rc = -ENOENT;
-
-	buf_reset(out);
-	core_lock(c);
-	o = outputs_find(c, name);
-	if (o) {
-		v = xattr_value(o, attr);
-		rc = !v ? -ENODATA : buf_addstr(out, v) < 0 ? -E2BIG : 0;
-	}
-	core_unlock(c);
-	return rc;
-}
-
-int core_output_xattr_list(struct core *c, const char *name, struct buf *out)
-{
-	size_t i;
-	int rc = 0;
-
-	buf_reset(out);
-	core_lock(c);
-	if (!outputs_find(c, name))
-		rc = -ENOENT;
-	for (i = 0; rc == 0 && i < sizeof(xattr_names) / sizeof(xattr_names[0]);
-	     i++) {
-		if (buf_add(out, xattr_names[i], strlen(xattr_names[i]) + 1) <
-		    0)
-			rc = -E2BIG;
-	}
-	core_unlock(c);
-	return rc;
-}
-
 /* The image leaves out/ at once; off the lock, the image is deleted, then
  * its metadata: a crash between them leaves metadata without an image,
  * which the next start ignores, rather than an image without metadata,
@@ -675,7 +576,7 @@ int core_output_unlink(struct core *c, const char *name)
 	int rc;
 
 	core_lock(c);
-	o = outputs_find(c, name);
+	o = core_outputs_find(c, name);
 	if (!o) {
 		core_unlock(c);
 		return -ENOENT;
