@@ -158,6 +158,19 @@ static int read_sidecar(struct core *c, const char *name, const char *suffix,
  * refused, so that the failed task shows the options it asked for; the
  * first error stands. A refused sidecar leaves the options unknown: the
  * defaults in in->opts are not what it asked for. */
+/* in->error gets err, after the prompt's error if there is one: the user
+ * mends both at once. */
+static void add_error(struct input *in, const char *err)
+{
+	size_t used = strlen(in->error);
+
+	if (used == 0)
+		snprintf(in->error, sizeof(in->error), "%s", err);
+	else
+		snprintf(in->error + used, sizeof(in->error) - used, "; and %s",
+			 err);
+}
+
 static void read_options(struct core *c, const char *name, struct input *in)
 {
 	char err[sizeof(in->error)] = "";
@@ -188,8 +201,8 @@ static void read_options(struct core *c, const char *name, struct input *in)
 	buf_free(&ini);
 	buf_free(&json);
 	in->opts_unknown = err[0] != '\0';
-	if (err[0] && !in->error[0])
-		memcpy(in->error, err, sizeof(in->error));
+	if (err[0])
+		add_error(in, err);
 }
 
 /* The prompt, or an error in in->error (then the prompt is left empty:

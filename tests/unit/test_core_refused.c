@@ -160,6 +160,13 @@ static void test_refused_options(void)
 			CHECK_STR(fx_first_line(&f, cases[i].name), "failed");
 			s = fx_status(&f, cases[i].name);
 			CHECK(s && strstr(s, "error: invalid_input: ") != NULL);
+			/* both refused: both errors, the prompt's first */
+			if (strcmp(cases[i].name, "badboth") == 0)
+				CHECK(s && strstr(s, "not valid UTF-8 at byte "
+						     "offset 2; and "
+						     "jobs/badboth.json: "
+						     "line 1: key "
+						     "'resolution'") != NULL);
 			if (cases[i].resolution) {
 				CHECK_STR(fx_value(s, "resolution"),
 					  cases[i].resolution);
