@@ -71,16 +71,15 @@ class SimTest(unittest.TestCase):
 
 class TestMaxRate(SimTest):
     def test_burst_then_429(self):
-        # burst max(1, 20/10) = 2: a quick run of 12 gets 2 or 3 through
-        sim = self.start("--max-rate", "20")
+        # a token every 5 s, burst 1: a run of 12 gets one through
+        sim = self.start("--max-rate", "0.2")
         answers = [call(sim, "GET", "/v1/credits") for _ in range(12)]
         ok = [a for a in answers if a.status == 200]
         throttled = [a for a in answers if a.status != 200]
-        self.assertGreaterEqual(len(ok), 2)
-        self.assertLessEqual(len(ok), 4)
+        self.assertEqual(len(ok), 1)
         for a in throttled:
-            self.assertEqual(self.assertThrottled(
-                a, "Too many requests"), 1)
+            self.assertLessEqual(self.assertThrottled(
+                a, "Too many requests"), 5)
         # polls and creations take from the same bucket
         poll = call(sim, "GET", "/v1/tasks/nope")
         create = call(sim, "POST", "/v1/images/generations",
@@ -98,7 +97,7 @@ class TestMaxRate(SimTest):
         self.assertEqual(st["credits_reads"], 12)
 
     def test_rate_holds_over_time(self):
-        rate, burst = 20, 2
+        rate, burst = 10, 1
         sim = self.start("--max-rate", str(rate))
         time.sleep(0.2)  # the bucket is full
         accepted = []
@@ -111,7 +110,8 @@ class TestMaxRate(SimTest):
                 self.assertThrottled(a)
         elapsed = time.monotonic() - start
         self.assertLessEqual(len(accepted), burst + rate * elapsed + 1)
-        self.assertGreaterEqual(len(accepted), rate * elapsed - 3)
+        # a loaded machine may ask less often than the rate allows
+        self.assertGreaterEqual(len(accepted), rate * elapsed * 0.6)
         # at most rate + burst in any one second (client clocks: +1)
         for i, t in enumerate(accepted):
             in_window = [u for u in accepted[i:] if u < t + 1.0]
@@ -121,7 +121,7 @@ class TestMaxRate(SimTest):
         sim = self.start()
         for _ in range(20):
             self.assertEqual(call(sim, "GET", "/v1/credits").status, 200)
-        sim.configure(max_rate=1)
+        sim.configure(max_rate=0.2)
         self.assertEqual(call(sim, "GET", "/v1/credits").status, 200)
         self.assertThrottled(call(sim, "GET", "/v1/credits"))
         sim._call("POST", "/_sim/reset")
@@ -136,7 +136,7 @@ class TestMaxRate(SimTest):
 
 class TestMaxTasks(SimTest):
     def test_unfinished_limit(self):
-        sim = self.start("--max-tasks", "3", processing=1.5)
+        sim = self.start("--max-tasks", "3", processing=3)
         ids = []
         for n in range(3):
             a = call(sim, "POST", "/v1/images/generations",
@@ -146,7 +146,7 @@ class TestMaxTasks(SimTest):
         refused = call(sim, "POST", "/v1/images/generations",
                        create_body("one too many"))
         self.assertLessEqual(
-            self.assertThrottled(refused, "3 tasks are unfinished"), 2)
+            self.assertThrottled(refused, "3 tasks are unfinished"), 3)
         # polls are no creations: still answered
         self.assertEqual(call(sim, "GET", "/v1/tasks/" + ids[0]).status,
                          200)
@@ -157,7 +157,7 @@ class TestMaxTasks(SimTest):
         self.assertEqual(st["peak_unfinished"], 3)
         wait_for(lambda: call(sim, "POST", "/v1/images/generations",
                               create_body("after")).status == 200,
-                 timeout=5, what="a free slot")
+                 timeout=10, what="a free slot")
         st = sim.stats()
         self.assertEqual(st["creates"], 4)
         self.assertEqual(st["peak_unfinished"], 3)
@@ -237,7 +237,7 @@ class TestCallbacks(SimTest):
         self.assertEqual(got_id, task_id)
         self.assertEqual(body["status"], "completed")
         self.assertGreaterEqual(when - created, 0.9)
-        self.assertLess(when - created, 3.0)
+        self.assertLess(when - created, 5.0)
         wait_for(lambda: sim.stats()["callbacks_delivered"] == 1,
                  what="the count")
         # a receiver that is not there: failed, counted
