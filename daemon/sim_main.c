@@ -16,7 +16,9 @@
 static const char usage[] =
 	"usage: gptimgfs-sim [--port N] [--bind ADDR] [--pending SECONDS]\n"
 	"                    [--processing SECONDS] [--balance N] [--image-scale F]\n"
-	"                    [--file-host HOST] [--verbose] [--help]\n"
+	"                    [--file-host HOST] [--max-rate R] [--max-tasks N]\n"
+	"                    [--duration-spread F] [--callback-drop F] [--seed N]\n"
+	"                    [--verbose] [--help]\n"
 	"\n"
 	"Serves the GPT Image 2 API (POST /v1/images/generations, GET /v1/tasks/ID,\n"
 	"GET /v1/credits) on ADDR (an IPv4 loopback address, default 127.0.0.1) and\n"
@@ -28,6 +30,23 @@ static const char usage[] =
 	"  --processing S    then processing S seconds (default 2)\n"
 	"  --balance N       starting credits (default 10000)\n"
 	"  --image-scale F   scale images by F in (0, 1] (1k = 1024 px at 1)\n"
+	"  --max-rate R      at most R requests a second under /v1/ (creations, polls,\n"
+	"                    credits; not /files/ or /_sim/), 0..1000000 (default 0:\n"
+	"                    no limit): a token bucket filled R a second holding\n"
+	"                    B = max(1, floor(R/10)), so R a second on average, at\n"
+	"                    most B at once and R + B in any one second; past it\n"
+	"                    429 rate_limit_exceeded, Retry-After: seconds until the\n"
+	"                    next token (rounded up, at least 1)\n"
+	"  --max-tasks N     at most N unfinished (pending or processing) tasks,\n"
+	"                    0..100000 (default 0: no limit): past it a creation gets\n"
+	"                    429 rate_limit_exceeded, Retry-After: seconds until the\n"
+	"                    earliest unfinished task ends (rounded up, at least 1)\n"
+	"  --duration-spread F  each task's processing time is drawn uniformly in\n"
+	"                    [(1-F)P, (1+F)P], F in [0, 1] (default 0)\n"
+	"  --callback-drop F a task's callback is silently not sent with chance F in\n"
+	"                    [0, 1] (default 0)\n"
+	"  --seed N          seeds the draws of the last two (default 1: the same\n"
+	"                    run draws the same, request order permitting)\n"
 	"  --verbose         one line per request on stderr\n"
 	"\n"
 	"Test directives in a prompt:\n"
@@ -43,7 +62,11 @@ static const char usage[] =
 	"\n"
 	"Control endpoints (no key): GET /_sim/stats, /_sim/requests,\n"
 	"/_sim/prompts; POST /_sim/faults (a rule), DELETE /_sim/faults,\n"
-	"POST /_sim/reset, POST /_sim/config.\n";
+	"POST /_sim/reset, POST /_sim/config (pending_seconds, processing_seconds,\n"
+	"balance, image_scale, max_rate, max_tasks, duration_spread, callback_drop).\n"
+	"/_sim/stats counts creates, creates_429, polls, answers_429 (every 429),\n"
+	"callbacks_delivered, callbacks_failed, callbacks_dropped, unfinished and\n"
+	"peak_unfinished tasks, among others.\n";
 
 static int bad(const char *what, const char *value)
 {
@@ -73,6 +96,11 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
 		{ "balance", required_argument, NULL, 'B' },
 		{ "image-scale", required_argument, NULL, 's' },
 		{ "file-host", required_argument, NULL, 'f' },
+		{ "max-rate", required_argument, NULL, 'r' },
+		{ "max-tasks", required_argument, NULL, 't' },
+		{ "duration-spread", required_argument, NULL, 'd' },
+		{ "callback-drop", required_argument, NULL, 'c' },
+		{ "seed", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -112,6 +140,32 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
 			break;
 		case 'f':
 			o->file_host = optarg;
+			break;
+		case 'r':
+			if (parse_number(optarg, 0, 1e6, &o->max_rate) < 0)
+				return bad("bad --max-rate", optarg);
+			break;
+		case 't':
+			if (parse_number(optarg, 0, 100000, &v) < 0 ||
+			    v != floor(v))
+				return bad("bad --max-tasks", optarg);
+			o->max_tasks = (unsigned)v;
+			break;
+		case 'd':
+			if (parse_number(optarg, 0, 1, &o->duration_spread) < 0)
+				return bad("bad --duration-spread", optarg);
+			break;
+		case 'c':
+			if (parse_number(optarg, 0, 1, &o->callback_drop) < 0)
+				return bad("bad --callback-drop", optarg);
+			break;
+		case 'S':
+			/* 2^53: every integer below is a double */
+			if (parse_number(optarg, 0, 9007199254740992.0, &v) <
+				    0 ||
+			    v != floor(v))
+				return bad("bad --seed", optarg);
+			o->seed = (uint64_t)v;
 			break;
 		case 'v':
 			o->verbose = true;

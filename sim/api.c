@@ -33,6 +33,30 @@ static void task_from_request(struct sim_task *t, struct sim_create *c,
 	c->callback_url = NULL;
 }
 
+/* --duration-spread: processing time uniform in [(1-F)P, (1+F)P]. */
+static double processing_time(struct sim *s)
+{
+	double u;
+
+	if (s->duration_spread <= 0)
+		return s->processing_s;
+	u = sim_rng_uniform(&s->duration_rng);
+	return s->processing_s * (1 + s->duration_spread * (2 * u - 1));
+}
+
+/* --max-tasks: with that many tasks unfinished, the seconds until the
+ * earliest ends; else -1. */
+static double tasks_wait(struct sim *s, double now)
+{
+	double next;
+
+	sim_tasks_settle(&s->tasks, now);
+	if (!s->max_tasks || s->tasks.unfinished < s->max_tasks ||
+	    !sim_tasks_next_end(&s->tasks, &next))
+		return -1;
+	return next - now;
+}
+
 static void answer_task_id(struct sim_reply *rep, const char *id)
 {
 	struct buf b;
@@ -52,9 +76,11 @@ void sim_api_create(struct sim_req *r)
 	struct sim_create c;
 	struct sim_create_error e;
 	struct sim_task tmpl;
-	struct sim_task *task;
-	char id[SIM_TASK_ID_LEN + 1];
-	bool insufficient;
+	struct sim_task *task = NULL;
+	char id[SIM_TASK_ID_LEN + 1], busy[96];
+	bool insufficient = false;
+	unsigned max_tasks;
+	double wait;
 
 	if (sim_create_parse(&c, buf_str(&r->body), r->body.len, &e) < 0) {
 		sim_reply_error(&r->reply, e.status, e.code, e.message);
@@ -65,8 +91,12 @@ void sim_api_create(struct sim_req *r)
 	tmpl.created = sim_monotonic();
 	tmpl.created_at = time(NULL);
 	tmpl.pending_s = s->pending_s;
-	tmpl.processing_s = s->processing_s;
-	task = sim_tasks_add(&s->tasks, &tmpl, &insufficient);
+	wait = tasks_wait(s, tmpl.created);
+	max_tasks = s->max_tasks;
+	if (wait < 0) {
+		tmpl.processing_s = processing_time(s);
+		task = sim_tasks_add(&s->tasks, &tmpl, &insufficient);
+	}
 	if (task) {
 		memcpy(id, task->id, sizeof(id));
 		s->record.count.creates++;
@@ -76,15 +106,21 @@ void sim_api_create(struct sim_req *r)
 	pthread_mutex_unlock(&s->lock);
 	free(tmpl.callback_url); /* NULL when the task took it */
 	sim_create_free(&c);
-	if (task)
+	if (task) {
 		answer_task_id(&r->reply, id);
-	else if (insufficient)
+	} else if (wait >= 0) {
+		snprintf(busy, sizeof(busy),
+			 "Too many requests: %u tasks are unfinished.",
+			 max_tasks);
+		sim_throttle(r, wait, busy);
+	} else if (insufficient) {
 		sim_reply_error(
 			&r->reply, 402, "insufficient_credits",
 			"Your credit balance is too low. Please top up.");
-	else
+	} else {
 		sim_reply_error(&r->reply, 500, "internal_error",
 				"The simulator cannot hold more tasks.");
+	}
 }
 
 void sim_api_task(struct sim_req *r, const char *id)

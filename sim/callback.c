@@ -75,7 +75,7 @@ static struct curl_slist *headers_for(const struct sim_callback *cb)
 	return h;
 }
 
-void sim_callback_post(const struct sim_callback *cb,
+bool sim_callback_post(const struct sim_callback *cb,
 		       const atomic_bool *stopping, bool verbose)
 {
 	struct curl_slist *headers = headers_for(cb);
@@ -106,4 +106,5 @@ void sim_callback_post(const struct sim_callback *cb,
 			cb->event, cb->task_id, curl_easy_strerror(rc), status);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
+	return rc == CURLE_OK && status >= 200 && status < 300;
 }

@@ -20,8 +20,9 @@ struct sim_callback {
 /* Copy what the post needs out of an ended task. 0, or -1 out of memory. */
 int sim_callback_prepare(struct sim_callback *cb, const struct sim_task *task,
 			 double now, const char *file_base);
-/* One POST, given up on failure or when *stopping becomes true. */
-void sim_callback_post(const struct sim_callback *cb,
+/* One POST, given up on failure or when *stopping becomes true: true when
+ * it was answered 2xx. */
+bool sim_callback_post(const struct sim_callback *cb,
 		       const atomic_bool *stopping, bool verbose);
 void sim_callback_free(struct sim_callback *cb);
 

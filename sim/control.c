@@ -1,5 +1,9 @@
 /* The test-control endpoints under /_sim/ (no key: loopback only):
- *   GET    /_sim/stats     counters, balance and number of tasks
+ *   GET    /_sim/stats     counters, balance and number of tasks: creates
+ *                          (accepted), create_requests, creates_429, polls,
+ *                          answers_429 (every 429), callbacks_delivered,
+ *                          callbacks_failed, callbacks_dropped, unfinished
+ *                          (tasks now) and peak_unfinished
  *   GET    /_sim/requests  every create request: [{"status":N,"body":…}]
  *   GET    /_sim/prompts   {"<prompt>": tasks created with it}
  *   POST   /_sim/faults    add a fault rule (faults.h)
@@ -7,7 +11,9 @@
  *   POST   /_sim/reset     forget tasks, counters, logs and rules; restore
  *                          the starting balance and timings
  *   POST   /_sim/config    {"pending_seconds","processing_seconds",
- *                          "balance","image_scale"}, each optional */
+ *                          "balance","image_scale","max_rate","max_tasks",
+ *                          "duration_spread","callback_drop"}, each
+ *                          optional; a rate restarts the bucket full */
 #include "sim_int.h"
 
 #include <math.h>
@@ -55,10 +61,16 @@ static void stats(struct sim_req *r)
 	rc = buf_printf(&b,
 			"{\"creates\":%lu,\"create_requests\":%lu,"
 			"\"polls\":%lu,\"downloads\":%lu,\"credits_reads\":%lu,"
-			"\"auth_on_files\":%lu,\"balance\":%s,\"tasks\":%zu}",
+			"\"auth_on_files\":%lu,\"balance\":%s,\"tasks\":%zu,"
+			"\"creates_429\":%lu,\"answers_429\":%lu,"
+			"\"callbacks_delivered\":%lu,\"callbacks_failed\":%lu,"
+			"\"callbacks_dropped\":%lu,\"unfinished\":%zu,"
+			"\"peak_unfinished\":%zu}",
 			c->creates, c->create_requests, c->polls, c->downloads,
-			c->credits_reads, c->auth_on_files, balance,
-			s->tasks.n);
+			c->credits_reads, c->auth_on_files, balance, s->tasks.n,
+			c->creates_429, c->answers_429, c->callbacks_delivered,
+			c->callbacks_failed, c->callbacks_dropped,
+			s->tasks.unfinished, s->tasks.peak);
 	pthread_mutex_unlock(&s->lock);
 	answer_buf(r, &b, rc);
 }
@@ -130,6 +142,7 @@ static void reset(struct sim_req *r)
 	s->pending_s = s->opt.pending_seconds;
 	s->processing_s = s->opt.processing_seconds;
 	s->image_scale = s->opt.image_scale;
+	sim_limits_reset(s);
 	pthread_mutex_unlock(&s->lock);
 	answer_ok(r);
 }
@@ -138,13 +151,18 @@ struct config_key {
 	const char *name;
 	double min, max;
 	bool min_excluded;
+	bool whole; /* an integer */
 };
 
 static const struct config_key config_keys[] = {
-	{ "pending_seconds", 0, 1e6, false },
-	{ "processing_seconds", 0, 1e6, false },
-	{ "balance", 0, 1e12, false },
-	{ "image_scale", 0, 1, true },
+	{ "pending_seconds", 0, 1e6, false, false },
+	{ "processing_seconds", 0, 1e6, false, false },
+	{ "balance", 0, 1e12, false, false },
+	{ "image_scale", 0, 1, true, false },
+	{ "max_rate", 0, 1e6, false, false },
+	{ "max_tasks", 0, SIM_TASKS_MAX, false, true },
+	{ "duration_spread", 0, 1, false, false },
+	{ "callback_drop", 0, 1, false, false },
 };
 
 #define CONFIG_KEYS (sizeof(config_keys) / sizeof(*config_keys))
@@ -178,7 +196,8 @@ static int parse_config(const char *json, size_t len, double *v, char *err,
 		found++;
 		if (json_get_number(&doc, i, &v[k]) < 0 || !(v[k] >= ck->min) ||
 		    !(v[k] <= ck->max) ||
-		    (ck->min_excluded && v[k] == ck->min)) {
+		    (ck->min_excluded && v[k] == ck->min) ||
+		    (ck->whole && v[k] != floor(v[k]))) {
 			snprintf(err, errlen, "'%s' is out of range.",
 				 ck->name);
 			rc = -1;
@@ -218,6 +237,14 @@ static void config(struct sim_req *r)
 	}
 	if (!isnan(v[3]))
 		s->image_scale = v[3];
+	if (!isnan(v[4]))
+		sim_bucket_set(&s->bucket, v[4], sim_monotonic());
+	if (!isnan(v[5]))
+		s->max_tasks = (unsigned)v[5];
+	if (!isnan(v[6]))
+		s->duration_spread = v[6];
+	if (!isnan(v[7]))
+		s->callback_drop = v[7];
 	pthread_mutex_unlock(&s->lock);
 	answer_ok(r);
 }

@@ -21,6 +21,11 @@ struct sim_counters {
 	unsigned long downloads;
 	unsigned long credits_reads;
 	unsigned long auth_on_files; /* file requests with Authorization */
+	unsigned long creates_429;   /* create requests answered 429 */
+	unsigned long answers_429;   /* every 429, faults included */
+	unsigned long callbacks_delivered; /* answered 2xx */
+	unsigned long callbacks_failed;	   /* no answer, or not 2xx */
+	unsigned long callbacks_dropped;   /* not sent: --callback-drop */
 };
 
 struct sim_logged {

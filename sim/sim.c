@@ -25,6 +25,11 @@ void sim_options_default(struct sim_options *o)
 	o->balance = 10000;
 	o->file_host = "localhost";
 	o->image_scale = 1;
+	o->max_rate = 0;
+	o->max_tasks = 0;
+	o->duration_spread = 0;
+	o->callback_drop = 0;
+	o->seed = 1;
 	o->verbose = false;
 }
 
@@ -50,6 +55,24 @@ int sim_pause(struct sim *s, unsigned ms)
 		;
 	pthread_mutex_unlock(&s->lock);
 	return s->stopping ? -1 : 0;
+}
+
+void sim_limits_reset(struct sim *s)
+{
+	sim_bucket_set(&s->bucket, s->opt.max_rate, sim_monotonic());
+	s->max_tasks = s->opt.max_tasks;
+	s->duration_spread = s->opt.duration_spread;
+	s->callback_drop = s->opt.callback_drop;
+	/* two streams, so that the drops do not shift the durations */
+	sim_rng_seed(&s->duration_rng, s->opt.seed);
+	sim_rng_seed(&s->callback_rng, s->opt.seed ^ 0x5bd1e9955bd1e995u);
+}
+
+void sim_throttle(struct sim_req *r, double wait, const char *message)
+{
+	sim_reply_error(&r->reply, 429, "rate_limit_exceeded", message);
+	snprintf(r->reply.retry_after, sizeof(r->reply.retry_after), "%u",
+		 sim_retry_after(wait));
 }
 
 static enum sim_endpoint classify(const char *path)
@@ -145,6 +168,21 @@ static void method_not_allowed(struct sim_req *r, const char *allow)
 	r->reply.allow = allow;
 }
 
+/* --max-rate: every /v1/ request with the key takes a token. */
+static bool rate_allows(struct sim_req *r)
+{
+	struct sim *s = r->sim;
+	double wait = 0;
+	bool ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = sim_bucket_take(&s->bucket, sim_monotonic(), &wait);
+	pthread_mutex_unlock(&s->lock);
+	if (!ok)
+		sim_throttle(r, wait, sim_error_message("rate_limit_exceeded"));
+	return ok;
+}
+
 static void dispatch_api(struct sim_req *r)
 {
 	if (!r->auth_ok) {
@@ -153,6 +191,8 @@ static void dispatch_api(struct sim_req *r)
 			r->has_auth ? "Invalid API key. Keys start with sk-." :
 				      "Missing API key: send Authorization: "
 				      "Bearer sk-...");
+	} else if (!rate_allows(r)) {
+		return;
 	} else if (r->ep == SIM_EP_CREATE) {
 		if (strcmp(r->method, "POST") == 0)
 			sim_api_create(r);
@@ -221,12 +261,16 @@ static enum MHD_Result answer(struct sim_req *r, struct MHD_Connection *conn)
 			 "%s", f->retry_after);
 	if (f->action == SIM_FAULT_MALFORMED)
 		malform(&r->reply);
+	pthread_mutex_lock(&s->lock);
+	if (r->reply.status == 429)
+		s->record.count.answers_429++;
 	if (r->ep == SIM_EP_CREATE && strcmp(r->method, "POST") == 0) {
-		pthread_mutex_lock(&s->lock);
+		if (r->reply.status == 429)
+			s->record.count.creates_429++;
 		sim_record_request(&s->record, r->reply.status,
 				   buf_str(&r->body), r->body.len);
-		pthread_mutex_unlock(&s->lock);
 	}
+	pthread_mutex_unlock(&s->lock);
 	if (f->action == SIM_FAULT_DROP_AFTER)
 		return MHD_NO;
 	if (f->action == SIM_FAULT_STALL && sim_pause(s, f->delay_ms) < 0)
@@ -343,6 +387,14 @@ static int check_options(const struct sim_options *o, char *err, size_t errlen)
 		what = "the balance must be 0..1e12";
 	else if (!(o->image_scale > 0 && o->image_scale <= 1))
 		what = "the image scale must be in (0, 1]";
+	else if (!(o->max_rate >= 0 && o->max_rate <= 1e6))
+		what = "the request rate must be 0..1000000";
+	else if (o->max_tasks > SIM_TASKS_MAX)
+		what = "the task limit must be 0..100000";
+	else if (!(o->duration_spread >= 0 && o->duration_spread <= 1))
+		what = "the duration spread must be in [0, 1]";
+	else if (!(o->callback_drop >= 0 && o->callback_drop <= 1))
+		what = "the callback drop chance must be in [0, 1]";
 	if (what)
 		snprintf(err, errlen, "simulator: %s", what);
 	return what ? -1 : 0;
@@ -373,6 +425,7 @@ static int init_state(struct sim *s, const struct sim_options *o)
 	sim_tasks_init(&s->tasks, llround(o->balance * 1000));
 	sim_faults_init(&s->faults);
 	sim_record_init(&s->record);
+	sim_limits_reset(s);
 	return 0;
 }
 

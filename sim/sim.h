@@ -21,6 +21,11 @@ struct sim_options {
 					 * another host than the API's) */
 	double image_scale;	   /* scales both sides of the images
 					 * (0, 1]: 1k is 1024 px long at 1 */
+	double max_rate;	   /* API requests a second, 0: no limit */
+	unsigned max_tasks;	   /* unfinished tasks at once, 0: no limit */
+	double duration_spread;	   /* processing times vary by this share */
+	double callback_drop;	   /* chance that a callback is not sent */
+	uint64_t seed;		   /* for the spread and the drops */
 	bool verbose;		   /* one line per request on stderr */
 };
 

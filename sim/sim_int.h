@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "faults.h"
+#include "limits.h"
 #include "record.h"
 #include "reply.h"
 #include "sim.h"
@@ -33,6 +34,11 @@ struct sim {
 	double pending_s;    /* timings for new tasks */
 	double processing_s;
 	double image_scale;
+	struct sim_bucket bucket; /* --max-rate */
+	unsigned max_tasks;
+	double duration_spread;
+	double callback_drop;
+	struct sim_rng duration_rng, callback_rng;
 	struct sim_tasks tasks;
 	struct sim_faults faults;
 	struct sim_record record;
@@ -50,6 +56,14 @@ struct sim_req {
 	struct sim_fault fault; /* action NONE: no fault */
 	struct sim_reply reply;
 };
+
+/* Set the limits, spread and drop chance back to the options (the
+ * generators too, from the seed); the caller holds the lock. */
+void sim_limits_reset(struct sim *s);
+
+/* Answer 429 rate_limit_exceeded with message and a Retry-After of wait
+ * seconds (rounded up, at least 1). */
+void sim_throttle(struct sim_req *r, double wait, const char *message);
 
 /* Wait ms milliseconds, or less when the simulator stops: -1 then. */
 int sim_pause(struct sim *s, unsigned ms);

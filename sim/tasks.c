@@ -16,6 +16,8 @@ void sim_tasks_init(struct sim_tasks *t, int64_t balance)
 	t->v = NULL;
 	t->n = 0;
 	t->cap = 0;
+	t->unfinished = 0;
+	t->peak = 0;
 	t->ledger.balance = balance;
 	t->ledger.purchased = balance;
 	t->ledger.consumed = 0;
@@ -32,6 +34,8 @@ void sim_tasks_reset(struct sim_tasks *t, int64_t balance)
 	for (size_t i = 0; i < t->n; i++)
 		task_free(t->v[i]);
 	t->n = 0;
+	t->unfinished = 0;
+	t->peak = 0;
 	t->ledger.balance = balance;
 	t->ledger.purchased = balance;
 	t->ledger.consumed = 0;
@@ -93,6 +97,8 @@ struct sim_task *sim_tasks_add(struct sim_tasks *t, struct sim_task *tmpl,
 	task->ended = false;
 	task->callback_due = false;
 	t->v[t->n++] = task;
+	if (++t->unfinished > t->peak)
+		t->peak = t->unfinished;
 	t->ledger.balance -= task->price;
 	t->ledger.consumed += task->price;
 	return task;
@@ -136,6 +142,7 @@ void sim_tasks_settle(struct sim_tasks *t, double now)
 		if (task->ended || now < task_end(task))
 			continue;
 		task->ended = true;
+		t->unfinished--;
 		task->callback_due = task->callback_url != NULL;
 		if (task->fail_code[0]) {
 			t->ledger.balance += task->price;

@@ -52,6 +52,8 @@ struct sim_ledger {
 struct sim_tasks {
 	struct sim_task **v;
 	size_t n, cap;
+	size_t unfinished; /* tasks not yet settled */
+	size_t peak;	   /* the most unfinished at once */
 	struct sim_ledger ledger;
 };
 

@@ -24,15 +24,29 @@ static struct timespec deadline(double when)
 
 static void post_callback(struct sim *s, struct sim_task *task, double now)
 {
+	struct sim_counters *c = &s->record.count;
 	struct sim_callback cb;
+	bool delivered;
 
 	task->callback_due = false;
-	if (sim_callback_prepare(&cb, task, now, s->file_base) < 0)
+	/* --callback-drop: lost on the way, as the provider's may be */
+	if (s->callback_drop > 0 &&
+	    sim_rng_uniform(&s->callback_rng) < s->callback_drop) {
+		c->callbacks_dropped++;
 		return;
+	}
+	if (sim_callback_prepare(&cb, task, now, s->file_base) < 0) {
+		c->callbacks_failed++;
+		return;
+	}
 	pthread_mutex_unlock(&s->lock);
-	sim_callback_post(&cb, &s->stopping, s->opt.verbose);
+	delivered = sim_callback_post(&cb, &s->stopping, s->opt.verbose);
 	sim_callback_free(&cb);
 	pthread_mutex_lock(&s->lock);
+	if (delivered)
+		c->callbacks_delivered++;
+	else
+		c->callbacks_failed++;
 }
 
 void *sim_worker_main(void *arg)
