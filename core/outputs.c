@@ -205,18 +205,36 @@ static struct output *meta_parse(const char *text, size_t len)
 
 static char *history_name(struct core *c, const struct output *o);
 
+/* o, out of the table, takes its history name, its metadata queued: the
+ * name it had (the caller's to free), or NULL and o as it was. */
+static char *take_history_name(struct core *c, struct output *o)
+{
+	char *old = o->name, *hist = history_name(c, o);
+	bool live = o->live;
+
+	if (!hist)
+		return NULL;
+	o->name = hist;
+	o->live = false;
+	if (meta_save(c, o) < 0) {
+		o->name = old;
+		o->live = live;
+		free(hist);
+		return NULL;
+	}
+	return old;
+}
+
 /* At start, o (not in the table) takes a history name; the status of its
  * job names its newer image, which keeps the name. */
 static int retire_loaded(struct core *c, struct output *o)
 {
-	char *hist = history_name(c, o);
+	char *old = take_history_name(c, o);
 
-	if (!hist)
+	if (!old)
 		return -ENOMEM;
-	free(o->name);
-	o->name = hist;
-	o->live = false;
-	return meta_save(c, o) < 0 ? -ENOMEM : outputs_insert(c, o);
+	free(old);
+	return outputs_insert(c, o);
 }
 
 /* Two images on disk claim one name when the metadata write that retired
@@ -382,22 +400,15 @@ static void follow_output(struct core *c, const char *job, const char *old,
 /* Move output o to its history name (the table is sorted by name). */
 static int output_retire(struct core *c, struct output *o)
 {
-	char *old = o->name, *hist = history_name(c, o);
-	int rc;
+	char *old;
+	int rc = -ENOMEM;
 
-	if (!hist)
-		return -ENOMEM;
 	outputs_remove(c, o);
-	o->name = hist;
-	o->live = false;
-	rc = meta_save(c, o);
-	if (rc < 0) {
-		o->name = old;
-		o->live = true;
-		free(hist);
-	} else {
+	old = take_history_name(c, o);
+	if (old) {
 		follow_output(c, o->job, old, o->name);
 		free(old);
+		rc = 0;
 	}
 	outputs_insert(c, o);
 	return rc;

@@ -443,18 +443,30 @@ void core_task_save_queued(struct core *c, struct task *t, bool durable)
 	op_save(c, t, durable);
 }
 
+/* Under the lock: queue the delete of dir_fd/file (task seq's). */
+static struct record_op *op_delete(struct core *c, int dir_fd, const char *file,
+				   uint64_t seq, bool awaited)
+{
+	struct record_op *op = op_new(RECORD_DELETE, dir_fd);
+
+	if (!op)
+		return NULL;
+	snprintf(op->file, sizeof(op->file), "%s", file);
+	op->seq = seq;
+	op->awaited = awaited;
+	op_queue(c, op);
+	return op;
+}
+
 void core_task_delete_later(struct core *c, const struct task *t)
 {
-	struct record_op *op = op_new(RECORD_DELETE, c->store.records_fd);
+	char file[64];
 
-	if (!op) { /* the record stays; the next start drops it */
+	record_name(t, file, sizeof(file));
+	if (!op_delete(c, c->store.records_fd, file, t->seq, false))
+		/* the record stays; the next start drops it */
 		log_err("cannot delete the record of task %" PRIu64 ": %s",
 			t->seq, strerror(ENOMEM));
-		return;
-	}
-	record_name(t, op->file, sizeof(op->file));
-	op->seq = t->seq;
-	op_queue(c, op);
 }
 
 int core_meta_save_later(struct core *c, uint64_t seq, const char *file,
@@ -498,14 +510,7 @@ static bool keeps_record(const struct core *c, uint64_t seq)
 struct record_op *core_delete_later(struct core *c, int dir_fd,
 				    const char *file)
 {
-	struct record_op *op = op_new(RECORD_DELETE, dir_fd);
-
-	if (!op)
-		return NULL;
-	snprintf(op->file, sizeof(op->file), "%s", file);
-	op->awaited = true;
-	op_queue(c, op);
-	return op;
+	return op_delete(c, dir_fd, file, 0, true);
 }
 
 void core_write_later(struct core *c, int dir_fd, const char *file,
