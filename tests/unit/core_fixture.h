@@ -167,6 +167,20 @@ static inline int fx_write_at(int dir_fd, const char *file, const void *data,
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+/* Up to size bytes of dir_fd/file into data: how many, or -1. */
+static inline ssize_t fx_read_at(int dir_fd, const char *file, void *data,
+				 size_t size)
+{
+	int fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, data, size);
+	close(fd);
+	return n;
+}
+
 /* Seal DATA_DIR/SUB/FILE again with the store's key, as the daemon would
  * have written it: for a record or metadata file edited by a test. */
 static inline bool fx_reseal(struct fx *f, const char *sub, const char *file)

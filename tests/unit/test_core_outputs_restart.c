@@ -132,7 +132,6 @@ static void test_recover_lost_retire(void)
 	char meta[80], old_meta[4096];
 	ssize_t len;
 	struct fx f;
-	int fd;
 
 	if (!fx_open(&f)) {
 		CHECK(0);
@@ -141,11 +140,8 @@ static void test_recover_lost_retire(void)
 	CHECK(fx_done(&f, "cat", "a cat", "t-1") != 0);
 	CHECK(core_output_find(f.c, "cat.png", &first) == 0);
 	snprintf(meta, sizeof(meta), "%s.json", first.backing);
-	fd = openat(core_out_dirfd(f.c), meta, O_RDONLY);
-	CHECK(fd >= 0);
-	len = read(fd, old_meta, sizeof(old_meta));
+	len = fx_read_at(core_out_dirfd(f.c), meta, old_meta, sizeof(old_meta));
 	CHECK(len > 0);
-	close(fd);
 	CHECK(fx_done(&f, "cat", "a black cat", "t-2") != 0);
 	CHECK(core_output_find(f.c, "cat.png", &second) == 0);
 	CHECK(fx_write_at(core_out_dirfd(f.c), meta, old_meta,
@@ -173,7 +169,6 @@ static void test_rm_cut_short(void)
 	char meta[80], text[4096];
 	ssize_t len;
 	struct fx f;
-	int fd;
 
 	if (!fx_open(&f)) {
 		CHECK(0);
@@ -182,11 +177,8 @@ static void test_rm_cut_short(void)
 	CHECK(fx_done(&f, "cat", "a cat", "t-1") != 0);
 	CHECK(core_output_find(f.c, "cat.png", &o) == 0);
 	snprintf(meta, sizeof(meta), "%s.json", o.backing);
-	fd = openat(core_out_dirfd(f.c), meta, O_RDONLY);
-	CHECK(fd >= 0);
-	len = read(fd, text, sizeof(text));
+	len = fx_read_at(core_out_dirfd(f.c), meta, text, sizeof(text));
 	CHECK(len > 0);
-	close(fd);
 	CHECK(core_output_unlink(f.c, "cat.png") == 0);
 	CHECK(fx_write_at(core_out_dirfd(f.c), meta, text,
 			  len > 0 ? (size_t)len : 0) == 0);
