@@ -129,7 +129,7 @@ def report(label, n, ideal, timeout, makespan, ended, st, prompts):
         ("makespan_ratio", bound or ratio > TARGET_RATIO),
         ("polls_per_task", polls > TARGET_POLLS),
         ("share_429", share >= TARGET_429),
-        ("duplicate_creations", twice > 0 or st["creates"] != n))
+        ("duplicate_creations", twice > 0 or st["creates"] > n))
         if bad]
     out("targets_missed", " ".join(missed) if missed else "none")
 
