@@ -152,6 +152,10 @@ def scenario(args, label, n, limit, ideal):
         makespan, ended = run_batch(s, label, n, timeout)
         st = s.sim.stats()
         prompts = s.sim.prompts()
+        if makespan is None:
+            # the waiters' open files would keep an unmounted daemon
+            # alive: its end fails their reads at once
+            s.m.kill9()
     report(label, n, ideal, timeout, makespan, ended, st, prompts)
 
 
