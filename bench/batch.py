@@ -143,7 +143,8 @@ def scenario(args, label, n, limit, ideal):
                 "--balance", str(max(10000, 20 * n))] + limit
     options = list(args.option)
     if not any(o.startswith("poll_interval=") for o in options):
-        options.append("poll_interval=%.3f" % (POLL_INTERVAL * args.scale))
+        options.append("poll_interval=%.3f"
+                       % max(0.001, POLL_INTERVAL * args.scale))
     print("batch_%s: %d jobs, tasks of %.1f s (%.1f s pending), "
           "simulator %s, daemon options %s, timeout %.0f s"
           % (label, n, task, PENDING * args.scale, " ".join(limit),
