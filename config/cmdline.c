@@ -47,6 +47,7 @@ static const struct fuse_opt cmdline_opts[] = {
 	SETTING("key_file", SET_KEY_FILE),
 	SETTING("poll_interval", SET_POLL_INTERVAL),
 	SETTING("max_inflight", SET_MAX_INFLIGHT),
+	SETTING("max_rate", SET_MAX_RATE),
 	SETTING("daily_budget", SET_DAILY_BUDGET),
 	SETTING("max_task_bytes", SET_MAX_TASK_BYTES),
 	SETTING("aspect_ratio", SET_ASPECT_RATIO),
@@ -232,7 +233,12 @@ void config_cmdline_help(void)
 	       "(mode 600)\n"
 	       "    -o poll_interval=SECS  seconds between polls of a task "
 	       "(2)\n"
-	       "    -o max_inflight=N      tasks at the API at once (8)\n"
+	       "    -o max_inflight=N      tasks at the API at once, at most "
+	       "(10000)\n"
+	       "    -o max_rate=R          API requests a second, at most "
+	       "(1000)\n"
+	       "                           (the daemon learns the API's own "
+	       "limits below these)\n"
 	       "    -o daily_budget=CREDITS  credits a UTC day may cost "
 	       "(none)\n"
 	       "    -o max_task_bytes=SIZE all images of one task at most, "

@@ -11,7 +11,8 @@
 
 #define DEFAULT_API_URL "https://api.aivideoapi.ai"
 #define DEFAULT_POLL_INTERVAL 2.0
-#define DEFAULT_MAX_INFLIGHT 8
+#define DEFAULT_MAX_INFLIGHT 10000
+#define DEFAULT_MAX_RATE 1000.0
 #define DEFAULT_MAX_TASK_BYTES ((uint64_t)256 << 20)
 #define DEFAULT_ASPECT_RATIO "auto"
 #define DEFAULT_RESOLUTION "1k"
@@ -219,6 +220,9 @@ static int resolve(struct load *ld, struct config *cfg)
 	cfg->max_inflight = DEFAULT_MAX_INFLIGHT;
 	if ((v = pick(ld, SET_MAX_INFLIGHT)))
 		config_parse_count(v, &cfg->max_inflight, why, sizeof(why));
+	cfg->max_rate = DEFAULT_MAX_RATE;
+	if ((v = pick(ld, SET_MAX_RATE)))
+		config_parse_rate(v, &cfg->max_rate, why, sizeof(why));
 	cfg->daily_budget = -1;
 	if ((v = pick(ld, SET_DAILY_BUDGET)))
 		config_parse_credits(v, &cfg->daily_budget, why, sizeof(why));

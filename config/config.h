@@ -26,7 +26,8 @@ struct config {
 	char *api_key;	   /* secret: never logged, never in the mount */
 	enum key_source key_source;
 	double poll_interval;	 /* seconds between polls of one task */
-	unsigned max_inflight;	 /* tasks at the API at once */
+	unsigned max_inflight;	 /* tasks at the API at once, at most */
+	double max_rate;	 /* API requests a second, at most */
 	double daily_budget;	 /* credits a UTC day, < 0: none */
 	uint64_t max_task_bytes; /* all images of one task */
 	bool simulate;

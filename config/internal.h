@@ -18,6 +18,7 @@ enum setting {
 	SET_KEY_FILE,
 	SET_POLL_INTERVAL,
 	SET_MAX_INFLIGHT,
+	SET_MAX_RATE,
 	SET_DAILY_BUDGET,
 	SET_MAX_TASK_BYTES,
 	SET_SIMULATE,
@@ -71,6 +72,7 @@ void config_quote_value(const char *value, char *out, size_t outlen);
  * on a value that is already in a layer. */
 int config_parse_seconds(const char *v, double *out, char *why, size_t whylen);
 int config_parse_count(const char *v, unsigned *out, char *why, size_t whylen);
+int config_parse_rate(const char *v, double *out, char *why, size_t whylen);
 /* A plain decimal number of credits, or "none" (-1). */
 int config_parse_credits(const char *v, double *out, char *why, size_t whylen);
 int config_parse_flag(const char *v, bool *out, char *why, size_t whylen);

@@ -10,7 +10,8 @@
 #define QUOTE_MAX 48  /* characters of a bad value shown in a message */
 #define NUMBER_MAX 16 /* digits and point of a number we accept */
 #define POLL_INTERVAL_MAX 3600.0
-#define MAX_INFLIGHT_MAX 1000
+#define MAX_INFLIGHT_MAX 1000000
+#define MAX_RATE_MAX 100000.0
 #define CREDITS_MAX 1e9 /* daily_budget */
 
 /* what core_opts_parse_bool accepts, for messages */
@@ -108,10 +109,29 @@ int config_parse_count(const char *v, unsigned *out, char *why, size_t whylen)
 	}
 	n = strtoul(v, NULL, 10);
 	if (n < 1 || n > MAX_INFLIGHT_MAX) {
-		bad_value(v, "is out of range (1 to 1000)", why, whylen);
+		bad_value(v, "is out of range (1 to 1000000)", why, whylen);
 		return -1;
 	}
 	*out = n;
+	return 0;
+}
+
+int config_parse_rate(const char *v, double *out, char *why, size_t whylen)
+{
+	double d;
+
+	if (!plain_decimal(v)) {
+		bad_value(v, "is not a number of requests a second", why,
+			  whylen);
+		return -1;
+	}
+	d = strtod(v, NULL);
+	if (d <= 0 || d > MAX_RATE_MAX) {
+		bad_value(v, "is out of range (more than 0, at most 100000)",
+			  why, whylen);
+		return -1;
+	}
+	*out = d;
 	return 0;
 }
 
@@ -224,6 +244,16 @@ static char *accept_count(const char *v, const char *home, char *why,
 							copy(v, why, whylen);
 }
 
+static char *accept_rate(const char *v, const char *home, char *why,
+			 size_t whylen)
+{
+	double d;
+
+	(void)home;
+	return config_parse_rate(v, &d, why, whylen) ? NULL :
+						       copy(v, why, whylen);
+}
+
 static char *accept_size(const char *v, const char *home, char *why,
 			 size_t whylen)
 {
@@ -304,6 +334,7 @@ const struct setting_def config_settings[SET_COUNT] = {
 				accept_seconds },
 	[SET_MAX_INFLIGHT] = { "max_inflight", "GPTIMGFS_MAX_INFLIGHT",
 			       accept_count },
+	[SET_MAX_RATE] = { "max_rate", "GPTIMGFS_MAX_RATE", accept_rate },
 	[SET_DAILY_BUDGET] = { "daily_budget", "GPTIMGFS_DAILY_BUDGET",
 			       accept_credits },
 	[SET_MAX_TASK_BYTES] = { "max_task_bytes", "GPTIMGFS_MAX_TASK_BYTES",

@@ -81,6 +81,7 @@ static void api_target(const struct config *cfg, const char *sim_url,
 	ncfg->api_key = cfg->simulate ? SIMULATE_KEY : cfg->api_key;
 	ncfg->poll_interval = cfg->simulate ? 0.25 : cfg->poll_interval;
 	ncfg->max_inflight = cfg->max_inflight;
+	ncfg->max_rate = cfg->max_rate;
 	ncfg->max_task_bytes = cfg->max_task_bytes;
 }
 

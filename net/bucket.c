@@ -21,6 +21,15 @@ static void refill(struct bucket *b, int64_t now)
 	b->at = now;
 }
 
+void net_bucket_set(struct bucket *b, double rate, double burst, int64_t now)
+{
+	refill(b, now);
+	b->rate = rate;
+	b->burst = burst;
+	if (b->tokens > burst)
+		b->tokens = burst;
+}
+
 bool net_bucket_take(struct bucket *b, int64_t now)
 {
 	refill(b, now);

@@ -14,6 +14,8 @@ struct bucket {
 };
 
 void net_bucket_init(struct bucket *b, double rate, double burst, int64_t now);
+/* Change rate and burst (the tokens already earned stay, up to burst). */
+void net_bucket_set(struct bucket *b, double rate, double burst, int64_t now);
 /* Take one token if there is one. */
 bool net_bucket_take(struct bucket *b, int64_t now);
 /* Milliseconds until a token is there (0: now). */

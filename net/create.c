@@ -6,7 +6,10 @@
  * API are not attempts: the job waits for the API, queued. While it waits,
  * each try first connects without sending anything (net_xfer_probe), so that
  * a try that still cannot reach the API writes nothing to the store: only
- * a creation that leaves is recorded (sending, then its outcome). */
+ * a creation that leaves is recorded (sending, then its outcome). A
+ * creation the API throttles (429 rate_limit_exceeded) was not created
+ * either: it is no attempt, it never fails the job; it waits, queued, for
+ * the pace the API allows (adapt.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -192,6 +195,35 @@ static void retry(struct net *n, struct ntask *t, const struct xfer_result *r,
 				 r->retry_after));
 }
 
+/* The API throttled the creation: nothing was created, nothing failed.
+ * Too many requests: it goes again at the cut rate, not before its
+ * Retry-After, holding its slot. Too many tasks: it gives its slot back
+ * and waits, first in line, until one of ours ends (the limit is now
+ * under the tasks we have, so that is when the API has room). */
+static void throttled(struct net *n, struct ntask *t,
+		      const struct xfer_result *r)
+{
+	enum adapt_cause cause = net_throttled(n, true);
+
+	t->unreached_tries = 0;
+	t->unreached_since = 0;
+	log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE " -> 429 "
+		 "rate_limit_exceeded; waiting its turn",
+		 t->name, t->seq);
+	if (core_task_requeue(n->core, t->seq,
+			      "throttled by the API (429 "
+			      "rate_limit_exceeded); waiting its turn") ==
+	    -ENOENT) {
+		net_drop(n, t);
+		return;
+	}
+	if (cause == ADAPT_CONCURRENCY)
+		net_wait_slot(n, t);
+	else
+		net_schedule(n, t, STEP_CREATE,
+			     (int64_t)ceil(1000.0 * r->retry_after));
+}
+
 static void created(struct net *n, struct ntask *t, const struct xfer *x)
 {
 	char id[API_TASK_ID_MAX + 1], err[256], msg[512];
@@ -228,6 +260,10 @@ void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
 		return;
 	}
 	net_answer_error(x, r, &e);
+	if (net_answer_throttled(r, &e)) {
+		throttled(n, t, r);
+		return;
+	}
 	verdict = net_retry_classify(REQ_CREATE, r->transport, r->request_sent,
 				     r->status, e.code);
 	if (verdict == RETRY_UNREACHED) {

@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "adapt.h"
 #include "api.h"
 #include "core/jobs.h"
 #include "bucket.h"
@@ -19,8 +21,9 @@
 
 #define NET_BUCKETS 1024  /* task table hash chains */
 #define NET_MAX_ACTIVE 32 /* transfers at once */
-#define NET_RATE 20.0	  /* requests a second, all transfers */
-#define NET_BURST 20.0
+/* The token bucket holds a tenth of a second of the learned rate: a
+ * burst meets the API's own bucket no emptier than that. */
+#define NET_BURST_S 0.1
 #define NET_API_TIMEOUT 60L	    /* seconds, whole API request */
 #define NET_CREDITS_TIMEOUT 3L	    /* a balance read: someone waits */
 #define NET_CREDITS_BUDGET_MS 10000 /* all attempts of one read */
@@ -78,7 +81,6 @@ struct net {
 	struct core *core;
 	char *api_url;
 	int64_t poll_ms;
-	unsigned max_inflight;
 	uint64_t max_task_bytes;    /* all outputs of one task */
 	bool plain_http;	    /* api_url is http://, on loopback */
 	unsigned api_classes;	    /* ADDR_BIT()s of api_url's addresses */
@@ -98,7 +100,8 @@ struct net {
 	struct net_queue slot_wait;  /* creations waiting for a slot */
 	struct net_queue token_wait; /* steps waiting for a token */
 	struct timer_heap timers;
-	struct bucket bucket;
+	struct bucket bucket; /* its rate follows adapt's */
+	struct adapt adapt;   /* rate and slots learned from the API */
 	struct xfer_pool pool;
 	uint64_t rng;
 	struct net_credits credits;
@@ -117,6 +120,12 @@ void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		  int64_t delay_ms);
 /* The next poll of t, poll_interval from now with a little jitter. */
 void net_schedule_poll(struct net *n, struct ntask *t);
+/* A 429 rate_limit_exceeded: lower the limit it points at (adapt.h) and
+ * say so in the log; which one it was. */
+enum adapt_cause net_throttled(struct net *n, bool creation);
+/* A throttled creation gives its slot back and waits, first in line, for
+ * one again (the core has it queued). */
+void net_wait_slot(struct net *n, struct ntask *t);
 /* Forget t: the core has it ended, or it is gone. */
 void net_drop(struct net *n, struct ntask *t);
 /* End t without an image (core_task_failed) and forget it. */
@@ -145,6 +154,13 @@ static inline bool net_answer_ok(const struct xfer_result *r)
 {
 	return r->transport == TRANSPORT_OK && r->status >= 200 &&
 	       r->status < 300;
+}
+/* An answer that says the API throttled the request: nothing was done. */
+static inline bool net_answer_throttled(const struct xfer_result *r,
+					const struct api_error *e)
+{
+	return r->transport == TRANSPORT_OK && r->status == 429 &&
+	       strcmp(e->code, "rate_limit_exceeded") == 0;
 }
 /* An answer that points elsewhere (3xx): API requests never follow it. */
 static inline bool net_answer_redirect(const struct xfer_result *r)

@@ -1,5 +1,6 @@
 /* The network thread: the inbox other threads fill, the timers and the
- * token bucket that decide when each step runs, the curl multi loop, and
+ * token bucket that decide when each step runs (the bucket at the rate
+ * learned from the API's answers, adapt.h), the curl multi loop, and
  * the start and the stop. The task table, its queues and the slots are in
  * tasks.c; what each step sends and what its answer means is in create.c,
  * poll.c, download.c and credits.c. */
@@ -50,7 +51,7 @@ static void task_ready(struct net *n, uint64_t seq)
 		t = NULL; /* ended, or sending (only ever by us) */
 	if (t && ct.state == TASK_QUEUED) {
 		t->step = STEP_CREATE;
-		if (n->inflight < n->max_inflight) {
+		if (n->inflight < net_adapt_limit(&n->adapt)) {
 			net_take_slot(n, t);
 			net_queue_push(&n->token_wait, t);
 		} else {
@@ -221,8 +222,10 @@ static void dispatch(struct net *n)
 	dispatch_downloads(n);
 	while (n->active < NET_MAX_ACTIVE &&
 	       (n->credits.queued || n->token_wait.head)) {
-		if (!net_bucket_take(&n->bucket, now))
+		if (!net_bucket_take(&n->bucket, now)) {
+			net_adapt_busy(&n->adapt, now);
 			return;
+		}
 		if (n->credits.queued) {
 			n->credits.queued = false;
 			net_credits_start(n);
@@ -293,6 +296,60 @@ static void unhook(struct net *n, struct xfer *x)
 		n->credits.x = NULL;
 }
 
+/* The bucket follows the learned rate. */
+static void follow_rate(struct net *n)
+{
+	double rate = n->adapt.rate;
+
+	net_bucket_set(&n->bucket, rate, fmax(1.0, rate * NET_BURST_S),
+		       net_timer_now());
+}
+
+enum adapt_cause net_throttled(struct net *n, bool creation)
+{
+	struct adapt *a = &n->adapt;
+	double rate = a->rate;
+	unsigned limit = net_adapt_limit(a);
+	enum adapt_cause cause = net_adapt_throttled(
+		a, creation, n->inflight ? n->inflight - 1 : 0,
+		net_timer_now());
+
+	if (cause == ADAPT_RATE && a->rate != rate)
+		log_info("throttled by the API: %.1f requests a second "
+			 "(was %.1f)",
+			 a->rate, rate);
+	else if (cause == ADAPT_CONCURRENCY && net_adapt_limit(a) != limit)
+		log_info("throttled by the API: %u tasks at once (was %u)",
+			 net_adapt_limit(a), limit);
+	follow_rate(n);
+	return cause;
+}
+
+/* What an answer of the API says about its limits (see adapt.c); a
+ * throttled creation tells it itself (create.c), as what it does next
+ * depends on the verdict. */
+static void learn(struct net *n, struct ntask *t, const struct xfer *x,
+		  const struct xfer_result *r)
+{
+	bool creation = t && t->step == STEP_CREATE;
+	int64_t now = net_timer_now();
+	struct api_error e;
+
+	if (r->transport != TRANSPORT_OK || (t && t->probing))
+		return; /* no answer, or only a connection */
+	if (r->status == 429) {
+		net_answer_error(x, r, &e);
+		if (!creation && net_answer_throttled(r, &e))
+			net_throttled(n, false);
+		return;
+	}
+	net_adapt_answered(&n->adapt, !creation, now);
+	if (creation && net_answer_ok(r))
+		net_adapt_created(&n->adapt, n->slot_wait.head != NULL);
+	follow_rate(n);
+	net_grant_slots(n); /* the limit may have grown */
+}
+
 static void finish(struct net *n, struct xfer *x, CURLcode code)
 {
 	struct ntask *t = x->owner;
@@ -301,8 +358,10 @@ static void finish(struct net *n, struct xfer *x, CURLcode code)
 	net_xfer_result(x, code, &r);
 	unhook(n, x);
 	/* downloads answer from the file host, not from the API */
-	if (r.transport == TRANSPORT_OK && (!t || t->step != STEP_DOWNLOAD))
+	if (r.transport == TRANSPORT_OK && (!t || t->step != STEP_DOWNLOAD)) {
 		net_api_reached(n);
+		learn(n, t, x, &r);
+	}
 	if (!t)
 		net_credits_done(n, x, &r);
 	else if (t->step == STEP_CREATE)
@@ -479,12 +538,15 @@ struct net *net_start(struct core *c, const struct net_config *cfg, char *err,
 	n->poll_ms = (int64_t)llround(cfg->poll_interval * 1000.0);
 	if (n->poll_ms < 10)
 		n->poll_ms = 10;
-	n->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;
 	n->max_task_bytes =
 		cfg->max_task_bytes ? cfg->max_task_bytes : NET_MAX_TASK_BYTES;
 	n->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 		 (uint64_t)(uintptr_t)n;
-	net_bucket_init(&n->bucket, NET_RATE, NET_BURST, net_timer_now());
+	net_adapt_init(&n->adapt, cfg->max_rate, cfg->max_inflight,
+		       net_timer_now());
+	net_bucket_init(&n->bucket, n->adapt.rate,
+			fmax(1.0, n->adapt.rate * NET_BURST_S),
+			net_timer_now());
 	n->headers = net_api_headers(cfg->api_key, err, errlen);
 	if (!n->headers) {
 		net_free(n);

@@ -16,7 +16,8 @@ struct net_config {
 	const char *api_url;   /* "https://api.aivideoapi.ai", no trailing / */
 	const char *api_key;   /* sent only to api_url's host */
 	double poll_interval;  /* seconds between polls of one task */
-	unsigned max_inflight; /* tasks at the API at once */
+	unsigned max_inflight; /* tasks at the API at once, at most */
+	double max_rate;       /* requests a second, at most (adapt.h) */
 	uint64_t max_task_bytes; /* all images of one task; 0: the default */
 };
 

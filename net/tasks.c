@@ -1,5 +1,6 @@
 /* The network thread's task table: a task per sequence number the network
- * is working on, the queues where tasks wait for a slot (max_inflight) or
+ * is working on, the queues where tasks wait for a slot (max_inflight and
+ * the limit learned from the API, adapt.h) or
  * a token, and what happens to a task next: scheduled after a delay,
  * failed or dropped. Network thread only; the loop that runs the queues
  * is net.c's. */
@@ -93,19 +94,40 @@ void net_take_slot(struct net *n, struct ntask *t)
 	n->inflight++;
 }
 
-static void release_slot(struct net *n, struct ntask *t)
+void net_grant_slots(struct net *n)
 {
 	struct ntask *next;
 
-	if (!t->holds_slot)
-		return;
-	t->holds_slot = false;
-	n->inflight--;
-	while (!n->stopping && n->inflight < n->max_inflight &&
+	while (!n->stopping && n->inflight < net_adapt_limit(&n->adapt) &&
 	       (next = net_queue_pop(&n->slot_wait)) != NULL) {
 		net_take_slot(n, next);
 		net_queue_push(&n->token_wait, next);
 	}
+}
+
+static void release_slot(struct net *n, struct ntask *t)
+{
+	if (!t->holds_slot)
+		return;
+	t->holds_slot = false;
+	n->inflight--;
+}
+
+void net_wait_slot(struct net *n, struct ntask *t)
+{
+	if (n->stopping) { /* resumed at the next start */
+		net_drop(n, t);
+		return;
+	}
+	t->step = STEP_CREATE;
+	/* first in line again: it was before those that wait */
+	t->qnext = n->slot_wait.head;
+	t->queued = true;
+	n->slot_wait.head = t;
+	if (!n->slot_wait.tail)
+		n->slot_wait.tail = t;
+	release_slot(n, t);
+	net_grant_slots(n);
 }
 
 void net_schedule(struct net *n, struct ntask *t, enum net_step step,
@@ -165,6 +187,7 @@ void net_drop(struct net *n, struct ntask *t)
 		net_queue_remove(&n->slot_wait, t);
 	}
 	release_slot(n, t);
+	net_grant_slots(n);
 	for (p = chain(n, t->seq); *p; p = &(*p)->hnext) {
 		if (*p == t) {
 			*p = t->hnext;

@@ -19,5 +19,7 @@ void net_queue_remove(struct net_queue *q, struct ntask *t);
 
 /* t holds a slot (counts against max_inflight) until it is dropped. */
 void net_take_slot(struct net *n, struct ntask *t);
+/* Hand free slots to the creations waiting for one, first come first. */
+void net_grant_slots(struct net *n);
 
 #endif

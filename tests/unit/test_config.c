@@ -24,7 +24,8 @@ static void test_defaults(void)
 	CHECK_STR(cfg.mountpoint, want);
 	CHECK_STR(cfg.api_url, "https://api.aivideoapi.ai");
 	CHECK(cfg.poll_interval == 2.0);
-	CHECK(cfg.max_inflight == 8);
+	CHECK(cfg.max_inflight == 10000);
+	CHECK(cfg.max_rate == 1000);
 	CHECK(cfg.daily_budget < 0);
 	CHECK(cfg.max_task_bytes == 256u << 20);
 	CHECK_STR(cfg.aspect_ratio, "auto");
@@ -84,6 +85,7 @@ static void test_precedence(void)
 		   "data_dir = ~/fromfile\n"
 		   "poll_interval = 3\n"
 		   "max_inflight = 5\n"
+		   "max_rate = 12.5\n"
 		   "api_url = https://file.example/\n"
 		   "[gptimgfs]\n"
 		   "resolution = 2k\n"
@@ -98,6 +100,7 @@ static void test_precedence(void)
 	CHECK_STR(cfg.data_dir, want);
 	CHECK(cfg.poll_interval == 3.0);
 	CHECK(cfg.max_inflight == 5);
+	CHECK(cfg.max_rate == 12.5);
 	CHECK_STR(cfg.api_url, "https://file.example");
 	CHECK_STR(cfg.resolution, "2k");
 	CHECK_STR(cfg.aspect_ratio, "16:9");

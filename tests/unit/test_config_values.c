@@ -15,9 +15,15 @@ static void test_bad_values(void)
 		{ "poll_interval=.", "poll_interval" },
 		{ "poll_interval=", "poll_interval" },
 		{ "max_inflight=0", "max_inflight" },
-		{ "max_inflight=1001", "max_inflight" },
+		{ "max_inflight=1000001", "max_inflight" },
 		{ "max_inflight=4x", "max_inflight" },
 		{ "max_inflight=99999999999999999999", "max_inflight" },
+		{ "max_rate=0", "max_rate" },
+		{ "max_rate=100001", "max_rate" },
+		{ "max_rate=-5", "max_rate" },
+		{ "max_rate=1e3", "max_rate" },
+		{ "max_rate=inf", "max_rate" },
+		{ "max_rate=", "max_rate" },
 		{ "aspect_ratio=7:3", "aspect_ratio" },
 		{ "resolution=8k", "resolution" },
 		{ "nsfw_checker=maybe", "nsfw_checker" },
@@ -57,6 +63,17 @@ static void test_bad_values(void)
 	CHECK(load(ARGV("-o", "poll_interval=.2,max_inflight=1", "/m"),
 		   ENV(home_env, key_env)) == CONFIG_OK);
 	CHECK(cfg.poll_interval == 0.2 && cfg.max_inflight == 1);
+	CHECK(load(ARGV("-o", "max_inflight=1000000,max_rate=100000", "/m"),
+		   ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK(cfg.max_inflight == 1000000 && cfg.max_rate == 100000);
+	CHECK(load(ARGV("-o", "max_rate=.5", "/m"),
+		   ENV(home_env, key_env, "GPTIMGFS_MAX_RATE=7")) == CONFIG_OK);
+	CHECK(cfg.max_rate == 0.5);
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env, "GPTIMGFS_MAX_RATE=7")) ==
+	      CONFIG_OK);
+	CHECK(cfg.max_rate == 7);
+	refused(ARGV("/m"), ENV(home_env, key_env, "GPTIMGFS_MAX_RATE=fast"),
+		"GPTIMGFS_MAX_RATE");
 
 	refused(ARGV("/m"), ENV(home_env, key_env, "GPTIMGFS_POLL_INTERVAL=x"),
 		"GPTIMGFS_POLL_INTERVAL");
