@@ -176,9 +176,10 @@ void net_pace_answer(struct net *n, struct ntask *t, const struct api_task *at)
 	if (t->resumed && at->created_at > 0) {
 		/* the API's clock against ours: a guess, used only to
 		 * make the task older than this run, never younger */
-		age = (double)time(NULL) - at->created_at;
+		age = fmin((double)time(NULL) - at->created_at,
+			   PACE_SAMPLE_MAX);
 		then = net_timer_now() - (int64_t)(age * 1000.0);
-		if (age > 0 && age < PACE_SAMPLE_MAX && then < t->created_ms)
+		if (age > 0 && then < t->created_ms)
 			t->created_ms = then;
 		t->resumed = false;
 	}
