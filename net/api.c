@@ -400,6 +400,26 @@ static int task_urls(const struct json_doc *doc, struct api_task *t,
 	return 0;
 }
 
+/* How long the API says a completed task took: output.metadata.costTime.
+ * Only a hint for the poll schedule, so anything odd is NaN, not an error:
+ * the image is there all the same. */
+static double task_cost_time(const struct json_doc *doc)
+{
+	int output = json_get(doc, 0, "output"), meta, i;
+	double v;
+
+	if (output < 0 || !json_is_object(doc, output))
+		return NAN;
+	meta = json_get(doc, output, "metadata");
+	if (meta < 0 || !json_is_object(doc, meta))
+		return NAN;
+	i = json_get(doc, meta, "costTime");
+	if (i < 0 || json_get_number(doc, i, &v) < 0 || !(v >= 0) ||
+	    v > API_COST_TIME_MAX)
+		return NAN;
+	return v;
+}
+
 /* Why a task failed. The API's reason is shown, never trusted: a missing or
  * odd "error" still makes a failed task, with a reason of our own. */
 static void task_error(const struct json_doc *doc, struct api_task *t)
@@ -470,6 +490,7 @@ int net_api_parse_task(const char *body, size_t len, const char *expected_id,
 	if (t->status == API_COMPLETED &&
 	    task_urls(&doc, t, what, err, errlen) < 0)
 		goto out;
+	t->cost_time = task_cost_time(&doc);
 	if (t->status == API_FAILED)
 		task_error(&doc, t);
 	rc = 0;

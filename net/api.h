@@ -29,6 +29,7 @@
 #define API_URL_MAX 8192
 #define API_CODE_MAX 64
 #define API_MESSAGE_MAX 512
+#define API_COST_TIME_MAX 1e9
 
 /* A task id is 1..API_TASK_ID_MAX characters of [A-Za-z0-9._-], the first
  * not a '.' (no ".", "..", hidden names): it goes into a URL path and a
@@ -70,6 +71,10 @@ struct api_task {
 	char error_code[API_CODE_MAX];
 	char error_message[API_MESSAGE_MAX];
 	double created_at, completed_at; /* Unix time, 0 when absent */
+	/* when completed: output.metadata.costTime, seconds; NaN when
+	 * absent or not a number from 0 to API_COST_TIME_MAX (a hint
+	 * for the poll schedule: never a reason to refuse the answer) */
+	double cost_time;
 };
 
 /* A 2xx answer to GET /v1/tasks/{id}. expected_id (may be NULL) must equal

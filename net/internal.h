@@ -15,6 +15,7 @@
 #include "core/jobs.h"
 #include "bucket.h"
 #include "net.h"
+#include "pace.h"
 #include "retry.h"
 #include "timer.h"
 #include "transfer.h"
@@ -62,6 +63,11 @@ struct ntask {
 	uint64_t task_bytes;	       /* of its outputs stored so far */
 	size_t output;		       /* the output being downloaded */
 	char tmp_name[32];	       /* its temporary file (core_tmpfile) */
+	unsigned pace_class;	       /* its resolution's (pace.h) */
+	int64_t created_ms; /* on net_timer_now's clock, once polled */
+	bool paced;	    /* created_ms is set */
+	bool resumed;	    /* ...only as a bound: resumed at start */
+	bool learned;	    /* its duration went into the pace */
 };
 
 struct net_queue {
@@ -104,6 +110,8 @@ struct net {
 	struct adapt adapt;   /* rate and slots learned from the API */
 	struct xfer_pool pool;
 	uint64_t rng;
+	struct pace pace; /* tasks' durations, for the polls */
+	unsigned resumed; /* tasks resumed at start, for their spread */
 	struct net_credits credits;
 	bool unreached_waiting; /* a creation waits for the API */
 	bool stopping;
@@ -118,7 +126,8 @@ struct net {
 /* Run t's step `step` after delay_ms (0: as soon as a token allows). */
 void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		  int64_t delay_ms);
-/* The next poll of t, poll_interval from now with a little jitter. */
+/* The next poll of t, which is not finished: when the pace says (the
+ * first call is taken as t's creation). */
 void net_schedule_poll(struct net *n, struct ntask *t);
 /* A 429 rate_limit_exceeded: lower the limit it points at (adapt.h) and
  * say so in the log; which one it was. */
@@ -126,6 +135,12 @@ enum adapt_cause net_throttled(struct net *n, bool creation);
 /* A throttled creation gives its slot back and waits, first in line, for
  * one again (the core has it queued). */
 void net_wait_slot(struct net *n, struct ntask *t);
+/* The first poll of t, resumed at start in state pending or processing:
+ * soon, spread with the others resumed. */
+void net_schedule_resumed(struct net *n, struct ntask *t);
+/* A poll answer of t came: learn its duration when it is finished, and
+ * its age from the API's created_at when it was resumed. */
+void net_pace_answer(struct net *n, struct ntask *t, const struct api_task *at);
 /* Forget t: the core has it ended, or it is gone. */
 void net_drop(struct net *n, struct ntask *t);
 /* End t without an image (core_task_failed) and forget it. */

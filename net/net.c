@@ -62,8 +62,12 @@ static void task_ready(struct net *n, uint64_t seq)
 		 * downloads after a restart poll first, as the URLs may
 		 * have expired */
 		net_take_slot(n, t);
-		t->step = STEP_POLL;
-		net_queue_push(&n->token_wait, t);
+		if (ct.state == TASK_DOWNLOADING) {
+			t->step = STEP_POLL;
+			net_queue_push(&n->token_wait, t);
+		} else {
+			net_schedule_resumed(n, t);
+		}
 	}
 	core_task_free(&ct);
 }

@@ -70,6 +70,7 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 		return;
 	}
 	t->poll_failures = 0;
+	net_pace_answer(n, t, &at);
 	switch (at.status) {
 	case API_PENDING:
 	case API_PROCESSING:

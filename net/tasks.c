@@ -8,11 +8,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tasks.h"
 #include "util/log.h"
-
-#define NET_POLL_JITTER 0.1 /* a poll comes up to 10% late */
 
 static struct ntask **chain(struct net *n, uint64_t seq)
 {
@@ -41,6 +40,7 @@ struct ntask *net_task_add(struct net *n, const struct core_task *ct)
 		return NULL;
 	}
 	t->seq = ct->seq;
+	t->pace_class = pace_class(ct->opts.resolution);
 	timer_init(&t->timer);
 	t->hnext = *chain(n, t->seq);
 	*chain(n, t->seq) = t;
@@ -151,12 +151,60 @@ void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 	}
 }
 
+/* A uniform draw in [0, 1). */
+static double draw(struct net *n)
+{
+	return net_retry_delay(0, 1.0, 1.0, 0, &n->rng);
+}
+
 void net_schedule_poll(struct net *n, struct ntask *t)
 {
-	double base = (double)n->poll_ms * NET_POLL_JITTER;
-	double jitter = net_retry_delay(0, base, base, 0, &n->rng);
+	int64_t now = net_timer_now();
+	double delay;
 
-	net_schedule(n, t, STEP_POLL, n->poll_ms + (int64_t)jitter);
+	if (!t->paced) { /* just created */
+		t->created_ms = now;
+		t->paced = true;
+	}
+	delay = pace_delay(&n->pace, t->pace_class,
+			   (double)(now - t->created_ms) / 1000.0,
+			   (double)n->poll_ms / 1000.0, draw(n));
+	net_schedule(n, t, STEP_POLL, (int64_t)ceil(delay * 1000.0));
+}
+
+void net_schedule_resumed(struct net *n, struct ntask *t)
+{
+	double delay = pace_resume_delay(n->resumed++, draw(n));
+
+	/* it is at least as old as this run; its first answer says more */
+	t->created_ms = net_timer_now();
+	t->paced = true;
+	t->resumed = true;
+	net_schedule(n, t, STEP_POLL, (int64_t)ceil(delay * 1000.0));
+}
+
+void net_pace_answer(struct net *n, struct ntask *t, const struct api_task *at)
+{
+	double s, age;
+	int64_t then;
+
+	if (at->status == API_COMPLETED && !t->learned) {
+		s = pace_sample(at->created_at, at->completed_at,
+				at->cost_time);
+		if (s >= 0)
+			pace_learn(&n->pace, t->pace_class, s);
+		t->learned = true;
+	}
+	if (t->resumed && at->created_at > 0) {
+		/* the API's clock against ours: a guess, used only to
+		 * make the task older than this run, never younger */
+		age = fmin((double)time(NULL) - at->created_at,
+			   PACE_SAMPLE_MAX);
+		then = net_timer_now() - (int64_t)(age * 1000.0);
+		if (age > 0 && then < t->created_ms)
+			t->created_ms = then;
+		t->resumed = false;
+	}
 }
 
 int64_t net_backoff(struct net *n, enum api_request_kind kind, unsigned attempt,

@@ -1,5 +1,6 @@
 /* net/api: the parser of task answers: the documented examples, the
  * reasons a task failed, hostile answers. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,7 @@ static void test_parse_task_examples(void)
 		  "https://file.aivideoapi.ai/images/2026/04/05/abc123.png");
 	CHECK(t.created_at == 1775383908);
 	CHECK(t.completed_at == 1775383910);
+	CHECK(t.cost_time == 70);
 	CHECK_STR(t.error_code, "");
 	net_api_task_free(&t);
 	CHECK(t.n_urls == 0);
@@ -89,6 +91,7 @@ static void test_parse_task_examples(void)
 	CHECK_STR(t.error_message, "Generation failed");
 	CHECK(t.created_at == 1775383908);
 	CHECK(t.completed_at == 0);
+	CHECK(isnan(t.cost_time));
 	net_api_task_free(&t);
 
 	/* no expected id: any valid one */
@@ -184,6 +187,44 @@ static void test_parse_task_failed_reasons(void)
 	CHECK(strlen(t.error_code) == API_CODE_MAX - 1);
 	CHECK(strlen(t.error_message) == 510); /* 170 cats of 3 bytes */
 	CHECK(memcmp(t.error_message + 507, "\xe7\x8c\xab", 3) == 0);
+}
+
+/* A completed answer for task t1 whose output.metadata is meta: parsed,
+ * with this costTime (NaN: none). */
+static void check_cost_time(const char *meta, double want)
+{
+	char *body = repeat("{\"id\":\"t1\",\"status\":\"completed\","
+			    "\"output\":{\"urls\":[\"https://h/a\"],"
+			    "\"metadata\":",
+			    meta, 1, "}}");
+	struct api_task t;
+	char err[ERRLEN];
+
+	CHECK(task(body, "t1", &t, err) == 0);
+	CHECK(t.n_urls == 1);
+	if (isnan(want))
+		CHECK(isnan(t.cost_time));
+	else
+		CHECK(t.cost_time == want);
+	net_api_task_free(&t);
+	free(body);
+}
+
+/* costTime is a hint for the poll schedule: anything odd is no costTime,
+ * never a refused answer (the image is there). */
+static void test_parse_task_cost_time(void)
+{
+	check_cost_time("{\"costTime\":15}", 15);
+	check_cost_time("{\"costTime\":0}", 0);
+	check_cost_time("{\"costTime\":2.5}", 2.5);
+	check_cost_time("{}", NAN);
+	check_cost_time("null", NAN);
+	check_cost_time("[1]", NAN);
+	check_cost_time("{\"costTime\":null}", NAN);
+	check_cost_time("{\"costTime\":\"70\"}", NAN);
+	check_cost_time("{\"costTime\":-1}", NAN);
+	check_cost_time("{\"costTime\":1e400}", NAN);
+	check_cost_time("{\"costTime\":1e10}", NAN);
 }
 
 static void test_parse_task_hostile(void)
@@ -291,6 +332,7 @@ int main(void)
 {
 	test_parse_task_examples();
 	test_parse_task_failed_reasons();
+	test_parse_task_cost_time();
 	test_parse_task_hostile();
 	return check_result("test_api_task");
 }
