@@ -37,7 +37,7 @@
 
 #include <math.h>
 
-#define NEVER INT64_MIN / 2 /* long before any now */
+#define NEVER (INT64_MIN / 2) /* long before any now */
 
 /* Where the curve stands after t seconds: at W when t == K. */
 static double cubic(const struct adapt *a, int64_t now)

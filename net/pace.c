@@ -5,7 +5,7 @@
 
 #include "pace.h"
 
-unsigned pace_class(const char *resolution)
+unsigned net_pace_class(const char *resolution)
 {
 	if (strcmp(resolution, "2k") == 0)
 		return 1;
@@ -14,7 +14,7 @@ unsigned pace_class(const char *resolution)
 	return 0;
 }
 
-double pace_sample(double created_at, double completed_at, double cost_time)
+double net_pace_sample(double created_at, double completed_at, double cost_time)
 {
 	double s = -1;
 
@@ -25,7 +25,7 @@ double pace_sample(double created_at, double completed_at, double cost_time)
 	return s <= PACE_SAMPLE_MAX ? s : -1;
 }
 
-void pace_learn(struct pace *p, unsigned cls, double seconds)
+void net_pace_learn(struct pace *p, unsigned cls, double seconds)
 {
 	struct pace_est *e = &p->cls[cls < PACE_CLASSES ? cls : 0];
 
@@ -48,8 +48,8 @@ void pace_learn(struct pace *p, unsigned cls, double seconds)
 		e->n++;
 }
 
-double pace_delay(const struct pace *p, unsigned cls, double age, double floor,
-		  double draw)
+double net_pace_delay(const struct pace *p, unsigned cls, double age,
+		      double floor, double draw)
 {
 	const struct pace_est *e = &p->cls[cls < PACE_CLASSES ? cls : 0];
 	double first = e->mean + PACE_FIRST_DEV * e->dev;
@@ -68,7 +68,7 @@ double pace_delay(const struct pace *p, unsigned cls, double age, double floor,
 	return delay + draw * fmin(PACE_JITTER * delay, floor);
 }
 
-double pace_resume_delay(unsigned i, double draw)
+double net_pace_resume_delay(unsigned i, double draw)
 {
 	return draw * fmin(PACE_RESUME_WINDOW, PACE_RESUME_GAP * i);
 }

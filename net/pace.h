@@ -33,26 +33,27 @@ struct pace {
 };
 
 /* The class of a resolution ("1k", "2k", "4k"; anything else is 1k's). */
-unsigned pace_class(const char *resolution);
+unsigned net_pace_class(const char *resolution);
 
 /* The duration a finished task's answer shows: the larger of costTime
  * (NaN: absent) and completed_at - created_at (0: absent), among those
  * given, as either may leave out a part of the task's time; -1 when
  * neither is, or it is beyond PACE_SAMPLE_MAX. */
-double pace_sample(double created_at, double completed_at, double cost_time);
+double net_pace_sample(double created_at, double completed_at,
+		       double cost_time);
 
 /* Learn a duration (seconds, from pace_sample) of class cls. */
-void pace_learn(struct pace *p, unsigned cls, double seconds);
+void net_pace_learn(struct pace *p, unsigned cls, double seconds);
 
 /* Seconds until the next poll of a task of class cls, age seconds after
  * its creation, that is not finished; floor is poll_interval, draw
  * uniform in [0, 1) (the jitter). */
-double pace_delay(const struct pace *p, unsigned cls, double age, double floor,
-		  double draw);
+double net_pace_delay(const struct pace *p, unsigned cls, double age,
+		      double floor, double draw);
 
 /* Seconds until the first poll of the i-th task (from 0) resumed at
  * start, whose age is not known: draw (uniform in [0, 1)) spreads them
  * over a window that grows with their number. */
-double pace_resume_delay(unsigned i, double draw);
+double net_pace_resume_delay(unsigned i, double draw);
 
 #endif

@@ -40,7 +40,7 @@ struct ntask *net_task_add(struct net *n, const struct core_task *ct)
 		return NULL;
 	}
 	t->seq = ct->seq;
-	t->pace_class = pace_class(ct->opts.resolution);
+	t->pace_class = net_pace_class(ct->opts.resolution);
 	timer_init(&t->timer);
 	t->hnext = *chain(n, t->seq);
 	*chain(n, t->seq) = t;
@@ -166,15 +166,15 @@ void net_schedule_poll(struct net *n, struct ntask *t)
 		t->created_ms = now;
 		t->paced = true;
 	}
-	delay = pace_delay(&n->pace, t->pace_class,
-			   (double)(now - t->created_ms) / 1000.0,
-			   (double)n->poll_ms / 1000.0, draw(n));
+	delay = net_pace_delay(&n->pace, t->pace_class,
+			       (double)(now - t->created_ms) / 1000.0,
+			       (double)n->poll_ms / 1000.0, draw(n));
 	net_schedule(n, t, STEP_POLL, (int64_t)ceil(delay * 1000.0));
 }
 
 void net_schedule_resumed(struct net *n, struct ntask *t)
 {
-	double delay = pace_resume_delay(n->resumed++, draw(n));
+	double delay = net_pace_resume_delay(n->resumed++, draw(n));
 
 	/* it is at least as old as this run; its first answer says more */
 	t->created_ms = net_timer_now();
@@ -189,10 +189,10 @@ void net_pace_answer(struct net *n, struct ntask *t, const struct api_task *at)
 	int64_t then;
 
 	if (at->status == API_COMPLETED && !t->learned) {
-		s = pace_sample(at->created_at, at->completed_at,
-				at->cost_time);
+		s = net_pace_sample(at->created_at, at->completed_at,
+				    at->cost_time);
 		if (s >= 0)
-			pace_learn(&n->pace, t->pace_class, s);
+			net_pace_learn(&n->pace, t->pace_class, s);
 		t->learned = true;
 	}
 	if (t->resumed && at->created_at > 0) {

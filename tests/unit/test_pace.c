@@ -11,31 +11,31 @@
 
 static void test_class(void)
 {
-	CHECK(pace_class("1k") == 0);
-	CHECK(pace_class("2k") == 1);
-	CHECK(pace_class("4k") == 2);
-	CHECK(pace_class("") == 0);
-	CHECK(pace_class("8k") == 0);
+	CHECK(net_pace_class("1k") == 0);
+	CHECK(net_pace_class("2k") == 1);
+	CHECK(net_pace_class("4k") == 2);
+	CHECK(net_pace_class("") == 0);
+	CHECK(net_pace_class("8k") == 0);
 }
 
 static void test_sample(void)
 {
 	/* costTime alone, the timestamps alone, the larger of both */
-	CHECK(NEAR(pace_sample(0, 0, 70), 70));
-	CHECK(NEAR(pace_sample(1000, 1015, NAN), 15));
-	CHECK(NEAR(pace_sample(1775383908, 1775383910, 70), 70));
-	CHECK(NEAR(pace_sample(1000, 1090, 70), 90));
+	CHECK(NEAR(net_pace_sample(0, 0, 70), 70));
+	CHECK(NEAR(net_pace_sample(1000, 1015, NAN), 15));
+	CHECK(NEAR(net_pace_sample(1775383908, 1775383910, 70), 70));
+	CHECK(NEAR(net_pace_sample(1000, 1090, 70), 90));
 	/* a task done within the API's second */
-	CHECK(NEAR(pace_sample(0, 0, 0), 0));
-	CHECK(NEAR(pace_sample(1000, 1000, NAN), 0));
+	CHECK(NEAR(net_pace_sample(0, 0, 0), 0));
+	CHECK(NEAR(net_pace_sample(1000, 1000, NAN), 0));
 	/* nothing to learn from */
-	CHECK(pace_sample(0, 0, NAN) < 0);
-	CHECK(pace_sample(1000, 0, NAN) < 0);
-	CHECK(pace_sample(0, 1000, NAN) < 0);
-	CHECK(pace_sample(1000, 990, NAN) < 0);	  /* backwards */
-	CHECK(pace_sample(0, 0, -1) < 0);	  /* never from the parser */
-	CHECK(pace_sample(0, 0, 86400) < 0);	  /* not believed */
-	CHECK(pace_sample(1000, 90000, NAN) < 0); /* nor this */
+	CHECK(net_pace_sample(0, 0, NAN) < 0);
+	CHECK(net_pace_sample(1000, 0, NAN) < 0);
+	CHECK(net_pace_sample(0, 1000, NAN) < 0);
+	CHECK(net_pace_sample(1000, 990, NAN) < 0); /* backwards */
+	CHECK(net_pace_sample(0, 0, -1) < 0);	    /* never from the parser */
+	CHECK(net_pace_sample(0, 0, 86400) < 0);    /* not believed */
+	CHECK(net_pace_sample(1000, 90000, NAN) < 0); /* nor this */
 }
 
 static void test_learn(void)
@@ -44,29 +44,29 @@ static void test_learn(void)
 	int i;
 
 	/* the first sample is the mean, without spread; others untouched */
-	pace_learn(&p, 2, 70);
+	net_pace_learn(&p, 2, 70);
 	CHECK(NEAR(p.cls[2].mean, 70) && NEAR(p.cls[2].dev, 0));
 	CHECK(p.cls[2].n == 1 && p.cls[0].n == 0 && p.cls[1].n == 0);
 	/* TCP's gains: mean += (s - mean) / 8, dev += (|s - mean| - dev) / 4
 	 * with the mean before this sample */
-	pace_learn(&p, 2, 78);
+	net_pace_learn(&p, 2, 78);
 	CHECK(NEAR(p.cls[2].mean, 71) && NEAR(p.cls[2].dev, 2));
 	CHECK(p.cls[2].n == 2);
 	/* converges on a steady duration, the spread fades */
 	for (i = 0; i < 200; i++)
-		pace_learn(&p, 2, 15);
+		net_pace_learn(&p, 2, 15);
 	CHECK(fabs(p.cls[2].mean - 15) < 1e-6 && p.cls[2].dev < 1e-6);
 	/* samples alternating 10 and 20: mean near 15, spread near 5 */
 	for (i = 0; i < 400; i++)
-		pace_learn(&p, 0, i % 2 ? 20 : 10);
+		net_pace_learn(&p, 0, i % 2 ? 20 : 10);
 	CHECK(fabs(p.cls[0].mean - 15) < 1 && fabs(p.cls[0].dev - 5) < 1);
 	/* ignored: nonsense */
-	pace_learn(&p, 1, -1);
-	pace_learn(&p, 1, NAN);
-	pace_learn(&p, 1, 1e6);
+	net_pace_learn(&p, 1, -1);
+	net_pace_learn(&p, 1, NAN);
+	net_pace_learn(&p, 1, 1e6);
 	CHECK(p.cls[1].n == 0);
 	/* an unknown class is 1k's */
-	pace_learn(&p, 7, 15);
+	net_pace_learn(&p, 7, 15);
 	CHECK(p.cls[0].n == 401);
 }
 
@@ -76,15 +76,15 @@ static void test_outlier_clipped(void)
 	int i;
 
 	for (i = 0; i < 50; i++)
-		pace_learn(&p, 0, 70);
+		net_pace_learn(&p, 0, 70);
 	/* an hour counts as mean + mean + 30 s = 170 s */
-	pace_learn(&p, 0, 3600);
+	net_pace_learn(&p, 0, 3600);
 	CHECK(NEAR(p.cls[0].mean, 70 + 100.0 / 8));
 	CHECK(NEAR(p.cls[0].dev, 100.0 / 4));
 	/* a tiny mean does not stop longer tasks from being learned */
 	p = (struct pace){ 0 };
-	pace_learn(&p, 0, 0);
-	pace_learn(&p, 0, 20);
+	net_pace_learn(&p, 0, 0);
+	net_pace_learn(&p, 0, 20);
 	CHECK(NEAR(p.cls[0].mean, 20.0 / 8));
 }
 
@@ -97,7 +97,7 @@ static int polls_until(const struct pace *p, double done, double floor,
 	int polls = 0;
 
 	do {
-		age += pace_delay(p, 0, age, floor, 0.5);
+		age += net_pace_delay(p, 0, age, floor, 0.5);
 		polls++;
 	} while (age < done && polls < 1000);
 	*late = age - done;
@@ -111,16 +111,16 @@ static void test_delay_prior(void)
 
 	/* nothing learned: first poll after poll_interval, as ever; the
 	 * first polls of a short task come every poll_interval */
-	CHECK(NEAR(pace_delay(&p, 0, 0, 2, 0), 2));
-	CHECK(NEAR(pace_delay(&p, 0, 2, 2, 0), 2));
-	CHECK(NEAR(pace_delay(&p, 0, 4, 2, 0), 2));
+	CHECK(NEAR(net_pace_delay(&p, 0, 0, 2, 0), 2));
+	CHECK(NEAR(net_pace_delay(&p, 0, 2, 2, 0), 2));
+	CHECK(NEAR(net_pace_delay(&p, 0, 4, 2, 0), 2));
 	/* then half the age: the intervals grow by half each time */
-	CHECK(NEAR(pace_delay(&p, 0, 6, 2, 0), 3));
-	CHECK(NEAR(pace_delay(&p, 0, 9, 2, 0), 4.5));
+	CHECK(NEAR(net_pace_delay(&p, 0, 6, 2, 0), 3));
+	CHECK(NEAR(net_pace_delay(&p, 0, 9, 2, 0), 4.5));
 	/* up to 30 s */
-	CHECK(NEAR(pace_delay(&p, 0, 600, 2, 0), 30));
+	CHECK(NEAR(net_pace_delay(&p, 0, 600, 2, 0), 30));
 	/* ...unless poll_interval is longer */
-	CHECK(NEAR(pace_delay(&p, 0, 600, 60, 0), 60));
+	CHECK(NEAR(net_pace_delay(&p, 0, 600, 60, 0), 60));
 	/* a 70 s task unknown: 9 polls where fixed 2 s polling needs 35,
 	 * seen at most half its age late */
 	CHECK(polls_until(&p, 70, 2, &late) == 9);
@@ -134,16 +134,16 @@ static void test_delay_learned(void)
 	int i;
 
 	for (i = 0; i < 20; i++)
-		pace_learn(&p, 0, 15);
+		net_pace_learn(&p, 0, 15);
 	/* first poll at the expected end, then every poll_interval until
 	 * the lateness makes it longer */
-	CHECK(NEAR(pace_delay(&p, 0, 0, 2, 0), 15));
-	CHECK(NEAR(pace_delay(&p, 0, 0.3, 2, 0), 14.7));
-	CHECK(NEAR(pace_delay(&p, 0, 14, 2, 0), 2)); /* the floor */
-	CHECK(NEAR(pace_delay(&p, 0, 15, 2, 0), 2));
-	CHECK(NEAR(pace_delay(&p, 0, 19, 2, 0), 2));
-	CHECK(NEAR(pace_delay(&p, 0, 21, 2, 0), 3));
-	CHECK(NEAR(pace_delay(&p, 0, 1000, 2, 0), 30));
+	CHECK(NEAR(net_pace_delay(&p, 0, 0, 2, 0), 15));
+	CHECK(NEAR(net_pace_delay(&p, 0, 0.3, 2, 0), 14.7));
+	CHECK(NEAR(net_pace_delay(&p, 0, 14, 2, 0), 2)); /* the floor */
+	CHECK(NEAR(net_pace_delay(&p, 0, 15, 2, 0), 2));
+	CHECK(NEAR(net_pace_delay(&p, 0, 19, 2, 0), 2));
+	CHECK(NEAR(net_pace_delay(&p, 0, 21, 2, 0), 3));
+	CHECK(NEAR(net_pace_delay(&p, 0, 1000, 2, 0), 30));
 	CHECK(polls_until(&p, 15, 2, &late) == 1);
 	CHECK(late < 1);
 	/* a task twice as long: 6 polls, seen less than 3 s late */
@@ -153,11 +153,11 @@ static void test_delay_learned(void)
 	 * every half spread at least */
 	p = (struct pace){ 0 };
 	for (i = 0; i < 400; i++)
-		pace_learn(&p, 0, i % 2 ? 80 : 60);
+		net_pace_learn(&p, 0, i % 2 ? 80 : 60);
 	CHECK(fabs(p.cls[0].mean - 70) < 1 && fabs(p.cls[0].dev - 10) < 1);
-	CHECK(NEAR(pace_delay(&p, 0, 0, 2, 0),
+	CHECK(NEAR(net_pace_delay(&p, 0, 0, 2, 0),
 		   p.cls[0].mean + p.cls[0].dev / 2));
-	CHECK(NEAR(pace_delay(&p, 0, 77, 2, 0), p.cls[0].dev / 2));
+	CHECK(NEAR(net_pace_delay(&p, 0, 77, 2, 0), p.cls[0].dev / 2));
 	CHECK(polls_until(&p, 60, 2, &late) == 1);
 	CHECK(polls_until(&p, 80, 2, &late) == 2);
 	CHECK(late < 5);
@@ -169,27 +169,27 @@ static void test_jitter(void)
 	int i;
 
 	/* late only: up to 10% of the wait... */
-	CHECK(NEAR(pace_delay(&p, 0, 0, 2, 0.999999), 2 + 0.2 * 0.999999));
-	CHECK(NEAR(pace_delay(&p, 0, 0, 2, 0.5), 2.1));
+	CHECK(NEAR(net_pace_delay(&p, 0, 0, 2, 0.999999), 2 + 0.2 * 0.999999));
+	CHECK(NEAR(net_pace_delay(&p, 0, 0, 2, 0.5), 2.1));
 	/* ...but at most poll_interval */
 	for (i = 0; i < 20; i++)
-		pace_learn(&p, 0, 70);
-	CHECK(NEAR(pace_delay(&p, 0, 0, 2, 0), 70));
-	CHECK(NEAR(pace_delay(&p, 0, 0, 2, 0.5), 71));
+		net_pace_learn(&p, 0, 70);
+	CHECK(NEAR(net_pace_delay(&p, 0, 0, 2, 0), 70));
+	CHECK(NEAR(net_pace_delay(&p, 0, 0, 2, 0.5), 71));
 	/* a negative or NaN age (clock trouble) is a new task */
-	CHECK(NEAR(pace_delay(&p, 0, -5, 2, 0), 70));
-	CHECK(NEAR(pace_delay(&p, 0, NAN, 2, 0), 70));
+	CHECK(NEAR(net_pace_delay(&p, 0, -5, 2, 0), 70));
+	CHECK(NEAR(net_pace_delay(&p, 0, NAN, 2, 0), 70));
 }
 
 static void test_resume(void)
 {
 	/* a few resumed tasks go at once... */
-	CHECK(NEAR(pace_resume_delay(0, 0.9), 0));
-	CHECK(pace_resume_delay(5, 0.999) <= 0.1);
+	CHECK(NEAR(net_pace_resume_delay(0, 0.9), 0));
+	CHECK(net_pace_resume_delay(5, 0.999) <= 0.1);
 	/* ...thousands spread over up to 30 s */
-	CHECK(NEAR(pace_resume_delay(1000, 0.5), 10));
-	CHECK(NEAR(pace_resume_delay(10000, 0.5), 15));
-	CHECK(pace_resume_delay(10000, 0.999999) < 30);
+	CHECK(NEAR(net_pace_resume_delay(1000, 0.5), 10));
+	CHECK(NEAR(net_pace_resume_delay(10000, 0.5), 15));
+	CHECK(net_pace_resume_delay(10000, 0.999999) < 30);
 }
 
 int main(void)
