@@ -101,10 +101,14 @@ struct net {
 	bool stop;
 
 	struct ntask *table[NET_BUCKETS];
-	unsigned inflight;	     /* tasks holding a slot */
-	unsigned active;	     /* transfers on the multi handle */
-	struct net_queue slot_wait;  /* creations waiting for a slot */
-	struct net_queue token_wait; /* steps waiting for a token */
+	unsigned inflight;	    /* tasks holding a slot */
+	unsigned active;	    /* transfers on the multi handle */
+	struct net_queue slot_wait; /* creations waiting for a slot */
+	/* steps waiting for a token: polls and downloads (which take
+	 * none), and creations; net_queue_due puts each in its own */
+	struct net_queue read_wait;
+	struct net_queue create_wait;
+	bool read_last; /* the last token went to a read (net_next_due) */
 	struct timer_heap timers;
 	struct bucket bucket; /* its rate follows adapt's */
 	struct adapt adapt;   /* rate and slots learned from the API */

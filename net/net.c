@@ -53,7 +53,7 @@ static void task_ready(struct net *n, uint64_t seq)
 		t->step = STEP_CREATE;
 		if (n->inflight < net_adapt_limit(&n->adapt)) {
 			net_take_slot(n, t);
-			net_queue_push(&n->token_wait, t);
+			net_queue_due(n, t);
 		} else {
 			net_queue_push(&n->slot_wait, t);
 		}
@@ -64,7 +64,7 @@ static void task_ready(struct net *n, uint64_t seq)
 		net_take_slot(n, t);
 		if (ct.state == TASK_DOWNLOADING) {
 			t->step = STEP_POLL;
-			net_queue_push(&n->token_wait, t);
+			net_queue_due(n, t);
 		} else {
 			net_schedule_resumed(n, t);
 		}
@@ -170,7 +170,7 @@ static void run_timers(struct net *n)
 		if (tm == &n->credits.timer)
 			n->credits.queued = true;
 		else
-			net_queue_push(&n->token_wait, task_of_timer(tm));
+			net_queue_due(n, task_of_timer(tm));
 	}
 }
 
@@ -206,18 +206,17 @@ static void dispatch_downloads(struct net *n)
 {
 	struct ntask *t, *next;
 
-	for (t = n->token_wait.head; t && n->active < NET_MAX_ACTIVE;
-	     t = next) {
+	for (t = n->read_wait.head; t && n->active < NET_MAX_ACTIVE; t = next) {
 		next = t->qnext;
 		if (t->step != STEP_DOWNLOAD)
 			continue;
-		net_queue_remove(&n->token_wait, t);
+		net_queue_remove(&n->read_wait, t);
 		start_step(n, t);
 	}
 }
 
 /* Hand out tokens: the balance read first (someone is waiting on it),
- * then the steps in the order they became due. */
+ * then the steps as net_next_due orders them. */
 static void dispatch(struct net *n)
 {
 	int64_t now = net_timer_now();
@@ -225,7 +224,7 @@ static void dispatch(struct net *n)
 
 	dispatch_downloads(n);
 	while (n->active < NET_MAX_ACTIVE &&
-	       (n->credits.queued || n->token_wait.head)) {
+	       (n->credits.queued || net_steps_due(n))) {
 		if (!net_bucket_take(&n->bucket, now)) {
 			net_adapt_busy(&n->adapt, now);
 			return;
@@ -234,7 +233,7 @@ static void dispatch(struct net *n)
 			n->credits.queued = false;
 			net_credits_start(n);
 		} else {
-			t = net_queue_pop(&n->token_wait);
+			t = net_next_due(n);
 			start_step(n, t);
 		}
 	}
@@ -249,7 +248,7 @@ static int wait_ms(struct net *n)
 
 	if (first)
 		wait = first->due > now ? first->due - now : 0;
-	if ((n->credits.queued || n->token_wait.head) &&
+	if ((n->credits.queued || net_steps_due(n)) &&
 	    n->active < NET_MAX_ACTIVE) {
 		int64_t token = net_bucket_wait(&n->bucket, now);
 
@@ -423,7 +422,9 @@ static void begin_stop(struct net *n)
 	net_timer_heap_free(&n->timers); /* disarms every timer */
 	while (net_queue_pop(&n->slot_wait))
 		;
-	while (net_queue_pop(&n->token_wait))
+	while (net_queue_pop(&n->read_wait))
+		;
+	while (net_queue_pop(&n->create_wait))
 		;
 	n->credits.queued = false;
 	for (i = 0; i < NET_BUCKETS; i++) {

@@ -72,6 +72,33 @@ struct ntask *net_queue_pop(struct net_queue *q)
 	return t;
 }
 
+static struct net_queue *due_queue(struct net *n, const struct ntask *t)
+{
+	return t->step == STEP_CREATE ? &n->create_wait : &n->read_wait;
+}
+
+void net_queue_due(struct net *n, struct ntask *t)
+{
+	net_queue_push(due_queue(n, t), t);
+}
+
+bool net_steps_due(const struct net *n)
+{
+	return n->read_wait.head || n->create_wait.head;
+}
+
+/* Reads and creations take turns while both wait: a batch of thousands
+ * of creations does not hold back the poll that shows the first image
+ * (the pace sets it at the task's expected end, and its answer frees a
+ * slot at the API), and polls, however many, leave creations half the
+ * rate. */
+struct ntask *net_next_due(struct net *n)
+{
+	n->read_last =
+		n->read_wait.head && (!n->create_wait.head || !n->read_last);
+	return net_queue_pop(n->read_last ? &n->read_wait : &n->create_wait);
+}
+
 void net_queue_remove(struct net_queue *q, struct ntask *t)
 {
 	struct ntask **p, *prev = NULL;
@@ -101,7 +128,7 @@ void net_grant_slots(struct net *n)
 	while (!n->stopping && n->inflight < net_adapt_limit(&n->adapt) &&
 	       (next = net_queue_pop(&n->slot_wait)) != NULL) {
 		net_take_slot(n, next);
-		net_queue_push(&n->token_wait, next);
+		net_queue_due(n, next);
 	}
 }
 
@@ -139,7 +166,7 @@ void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 	}
 	t->step = step;
 	if (delay_ms <= 0) {
-		net_queue_push(&n->token_wait, t);
+		net_queue_due(n, t);
 		return;
 	}
 	if (net_timer_arm(&n->timers, &t->timer, net_timer_now() + delay_ms) <
@@ -147,7 +174,7 @@ void net_schedule(struct net *n, struct ntask *t, enum net_step step,
 		log_warn("%s #%" PRIu64 ": out of memory for a timer; going on "
 			 "at once",
 			 t->name, t->seq);
-		net_queue_push(&n->token_wait, t);
+		net_queue_due(n, t);
 	}
 }
 
@@ -231,7 +258,7 @@ void net_drop(struct net *n, struct ntask *t)
 
 	net_timer_cancel(&n->timers, &t->timer);
 	if (t->queued) {
-		net_queue_remove(&n->token_wait, t);
+		net_queue_remove(due_queue(n, t), t);
 		net_queue_remove(&n->slot_wait, t);
 	}
 	release_slot(n, t);
@@ -260,7 +287,7 @@ void net_api_reached(struct net *n)
 			    !timer_armed(&t->timer))
 				continue;
 			net_timer_cancel(&n->timers, &t->timer);
-			net_queue_push(&n->token_wait, t);
+			net_queue_due(n, t);
 		}
 	}
 }

@@ -17,6 +17,14 @@ struct ntask *net_queue_pop(struct net_queue *q);
 /* Take t out of q; nothing when t is not in q. */
 void net_queue_remove(struct net_queue *q, struct ntask *t);
 
+/* t's step (t->step) is due: it waits in its queue for a token. */
+void net_queue_due(struct net *n, struct ntask *t);
+/* Is a step waiting for a token? */
+bool net_steps_due(const struct net *n);
+/* The step to get the next token, taken out of its queue: reads and
+ * creations take turns while both wait; NULL when none waits. */
+struct ntask *net_next_due(struct net *n);
+
 /* t holds a slot (counts against max_inflight) until it is dropped. */
 void net_take_slot(struct net *n, struct ntask *t);
 /* Hand free slots to the creations waiting for one, first come first. */
