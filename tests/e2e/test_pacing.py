@@ -2,7 +2,8 @@
 simulator that allows 10 requests a second, and against one that allows 5
 unfinished tasks. Every job completes, each created exactly once; 429s stay
 a minority of the requests; the task limit is never exceeded; a throttled
-creation waits its turn instead of failing."""
+creation waits its turn instead of failing; polls and creations take turns
+for the tokens."""
 import time
 
 from harness import MountedTest, main, status_fields, wait_for
@@ -85,6 +86,28 @@ class TestTaskLimited(PacingTest):
         st = self.sim.stats()
         self.assertEqual(st["creates"], 2)
         self.assertLessEqual(st["peak_unfinished"], 1)
+
+
+class TestPollsTakeTurns(PacingTest):
+    """Polls and creations take turns for the tokens (PACING): at a rate of
+    4 a second, the first job of a batch of 30 is seen completed while most
+    of the batch still waits to be created, not after all the creations
+    (7.5 s of tokens) as one queue in due order would have it."""
+    mount_options = ("poll_interval=0.5", "max_rate=4")
+    N = 30
+
+    def test_first_image_before_the_batch_is_sent(self):
+        for i in range(self.N):
+            self.m.write("jobs/t%02d.txt" % i, "a patient cat %d\n" % i)
+        rc, text = self.m.wait("t00", timeout=WAIT_TIMEOUT)
+        self.assertEqual(status_fields(text)[0], "completed", text)
+        queued = [i for i in range(self.N) if status_fields(
+            self.m.status("t%02d" % i))[0] == "queued"]
+        self.assertGreaterEqual(len(queued), 10, queued)
+        for i in range(self.N):
+            rc, text = self.m.wait("t%02d" % i, timeout=WAIT_TIMEOUT)
+            self.assertEqual(status_fields(text)[0], "completed", text)
+        self.assertEqual(self.sim.stats()["creates"], self.N)
 
 
 if __name__ == "__main__":
