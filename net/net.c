@@ -314,16 +314,17 @@ enum adapt_cause net_throttled(struct net *n, bool creation)
 	double rate = a->rate;
 	unsigned limit = net_adapt_limit(a);
 	enum adapt_cause cause = net_adapt_throttled(
-		a, creation, n->inflight ? n->inflight - 1 : 0,
-		net_timer_now());
+		a, creation, net_tasks_at_api(n), net_timer_now());
 
 	if (cause == ADAPT_RATE && a->rate != rate)
 		log_info("throttled by the API: %.1f requests a second "
 			 "(was %.1f)",
 			 a->rate, rate);
-	else if (cause == ADAPT_CONCURRENCY && net_adapt_limit(a) != limit)
+	else if (cause == ADAPT_CONCURRENCY && net_adapt_limit(a) != limit) {
 		log_info("throttled by the API: %u tasks at once (was %u)",
 			 net_adapt_limit(a), limit);
+		net_shed_slots(n);
+	}
 	follow_rate(n);
 	return cause;
 }

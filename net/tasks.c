@@ -140,6 +140,49 @@ static void release_slot(struct net *n, struct ntask *t)
 	n->inflight--;
 }
 
+unsigned net_tasks_at_api(const struct net *n)
+{
+	const struct ntask *t;
+	unsigned count = 0;
+	size_t i;
+
+	for (i = 0; i < NET_BUCKETS; i++) {
+		for (t = n->table[i]; t; t = t->hnext)
+			count += t->holds_slot && t->step != STEP_CREATE;
+	}
+	return count;
+}
+
+void net_shed_slots(struct net *n)
+{
+	unsigned limit = net_adapt_limit(&n->adapt), due = 0, keep;
+	struct net_queue kept = { 0 }, shed = { 0 };
+	struct ntask *t;
+
+	if (n->inflight <= limit)
+		return;
+	for (t = n->create_wait.head; t; t = t->qnext)
+		due++;
+	/* every creation due holds a slot: the surplus is the last ones */
+	keep = due > n->inflight - limit ? due - (n->inflight - limit) : 0;
+	while ((t = net_queue_pop(&n->create_wait)) != NULL) {
+		if (keep > 0) {
+			keep--;
+			net_queue_push(&kept, t);
+		} else {
+			release_slot(n, t);
+			net_queue_push(&shed, t);
+		}
+	}
+	n->create_wait = kept;
+	if (!shed.head)
+		return;
+	shed.tail->qnext = n->slot_wait.head;
+	if (!n->slot_wait.tail)
+		n->slot_wait.tail = shed.tail;
+	n->slot_wait.head = shed.head;
+}
+
 void net_wait_slot(struct net *n, struct ntask *t)
 {
 	if (n->stopping) { /* resumed at the next start */

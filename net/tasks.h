@@ -29,5 +29,12 @@ struct ntask *net_next_due(struct net *n);
 void net_take_slot(struct net *n, struct ntask *t);
 /* Hand free slots to the creations waiting for one, first come first. */
 void net_grant_slots(struct net *n);
+/* The tasks the API has (created, not yet dropped): what its task limit
+ * counts. */
+unsigned net_tasks_at_api(const struct net *n);
+/* The learned limit fell under the slots held: the creations due but not
+ * sent give theirs back, the last first, and wait first in line for one
+ * again, in their order. */
+void net_shed_slots(struct net *n);
 
 #endif
