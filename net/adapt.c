@@ -78,6 +78,10 @@ void net_adapt_init(struct adapt *a, double rate_max, unsigned limit_max,
 
 void net_adapt_busy(struct adapt *a, int64_t now)
 {
+	/* busy after a quiet spell (since the start, or between batches):
+	 * the quiet time proves nothing, the curve starts from here */
+	if (now - a->busy_at >= ADAPT_BUSY_MS)
+		restart_curve(a, now);
 	a->busy_at = now;
 }
 

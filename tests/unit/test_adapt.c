@@ -44,6 +44,29 @@ static void test_rate_grows(void)
 	CHECK(a.rate == 5); /* a ceiling under the start rate */
 }
 
+/* A mount that stays quiet before its first batch starts it at
+ * ADAPT_RATE_START: the quiet time is no growth (it was: 10 s idle gave
+ * 20 + 0.4 * 10^3 = 420 requests a second at the first answer). */
+static void test_quiet_start(void)
+{
+	struct adapt a;
+	int64_t now = 1000;
+
+	net_adapt_init(&a, 0, 100, now);
+	now += 10000;
+	busy_answers(&a, &now, 100);
+	CHECK(a.rate < ADAPT_RATE_START + 1);
+	/* and quiet again between two batches */
+	busy_answers(&a, &now, 5000);
+	now += 30000;
+	{
+		double before = a.rate;
+
+		busy_answers(&a, &now, 100);
+		CHECK(a.rate < before + 1);
+	}
+}
+
 /* A 429 on a read cuts the rate to ADAPT_BETA, once per burst, and the
  * curve brings it back to where it was after K seconds, then above. */
 static void test_rate_cut_and_back(void)
@@ -187,6 +210,7 @@ static void test_limit(void)
 int main(void)
 {
 	test_rate_grows();
+	test_quiet_start();
 	test_rate_cut_and_back();
 	test_rate_w_from_answers();
 	test_evidence();
