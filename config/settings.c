@@ -12,6 +12,9 @@
 #define POLL_INTERVAL_MAX 3600.0
 #define MAX_INFLIGHT_MAX 1000000
 #define MAX_RATE_MAX 100000.0
+/* what a refused value is told; keep with the two limits above */
+#define COUNT_RANGE "(1 to 1000000)"
+#define RATE_RANGE "(more than 0, at most 100000)"
 #define CREDITS_MAX 1e9 /* daily_budget */
 
 /* what core_opts_parse_bool accepts, for messages */
@@ -104,12 +107,12 @@ int config_parse_count(const char *v, unsigned *out, char *why, size_t whylen)
 	unsigned long n;
 
 	if (digits == 0 || digits > NUMBER_MAX || v[digits]) {
-		bad_value(v, "is not a whole number", why, whylen);
+		bad_value(v, "is not a whole number " COUNT_RANGE, why, whylen);
 		return -1;
 	}
 	n = strtoul(v, NULL, 10);
 	if (n < 1 || n > MAX_INFLIGHT_MAX) {
-		bad_value(v, "is out of range (1 to 1000000)", why, whylen);
+		bad_value(v, "is out of range " COUNT_RANGE, why, whylen);
 		return -1;
 	}
 	*out = n;
@@ -121,14 +124,13 @@ int config_parse_rate(const char *v, double *out, char *why, size_t whylen)
 	double d;
 
 	if (!plain_decimal(v)) {
-		bad_value(v, "is not a number of requests a second", why,
-			  whylen);
+		bad_value(v, "is not a number of requests a second " RATE_RANGE,
+			  why, whylen);
 		return -1;
 	}
 	d = strtod(v, NULL);
 	if (d <= 0 || d > MAX_RATE_MAX) {
-		bad_value(v, "is out of range (more than 0, at most 100000)",
-			  why, whylen);
+		bad_value(v, "is out of range " RATE_RANGE, why, whylen);
 		return -1;
 	}
 	*out = d;

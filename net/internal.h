@@ -139,6 +139,15 @@ enum adapt_cause net_throttled(struct net *n, bool creation);
 /* A throttled creation gives its slot back and waits, first in line, for
  * one again (the core has it queued). */
 void net_wait_slot(struct net *n, struct ntask *t);
+/* A creation not yet sent: a slot and its turn for a token, or a wait for
+ * a slot; either wait shows in its status with one of these notes. */
+void net_wait_create(struct net *n, struct ntask *t);
+#define NET_NOTE_WAIT_PLACE                                             \
+	"waiting its turn: this mount has as many tasks at the API as " \
+	"it may now (max_inflight, or the limit learned from the API)"
+#define NET_NOTE_WAIT_RATE                                            \
+	"waiting its turn: creations go at the request rate the API " \
+	"accepts"
 /* The first poll of t, resumed at start in state pending or processing:
  * soon, spread with the others resumed. */
 void net_schedule_resumed(struct net *n, struct ntask *t);

@@ -51,12 +51,7 @@ static void task_ready(struct net *n, uint64_t seq)
 		t = NULL; /* ended, or sending (only ever by us) */
 	if (t && ct.state == TASK_QUEUED) {
 		t->step = STEP_CREATE;
-		if (n->inflight < net_adapt_limit(&n->adapt)) {
-			net_take_slot(n, t);
-			net_queue_due(n, t);
-		} else {
-			net_queue_push(&n->slot_wait, t);
-		}
+		net_wait_create(n, t);
 	} else if (t) {
 		/* the API has it: it holds a slot whatever the limit says;
 		 * downloads after a restart poll first, as the URLs may

@@ -84,8 +84,9 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 			net_schedule_poll(n, t);
 		break;
 	case API_COMPLETED:
-		log_info("%s #%" PRIu64 ": completed, %zu output(s)", t->name,
-			 t->seq, at.n_urls);
+		/* "completed" is logged once the images are stored */
+		log_debug("%s #%" PRIu64 ": finished at the API, %zu output(s)",
+			  t->name, t->seq, at.n_urls);
 		rc = core_task_urls(n->core, t->seq, at.urls, at.n_urls);
 		if (rc == -ENOENT) {
 			net_drop(n, t);
@@ -105,7 +106,7 @@ void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
 		   const struct xfer_result *r)
 {
 	struct api_error e;
-	char what[128], *url = NULL;
+	char what[128];
 
 	if (net_answer_ok(r)) {
 		answered(n, t, x);
@@ -113,9 +114,9 @@ void net_poll_done(struct net *n, struct ntask *t, struct xfer *x,
 	}
 	net_answer_error(x, r, &e);
 	net_describe(r, &e, what, sizeof(what));
-	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
-	log_info("%s #%" PRIu64 ": GET %s -> %s", t->name, t->seq,
-		 url ? url : API_PATH_TASKS, what);
+	/* the path only: the API's address is in the configuration */
+	log_info("%s #%" PRIu64 ": GET " API_PATH_TASKS "%s -> %s", t->name,
+		 t->seq, t->task_id, what);
 	if (net_retry_classify(REQ_POLL, r->transport, r->request_sent,
 			       r->status, e.code) == RETRY_YES)
 		again(n, t, what, r->retry_after);

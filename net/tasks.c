@@ -115,6 +115,26 @@ void net_queue_remove(struct net_queue *q, struct ntask *t)
 	}
 }
 
+/* A creation waits for the daemon's own pace: its status says so, once
+ * as the wait begins (never per token). */
+static void note_wait(struct net *n, struct ntask *t, const char *note)
+{
+	core_task_note(n->core, t->seq, note);
+}
+
+void net_wait_create(struct net *n, struct ntask *t)
+{
+	if (n->inflight >= net_adapt_limit(&n->adapt)) {
+		note_wait(n, t, NET_NOTE_WAIT_PLACE);
+		net_queue_push(&n->slot_wait, t);
+		return;
+	}
+	net_take_slot(n, t);
+	if (n->create_wait.head)
+		note_wait(n, t, NET_NOTE_WAIT_RATE);
+	net_queue_due(n, t);
+}
+
 void net_take_slot(struct net *n, struct ntask *t)
 {
 	t->holds_slot = true;
@@ -128,6 +148,8 @@ void net_grant_slots(struct net *n)
 	while (!n->stopping && n->inflight < net_adapt_limit(&n->adapt) &&
 	       (next = net_queue_pop(&n->slot_wait)) != NULL) {
 		net_take_slot(n, next);
+		if (n->create_wait.head)
+			note_wait(n, next, NET_NOTE_WAIT_RATE);
 		net_queue_due(n, next);
 	}
 }
@@ -171,6 +193,7 @@ void net_shed_slots(struct net *n)
 			net_queue_push(&kept, t);
 		} else {
 			release_slot(n, t);
+			note_wait(n, t, NET_NOTE_WAIT_PLACE);
 			net_queue_push(&shed, t);
 		}
 	}

@@ -110,5 +110,36 @@ class TestPollsTakeTurns(PacingTest):
         self.assertEqual(self.sim.stats()["creates"], self.N)
 
 
+class TestOwnPaceNotes(PacingTest):
+    """A creation waiting for the daemon's own pace says so in its status
+    (PACING): at one request every 2 s and 3 tasks at once, of 4 jobs
+    written together the first is sent, the second is next in line, the
+    third waits for a token behind it and the fourth for a place."""
+    mount_options = ("poll_interval=0.5", "max_rate=0.5", "max_inflight=3")
+
+    def test_notes(self):
+        for i in range(4):
+            self.m.write("jobs/w%d.txt" % i, "a waiting cat %d\n" % i)
+        for name, note in (("w2", "creations go at the request rate"),
+                           ("w3", "this mount has as many tasks at the API")):
+            # the note comes once the release, after close(), has
+            # submitted the job and the network thread has taken it
+            def noted():
+                text = self.m.status(name)
+                first, fields = status_fields(text)
+                waiting = fields.get("note", "").startswith("waiting")
+                return text if waiting or first != "queued" else None
+            text = wait_for(noted, what="%s submitted" % name)
+            first, fields = status_fields(text)
+            self.assertEqual(first, "queued", text)
+            self.assertIn(note, fields.get("note", ""), text)
+        for i in range(4):
+            rc, text = self.m.wait("w%d" % i, timeout=WAIT_TIMEOUT)
+            first, fields = status_fields(text)
+            self.assertEqual(first, "completed", text)
+            self.assertNotIn("note", fields, text)
+        self.assertEqual(self.sim.stats()["creates"], 4)
+
+
 if __name__ == "__main__":
     main()

@@ -55,6 +55,14 @@ static void test_bad_values(void)
 		"");
 	CHECK_STR(err, "gptimgfs: poll_interval: 'abc' is not a number of "
 		       "seconds");
+	/* a refused count or rate says the range, whatever the mistake */
+	refused(ARGV("-o", "max_rate=-1", "/m"), ENV(home_env, key_env), "");
+	CHECK_STR(err, "gptimgfs: max_rate: '-1' is not a number of requests "
+		       "a second (more than 0, at most 100000)");
+	refused(ARGV("-o", "max_inflight=-1", "/m"), ENV(home_env, key_env),
+		"");
+	CHECK_STR(err, "gptimgfs: max_inflight: '-1' is not a whole number "
+		       "(1 to 1000000)");
 
 	/* the edges are accepted */
 	CHECK(load(ARGV("-o", "poll_interval=3600,max_inflight=1000", "/m"),
