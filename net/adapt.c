@@ -23,11 +23,18 @@
  * Which limit a 429 points at: the API answers both with the same 429
  * rate_limit_exceeded. A rate limit throttles every request; a task limit
  * only creations. So a 429 on a poll or a balance read is the rate; a 429
- * on a creation is the task limit when we have tasks at the API, a read
- * was answered within ADAPT_EVIDENCE_MS and none was throttled in that
- * time (reads go through, creations do not); else the rate (at the start
- * of a batch, before any poll, the rate is the safe guess: it comes back
- * within seconds).
+ * on a creation is the task limit only when we have tasks at the API and
+ * a read was answered after creations began to be refused, with no read
+ * throttled since (reads go through, creations do not). A read answered
+ * before proves nothing: the limit that refuses may have been reached
+ * since. So the first 429 of a run of refused creations is taken for the
+ * rate (the safe guess: a rate comes back within seconds), and the
+ * network thread polls a task at once to learn which it was (net.c).
+ *
+ * Before the first 429 taken for the rate, the rate grows by
+ * ADAPT_SLOW_START a second while requests wait for tokens (slow start):
+ * CUBIC's plateau at the start rate would take a minute to find a limit
+ * of hundreds a second, slow start takes seconds.
  *
  * A Retry-After is honoured by the request that got it (it is not sent
  * again before), not by all: the API says it in whole seconds, and a
@@ -69,8 +76,10 @@ void net_adapt_init(struct adapt *a, double rate_max, unsigned limit_max,
 	a->window_ok = 0;
 	a->ok_rate = 0;
 	a->busy_at = NEVER;
-	a->read_ok_at = NEVER;
-	a->read_429_at = NEVER;
+	a->slow_start = true;
+	a->grown_at = now;
+	a->refusing = false;
+	a->read_after = 0;
 	a->limit_max = limit_max ? limit_max : 1;
 	a->limit = a->limit_max;
 	restart_curve(a, now);
@@ -80,8 +89,10 @@ void net_adapt_busy(struct adapt *a, int64_t now)
 {
 	/* busy after a quiet spell (since the start, or between batches):
 	 * the quiet time proves nothing, the curve starts from here */
-	if (now - a->busy_at >= ADAPT_BUSY_MS)
+	if (now - a->busy_at >= ADAPT_BUSY_MS) {
 		restart_curve(a, now);
+		a->grown_at = now;
+	}
 	a->busy_at = now;
 }
 
@@ -99,13 +110,22 @@ void net_adapt_answered(struct adapt *a, bool read, int64_t now)
 {
 	count_window(a, now);
 	a->window_ok++;
-	if (read)
-		a->read_ok_at = now;
+	if (read && a->refusing)
+		a->read_after = 1;
+	else if (!read)
+		a->refusing = false; /* a creation went through */
 	if (now - a->busy_at >= ADAPT_BUSY_MS) {
 		restart_curve(a, now); /* idle: grow from here when busy */
+		a->grown_at = now;
 		return;
 	}
-	a->rate = fmin(a->rate_max, fmax(a->rate, cubic(a, now)));
+	if (a->slow_start)
+		a->rate *= pow(ADAPT_SLOW_START,
+			       (double)(now - a->grown_at) / 1000.0);
+	else
+		a->rate = fmax(a->rate, cubic(a, now));
+	a->rate = fmin(a->rate_max, a->rate);
+	a->grown_at = now;
 }
 
 void net_adapt_created(struct adapt *a, bool limited)
@@ -114,26 +134,33 @@ void net_adapt_created(struct adapt *a, bool limited)
 		a->limit = fmin(a->limit_max, a->limit + 1 / a->limit);
 }
 
-static bool points_at_tasks(const struct adapt *a, bool creation,
-			    unsigned unfinished, int64_t now)
+/* Note the 429 in the evidence; is it the task limit? */
+static bool points_at_tasks(struct adapt *a, bool creation, unsigned unfinished)
 {
-	return creation && unfinished > 0 &&
-	       now - a->read_ok_at < ADAPT_EVIDENCE_MS &&
-	       now - a->read_429_at >= ADAPT_EVIDENCE_MS;
+	if (!creation) {
+		if (a->refusing)
+			a->read_after = -1;
+		return false;
+	}
+	if (!a->refusing) { /* the first of a run: no read since */
+		a->refusing = true;
+		a->read_after = 0;
+		return false;
+	}
+	return unfinished > 0 && a->read_after > 0;
 }
 
 enum adapt_cause net_adapt_throttled(struct adapt *a, bool creation,
 				     unsigned unfinished, int64_t now)
 {
-	if (points_at_tasks(a, creation, unfinished, now)) {
+	if (points_at_tasks(a, creation, unfinished)) {
 		a->limit = fmin(a->limit,
 				fmax(1, ADAPT_LIMIT_BETA * (double)unfinished));
 		return ADAPT_CONCURRENCY;
 	}
-	if (!creation)
-		a->read_429_at = now;
 	count_window(a, now);
 	if (now - a->last_cut >= ADAPT_CUT_GAP_MS) {
+		a->slow_start = false;
 		a->w_max =
 			fmin(a->rate, fmax(a->ok_rate, a->rate * ADAPT_BETA));
 		a->rate = fmax(ADAPT_RATE_MIN, a->w_max * ADAPT_BETA);

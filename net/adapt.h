@@ -21,8 +21,10 @@
 /* Requests waited for a token within this: the rate is what limits us,
  * so success may raise it (not while we ask for less than it allows). */
 #define ADAPT_BUSY_MS 1000
-/* A 429 on a read, or a read answered, within this is evidence. */
-#define ADAPT_EVIDENCE_MS 5000
+/* Slow start: until the first 429 taken for the rate, the rate grows by
+ * this much a second (while requests wait for tokens), as TCP's slow
+ * start doubles its window each round trip. */
+#define ADAPT_SLOW_START 1.5
 /* The tasks at the API: AIMD, as Netflix's concurrency-limits. */
 #define ADAPT_LIMIT_BETA 0.9 /* a throttle keeps 90% of the tasks there */
 
@@ -33,19 +35,24 @@ enum adapt_cause {
 };
 
 struct adapt {
-	double rate;	     /* learned requests a second */
-	double rate_max;     /* the user's ceiling (max_rate) */
-	double w_max;	     /* the rate before the last cut (CUBIC's W) */
-	int64_t epoch;	     /* when the growth curve started */
-	int64_t last_cut;    /* of the rate */
-	int64_t window;	     /* when the current count began */
-	unsigned window_ok;  /* answers (no 429) since */
-	double ok_rate;	     /* answers a second over the last window */
-	int64_t busy_at;     /* a request last waited for a token */
-	int64_t read_ok_at;  /* a poll or balance read last answered */
-	int64_t read_429_at; /* one last got a 429 */
-	double limit;	     /* learned tasks at the API at once */
-	unsigned limit_max;  /* the user's ceiling (max_inflight) */
+	double rate;	    /* learned requests a second */
+	double rate_max;    /* the user's ceiling (max_rate) */
+	double w_max;	    /* the rate before the last cut (CUBIC's W) */
+	int64_t epoch;	    /* when the growth curve started */
+	int64_t last_cut;   /* of the rate */
+	int64_t window;	    /* when the current count began */
+	unsigned window_ok; /* answers (no 429) since */
+	double ok_rate;	    /* answers a second over the last window */
+	int64_t busy_at;    /* a request last waited for a token */
+	bool slow_start;    /* no 429 was taken for the rate yet */
+	int64_t grown_at;   /* slow start: the rate last grew */
+	/* Creations are being refused (429) since the last one created;
+	 * read_after is what the last poll or balance read answered
+	 * since they began to be: 0 nothing yet, 1 answered, -1 429. */
+	bool refusing;
+	int read_after;
+	double limit;	    /* learned tasks at the API at once */
+	unsigned limit_max; /* the user's ceiling (max_inflight) */
 };
 
 /* rate_max 0: ADAPT_RATE_MAX; limit_max 0: 1. */
@@ -60,8 +67,9 @@ void net_adapt_answered(struct adapt *a, bool read, int64_t now);
 void net_adapt_created(struct adapt *a, bool limited);
 /* A 429 rate_limit_exceeded. creation: to a creation; unfinished: the
  * other tasks we have at the API. Says which limit it was taken for (see
- * adapt.c). Its Retry-After is the throttled request's to honour: see
- * create.c. */
+ * adapt.c): a creation's is taken for the rate until a read is answered
+ * while creations are refused, so the caller polls a task to find out.
+ * Its Retry-After is the throttled request's to honour: see create.c. */
 enum adapt_cause net_adapt_throttled(struct adapt *a, bool creation,
 				     unsigned unfinished, int64_t now);
 /* Tasks allowed at the API at once now: at least 1. */

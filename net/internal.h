@@ -29,6 +29,7 @@
 #define NET_CREDITS_TIMEOUT 3L	    /* a balance read: someone waits */
 #define NET_CREDITS_BUDGET_MS 10000 /* all attempts of one read */
 #define NET_STOP_GRACE_MS 5000	    /* creations on the wire at stop */
+#define NET_PROBE_GAP_MS 1000	    /* net_probe_poll: at most one a second */
 
 /* What a task needs next. */
 enum net_step {
@@ -114,8 +115,10 @@ struct net {
 	struct adapt adapt;   /* rate and slots learned from the API */
 	struct xfer_pool pool;
 	uint64_t rng;
-	struct pace pace; /* tasks' durations, for the polls */
-	unsigned resumed; /* tasks resumed at start, for their spread */
+	struct pace pace;  /* tasks' durations, for the polls */
+	unsigned resumed;  /* tasks resumed at start, for their spread */
+	int64_t probe_at;  /* the last net_probe_poll */
+	size_t probe_from; /* ...and the bucket its search goes on from */
 	struct net_credits credits;
 	bool unreached_waiting; /* a creation waits for the API */
 	bool stopping;

@@ -311,6 +311,8 @@ enum adapt_cause net_throttled(struct net *n, bool creation)
 	enum adapt_cause cause = net_adapt_throttled(
 		a, creation, net_tasks_at_api(n), net_timer_now());
 
+	if (cause == ADAPT_RATE && creation)
+		net_probe_poll(n); /* was it? the next 429 will tell */
 	if (cause == ADAPT_RATE && a->rate != rate)
 		log_info("throttled by the API: %.1f requests a second "
 			 "(was %.1f)",
@@ -536,6 +538,7 @@ struct net *net_start(struct core *c, const struct net_config *cfg, char *err,
 	net_xfer_pool_init(&n->pool);
 	timer_init(&n->credits.timer);
 	n->core = c;
+	n->probe_at = INT64_MIN / 2; /* never */
 	n->poll_ms = (int64_t)llround(cfg->poll_interval * 1000.0);
 	if (n->poll_ms < 10)
 		n->poll_ms = 10;

@@ -339,6 +339,42 @@ void net_drop(struct net *n, struct ntask *t)
 	free(t);
 }
 
+/* A task waiting for its next poll (the timer armed, nothing on the
+ * wire), from bucket *from on; NULL when none. */
+static struct ntask *waiting_poll(struct net *n, size_t *from)
+{
+	struct ntask *t;
+	size_t i, b;
+
+	for (i = 0; i < NET_BUCKETS; i++) {
+		b = (*from + i) % NET_BUCKETS;
+		for (t = n->table[b]; t; t = t->hnext) {
+			if (t->step == STEP_POLL && !t->x &&
+			    timer_armed(&t->timer)) {
+				*from = b + 1; /* the next probe: another */
+				return t;
+			}
+		}
+	}
+	return NULL;
+}
+
+void net_probe_poll(struct net *n)
+{
+	int64_t now = net_timer_now();
+	struct ntask *t;
+
+	if (n->stopping || now - n->probe_at < NET_PROBE_GAP_MS ||
+	    (n->read_wait.head && n->read_wait.head->step == STEP_POLL))
+		return;
+	t = waiting_poll(n, &n->probe_from);
+	if (!t)
+		return;
+	n->probe_at = now;
+	net_timer_cancel(&n->timers, &t->timer);
+	net_queue_due(n, t);
+}
+
 void net_api_reached(struct net *n)
 {
 	struct ntask *t;

@@ -36,5 +36,10 @@ unsigned net_tasks_at_api(const struct net *n);
  * sent give theirs back, the last first, and wait first in line for one
  * again, in their order. */
 void net_shed_slots(struct net *n);
+/* A creation's 429 was taken for the rate: poll one task we have at the
+ * API now (at most one a second, none when a poll is due anyway), so that
+ * its answer tells the next 429 apart: a 429 again is the rate, an answer
+ * makes the next refused creation evidence of the task limit (adapt.c). */
+void net_probe_poll(struct net *n);
 
 #endif

@@ -19,6 +19,8 @@ static void busy_answers(struct adapt *a, int64_t *now, int64_t ms)
 }
 
 /* Starts at ADAPT_RATE_START, grows only while requests wait for tokens,
+ * by ADAPT_SLOW_START a second until the first cut (slow start; it was
+ * CUBIC's plateau from the start, under twice the start rate after 2 s),
  * and never past max_rate. */
 static void test_rate_grows(void)
 {
@@ -27,12 +29,14 @@ static void test_rate_grows(void)
 
 	net_adapt_init(&a, 0, 100, now);
 	CHECK(a.rate == ADAPT_RATE_START && a.rate_max == ADAPT_RATE_MAX);
+	CHECK(a.slow_start);
 	/* idle answers: nothing waits, nothing learned */
 	for (; now < 20000; now += 100)
 		net_adapt_answered(&a, true, now);
 	CHECK(a.rate == ADAPT_RATE_START);
-	busy_answers(&a, &now, 2000);
-	CHECK(a.rate > ADAPT_RATE_START && a.rate < 2 * ADAPT_RATE_START);
+	busy_answers(&a, &now, 2010);
+	CHECK(fabs(a.rate - ADAPT_RATE_START * ADAPT_SLOW_START *
+				    ADAPT_SLOW_START) < 1e-6);
 	busy_answers(&a, &now, 8000);
 	CHECK(a.rate > 100);
 
@@ -44,6 +48,26 @@ static void test_rate_grows(void)
 	CHECK(a.rate == 5); /* a ceiling under the start rate */
 }
 
+/* Slow start ends at the first cut: then CUBIC, slowly near W. */
+static void test_slow_start_ends(void)
+{
+	struct adapt a;
+	int64_t now = 1000;
+	double cut;
+
+	net_adapt_init(&a, 0, 100, now);
+	busy_answers(&a, &now, 3000);
+	net_adapt_throttled(&a, false, 10, now);
+	CHECK(!a.slow_start);
+	cut = a.rate;
+	busy_answers(&a, &now, 1000);
+	CHECK(a.rate < cut * ADAPT_SLOW_START);
+	/* a creation's 429 taken for the rate ends it too */
+	net_adapt_init(&a, 0, 100, now);
+	CHECK(net_adapt_throttled(&a, true, 10, now) == ADAPT_RATE);
+	CHECK(!a.slow_start);
+}
+
 /* A mount that stays quiet before its first batch starts it at
  * ADAPT_RATE_START: the quiet time is no growth (it was: 10 s idle gave
  * 20 + 0.4 * 10^3 = 420 requests a second at the first answer). */
@@ -51,20 +75,26 @@ static void test_quiet_start(void)
 {
 	struct adapt a;
 	int64_t now = 1000;
+	double before;
 
 	net_adapt_init(&a, 0, 100, now);
 	now += 10000;
 	busy_answers(&a, &now, 100);
 	CHECK(a.rate < ADAPT_RATE_START + 1);
-	/* and quiet again between two batches */
+	/* and quiet again between two batches: in slow start, the growth
+	 * of the 0.1 s busy only (it was CUBIC's: under 1 a second) */
 	busy_answers(&a, &now, 5000);
 	now += 30000;
-	{
-		double before = a.rate;
-
-		busy_answers(&a, &now, 100);
-		CHECK(a.rate < before + 1);
-	}
+	before = a.rate;
+	busy_answers(&a, &now, 100);
+	CHECK(a.rate < before * pow(ADAPT_SLOW_START, 0.1) + 1e-6);
+	/* ...and after a cut, on the curve */
+	net_adapt_throttled(&a, false, 10, now);
+	busy_answers(&a, &now, 5000);
+	now += 30000;
+	before = a.rate;
+	busy_answers(&a, &now, 100);
+	CHECK(a.rate < before + 1);
 }
 
 /* A 429 on a read cuts the rate to ADAPT_BETA, once per burst, and the
@@ -130,46 +160,49 @@ static void test_rate_w_from_answers(void)
 	CHECK(fabs(a.rate - a.ok_rate * ADAPT_BETA) < 1e-9);
 }
 
-/* Which limit a 429 on a creation points at. */
+/* Which limit a 429 on a creation points at: the task limit only when a
+ * read was answered after creations began to be refused (it was: within
+ * 5 s, before or after). */
 static void test_evidence(void)
 {
 	struct adapt a;
 	int64_t now = 100000;
+	double rate;
 
 	/* no read answered yet (a batch's first creations): the rate */
 	net_adapt_init(&a, 0, 1000, now);
 	CHECK(net_adapt_throttled(&a, true, 7, now) == ADAPT_RATE);
 	CHECK(a.limit == 1000);
-	/* reads go through, creations do not: the task limit */
+	/* a read answered before the refusals proves nothing... */
 	net_adapt_init(&a, 0, 1000, now);
 	net_adapt_answered(&a, true, now);
-	CHECK(net_adapt_throttled(&a, true, 10, now + 100) ==
+	CHECK(net_adapt_throttled(&a, true, 10, now + 100) == ADAPT_RATE);
+	CHECK(net_adapt_throttled(&a, true, 10, now + 150) == ADAPT_RATE);
+	/* ...one answered since does: reads go through, creations not */
+	rate = a.rate;
+	net_adapt_answered(&a, true, now + 200);
+	CHECK(net_adapt_throttled(&a, true, 10, now + 300) ==
 	      ADAPT_CONCURRENCY);
 	CHECK(a.limit == 9);
-	CHECK(a.rate == ADAPT_RATE_START); /* the rate is not to blame */
+	CHECK(a.rate == rate); /* the rate is not to blame */
 	/* ...but not with no task of ours there */
-	CHECK(net_adapt_throttled(&a, true, 0, now + 200) == ADAPT_RATE);
-	/* a read throttled lately: the rate */
-	net_adapt_init(&a, 0, 1000, now);
-	net_adapt_answered(&a, true, now);
-	CHECK(net_adapt_throttled(&a, false, 10, now + 100) == ADAPT_RATE);
-	CHECK(net_adapt_throttled(&a, true, 10, now + 200) == ADAPT_RATE);
-	CHECK(net_adapt_throttled(&a, true, 10,
-				  now + 100 + ADAPT_EVIDENCE_MS - 1) ==
-	      ADAPT_RATE);
-	net_adapt_answered(&a, true, now + 100 + ADAPT_EVIDENCE_MS);
-	CHECK(net_adapt_throttled(&a, true, 10,
-				  now + 100 + ADAPT_EVIDENCE_MS) ==
+	CHECK(net_adapt_throttled(&a, true, 0, now + 400) == ADAPT_RATE);
+	/* a read throttled since: the rate, until one is answered again */
+	CHECK(net_adapt_throttled(&a, false, 10, now + 500) == ADAPT_RATE);
+	CHECK(net_adapt_throttled(&a, true, 10, now + 600) == ADAPT_RATE);
+	CHECK(net_adapt_throttled(&a, true, 10, now + 60000) == ADAPT_RATE);
+	net_adapt_answered(&a, true, now + 60100);
+	CHECK(net_adapt_throttled(&a, true, 10, now + 60200) ==
 	      ADAPT_CONCURRENCY);
-	/* an old answer is no evidence */
-	net_adapt_init(&a, 0, 1000, now);
-	net_adapt_answered(&a, true, now);
-	CHECK(net_adapt_throttled(&a, true, 10, now + ADAPT_EVIDENCE_MS) ==
-	      ADAPT_RATE);
+	/* a creation that goes through ends the run: the next refusal is
+	 * the first again */
+	net_adapt_answered(&a, false, now + 60300);
+	CHECK(net_adapt_throttled(&a, true, 10, now + 60400) == ADAPT_RATE);
 	/* a creation's answer is no read */
 	net_adapt_init(&a, 0, 1000, now);
-	net_adapt_answered(&a, false, now);
-	CHECK(net_adapt_throttled(&a, true, 10, now + 1) == ADAPT_RATE);
+	net_adapt_throttled(&a, true, 10, now);
+	net_adapt_answered(&a, false, now + 1);
+	CHECK(net_adapt_throttled(&a, true, 10, now + 2) == ADAPT_RATE);
 }
 
 /* The task limit: AIMD within [1, max_inflight]. */
@@ -182,7 +215,9 @@ static void test_limit(void)
 	net_adapt_init(&a, 0, 10000, now);
 	CHECK(net_adapt_limit(&a) == 10000);
 	net_adapt_created(&a, true);
-	CHECK(net_adapt_limit(&a) == 10000); /* never past the ceiling */
+	CHECK(net_adapt_limit(&a) == 10000);   /* never past the ceiling */
+	net_adapt_throttled(&a, true, 5, now); /* the first: the rate */
+	CHECK(net_adapt_limit(&a) == 10000);
 	net_adapt_answered(&a, true, now);
 	net_adapt_throttled(&a, true, 5, now);
 	CHECK(net_adapt_limit(&a) == 4); /* 4.5 */
@@ -210,6 +245,7 @@ static void test_limit(void)
 int main(void)
 {
 	test_rate_grows();
+	test_slow_start_ends();
 	test_quiet_start();
 	test_rate_cut_and_back();
 	test_rate_w_from_answers();
