@@ -69,6 +69,16 @@ struct ntask {
 	bool paced;	    /* created_ms is set */
 	bool resumed;	    /* ...only as a bound: resumed at start */
 	bool learned;	    /* its duration went into the pace */
+	bool parked;	    /* waits for its class's scout (scout.h) */
+	struct ntask *park_next, **park_prev; /* its class's parked list */
+};
+
+/* A class's scout and parked tasks (scout.h). */
+struct net_scouting {
+	struct ntask *scout;  /* polled while the class is unknown */
+	struct ntask *parked; /* the others, newest first */
+	unsigned n_parked;
+	bool finished; /* a task of the class was seen finished */
 };
 
 struct net_queue {
@@ -115,7 +125,8 @@ struct net {
 	struct adapt adapt;   /* rate and slots learned from the API */
 	struct xfer_pool pool;
 	uint64_t rng;
-	struct pace pace;  /* tasks' durations, for the polls */
+	struct pace pace; /* tasks' durations, for the polls */
+	struct net_scouting scouting[PACE_CLASSES];
 	unsigned resumed;  /* tasks resumed at start, for their spread */
 	int64_t probe_at;  /* the last net_probe_poll */
 	size_t probe_from; /* ...and the bucket its search goes on from */

@@ -68,6 +68,29 @@ double net_pace_delay(const struct pace *p, unsigned cls, double age,
 	return delay + draw * fmin(PACE_JITTER * delay, floor);
 }
 
+int net_pace_known(const struct pace *p, unsigned cls)
+{
+	return p->cls[cls < PACE_CLASSES ? cls : 0].n > 0;
+}
+
+/* A parked task is a fallback in case the scout is much slower than the
+ * others: its polls grow with its age (doubling it each time, up to
+ * PACE_PARK_CAP), and are spread by the number parked, so that ten
+ * thousand tasks of unknown duration cost PACE_PARK_RATE polls a second,
+ * not thousands. */
+double net_pace_parked_delay(double age, unsigned parked, double floor,
+			     double draw)
+{
+	double delay;
+
+	if (!(age >= 0))
+		age = 0;
+	delay = fmax(PACE_PARK_FIRST - age, fmin(age, PACE_PARK_CAP));
+	delay = fmax(delay, (double)parked / PACE_PARK_RATE);
+	delay = fmax(delay, floor);
+	return delay + draw * PACE_JITTER * delay;
+}
+
 double net_pace_resume_delay(unsigned i, double draw)
 {
 	return draw * fmin(PACE_RESUME_WINDOW, PACE_RESUME_GAP * i);

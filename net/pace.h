@@ -19,6 +19,14 @@
 				/* mean + max(mean, 4 x spread) + this */
 #define PACE_RESUME_GAP 0.02	/* resumed tasks: 50 first polls a second */
 #define PACE_RESUME_WINDOW 30.0 /* ...spread over at most this */
+/* Until a task of a resolution has finished, one of its tasks (the scout)
+ * is polled as the prior says; the others are parked: polled first at
+ * this age, then every min(age, PACE_PARK_CAP), and all the parked tasks
+ * of a resolution PACE_PARK_RATE times a second at most, until the
+ * scout's end teaches the duration and they are paced from it. */
+#define PACE_PARK_FIRST 30.0
+#define PACE_PARK_CAP 300.0
+#define PACE_PARK_RATE 20.0
 
 /* One resolution's durations; all zero (the prior) until a task of it
  * finished: an unknown task is polled first after poll_interval. */
@@ -50,6 +58,15 @@ void net_pace_learn(struct pace *p, unsigned cls, double seconds);
  * uniform in [0, 1) (the jitter). */
 double net_pace_delay(const struct pace *p, unsigned cls, double age,
 		      double floor, double draw);
+
+/* Has a task of class cls finished with a duration learned? */
+int net_pace_known(const struct pace *p, unsigned cls);
+
+/* Seconds until the next poll of a parked task (see PACE_PARK_FIRST), age
+ * seconds old, one of parked such tasks of its class; floor and draw as
+ * for net_pace_delay. */
+double net_pace_parked_delay(double age, unsigned parked, double floor,
+			     double draw);
 
 /* Seconds until the first poll of the i-th task (from 0) resumed at
  * start, whose age is not known: draw (uniform in [0, 1)) spreads them

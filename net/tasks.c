@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "scout.h"
 #include "tasks.h"
 #include "util/log.h"
 
@@ -253,15 +254,22 @@ static double draw(struct net *n)
 void net_schedule_poll(struct net *n, struct ntask *t)
 {
 	int64_t now = net_timer_now();
-	double delay;
+	double delay, age;
 
 	if (!t->paced) { /* just created */
 		t->created_ms = now;
 		t->paced = true;
 	}
-	delay = net_pace_delay(&n->pace, t->pace_class,
-			       (double)(now - t->created_ms) / 1000.0,
-			       (double)n->poll_ms / 1000.0, draw(n));
+	age = (double)(now - t->created_ms) / 1000.0;
+	if (net_scout_parks(n, t)) {
+		net_scout_park(n, t);
+		delay = net_pace_parked_delay(
+			age, n->scouting[t->pace_class].n_parked,
+			(double)n->poll_ms / 1000.0, draw(n));
+	} else {
+		delay = net_pace_delay(&n->pace, t->pace_class, age,
+				       (double)n->poll_ms / 1000.0, draw(n));
+	}
 	net_schedule(n, t, STEP_POLL, (int64_t)ceil(delay * 1000.0));
 }
 
@@ -281,12 +289,15 @@ void net_pace_answer(struct net *n, struct ntask *t, const struct api_task *at)
 	double s, age;
 	int64_t then;
 
+	net_scout_unpark(n, t); /* parked again if still running */
 	if (at->status == API_COMPLETED && !t->learned) {
 		s = net_pace_sample(at->created_at, at->completed_at,
 				    at->cost_time);
 		if (s >= 0)
 			net_pace_learn(&n->pace, t->pace_class, s);
 		t->learned = true;
+		if (!n->scouting[t->pace_class].finished)
+			net_scout_finished(n, t->pace_class);
 	}
 	if (t->resumed && at->created_at > 0) {
 		/* the API's clock against ours: a guess, used only to
@@ -323,6 +334,7 @@ void net_drop(struct net *n, struct ntask *t)
 	struct ntask **p;
 
 	net_timer_cancel(&n->timers, &t->timer);
+	net_scout_forget(n, t);
 	if (t->queued) {
 		net_queue_remove(due_queue(n, t), t);
 		net_queue_remove(&n->slot_wait, t);

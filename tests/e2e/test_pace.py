@@ -36,5 +36,30 @@ class PaceTest(MountedTest):
         self.assertLess(took, PROCESSING + 10)
 
 
+class ScoutTest(MountedTest):
+    """Nothing learned yet: of a batch written at once, one task (the
+    scout) is polled as the prior says; the others wait for it (their first
+    poll is 30 s away) and are polled near their end once the scout's end
+    teaches the duration."""
+    sim_processing = PROCESSING
+
+    def test_batch_waits_for_its_scout(self):
+        n = 12
+        start = time.monotonic()
+        for i in range(n):
+            self.m.write("jobs/s%d.txt" % i, "a slow dog %d\n" % i)
+        for i in range(n):
+            rc, text = self.m.wait("s%d" % i, timeout=30)
+            self.assertEqual(rc, 0, text)
+        took = time.monotonic() - start
+        polls = self.sim.stats()["polls"]
+        print("%d tasks unknown: %d polls, %.1f s" % (n, polls, took))
+        # each polled as the prior says: about a dozen polls a task
+        # (~100); the scout's dozen and one or two for each other
+        self.assertLessEqual(polls, 25 + 2 * (n - 1))
+        # none waited for its 30 s fallback poll
+        self.assertLess(took, PROCESSING + 10)
+
+
 if __name__ == "__main__":
     main()

@@ -192,6 +192,45 @@ static void test_resume(void)
 	CHECK(net_pace_resume_delay(10000, 0.999999) < 30);
 }
 
+/* A parked task (waiting for its class's scout): first poll at 30 s of
+ * age, then its age doubling up to 300 s; the parked of a class spread to
+ * 20 polls a second at most; never under poll_interval. */
+static void test_parked(void)
+{
+	struct pace p = { 0 };
+	double at = 0, total = 0;
+	int i;
+
+	CHECK(!net_pace_known(&p, 0));
+	net_pace_learn(&p, 2, 70);
+	CHECK(net_pace_known(&p, 2) && !net_pace_known(&p, 1));
+	CHECK(net_pace_known(&p, 9) == net_pace_known(&p, 0));
+	CHECK(NEAR(net_pace_parked_delay(0, 1, 2, 0), 30));
+	CHECK(NEAR(net_pace_parked_delay(10, 1, 2, 0), 20));
+	CHECK(NEAR(net_pace_parked_delay(30, 1, 2, 0), 30));
+	CHECK(NEAR(net_pace_parked_delay(60, 1, 2, 0), 60));
+	CHECK(NEAR(net_pace_parked_delay(1000, 1, 2, 0), 300));
+	CHECK(NEAR(net_pace_parked_delay(NAN, 1, 2, 0), 30));
+	CHECK(NEAR(net_pace_parked_delay(0, 1, 45, 0), 45));
+	/* jitter: up to 10% later */
+	CHECK(NEAR(net_pace_parked_delay(0, 1, 2, 0.5), 31.5));
+	/* 10,000 parked: the i-th first polled at i / 20 s at the earliest */
+	CHECK(NEAR(net_pace_parked_delay(0, 10000, 2, 0), 500));
+	/* ten thousand tasks of 150 s, unknown, created at 1000 a second:
+	 * their parked polls until 150 s come at 40 a second at most on
+	 * average (it would be thousands, polled as the prior says) */
+	for (i = 1; i <= 10000; i++) {
+		double created = i / 1000.0, age = 0;
+
+		while ((at = created + age) < 150) {
+			age += net_pace_parked_delay(age, i, 2, 0.5);
+			if (created + age < 150)
+				total++;
+		}
+	}
+	CHECK(total / 150 < 40);
+}
+
 int main(void)
 {
 	test_class();
@@ -202,5 +241,6 @@ int main(void)
 	test_delay_learned();
 	test_jitter();
 	test_resume();
+	test_parked();
 	return check_result("test_pace");
 }
