@@ -11,11 +11,13 @@ may have been charged, created at most once and never sent again. Prompt
 files are byte-identical, completed jobs' status and images unchanged, and
 no partial or temporary file is ever listed in out/.
 """
+import json
 import os
 import stat
 import threading
+import urllib.request
 
-from harness import (MountedTest, main, png_size, settle, spent,
+from harness import (KEY, MountedTest, main, png_size, settle, spent,
                      status_fields, user_prompts, wait_for)
 
 JOBS = 30
@@ -291,6 +293,14 @@ class KillAfterCreationSentTest(CrashBase):
         self.assertEqual(sorted(user_prompts(self).values()), [1] * 30)
 
 
+def api_status(sim, task_id):
+    """The task's status as the simulator (the API) has it."""
+    req = urllib.request.Request(sim.url + "/v1/tasks/" + task_id)
+    req.add_header("Authorization", "Bearer " + KEY)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read().decode())["status"]
+
+
 class KillWhilePendingProcessingTest(CrashBase):
     """Every task known to the API by its id: killed while all are
     pending, then again while all are processing; each is polled again and
@@ -314,9 +324,14 @@ class KillWhilePendingProcessingTest(CrashBase):
                           for n in jobs}, ids)
 
         def all_processing():
+            # as the API has them: the daemon's status of a task changes
+            # at its polls only, and until a task of its resolution is
+            # seen finished only its scout is polled soon (POLLING)
             c = self.count_words(jobs)
-            return ("pending" not in c and "queued" not in c and
-                    "failed" not in c and c.get("processing", 0) >= JOBS // 2)
+            at_api = [api_status(self.sim, i) for i in ids.values()]
+            return ("queued" not in c and "failed" not in c and
+                    "pending" not in at_api and
+                    at_api.count("processing") >= JOBS // 2)
         self.watch()
         wait_for(all_processing, timeout=30, what="the tasks processing")
         self.crash_and_restart(jobs)
