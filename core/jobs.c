@@ -323,18 +323,17 @@ int core_task_created(struct core *c, uint64_t seq, const char *task_id)
 
 int core_task_progress(struct core *c, uint64_t seq, enum task_state st)
 {
-	struct task *t = lock_task(c, seq, -1);
+	struct task *t;
 
-	if (!t)
-		return -ENOENT;
-	if (!at_api(t)) {
-		unlock_task(c, t);
-		return -ENOENT;
+	core_lock(c);
+	t = task_in(c, seq, -1);
+	if (!t || !at_api(t) || (t->state == st && !t->note[0])) {
+		/* most polls: no change, so no status text to keep for
+		 * readers (core_task_hold renders it), nothing to record */
+		core_unlock(c);
+		return t && at_api(t) ? 0 : -ENOENT;
 	}
-	if (t->state == st && !t->note[0]) {
-		unlock_task(c, t);
-		return 0;
-	}
+	core_task_hold(t); /* as lock_task */
 	t->state = st;
 	t->note[0] = '\0';
 	return commit_change_as(c, t, false);
