@@ -191,13 +191,12 @@ static bool drop_unless_kept(struct core *c, struct task *t)
 
 void core_prune_job(struct core *c, const char *name)
 {
-	size_t i = c->n_tasks;
+	struct task *t, *older;
 
-	while (i-- > 0) {
-		struct task *t = c->tasks[i];
-
+	for (t = core_table_current(c, name); t; t = older) {
+		older = core_table_older(t); /* before t may go */
 		/* name may be the caller's task's own: that one stays */
-		if (t->name != name && strcmp(t->name, name) == 0)
+		if (t->name != name)
 			drop_unless_kept(c, t);
 	}
 }

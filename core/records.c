@@ -1,17 +1,17 @@
 /* Records off the core lock (see internal.h): queued under it in the order
  * of the changes, written without it by one thread at a time, in batches.
  *
- * A batch is what was queued while the previous one was written. It costs
- * one data sync and one sync of each directory it touched, instead of one
- * of each per file: every temporary file is written, then all are synced
- * (one syncfs, or fdatasync when there is one), then renamed in queue
- * order (image metadata ahead of the records between two removals), then
- * the directories synced. Order and durability stay those of one write at
- * a time where anything depends on them: two writes of one file land in
- * order (or only the later one), a removal after everything before it; a
- * directory is synced before a change in another directory, or a removal,
- * follows a durable change in it; and the flush returns only once all of
- * it is synced. */
+ * A batch is what was queued while the previous one was written, up to
+ * and with its first removal. It costs one data sync and one sync of each
+ * directory it touched, instead of one of each per file: every temporary
+ * file is written, then all are synced (one syncfs, or fdatasync when
+ * there is one), then renamed in queue order (image metadata ahead of the
+ * records), then the directories synced. Order and durability stay those
+ * of one write at a time where anything depends on them: two writes of one
+ * file land in order (or only the later one), a removal after everything
+ * before it; a directory is synced before a change in another directory,
+ * or a removal, follows a durable change in it; and the flush returns only
+ * once all of it is synced. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -223,9 +223,10 @@ static size_t file_hash(const struct record_op *op)
 /* A record (or spent.json) written twice in one batch is written once,
  * with the later bytes, durably if either was: the later bytes hold the
  * earlier change. Image metadata is never superseded (written once, and
- * what a record that follows it names); a removal neither supersedes nor
- * is superseded, nor does a write jump over it: the new record of a job
- * is on disk before the old ones are removed. */
+ * what a record that follows it names). A removal ends its batch
+ * (take_batch), so no write jumps over it: the new record of a job is on
+ * disk before the old ones are removed, and no file has two temporary
+ * files in one batch. */
 static void supersede(struct record_op **ops, size_t n)
 {
 	int16_t slot[BATCH_SLOTS];
@@ -235,8 +236,6 @@ static void supersede(struct record_op **ops, size_t n)
 	for (i = n; i-- > 0;) {
 		struct record_op *op = ops[i];
 
-		if (op->kind == RECORD_DELETE) /* nothing jumps over it */
-			memset(slot, -1, sizeof(slot));
 		if (op->kind != RECORD_SEALED && op->kind != RECORD_PLAIN)
 			continue;
 		for (h = file_hash(op) % BATCH_SLOTS; slot[h] >= 0;
@@ -402,40 +401,25 @@ static void commit(struct core *c, struct record_op **ops, size_t n, size_t i,
 		log_failure(c, op);
 }
 
-/* ops[from..to), a run without removals: image metadata first, so that
- * the records after it in the run cost one sync of out/, not one each.
- * Metadata stays in its own order; a record only lands later than it
- * would have, after metadata it does not depend on. */
-static void commit_run(struct core *c, struct record_op **ops, size_t n,
-		       size_t from, size_t to, struct dirty *d)
-{
-	size_t i;
-
-	for (i = from; i < to; i++) {
-		if (ops[i]->kind == RECORD_META)
-			commit(c, ops, n, i, d);
-	}
-	for (i = from; i < to; i++) {
-		if (ops[i]->kind != RECORD_META && !ops[i]->super)
-			commit(c, ops, n, i, d);
-	}
-}
-
-/* Under save_lock: ops[0..n), taken from the queue in its order, each
- * removal in its place. */
+/* Under save_lock: ops[0..n), taken from the queue in its order, a
+ * removal only last. Image metadata is renamed first, so that the records
+ * after it cost one sync of out/, not one each: metadata stays in its own
+ * order, and a record only lands later than it would have, after metadata
+ * it does not depend on. */
 static void batch_perform(struct core *c, struct record_op **ops, size_t n)
 {
 	struct dirty d = { .n = 0 };
-	size_t i, end;
+	size_t i;
 
 	supersede(ops, n);
 	stage(c, ops, n);
-	for (i = 0; i < n; i = end + 1) {
-		for (end = i; end < n && ops[end]->kind != RECORD_DELETE; end++)
-			;
-		commit_run(c, ops, n, i, end, &d);
-		if (end < n)
-			commit(c, ops, n, end, &d);
+	for (i = 0; i < n; i++) {
+		if (ops[i]->kind == RECORD_META)
+			commit(c, ops, n, i, &d);
+	}
+	for (i = 0; i < n; i++) {
+		if (ops[i]->kind != RECORD_META && !ops[i]->super)
+			commit(c, ops, n, i, &d);
 	}
 	dirty_sync(&d, -1, ops, n);
 	/* a superseded op went to disk as its last successor did */
@@ -445,13 +429,15 @@ static void batch_perform(struct core *c, struct record_op **ops, size_t n)
 	}
 }
 
-/* Under the lock: up to BATCH_MAX ops off the head of the queue. */
+/* Under the lock: up to BATCH_MAX ops off the head of the queue, up to
+ * and with the first removal. */
 static size_t take_batch(struct core *c, struct record_op **ops)
 {
 	size_t n = 0;
 
 	core_lock(c);
-	while (c->ops_head && n < BATCH_MAX) {
+	while (c->ops_head && n < BATCH_MAX &&
+	       (n == 0 || ops[n - 1]->kind != RECORD_DELETE)) {
 		ops[n++] = c->ops_head;
 		c->ops_head = c->ops_head->next;
 	}

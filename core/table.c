@@ -169,6 +169,17 @@ struct task *core_table_current(const struct core *c, const char *name)
 	return NULL;
 }
 
+struct task *core_table_older(const struct task *t)
+{
+	struct task *o;
+
+	for (o = t->name_next; o; o = o->name_next) {
+		if (strcmp(o->name, t->name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
 bool core_table_is_current(const struct core *c, const struct task *t)
 {
 	return core_table_current(c, t->name) == t;
