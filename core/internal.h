@@ -123,6 +123,15 @@ struct writing {
  */
 struct record_op;
 
+/* A change of a batch (core_batch_begin), written and published at its
+ * end (jobs.c). */
+struct core_deferred {
+	uint64_t seq;
+	struct record_op *op;
+	char *name;
+};
+#define DEFERRED_MAX ((size_t)1 << 20)
+
 #define META_FAILED_MAX 64
 
 struct core {
@@ -145,6 +154,8 @@ struct core {
 	pthread_t lock_owner; /* for DEBUGASSERT(core_lock_held) */
 	bool lock_owned;
 #endif
+	struct core_deferred *deferred; /* core_batch_begin .. _end */
+	size_t n_deferred, cap_deferred;
 	struct record_op *ops_head; /* records to write, in change order */
 	struct record_op *ops_tail;
 	struct task **tasks; /* sorted by seq */

@@ -380,6 +380,9 @@ static void finish_transfers(struct net *n)
 	CURLMsg *m;
 	int left;
 
+	/* the records of this turn's answers are written together; every
+	 * request that follows from them is sent after (dispatch) */
+	core_batch_begin(n->core);
 	while ((m = curl_multi_info_read(n->multi, &left)) != NULL) {
 		struct xfer *x = NULL;
 
@@ -388,6 +391,7 @@ static void finish_transfers(struct net *n)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
 		finish(n, x, m->data.result);
 	}
+	core_batch_end(n->core);
 }
 
 /* Abort a running transfer without an outcome. */
