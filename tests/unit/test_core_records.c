@@ -107,6 +107,7 @@ static void test_superseded_record(void)
  * write then remove: it is gone. */
 static void test_removal_keeps_its_place(void)
 {
+	struct record_op *rm;
 	struct fx f;
 
 	if (!fx_open(&f)) {
@@ -115,21 +116,22 @@ static void test_removal_keeps_its_place(void)
 	}
 	core_lock(f.c);
 	queue_plain(f.c, "a.txt", "one");
-	CHECK(core_delete_later(f.c, f.c->store.dir_fd, "a.txt") != NULL);
+	rm = core_delete_later(f.c, f.c->store.dir_fd, "a.txt");
+	CHECK(rm != NULL);
 	queue_plain(f.c, "a.txt", "two");
 	queue_plain(f.c, "b.txt", "one");
 	core_unlock(f.c);
 	core_record_flush(f.c);
-	/* the removals' ops are awaited: freed by their waiter, here */
 	core_lock(f.c);
 	CHECK(f.c->ops_head == NULL);
 	core_unlock(f.c);
+	/* an awaited op: its waiter reads its result and frees it */
+	CHECK(core_record_wait(f.c, rm) == 0);
 	CHECK_STR(read_at(&f, ".", "a.txt"), "two");
 	CHECK_STR(read_at(&f, ".", "b.txt"), "one");
 	core_lock(f.c);
 	queue_plain(f.c, "b.txt", "two");
-	struct record_op *rm =
-		core_delete_later(f.c, f.c->store.dir_fd, "b.txt");
+	rm = core_delete_later(f.c, f.c->store.dir_fd, "b.txt");
 	core_unlock(f.c);
 	CHECK(core_record_wait(f.c, rm) == 0);
 	CHECK_STR(read_at(&f, ".", "b.txt"), "");
