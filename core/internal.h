@@ -70,6 +70,8 @@ struct task {
 	 * flight */
 	unsigned holds;
 	struct task_shown *shown;
+	struct task *name_next; /* table.c: the next task of its name's
+				 * bucket, newer tasks first */
 };
 
 /* status/NAME of a task as it was when its first change in flight began. */
@@ -121,6 +123,15 @@ struct writing {
  */
 struct record_op;
 
+/* A change of a batch (core_batch_begin), written and published at its
+ * end (jobs.c). */
+struct core_deferred {
+	uint64_t seq;
+	struct record_op *op;
+	char *name;
+};
+#define DEFERRED_MAX ((size_t)1 << 20)
+
 #define META_FAILED_MAX 64
 
 struct core {
@@ -143,10 +154,17 @@ struct core {
 	pthread_t lock_owner; /* for DEBUGASSERT(core_lock_held) */
 	bool lock_owned;
 #endif
+	struct core_deferred *deferred; /* core_batch_begin .. _end */
+	size_t n_deferred, cap_deferred;
 	struct record_op *ops_head; /* records to write, in change order */
 	struct record_op *ops_tail;
 	struct task **tasks; /* sorted by seq */
 	size_t n_tasks, cap_tasks;
+	/* table.c: the same tasks by name, a chained hash of n_buckets (a
+	 * power of two), each chain in descending seq, so that a job's tasks
+	 * are found without a walk of the whole table */
+	struct task **by_name;
+	size_t n_buckets;
 	uint64_t last_seq;
 	bool records_set_aside;	 /* at this start: some job's is lost */
 	struct output **outputs; /* sorted by name */
@@ -228,17 +246,22 @@ void core_task_drop(struct core *c, struct task *t);
  * whose own name string `name` is stays. */
 void core_prune_job(struct core *c, const char *name);
 
+/* The most bytes of a record (records/SEQ.json). */
+#define RECORD_MAX (4 * 1024 * 1024)
+
 /* task.c: records */
 struct task *core_task_new(uint64_t seq, const char *name);
 void core_task_destroy(struct task *t);
 int core_task_to_json(const struct task *t, struct buf *out);
+/* SEQ.json, the name of t's record in records/ */
+void core_task_record_name(const struct task *t, char *out, size_t outsz);
 struct task *core_task_from_json(const char *text, size_t len, char *err,
 				 size_t errlen);
 /* Record t, durably, at once: only at start (core_open) or for a task not
  * in the table yet; otherwise through the queue below. */
 int core_task_save(struct core *c, const struct task *t);
 void core_task_delete_record(struct core *c, const struct task *t);
-/* Records off the core lock. Once the threads run, a task in the table is
+/* records.c: records off the core lock. Once the threads run, a task in the table is
  * recorded only through these: under the lock, its bytes are prepared and
  * queued in the order of the changes; without it, core_record_flush writes,
  * syncs and renames what is queued, in that order (two saves of one task

@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "table.h"
+#include "util/array.h"
 #include "util/log.h"
 
 void core_notify_job(struct core *c, const char *name)
@@ -167,9 +168,93 @@ static int commit_change_as(struct core *c, struct task *t, bool durable)
 	return rc;
 }
 
+/* The rest of commit_change_as once op is queued, the lock held. */
+static int record_publish_unlocked(struct core *c, struct task *t,
+				   struct record_op *op)
+{
+	char *name = strdup(t->name);
+	uint64_t seq = t->seq;
+	int rc;
+
+	core_unlock(c);
+	rc = record_publish(c, seq, op);
+	notify_free(c, name);
+	return rc;
+}
+
 static int commit_change(struct core *c, struct task *t)
 {
 	return commit_change_as(c, t, true);
+}
+
+/* The core a thread batches its changes for (core_batch_begin), or NULL. */
+static _Thread_local struct core *batching;
+
+/* Under the lock: t's change queued as op is published at core_batch_end.
+ * false when there is no room to remember it (it is then published now). */
+static bool defer_publish(struct core *c, struct task *t, struct record_op *op)
+{
+	struct core_deferred *grown;
+	char *name;
+
+	if (batching != c || !op)
+		return false;
+	grown = array_reserve(c->deferred, c->n_deferred, &c->cap_deferred,
+			      sizeof(*grown), DEFERRED_MAX);
+	name = grown ? strdup(t->name) : NULL;
+	if (!name)
+		return false;
+	c->deferred = grown;
+	c->deferred[c->n_deferred++] =
+		(struct core_deferred){ t->seq, op, name };
+	return true;
+}
+
+/* commit_change_as for a change that nothing in this process waits on but
+ * the task's own next step (created, progress, URLs): in a batch it is
+ * written with the others of the batch, and the caller learns only
+ * whether the task is there (the write's failure is logged, and the
+ * change shown all the same, as commit_change_as does). */
+static int commit_change_batched(struct core *c, struct task *t, bool durable)
+{
+	struct record_op *op;
+
+	if (batching != c)
+		return commit_change_as(c, t, durable);
+	t->updated = time(NULL);
+	op = core_task_save_later(c, t, durable);
+	if (defer_publish(c, t, op)) {
+		core_unlock(c);
+		return 0;
+	}
+	return record_publish_unlocked(c, t, op);
+}
+
+void core_batch_begin(struct core *c)
+{
+	DEBUGASSERT(!batching);
+	batching = c;
+}
+
+void core_batch_end(struct core *c)
+{
+	struct core_deferred *d;
+	size_t i, n;
+
+	DEBUGASSERT(batching == c);
+	batching = NULL;
+	core_lock(c);
+	d = c->deferred;
+	n = c->n_deferred;
+	c->deferred = NULL;
+	c->n_deferred = c->cap_deferred = 0;
+	core_unlock(c);
+	core_record_flush(c); /* the batch's records, written together */
+	for (i = 0; i < n; i++) {
+		(void)record_publish(c, d[i].seq, d[i].op);
+		notify_free(c, d[i].name);
+	}
+	free(d);
 }
 
 void core_task_drop(struct core *c, struct task *t)
@@ -191,13 +276,12 @@ static bool drop_unless_kept(struct core *c, struct task *t)
 
 void core_prune_job(struct core *c, const char *name)
 {
-	size_t i = c->n_tasks;
+	struct task *t, *older;
 
-	while (i-- > 0) {
-		struct task *t = c->tasks[i];
-
+	for (t = core_table_current(c, name); t; t = older) {
+		older = core_table_older(t); /* before t may go */
 		/* name may be the caller's task's own: that one stays */
-		if (t->name != name && strcmp(t->name, name) == 0)
+		if (t->name != name)
 			drop_unless_kept(c, t);
 	}
 }
@@ -318,26 +402,25 @@ int core_task_created(struct core *c, uint64_t seq, const char *task_id)
 	t->unreached = 0;
 	snprintf(t->task_id, sizeof(t->task_id), "%s", task_id);
 	core_charge_created(c, t);
-	return commit_change(c, t);
+	return commit_change_batched(c, t, true);
 }
 
 int core_task_progress(struct core *c, uint64_t seq, enum task_state st)
 {
-	struct task *t = lock_task(c, seq, -1);
+	struct task *t;
 
-	if (!t)
-		return -ENOENT;
-	if (!at_api(t)) {
-		unlock_task(c, t);
-		return -ENOENT;
+	core_lock(c);
+	t = task_in(c, seq, -1);
+	if (!t || !at_api(t) || (t->state == st && !t->note[0])) {
+		/* most polls: no change, so no status text to keep for
+		 * readers (core_task_hold renders it), nothing to record */
+		core_unlock(c);
+		return t && at_api(t) ? 0 : -ENOENT;
 	}
-	if (t->state == st && !t->note[0]) {
-		unlock_task(c, t);
-		return 0;
-	}
+	core_task_hold(t); /* as lock_task */
 	t->state = st;
 	t->note[0] = '\0';
-	return commit_change_as(c, t, false);
+	return commit_change_batched(c, t, false);
 }
 
 void core_task_note(struct core *c, uint64_t seq, const char *note)
@@ -389,7 +472,7 @@ int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
 	t->n_urls = n;
 	t->state = TASK_DOWNLOADING;
 	t->note[0] = '\0';
-	return commit_change_as(c, t, false);
+	return commit_change_batched(c, t, false);
 nomem:
 	for (i = 0; i < n; i++)
 		free(copy[i]);

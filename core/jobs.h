@@ -206,6 +206,15 @@ int core_task_requeue(struct core *c, uint64_t seq, const char *note);
  * *since receives its time. */
 int core_task_unreached(struct core *c, uint64_t seq, const char *note,
 			time_t *since);
+/* A batch of the calling thread's changes (the network thread's, for the
+ * answers of one turn of its loop): core_task_created, _progress and _urls
+ * between the two are recorded together at core_batch_end, which returns
+ * once they are on disk and shown (until then status/ shows the tasks as
+ * they were); they return 0 or -ENOENT at once. Nothing may depend on
+ * their records before core_batch_end: call it before any request that
+ * follows from them is sent. */
+void core_batch_begin(struct core *c);
+void core_batch_end(struct core *c);
 /* The API created the task: -> pending with its id, durably. */
 int core_task_created(struct core *c, uint64_t seq, const char *task_id);
 /* pending / processing, as the API reports it. */

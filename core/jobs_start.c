@@ -274,14 +274,10 @@ void core_start(struct core *c)
 
 void core_close(struct core *c)
 {
-	size_t i;
-
 	if (!c)
 		return;
 	core_record_flush(c);
-	for (i = 0; i < c->n_tasks; i++)
-		core_task_destroy(c->tasks[i]);
-	free(c->tasks);
+	core_table_free(c);
 	core_writing_free(c);
 	core_outputs_free(c);
 	core_store_close(&c->store);

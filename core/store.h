@@ -10,7 +10,9 @@
  *                          image metadata; not the API key
  *
  * Every record is replaced atomically: write a temporary file, fsync it,
- * rename it over the old one, fsync the directory.
+ * rename it over the old one, fsync the directory (core/records.c does it
+ * for a batch of records at once, with one sync of their data and one of
+ * each directory).
  *
  * Only the daemon's user controls the store: core_store_open refuses a data
  * directory or a folder of it that is a symbolic link, owned by someone
@@ -62,6 +64,20 @@ int core_store_note_pid(struct store *s);
  * synced too, so that a power loss cannot undo the change. 0 or -errno. */
 int core_store_write_atomic(int dir_fd, const char *name, const void *data,
 			    size_t len, bool durable);
+/* The two halves of core_store_write_atomic, for a batch of writes that
+ * shares its syncs: write data to dir_fd's temporary file of name (synced
+ * with sync; else the caller syncs it before the commit, e.g. with
+ * core_store_sync_data), then rename it over name. On failure the
+ * temporary is gone. 0 or -errno. */
+int core_store_write_temp(int dir_fd, const char *name, const void *data,
+			  size_t len, bool sync);
+int core_store_commit_temp(int dir_fd, const char *name);
+/* Remove name's temporary file, written but not to be committed. */
+void core_store_drop_temp(int dir_fd, const char *name);
+/* Every file of the store's file system written so far onto the disk, in
+ * one call (syncfs): one sync for a batch of temporary files instead of
+ * one each. 0 or -errno. */
+int core_store_sync_data(const struct store *s);
 /* Read dir_fd/name whole into out (cleared first). -EFBIG when it is bigger
  * than max, -ELOOP when it is not a regular file (a symbolic link is never
  * followed), else 0 or -errno. */
@@ -104,5 +120,8 @@ int core_store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
 			void *ctx);
 /* Remove dir_fd/name and fsync the directory; a missing file is fine. */
 int core_store_unlink(int dir_fd, const char *name);
+/* The same without the fsync of the directory, for a batch that syncs it
+ * once. */
+int core_store_remove(int dir_fd, const char *name);
 
 #endif

@@ -115,14 +115,22 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int core_store_write_atomic(int dir_fd, const char *name, const void *data,
-			    size_t len, bool durable)
+/* The temporary file of name: ".NAME.tmp", swept at start if left. */
+static int temp_name(const char *name, char *tmp, size_t tmpsz)
+{
+	if (snprintf(tmp, tmpsz, ".%s.tmp", name) >= (int)tmpsz)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int core_store_write_temp(int dir_fd, const char *name, const void *data,
+			  size_t len, bool sync)
 {
 	char tmp[300];
-	int fd, rc;
+	int fd, rc = temp_name(name, tmp, sizeof(tmp));
 
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
+	if (rc < 0)
+		return rc;
 	/* a new file: whatever is in the way (a temporary a failed write
 	 * could not remove, or a link) is an entry to remove, not follow */
 	fd = core_store_open_file(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL,
@@ -133,18 +141,53 @@ int core_store_write_atomic(int dir_fd, const char *name, const void *data,
 	if (fd < 0)
 		return fd;
 	rc = write_all(fd, data, len);
-	/* always: renaming a file whose data is not on disk over a good one
-	 * can leave an empty file after a power loss (XFS, btrfs) */
-	if (rc == 0 && fdatasync(fd) < 0)
+	if (rc == 0 && sync && fdatasync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
-		rc = -errno;
-	if (rc != 0) {
+	if (rc != 0)
 		unlinkat(dir_fd, tmp, 0);
+	return rc;
+}
+
+int core_store_commit_temp(int dir_fd, const char *name)
+{
+	char tmp[300];
+	int rc = temp_name(name, tmp, sizeof(tmp));
+
+	if (rc < 0)
 		return rc;
-	}
+	if (renameat(dir_fd, tmp, dir_fd, name) == 0)
+		return 0;
+	rc = -errno;
+	unlinkat(dir_fd, tmp, 0);
+	return rc;
+}
+
+void core_store_drop_temp(int dir_fd, const char *name)
+{
+	char tmp[300];
+
+	if (temp_name(name, tmp, sizeof(tmp)) == 0)
+		unlinkat(dir_fd, tmp, 0);
+}
+
+int core_store_sync_data(const struct store *s)
+{
+	return syncfs(s->dir_fd) < 0 ? -errno : 0;
+}
+
+int core_store_write_atomic(int dir_fd, const char *name, const void *data,
+			    size_t len, bool durable)
+{
+	/* synced always: renaming a file whose data is not on disk over a
+	 * good one can leave an empty file after a power loss (XFS, btrfs) */
+	int rc = core_store_write_temp(dir_fd, name, data, len, true);
+
+	if (rc == 0)
+		rc = core_store_commit_temp(dir_fd, name);
+	if (rc < 0)
+		return rc;
 	return durable && fsync(dir_fd) < 0 ? -errno : 0;
 }
 
@@ -187,9 +230,14 @@ int core_store_read_file(int dir_fd, const char *name, size_t max,
 	return rc;
 }
 
+int core_store_remove(int dir_fd, const char *name)
+{
+	return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
 int core_store_unlink(int dir_fd, const char *name)
 {
-	if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
-		return -errno;
-	return fsync(dir_fd) < 0 ? -errno : 0;
+	int rc = core_store_remove(dir_fd, name);
+
+	return rc == 0 && fsync(dir_fd) < 0 ? -errno : rc;
 }

@@ -6,7 +6,12 @@
 struct task *core_table_find(const struct core *c, uint64_t seq);
 int core_table_insert(struct core *c, struct task *t);
 void core_table_remove(struct core *c, struct task *t);
+/* At close: every task destroyed, the table and its index freed. */
+void core_table_free(struct core *c);
 struct task *core_table_current(const struct core *c, const char *name);
+/* The task of t's job just older than t, or NULL: with core_table_current,
+ * a walk of one job's tasks, newest first. */
+struct task *core_table_older(const struct task *t);
 bool core_table_is_current(const struct core *c, const struct task *t);
 /* Refused before the API created it (invalid input, the daily budget, the
  * API's answer to the creation): it cost nothing. */

@@ -9,7 +9,6 @@
 #include "util/json.h"
 #include "util/log.h"
 
-#define RECORD_MAX (4 * 1024 * 1024)
 #define RECORD_TOKENS 256
 
 static const char *const state_words[] = {
@@ -119,7 +118,7 @@ double core_task_price(const struct task *t)
 	return core_opts_price(&t->opts);
 }
 
-static void record_name(const struct task *t, char *out, size_t outsz)
+void core_task_record_name(const struct task *t, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%016" PRIu64 ".json", t->seq);
 }
@@ -348,7 +347,7 @@ int core_task_save(struct core *c, const struct task *t)
 
 	buf_init(&b, RECORD_MAX);
 	rc = core_task_to_json(t, &b);
-	record_name(t, file, sizeof(file));
+	core_task_record_name(t, file, sizeof(file));
 	if (rc == 0)
 		rc = core_store_write_sealed(&c->store, c->store.records_fd,
 					     file, &b, true);
@@ -359,274 +358,10 @@ int core_task_save(struct core *c, const struct task *t)
 	return rc;
 }
 
-/* ---- records off the core lock ---- */
-
-enum record_kind { RECORD_SEALED, RECORD_META, RECORD_PLAIN, RECORD_DELETE };
-
-/* One write of the queue: prepared under the core lock, performed by
- * core_record_flush without it. */
-struct record_op {
-	struct record_op *next;
-	enum record_kind kind;
-	int dir_fd;
-	char file[80]; /* the longest: out/'s SEQ-I.EXT.json */
-	struct buf data;
-	bool durable;
-	bool awaited; /* its queuer reads rc (core_record_wait)
-				 * and frees it */
-	uint64_t seq; /* the task's: the log, META_FAILED */
-	int rc;
-};
-
-static struct record_op *op_new(enum record_kind kind, int dir_fd)
-{
-	struct record_op *op = calloc(1, sizeof(*op));
-
-	if (!op)
-		return NULL;
-	op->kind = kind;
-	op->dir_fd = dir_fd;
-	buf_init(&op->data, RECORD_MAX);
-	return op;
-}
-
-static void op_free(struct record_op *op)
-{
-	buf_free(&op->data);
-	free(op);
-}
-
-/* Under the lock: op goes last in the queue. */
-static void op_queue(struct core *c, struct record_op *op)
-{
-	DEBUGASSERT(core_lock_held(c));
-	if (c->ops_tail)
-		c->ops_tail->next = op;
-	else
-		c->ops_head = op;
-	c->ops_tail = op;
-}
-
-static struct record_op *op_save(struct core *c, const struct task *t,
-				 bool durable)
-{
-	struct record_op *op = op_new(RECORD_SEALED, c->store.records_fd);
-
-	if (op && core_task_to_json(t, &op->data) < 0) {
-		op_free(op);
-		op = NULL;
-	}
-	if (!op) {
-		log_err("cannot record task %" PRIu64 " of %s: %s", t->seq,
-			t->name, strerror(ENOMEM));
-		return NULL;
-	}
-	record_name(t, op->file, sizeof(op->file));
-	op->durable = durable;
-	op->seq = t->seq;
-	op_queue(c, op);
-	return op;
-}
-
-struct record_op *core_task_save_later(struct core *c, struct task *t,
-				       bool durable)
-{
-	struct record_op *op = op_save(c, t, durable);
-
-	if (op)
-		op->awaited = true;
-	return op;
-}
-
-void core_task_save_queued(struct core *c, struct task *t, bool durable)
-{
-	op_save(c, t, durable);
-}
-
-/* Under the lock: queue the delete of dir_fd/file (task seq's). */
-static struct record_op *op_delete(struct core *c, int dir_fd, const char *file,
-				   uint64_t seq, bool awaited)
-{
-	struct record_op *op = op_new(RECORD_DELETE, dir_fd);
-
-	if (!op)
-		return NULL;
-	snprintf(op->file, sizeof(op->file), "%s", file);
-	op->seq = seq;
-	op->awaited = awaited;
-	op_queue(c, op);
-	return op;
-}
-
-void core_task_delete_later(struct core *c, const struct task *t)
-{
-	char file[64];
-
-	record_name(t, file, sizeof(file));
-	if (!op_delete(c, c->store.records_fd, file, t->seq, false))
-		/* the record stays; the next start drops it */
-		log_err("cannot delete the record of task %" PRIu64 ": %s",
-			t->seq, strerror(ENOMEM));
-}
-
-int core_meta_save_later(struct core *c, uint64_t seq, const char *file,
-			 struct buf *data)
-{
-	struct record_op *op = op_new(RECORD_META, c->store.out_fd);
-
-	if (!op)
-		return -ENOMEM;
-	snprintf(op->file, sizeof(op->file), "%s", file);
-	buf_free(&op->data);
-	op->data = *data; /* taken over */
-	buf_init(data, data->max);
-	op->durable = true;
-	op->seq = seq;
-	op_queue(c, op);
-	return 0;
-}
-
-/* Under save_lock: the metadata of an image of task seq could not be
- * written. Its record is kept from now on, so that the next start finds
- * the task and shows the image (core_outputs_recover); the last
- * META_FAILED_MAX such tasks are remembered. */
-static void meta_failed(struct core *c, uint64_t seq)
-{
-	c->meta_failed[c->n_meta_failed++ % META_FAILED_MAX] = seq;
-}
-
-static bool keeps_record(const struct core *c, uint64_t seq)
-{
-	size_t i, n = c->n_meta_failed < META_FAILED_MAX ? c->n_meta_failed :
-							   META_FAILED_MAX;
-
-	for (i = 0; i < n; i++) {
-		if (c->meta_failed[i] == seq)
-			return true;
-	}
-	return false;
-}
-
-struct record_op *core_delete_later(struct core *c, int dir_fd,
-				    const char *file)
-{
-	return op_delete(c, dir_fd, file, 0, true);
-}
-
-void core_write_later(struct core *c, int dir_fd, const char *file,
-		      const struct buf *data)
-{
-	struct record_op *op = op_new(RECORD_PLAIN, dir_fd);
-
-	if (op && buf_add(&op->data, data->data, data->len) == 0) {
-		snprintf(op->file, sizeof(op->file), "%s", file);
-		op_queue(c, op);
-		return;
-	}
-	if (op)
-		op_free(op);
-	log_warn("cannot record %s/%s: %s", c->store.path, file,
-		 strerror(ENOMEM));
-}
-
-static void op_perform(struct core *c, struct record_op *op)
-{
-	switch (op->kind) {
-	case RECORD_SEALED:
-		op->rc =
-			core_store_write_sealed(&c->store, op->dir_fd, op->file,
-						&op->data, op->durable);
-		if (op->rc < 0)
-			log_err("cannot record task %" PRIu64 ": %s", op->seq,
-				strerror(-op->rc));
-		break;
-	case RECORD_META:
-		op->rc = core_store_write_sealed(&c->store, op->dir_fd,
-						 op->file, &op->data, true);
-		if (op->rc < 0) {
-			log_err("cannot write out/%s: %s (its image stays in "
-				"the data directory; the next start shows it "
-				"in out/)",
-				op->file, strerror(-op->rc));
-			meta_failed(c, op->seq);
-		}
-		break;
-	case RECORD_PLAIN:
-		op->rc = core_store_write_atomic(op->dir_fd, op->file,
-						 op->data.data, op->data.len,
-						 false);
-		if (op->rc < 0)
-			log_warn("cannot record %s/%s: %s", c->store.path,
-				 op->file, strerror(-op->rc));
-		break;
-	case RECORD_DELETE:
-		if (op->dir_fd == c->store.records_fd &&
-		    keeps_record(c, op->seq)) {
-			log_warn("records/%s kept: an image of the task has no "
-				 "metadata",
-				 op->file);
-			break;
-		}
-		op->rc = core_store_unlink(op->dir_fd, op->file);
-		break;
-	}
-}
-
-/* The save lock makes the writer one thread at a time, taking the queue
- * in order: what it holds while it writes is not the core lock, so status/
- * stays readable. When it returns, everything queued before the call is
- * on disk (or failed): a writer that took an op of ours finished it before
- * letting go of the save lock. */
-void core_record_flush(struct core *c)
-{
-	struct record_op *op;
-
-	pthread_mutex_lock(&c->save_lock);
-	for (;;) {
-		core_lock(c);
-		op = c->ops_head;
-		if (op) {
-			c->ops_head = op->next;
-			if (!c->ops_head)
-				c->ops_tail = NULL;
-		}
-		core_unlock(c);
-		if (!op)
-			break;
-		op_perform(c, op);
-		if (!op->awaited)
-			op_free(op);
-	}
-	pthread_mutex_unlock(&c->save_lock);
-}
-
-void core_unlock_flush(struct core *c)
-{
-	/* what this thread queued under the lock is still queued: nobody
-	 * takes an op without the lock */
-	bool queued = c->ops_head != NULL;
-
-	core_unlock(c);
-	if (queued)
-		core_record_flush(c);
-}
-
-int core_record_wait(struct core *c, struct record_op *op)
-{
-	int rc;
-
-	core_record_flush(c);
-	if (!op)
-		return -ENOMEM;
-	rc = op->rc;
-	op_free(op);
-	return rc;
-}
-
 void core_task_delete_record(struct core *c, const struct task *t)
 {
 	char file[64];
 
-	record_name(t, file, sizeof(file));
+	core_task_record_name(t, file, sizeof(file));
 	core_store_unlink(c->store.records_fd, file);
 }

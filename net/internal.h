@@ -115,10 +115,14 @@ struct net {
 	unsigned inflight;	    /* tasks holding a slot */
 	unsigned active;	    /* transfers on the multi handle */
 	struct net_queue slot_wait; /* creations waiting for a slot */
-	/* steps waiting for a token: polls and downloads (which take
-	 * none), and creations; net_queue_due puts each in its own */
+	/* steps waiting for a token: polls and creations; net_queue_due
+	 * puts each in its own */
 	struct net_queue read_wait;
 	struct net_queue create_wait;
+	/* downloads waiting for a transfer (they take no token): a queue of
+	 * their own, so that thousands of polls waiting for tokens are not
+	 * walked to find them */
+	struct net_queue download_wait;
 	bool read_last; /* the last token went to a read (net_next_due) */
 	struct timer_heap timers;
 	struct bucket bucket; /* its rate follows adapt's */

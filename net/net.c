@@ -199,13 +199,14 @@ static void start_step(struct net *n, struct ntask *t)
 /* Downloads go to the file host, not to the API: they take no token. */
 static void dispatch_downloads(struct net *n)
 {
-	struct ntask *t, *next;
+	/* those queued now: one that fails at once and is due again waits
+	 * for the next round */
+	struct ntask *t, *last = n->download_wait.tail;
+	bool end = !last;
 
-	for (t = n->read_wait.head; t && n->active < NET_MAX_ACTIVE; t = next) {
-		next = t->qnext;
-		if (t->step != STEP_DOWNLOAD)
-			continue;
-		net_queue_remove(&n->read_wait, t);
+	while (!end && n->active < NET_MAX_ACTIVE &&
+	       (t = net_queue_pop(&n->download_wait)) != NULL) {
+		end = t == last;
 		start_step(n, t);
 	}
 }
@@ -250,6 +251,8 @@ static int wait_ms(struct net *n)
 		if (token < wait)
 			wait = token;
 	}
+	if (n->download_wait.head && n->active < NET_MAX_ACTIVE)
+		wait = 0; /* a download due again at once (dispatch_downloads) */
 	if (n->stopping && n->stop_deadline - now < wait)
 		wait = n->stop_deadline > now ? n->stop_deadline - now : 0;
 	/* not knowing when curl wants to run, run it again soon */
@@ -379,6 +382,9 @@ static void finish_transfers(struct net *n)
 	CURLMsg *m;
 	int left;
 
+	/* the records of this turn's answers are written together; every
+	 * request that follows from them is sent after (dispatch) */
+	core_batch_begin(n->core);
 	while ((m = curl_multi_info_read(n->multi, &left)) != NULL) {
 		struct xfer *x = NULL;
 
@@ -387,6 +393,7 @@ static void finish_transfers(struct net *n)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
 		finish(n, x, m->data.result);
 	}
+	core_batch_end(n->core);
 }
 
 /* Abort a running transfer without an outcome. */
@@ -421,6 +428,8 @@ static void begin_stop(struct net *n)
 	while (net_queue_pop(&n->slot_wait))
 		;
 	while (net_queue_pop(&n->read_wait))
+		;
+	while (net_queue_pop(&n->download_wait))
 		;
 	while (net_queue_pop(&n->create_wait))
 		;

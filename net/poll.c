@@ -9,16 +9,22 @@
 #include "internal.h"
 #include "util/log.h"
 
+/* The longest reason again() shows; a longer one is cut. */
+#define WHAT_MAX 300
+/* "poll: WHAT; retrying in N s": N is at most 20 digits */
+#define AGAIN_NOTE_MAX (WHAT_MAX + sizeof("poll: ; retrying in  s") + 20)
+
 /* Poll again after a backoff, and show why in the status. */
 static void again(struct net *n, struct ntask *t, const char *what,
 		  double retry_after)
 {
 	int64_t delay =
 		net_backoff(n, REQ_POLL, t->poll_failures++, retry_after);
-	char note[384]; /* what (up to 300) and the rest */
+	char note[AGAIN_NOTE_MAX];
 
-	snprintf(note, sizeof(note), "poll: %s; retrying in %lld s", what,
-		 (long long)((delay + 999) / 1000));
+	/* sized for the longest reason, cut to WHAT_MAX: never truncated */
+	snprintf(note, sizeof(note), "poll: %.*s; retrying in %lld s", WHAT_MAX,
+		 what, (long long)((delay + 999) / 1000));
 	core_task_note(n->core, t->seq, note);
 	net_schedule(n, t, STEP_POLL, delay);
 }
@@ -55,7 +61,7 @@ void net_poll_start(struct net *n, struct ntask *t, const struct core_task *ct)
 static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 {
 	struct api_task at;
-	char err[256], what[300];
+	char err[256], what[WHAT_MAX];
 	int rc;
 
 	rc = net_api_parse_task(buf_str(&x->answer), x->answer.len, t->task_id,

@@ -75,6 +75,8 @@ struct ntask *net_queue_pop(struct net_queue *q)
 
 static struct net_queue *due_queue(struct net *n, const struct ntask *t)
 {
+	if (t->step == STEP_DOWNLOAD)
+		return &n->download_wait;
 	return t->step == STEP_CREATE ? &n->create_wait : &n->read_wait;
 }
 
