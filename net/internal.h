@@ -14,6 +14,7 @@
 #include "api.h"
 #include "core/jobs.h"
 #include "bucket.h"
+#include "hints.h"
 #include "net.h"
 #include "pace.h"
 #include "retry.h"
@@ -68,6 +69,12 @@ struct ntask {
 	bool paced;	    /* created_ms is set */
 	bool resumed;	    /* ...only as a bound: resumed at start */
 	bool learned;	    /* its duration went into the pace */
+
+	/* hints.c: the chain of tasks by task_id, while indexed; a callback
+	 * led to a poll at hint_ms when hinted */
+	struct ntask *inext;
+	bool indexed, hinted;
+	int64_t hint_ms;
 };
 
 struct net_queue {
@@ -117,6 +124,8 @@ struct net {
 	struct pace pace; /* tasks' durations, for the polls */
 	unsigned resumed; /* tasks resumed at start, for their spread */
 	struct net_credits credits;
+	char *callback_url;	/* with its path and token; NULL: none */
+	struct net_hints hints; /* callbacks received (hints.h) */
 	bool unreached_waiting; /* a creation waits for the API */
 	bool stopping;
 	int64_t stop_deadline;

@@ -262,6 +262,11 @@ void net_schedule_poll(struct net *n, struct ntask *t)
 	delay = net_pace_delay(&n->pace, t->pace_class,
 			       (double)(now - t->created_ms) / 1000.0,
 			       (double)n->poll_ms / 1000.0, draw(n));
+	if (n->callback_url) /* a poll is the fallback for a callback lost */
+		delay = net_pace_fallback_delay(
+			&n->pace, t->pace_class,
+			(double)(now - t->created_ms) / 1000.0,
+			(double)n->poll_ms / 1000.0, draw(n));
 	net_schedule(n, t, STEP_POLL, (int64_t)ceil(delay * 1000.0));
 }
 
@@ -329,6 +334,7 @@ void net_drop(struct net *n, struct ntask *t)
 	}
 	release_slot(n, t);
 	net_grant_slots(n);
+	net_hints_forget(n, t);
 	for (p = chain(n, t->seq); *p; p = &(*p)->hnext) {
 		if (*p == t) {
 			*p = t->hnext;
