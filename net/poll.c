@@ -15,7 +15,7 @@ static void again(struct net *n, struct ntask *t, const char *what,
 {
 	int64_t delay =
 		net_backoff(n, REQ_POLL, t->poll_failures++, retry_after);
-	char note[256];
+	char note[384]; /* what: up to 300 */
 
 	snprintf(note, sizeof(note), "poll: %s; retrying in %lld s", what,
 		 (long long)((delay + 999) / 1000));
