@@ -84,7 +84,13 @@ static void hinted(struct net *n, const char *id, int64_t now)
 	int64_t gap =
 		n->poll_ms > NET_HINT_GAP_MS ? n->poll_ms : NET_HINT_GAP_MS;
 
-	if (!t || t->step != STEP_POLL || t->x || !timer_armed(&t->timer) ||
+	if (t && t->step == STEP_POLL && t->x) {
+		/* the poll on the wire may have been answered before the
+		 * task ended: the next one comes soon (net_hints_delay) */
+		t->hint_missed = true;
+		return;
+	}
+	if (!t || t->step != STEP_POLL || !timer_armed(&t->timer) ||
 	    (t->hinted && now - t->hint_ms < gap))
 		return;
 	t->hinted = true;
@@ -93,6 +99,18 @@ static void hinted(struct net *n, const char *id, int64_t now)
 	net_queue_due(n, t);
 	log_debug("%s #%" PRIu64 ": a callback came: polling now", t->name,
 		  t->seq);
+}
+
+double net_hints_delay(struct net *n, struct ntask *t, double delay)
+{
+	double gap = (double)(n->poll_ms > NET_HINT_GAP_MS ? n->poll_ms :
+							     NET_HINT_GAP_MS) /
+		     1000.0;
+
+	if (!t->hint_missed)
+		return delay;
+	t->hint_missed = false;
+	return delay < gap ? delay : gap;
 }
 
 void net_hints_drain(struct net *n)

@@ -45,6 +45,9 @@ void net_hints_free(struct net *n);
 void net_hints_index(struct net *n, struct ntask *t, const char *id);
 /* t goes: no callback finds it any more. */
 void net_hints_forget(struct net *n, struct ntask *t);
+/* The fallback delay (seconds) of t's next poll, or sooner when a
+ * callback came while its last poll was on the wire. */
+double net_hints_delay(struct net *n, struct ntask *t, double delay);
 /* Poll now the tasks the queued callbacks named (network thread). */
 void net_hints_drain(struct net *n);
 

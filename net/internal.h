@@ -71,9 +71,10 @@ struct ntask {
 	bool learned;	    /* its duration went into the pace */
 
 	/* hints.c: the chain of tasks by task_id, while indexed; a callback
-	 * led to a poll at hint_ms when hinted */
+	 * led to a poll at hint_ms when hinted; one came while a poll was on
+	 * the wire when hint_missed */
 	struct ntask *inext;
-	bool indexed, hinted;
+	bool indexed, hinted, hint_missed;
 	int64_t hint_ms;
 };
 

@@ -263,10 +263,12 @@ void net_schedule_poll(struct net *n, struct ntask *t)
 			       (double)(now - t->created_ms) / 1000.0,
 			       (double)n->poll_ms / 1000.0, draw(n));
 	if (n->callback_url) /* a poll is the fallback for a callback lost */
-		delay = net_pace_fallback_delay(
-			&n->pace, t->pace_class,
-			(double)(now - t->created_ms) / 1000.0,
-			(double)n->poll_ms / 1000.0, draw(n));
+		delay = net_hints_delay(
+			n, t,
+			net_pace_fallback_delay(
+				&n->pace, t->pace_class,
+				(double)(now - t->created_ms) / 1000.0,
+				(double)n->poll_ms / 1000.0, draw(n)));
 	net_schedule(n, t, STEP_POLL, (int64_t)ceil(delay * 1000.0));
 }
 
