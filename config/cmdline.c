@@ -48,6 +48,8 @@ static const struct fuse_opt cmdline_opts[] = {
 	SETTING("poll_interval", SET_POLL_INTERVAL),
 	SETTING("max_inflight", SET_MAX_INFLIGHT),
 	SETTING("max_rate", SET_MAX_RATE),
+	SETTING("callback_listen", SET_CALLBACK_LISTEN),
+	SETTING("callback_url", SET_CALLBACK_URL),
 	SETTING("daily_budget", SET_DAILY_BUDGET),
 	SETTING("max_task_bytes", SET_MAX_TASK_BYTES),
 	SETTING("aspect_ratio", SET_ASPECT_RATIO),
@@ -239,6 +241,10 @@ void config_cmdline_help(void)
 	       "(1000)\n"
 	       "                           (the daemon learns the API's own "
 	       "limits below these)\n"
+	       "    -o callback_listen=ADDRESS:PORT  the callback receiver "
+	       "(none)\n"
+	       "    -o callback_url=URL    where the API reaches it (none; "
+	       "both or neither)\n"
 	       "    -o daily_budget=CREDITS  credits a UTC day may cost "
 	       "(none)\n"
 	       "    -o max_task_bytes=SIZE all images of one task at most, "

@@ -206,6 +206,28 @@ static int copy_string(struct load *ld, char **dst, const char *value)
 	return -1;
 }
 
+/* The receiver and the URL the API reaches it at: both or neither, as
+ * one without the other would listen for nothing or ask for callbacks
+ * nobody receives. */
+static int resolve_callbacks(struct load *ld, struct config *cfg)
+{
+	const char *addr = pick(ld, SET_CALLBACK_LISTEN);
+	const char *url = pick(ld, SET_CALLBACK_URL);
+
+	if (!addr != !url) {
+		snprintf(ld->err, ld->errlen,
+			 "gptimgfs: %s is given without %s: callbacks need "
+			 "both (or neither)",
+			 addr ? "callback_listen" : "callback_url",
+			 addr ? "callback_url" : "callback_listen");
+		return -1;
+	}
+	if (copy_string(ld, &cfg->callback_listen, addr) < 0 ||
+	    copy_string(ld, &cfg->callback_url, url) < 0)
+		return -1;
+	return 0;
+}
+
 /* The values were checked when they were read: parsing cannot fail. */
 static int resolve(struct load *ld, struct config *cfg)
 {
@@ -242,7 +264,8 @@ static int resolve(struct load *ld, struct config *cfg)
 	cfg->debug = ld->cl.debug;
 	cfg->allow_other = ld->cl.allow_other;
 	v = pick(ld, SET_API_URL);
-	if (copy_string(ld, &cfg->api_url, v ? v : DEFAULT_API_URL) < 0 ||
+	if (resolve_callbacks(ld, cfg) < 0 ||
+	    copy_string(ld, &cfg->api_url, v ? v : DEFAULT_API_URL) < 0 ||
 	    copy_string(ld, &cfg->key_file, pick(ld, SET_KEY_FILE)) < 0)
 		return -1;
 	cfg->mountpoint = absolute(ld, "mountpoint", ld->cl.mountpoint);
@@ -349,6 +372,8 @@ void config_free(struct config *cfg)
 	free(cfg->data_dir);
 	free(cfg->api_url);
 	free(cfg->key_file);
+	free(cfg->callback_listen);
+	free(cfg->callback_url);
 	config_secret_free(cfg->api_key);
 	fuse_opt_free_args(&cfg->fuse_args);
 	memset(cfg, 0, sizeof(*cfg));

@@ -28,6 +28,8 @@ struct config {
 	double poll_interval;	 /* seconds between polls of one task */
 	unsigned max_inflight;	 /* tasks at the API at once, at most */
 	double max_rate;	 /* API requests a second, at most */
+	char *callback_listen;	 /* ADDRESS:PORT, NULL: no receiver */
+	char *callback_url;	 /* where the API reaches it, or NULL */
 	double daily_budget;	 /* credits a UTC day, < 0: none */
 	uint64_t max_task_bytes; /* all images of one task */
 	bool simulate;

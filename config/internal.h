@@ -19,6 +19,8 @@ enum setting {
 	SET_POLL_INTERVAL,
 	SET_MAX_INFLIGHT,
 	SET_MAX_RATE,
+	SET_CALLBACK_LISTEN,
+	SET_CALLBACK_URL,
 	SET_DAILY_BUDGET,
 	SET_MAX_TASK_BYTES,
 	SET_SIMULATE,
@@ -85,6 +87,12 @@ int config_parse_size(const char *v, uint64_t *out, char *why, size_t whylen);
 /* api_url: http:// or https:// with a host, plain http:// only to loopback.
  * A malloc'd copy without one trailing '/', or NULL with why set. */
 char *config_normalize_api_url(const char *v, char *why, size_t whylen);
+
+/* callback_listen: HOST:PORT or [V6]:PORT, a port from 1 to 65535; and
+ * callback_url: http(s):// with a host, no query, fragment or user@. A
+ * malloc'd copy (the URL without a trailing '/'), or NULL with why set. */
+char *config_accept_listen(const char *v, char *why, size_t whylen);
+char *config_accept_callback_url(const char *v, char *why, size_t whylen);
 
 /* Printable ASCII without spaces: what an HTTP header value can carry. */
 bool config_key_is_sendable(const char *key);

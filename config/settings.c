@@ -256,6 +256,20 @@ static char *accept_rate(const char *v, const char *home, char *why,
 						       copy(v, why, whylen);
 }
 
+static char *accept_listen(const char *v, const char *home, char *why,
+			   size_t whylen)
+{
+	(void)home;
+	return config_accept_listen(v, why, whylen);
+}
+
+static char *accept_callback_url(const char *v, const char *home, char *why,
+				 size_t whylen)
+{
+	(void)home;
+	return config_accept_callback_url(v, why, whylen);
+}
+
 static char *accept_size(const char *v, const char *home, char *why,
 			 size_t whylen)
 {
@@ -337,6 +351,10 @@ const struct setting_def config_settings[SET_COUNT] = {
 	[SET_MAX_INFLIGHT] = { "max_inflight", "GPTIMGFS_MAX_INFLIGHT",
 			       accept_count },
 	[SET_MAX_RATE] = { "max_rate", "GPTIMGFS_MAX_RATE", accept_rate },
+	[SET_CALLBACK_LISTEN] = { "callback_listen", "GPTIMGFS_CALLBACK_LISTEN",
+				  accept_listen },
+	[SET_CALLBACK_URL] = { "callback_url", "GPTIMGFS_CALLBACK_URL",
+			       accept_callback_url },
 	[SET_DAILY_BUDGET] = { "daily_budget", "GPTIMGFS_DAILY_BUDGET",
 			       accept_credits },
 	[SET_MAX_TASK_BYTES] = { "max_task_bytes", "GPTIMGFS_MAX_TASK_BYTES",

@@ -138,3 +138,67 @@ char *config_normalize_api_url(const char *v, char *why, size_t whylen)
 		url[len - 1] = '\0';
 	return url;
 }
+
+char *config_accept_listen(const char *v, char *why, size_t whylen)
+{
+	size_t len = strlen(v);
+	char host[HOST_MAX + 1];
+	const char *close = v[0] == '[' ? strchr(v, ']') : NULL;
+	bool bracketed;
+	char *copy;
+
+	if (v[0] == '[' ? !close || close[1] != ':' : !strchr(v, ':'))
+		return url_error(v, "is not ADDRESS:PORT", why, whylen);
+	if (!split_authority(v, len, host, &bracketed))
+		return url_error(v,
+				 "has a malformed address or port (ADDRESS:"
+				 "PORT, [IPV6]:PORT, port 1 to 65535)",
+				 why, whylen);
+	copy = strdup(v);
+	if (!copy)
+		snprintf(why, whylen, "out of memory");
+	return copy;
+}
+
+/* Where the API reaches the receiver: plain http:// is allowed anywhere
+ * (the receiver trusts nothing in a callback, see gptimgfs(1),
+ * CALLBACKS), but the URL must be one the daemon can append its path to. */
+char *config_accept_callback_url(const char *v, char *why, size_t whylen)
+{
+	size_t len = strlen(v), alen, i;
+	char host[HOST_MAX + 1];
+	const char *authority;
+	bool https, bracketed;
+	char *url;
+
+	if (len > URL_MAX)
+		return url_error(v, "is longer than 2048 characters", why,
+				 whylen);
+	for (i = 0; i < len; i++)
+		if (!isgraph((unsigned char)v[i]))
+			return url_error(v,
+					 "contains spaces or control "
+					 "characters",
+					 why, whylen);
+	https = strncasecmp(v, "https://", 8) == 0;
+	if (!https && strncasecmp(v, "http://", 7) != 0)
+		return url_error(v, "is not an http:// or https:// URL", why,
+				 whylen);
+	if (strpbrk(v, "?#\"\\"))
+		return url_error(v, "has a query, a fragment or a quote", why,
+				 whylen);
+	authority = v + (https ? 8 : 7);
+	alen = strcspn(authority, "/");
+	if (alen == 0 || memchr(authority, '@', alen) ||
+	    !split_authority(authority, alen, host, &bracketed))
+		return url_error(v, "has no host, or a malformed one", why,
+				 whylen);
+	url = strdup(v);
+	if (!url) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	while (len > 0 && url[len - 1] == '/')
+		url[--len] = '\0';
+	return url;
+}

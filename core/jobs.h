@@ -79,6 +79,11 @@ void core_note_pid(struct core *c);
  * thread runs. */
 void core_start(struct core *c);
 void core_close(struct core *c);
+/* This data directory's secret for the callback receiver's path: out
+ * receives CORE_CALLBACK_TOKEN_LEN hex digits and a NUL, derived from the
+ * store's key, the same at every start. 0, or -ENOMEM. */
+#define CORE_CALLBACK_TOKEN_LEN 32
+int core_callback_token(struct core *c, char *out);
 
 /* ---- jobs/: the user's files, real files under data_dir ---- */
 

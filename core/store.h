@@ -107,6 +107,11 @@ int core_store_seal(const unsigned char *key, const char *name, struct buf *b);
  * (an older version's file), -EBADMSG when the seal does not match. */
 int core_store_check_seal(const unsigned char *key, const char *name,
 			  const char *data, size_t len);
+/* The callback path's secret: the first CORE_CALLBACK_TOKEN_LEN hex
+ * digits of the HMAC-SHA256 under key of CORE_CALLBACK_LABEL and its NUL
+ * (gptimgfs(1), CALLBACKS). 0, or -ENOMEM. */
+#define CORE_CALLBACK_LABEL "gptimgfs callback v1"
+int core_store_callback_token(const unsigned char *key, char *out);
 /* core_store_write_atomic of b (a JSON object), sealed; b is changed. */
 int core_store_write_sealed(const struct store *s, int dir_fd, const char *name,
 			    struct buf *b, bool durable);

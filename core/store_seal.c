@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "internal.h"
 #include "store.h"
 
 #define SEAL_HEAD ",\"mac\":\""
@@ -114,4 +115,23 @@ int core_store_read_sealed(const struct store *s, int dir_fd, const char *name,
 	return rc < 0 ?
 		       rc :
 		       core_store_check_seal(s->key, name, out->data, out->len);
+}
+
+int core_store_callback_token(const unsigned char *key, char *out)
+{
+	char hex[SEAL_HEX + 1];
+	int rc = seal_of(key, CORE_CALLBACK_LABEL, "", 0, hex);
+
+	if (rc == 0) {
+		memcpy(out, hex, CORE_CALLBACK_TOKEN_LEN);
+		out[CORE_CALLBACK_TOKEN_LEN] = '\0';
+	}
+	explicit_bzero(hex, sizeof(hex));
+	return rc;
+}
+
+/* The store's key never leaves the core: only what is derived from it. */
+int core_callback_token(struct core *c, char *out)
+{
+	return core_store_callback_token(c->store.key, out);
 }

@@ -23,6 +23,13 @@ extern char **environ;
 /* The in-process simulator's key: it never leaves this process. */
 #define SIMULATE_KEY "sk-simulated-local-key"
 
+/* The callback receiver's socket, bound before the fork, and the secret of
+ * its path (gptimgfs(1), CALLBACKS). */
+struct callbacks {
+	int fd; /* -1: no callbacks */
+	char token[CORE_CALLBACK_TOKEN_LEN + 1];
+};
+
 /* Core hooks: the mount and the network each take what concerns them. */
 struct wiring {
 	struct fs *fs;
@@ -83,6 +90,9 @@ static void api_target(const struct config *cfg, const char *sim_url,
 	ncfg->max_inflight = cfg->max_inflight;
 	ncfg->max_rate = cfg->max_rate;
 	ncfg->max_task_bytes = cfg->max_task_bytes;
+	ncfg->callback_fd = -1;
+	ncfg->callback_url = NULL;
+	ncfg->callback_token = NULL;
 }
 
 /* Ask the API whether it takes the key, before anything is mounted, so
@@ -163,7 +173,7 @@ static void wire_hooks(struct core *core, struct wiring *wiring)
 /* Everything that runs threads, so after fuse_daemonize (which forks):
  * the simulator, the network thread, the notifier, the FUSE loop. */
 static int serve(const struct config *cfg, struct core *core, struct fs *fs,
-		 const struct fuse_cmdline_opts *fopts)
+		 const struct fuse_cmdline_opts *fopts, struct callbacks *cb)
 {
 	static const struct core_hooks no_hooks;
 	struct wiring wiring = { .fs = fs };
@@ -179,6 +189,16 @@ static int serve(const struct config *cfg, struct core *core, struct fs *fs,
 		log_info("simulated API at %s", sim_url);
 	}
 	api_target(cfg, sim_url, &ncfg);
+	if (cb->fd >= 0) {
+		ncfg.callback_fd = cb->fd;
+		ncfg.callback_url = cfg->callback_url;
+		ncfg.callback_token = cb->token;
+		/* the token is a secret: the log shows where it goes */
+		log_info(
+			"callbacks: receiving on %s, asked for at %s" NET_CB_LOG,
+			cfg->callback_listen, cfg->callback_url);
+	}
+	cb->fd = -1; /* net_start's now, whatever it does */
 	wiring.net = net_start(core, &ncfg, err, sizeof(err));
 	if (!wiring.net) {
 		log_err("%s", err);
@@ -205,6 +225,30 @@ out:
 	return ret;
 }
 
+/* Bind the receiver's socket before anything is mounted or forked, so
+ * that an address in use or not ours fails the start with a message. */
+static int listen_callbacks(const struct config *cfg, struct core *core,
+			    struct callbacks *cb)
+{
+	char err[256];
+
+	if (!cfg->callback_listen)
+		return 0;
+	if (core_callback_token(core, cb->token) < 0) {
+		fprintf(stderr, "gptimgfs: callback_listen=%s: out of memory\n",
+			cfg->callback_listen);
+		return -1;
+	}
+	cb->fd = net_callback_listen(cfg->callback_listen, err, sizeof(err));
+	if (cb->fd < 0) {
+		fprintf(stderr,
+			"gptimgfs: callback_listen=%s: cannot listen: %s\n",
+			cfg->callback_listen, err);
+		return -1;
+	}
+	return 0;
+}
+
 static struct core *open_core(const struct config *cfg)
 {
 	struct core_defaults defaults = {
@@ -229,6 +273,7 @@ int main(int argc, char **argv)
 	struct fuse_cmdline_opts fopts = { 0 };
 	struct fuse_session *se = NULL;
 	struct core *core = NULL;
+	struct callbacks cb = { .fd = -1 };
 	struct fs fs;
 	char err[512];
 	double balance;
@@ -256,6 +301,8 @@ int main(int argc, char **argv)
 		goto out_config;
 	if (!isnan(balance)) /* `cat credits` need not ask again at once */
 		core_credits_update(core, balance, NULL, NULL);
+	if (listen_callbacks(&cfg, core, &cb) < 0)
+		goto out_core;
 	if (fs_init(&fs, core) < 0)
 		goto out_core;
 	fs.allow_other = cfg.allow_other;
@@ -271,7 +318,7 @@ int main(int argc, char **argv)
 		goto out_unmount;
 	log_to_syslog(!fopts.foreground);
 	core_note_pid(core);
-	ret = serve(&cfg, core, &fs, &fopts);
+	ret = serve(&cfg, core, &fs, &fopts, &cb);
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
@@ -281,6 +328,9 @@ out_session:
 out_fs:
 	fs_destroy(&fs);
 out_core:
+	if (cb.fd >= 0)
+		close(cb.fd);
+	explicit_bzero(cb.token, sizeof(cb.token));
 	core_close(core);
 out_config:
 	free(fopts.mountpoint);

@@ -191,6 +191,20 @@ out:
 	return rc;
 }
 
+int net_api_add_callback(struct buf *body, const char *url)
+{
+	if (body->len < 2 || body->data[body->len - 1] != '}')
+		goto fail;
+	body->len--; /* the object's closing brace, put back below */
+	if (buf_addstr(body, ",\"callback_url\":") < 0 ||
+	    json_add_cstr(body, url) < 0 || buf_addstr(body, "}") < 0)
+		goto fail;
+	return 0;
+fail:
+	buf_reset(body);
+	return -1;
+}
+
 /* ---- reading answers ---- */
 
 /* Parse body as a JSON object. what names the answer in err. */

@@ -45,10 +45,15 @@ int net_api_task_url(struct buf *out, const char *api_url, const char *task_id);
 /* The body of POST /v1/images/generations: {"model":"gpt-image-2","input":
  * {"prompt":...,"aspect_ratio":...,"resolution":...,"nsfw_checker":...
  * [,"image_urls":[...]]}}. "prompt" is left out when prompt_len is 0 (an
- * image edit without text). No callback_url: tasks are polled. out is reset
- * first; 0, or -1 when out's maximum is reached. */
+ * image edit without text); callback_url is net_api_add_callback's. out is
+ * reset first; 0, or -1 when out's maximum is reached. */
 int net_api_build_create(struct buf *out, const char *prompt, size_t prompt_len,
 			 const struct job_opts *o);
+
+/* With callbacks on: body, as net_api_build_create made it, gets a last
+ * member "callback_url" (gptimgfs(1), CALLBACKS). 0, or -1 when body's
+ * maximum is reached (body is then reset). */
+int net_api_add_callback(struct buf *body, const char *url);
 
 /* A 2xx answer to a task creation: {"code":200,"msg":"success","data":
  * {"taskId":"..."}}. task_id receives a valid id (idsz > API_TASK_ID_MAX).

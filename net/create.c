@@ -71,6 +71,8 @@ void net_create_start(struct net *n, struct ntask *t,
 	buf_init(&url, API_URL_MAX);
 	if (net_api_build_create(&body, ct->prompt, ct->prompt_len,
 				 &ct->opts) == 0 &&
+	    (!n->callback_url ||
+	     net_api_add_callback(&body, n->callback_url) == 0) &&
 	    net_api_url_join(&url, n->api_url, API_PATH_CREATE) == 0)
 		x = net_xfer_api(&n->pool, buf_str(&url), n->headers,
 				 buf_str(&body), body.len, NET_API_TIMEOUT);
@@ -240,6 +242,7 @@ static void created(struct net *n, struct ntask *t, const struct xfer *x)
 		return;
 	}
 	t->poll_failures = 0;
+	net_hints_index(n, t, id);
 	net_schedule_poll(n, t);
 }
 

@@ -14,6 +14,7 @@
 #include "api.h"
 #include "core/jobs.h"
 #include "bucket.h"
+#include "hints.h"
 #include "net.h"
 #include "pace.h"
 #include "retry.h"
@@ -71,6 +72,13 @@ struct ntask {
 	bool learned;	    /* its duration went into the pace */
 	bool parked;	    /* waits for its class's scout (scout.h) */
 	struct ntask *park_next, **park_prev; /* its class's parked list */
+
+	/* hints.c: the chain of tasks by task_id, while indexed; a callback
+	 * led to a poll at hint_ms when hinted; one came while a poll was on
+	 * the wire when hint_missed */
+	struct ntask *inext;
+	bool indexed, hinted, hint_missed;
+	int64_t hint_ms;
 };
 
 /* A class's scout and parked tasks (scout.h). */
@@ -135,6 +143,8 @@ struct net {
 	int64_t probe_at;  /* the last net_probe_poll */
 	size_t probe_from; /* ...and the bucket its search goes on from */
 	struct net_credits credits;
+	char *callback_url;	/* with its path and token; NULL: none */
+	struct net_hints hints; /* callbacks received (hints.h) */
 	bool unreached_waiting; /* a creation waits for the API */
 	bool stopping;
 	int64_t stop_deadline;

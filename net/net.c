@@ -87,6 +87,7 @@ static void drain_inbox(struct net *n)
 
 	if (stop && !n->stopping)
 		begin_stop(n);
+	net_hints_drain(n);
 	for (i = 0; i < count && !n->stopping; i++)
 		task_ready(n, seqs[i]);
 	free(seqs);
@@ -513,6 +514,7 @@ static void *net_thread(void *arg)
 
 static void net_free(struct net *n)
 {
+	net_hints_free(n);
 	net_free_headers(n->headers);
 	if (n->multi)
 		multi_ok("curl_multi_cleanup", curl_multi_cleanup(n->multi),
@@ -526,6 +528,15 @@ static void net_free(struct net *n)
 	curl_global_cleanup();
 }
 
+/* The receiver's socket is closed when the start fails before the
+ * receiver owns it. */
+static struct net *refused(const struct net_config *cfg)
+{
+	if (cfg->callback_url)
+		close(cfg->callback_fd);
+	return NULL;
+}
+
 struct net *net_start(struct core *c, const struct net_config *cfg, char *err,
 		      size_t errlen)
 {
@@ -534,13 +545,13 @@ struct net *net_start(struct core *c, const struct net_config *cfg, char *err,
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "cannot initialise libcurl");
-		return NULL;
+		return refused(cfg);
 	}
 	n = calloc(1, sizeof(*n));
 	if (!n) {
 		curl_global_cleanup();
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		return refused(cfg);
 	}
 	pthread_mutex_init(&n->lock, NULL);
 	net_timer_heap_init(&n->timers);
@@ -563,12 +574,16 @@ struct net *net_start(struct core *c, const struct net_config *cfg, char *err,
 	n->headers = net_api_headers(cfg->api_key, err, errlen);
 	if (!n->headers) {
 		net_free(n);
-		return NULL;
+		return refused(cfg);
 	}
 	n->api_url = strdup(cfg->api_url);
 	n->multi = curl_multi_init();
 	if (!n->api_url || !n->multi) {
 		snprintf(err, errlen, "out of memory");
+		net_free(n);
+		return refused(cfg);
+	}
+	if (net_hints_start(n, cfg, err, errlen) < 0) {
 		net_free(n);
 		return NULL;
 	}

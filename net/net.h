@@ -19,6 +19,13 @@ struct net_config {
 	unsigned max_inflight; /* tasks at the API at once, at most */
 	double max_rate;       /* requests a second, at most (adapt.h) */
 	uint64_t max_task_bytes; /* all images of one task; 0: the default */
+	/* callbacks (gptimgfs(1), CALLBACKS), when callback_url is not
+	 * NULL: the URL the API reaches the receiver at, the socket it
+	 * listens on (net_callback_listen) and the secret of its path
+	 * (core_callback_token) */
+	int callback_fd;
+	const char *callback_url;
+	const char *callback_token;
 };
 
 #define NET_MAX_TASK_BYTES ((uint64_t)256 * 1024 * 1024)
@@ -44,6 +51,17 @@ enum net_key_verdict {
 enum net_key_verdict net_check_key(const struct net_config *cfg,
 				   double *balance, char *what, size_t whatlen);
 
+/* The callback receiver's socket, bound to address ("HOST:PORT" or
+ * "[V6]:PORT") and listening, before the daemon forks: a failure stops
+ * the start instead of leaving a mount without its receiver. The fd, or
+ * -1 with err set to the reason (strerror's words). */
+int net_callback_listen(const char *address, char *err, size_t errlen);
+/* What the log shows after callback_url in place of the path and its
+ * secret. */
+#define NET_CB_LOG "/cb/…"
+
+/* With callbacks, cfg->callback_fd belongs to the network from here on,
+ * even on failure. */
 struct net *net_start(struct core *c, const struct net_config *cfg, char *err,
 		      size_t errlen);
 /* Hook targets (core_hooks.task_ready / credits_wanted). */

@@ -95,3 +95,23 @@ double net_pace_resume_delay(unsigned i, double draw)
 {
 	return draw * fmin(PACE_RESUME_WINDOW, PACE_RESUME_GAP * i);
 }
+
+double net_pace_fallback_delay(const struct pace *p, unsigned cls, double age,
+			       double floor, double draw)
+{
+	const struct pace_est *e = &p->cls[cls < PACE_CLASSES ? cls : 0];
+	double first = e->mean + e->dev / 2 + fmax(PACE_CB_MIN, e->mean);
+	double delay;
+
+	if (!(age >= 0))
+		age = 0;
+	if (e->n == 0) /* no mean to wait for: a slow, steady fallback */
+		delay = PACE_CB_UNKNOWN;
+	else if (age < first)
+		delay = first - age;
+	else
+		delay = fmin(PACE_CB_CAP,
+			     fmax(PACE_CB_MIN, PACE_GROWTH * (age - e->mean)));
+	delay = fmax(delay, floor);
+	return delay + draw * PACE_JITTER * delay;
+}

@@ -73,4 +73,16 @@ double net_pace_parked_delay(double age, unsigned parked, double floor,
  * over a window that grows with their number. */
 double net_pace_resume_delay(unsigned i, double draw);
 
+/* With callbacks (gptimgfs(1), CALLBACKS) a task's end is told, and the
+ * polls are only a fallback for a callback lost: the first comes well
+ * after the expected end (mean + spread/2 + the larger of the mean and
+ * PACE_CB_MIN), then every half of the lateness, PACE_CB_MIN to PACE_CB_CAP
+ * apart; a task of a class not yet learned, every PACE_CB_UNKNOWN. Same
+ * arguments as net_pace_delay. */
+#define PACE_CB_MIN 30.0
+#define PACE_CB_CAP 60.0
+#define PACE_CB_UNKNOWN 30.0
+double net_pace_fallback_delay(const struct pace *p, unsigned cls, double age,
+			       double floor, double draw);
+
 #endif

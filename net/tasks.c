@@ -268,6 +268,12 @@ void net_schedule_poll(struct net *n, struct ntask *t)
 		delay = net_pace_parked_delay(
 			age, n->scouting[t->pace_class].n_parked,
 			(double)n->poll_ms / 1000.0, draw(n));
+	} else if (n->callback_url) { /* the fallback for a callback lost */
+		delay = net_hints_delay(
+			n, t,
+			net_pace_fallback_delay(&n->pace, t->pace_class, age,
+						(double)n->poll_ms / 1000.0,
+						draw(n)));
 	} else {
 		delay = net_pace_delay(&n->pace, t->pace_class, age,
 				       (double)n->poll_ms / 1000.0, draw(n));
@@ -343,6 +349,7 @@ void net_drop(struct net *n, struct ntask *t)
 	}
 	release_slot(n, t);
 	net_grant_slots(n);
+	net_hints_forget(n, t);
 	for (p = chain(n, t->seq); *p; p = &(*p)->hnext) {
 		if (*p == t) {
 			*p = t->hnext;

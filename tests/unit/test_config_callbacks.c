@@ -1,0 +1,83 @@
+/* config: callback_listen and callback_url (gptimgfs(1), CALLBACKS) from
+ * each source, checked, and only together. */
+#include "config_fixture.h"
+
+static void test_none(void)
+{
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK(cfg.callback_listen == NULL && cfg.callback_url == NULL);
+}
+
+static void test_sources(void)
+{
+	write_file(cfgpath,
+		   "callback_listen = 127.0.0.1:8001\n"
+		   "callback_url = https://file.example/hooks/\n",
+		   0644);
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK_STR(cfg.callback_listen, "127.0.0.1:8001");
+	CHECK_STR(cfg.callback_url, "https://file.example/hooks");
+	/* environment beats the file, the command line beats both */
+	CHECK(load(ARGV("/m"),
+		   ENV(home_env, key_env, "GPTIMGFS_CALLBACK_LISTEN=[::1]:8002",
+		       "GPTIMGFS_CALLBACK_URL=http://env.example:81")) ==
+	      CONFIG_OK);
+	CHECK_STR(cfg.callback_listen, "[::1]:8002");
+	CHECK_STR(cfg.callback_url, "http://env.example:81");
+	CHECK(load(ARGV("-o",
+			"callback_listen=0.0.0.0:8003,callback_url=http://"
+			"203.0.113.5:8003",
+			"/m"),
+		   ENV(home_env, key_env,
+		       "GPTIMGFS_CALLBACK_LISTEN=[::1]:8002")) == CONFIG_OK);
+	CHECK_STR(cfg.callback_listen, "0.0.0.0:8003");
+	CHECK_STR(cfg.callback_url, "http://203.0.113.5:8003");
+	unlink(cfgpath);
+}
+
+static void test_together(void)
+{
+	refused(ARGV("-o", "callback_listen=127.0.0.1:8001", "/m"),
+		ENV(home_env, key_env),
+		"callback_listen is given without callback_url");
+	refused(ARGV("/m"),
+		ENV(home_env, key_env,
+		    "GPTIMGFS_CALLBACK_URL=https://example.com"),
+		"callback_url is given without callback_listen");
+}
+
+static void test_refused(void)
+{
+	static const char *const bad[][2] = {
+		{ "callback_listen=8001", "callback_listen" },
+		{ "callback_listen=127.0.0.1", "callback_listen" },
+		{ "callback_listen=127.0.0.1:0", "callback_listen" },
+		{ "callback_listen=127.0.0.1:65536", "callback_listen" },
+		{ "callback_listen=[::1]", "callback_listen" },
+		{ "callback_listen=::1:80", "callback_listen" },
+		{ "callback_listen=a b:80", "callback_listen" },
+		{ "callback_url=ftp://example.com", "callback_url" },
+		{ "callback_url=https://", "callback_url" },
+		{ "callback_url=https://u@example.com", "callback_url" },
+		{ "callback_url=https://example.com/?a=1", "callback_url" },
+		{ "callback_url=https://example.com/#x", "callback_url" },
+		{ "callback_url=https://exa\"mple.com", "callback_url" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		refused(ARGV("-o", (char *)bad[i][0], "/m"),
+			ENV(home_env, key_env), bad[i][1]);
+}
+
+int main(void)
+{
+	if (!config_fixture_open())
+		return 1;
+	test_none();
+	test_sources();
+	test_together();
+	test_refused();
+	config_fixture_close();
+	return check_result("test_config_callbacks");
+}
