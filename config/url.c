@@ -85,13 +85,14 @@ static char *url_error(const char *v, const char *what, char *why,
 	return NULL;
 }
 
-char *config_normalize_api_url(const char *v, char *why, size_t whylen)
+/* The checks api_url and callback_url share: a length, printable
+ * characters, a scheme, none of the characters in forbid (named by
+ * forbid_what); the authority after the scheme, or NULL with why set. */
+static const char *url_authority(const char *v, const char *forbid,
+				 const char *forbid_what, bool *https,
+				 char *why, size_t whylen)
 {
-	size_t len = strlen(v), alen, i;
-	char host[HOST_MAX + 1];
-	const char *authority;
-	bool https, bracketed;
-	char *url;
+	size_t len = strlen(v), i;
 
 	if (len > URL_MAX)
 		return url_error(v, "is longer than 2048 characters", why,
@@ -102,16 +103,29 @@ char *config_normalize_api_url(const char *v, char *why, size_t whylen)
 					 "contains spaces or control "
 					 "characters",
 					 why, whylen);
-	https = strncasecmp(v, "https://", 8) == 0;
-	if (!https && strncasecmp(v, "http://", 7) != 0)
+	*https = strncasecmp(v, "https://", 8) == 0;
+	if (!*https && strncasecmp(v, "http://", 7) != 0)
 		return url_error(v, "is not an http:// or https:// URL", why,
 				 whylen);
-	if (strpbrk(v, "?#"))
-		return url_error(v,
-				 "has a query or fragment; give the API's "
-				 "base URL",
-				 why, whylen);
-	authority = v + (https ? 8 : 7);
+	if (strpbrk(v, forbid))
+		return url_error(v, forbid_what, why, whylen);
+	return v + (*https ? 8 : 7);
+}
+
+char *config_normalize_api_url(const char *v, char *why, size_t whylen)
+{
+	size_t len = strlen(v), alen;
+	char host[HOST_MAX + 1];
+	const char *authority;
+	bool https, bracketed;
+	char *url;
+
+	authority = url_authority(v, "?#",
+				  "has a query or fragment; give the API's "
+				  "base URL",
+				  &https, why, whylen);
+	if (!authority)
+		return NULL;
 	alen = strcspn(authority, "/");
 	if (memchr(authority, '@', alen))
 		return url_error(v,
@@ -165,29 +179,17 @@ char *config_accept_listen(const char *v, char *why, size_t whylen)
  * CALLBACKS), but the URL must be one the daemon can append its path to. */
 char *config_accept_callback_url(const char *v, char *why, size_t whylen)
 {
-	size_t len = strlen(v), alen, i;
+	size_t len = strlen(v), alen;
 	char host[HOST_MAX + 1];
 	const char *authority;
 	bool https, bracketed;
 	char *url;
 
-	if (len > URL_MAX)
-		return url_error(v, "is longer than 2048 characters", why,
-				 whylen);
-	for (i = 0; i < len; i++)
-		if (!isgraph((unsigned char)v[i]))
-			return url_error(v,
-					 "contains spaces or control "
-					 "characters",
-					 why, whylen);
-	https = strncasecmp(v, "https://", 8) == 0;
-	if (!https && strncasecmp(v, "http://", 7) != 0)
-		return url_error(v, "is not an http:// or https:// URL", why,
-				 whylen);
-	if (strpbrk(v, "?#\"\\"))
-		return url_error(v, "has a query, a fragment or a quote", why,
-				 whylen);
-	authority = v + (https ? 8 : 7);
+	authority =
+		url_authority(v, "?#\"\\", "has a query, a fragment or a quote",
+			      &https, why, whylen);
+	if (!authority)
+		return NULL;
 	alen = strcspn(authority, "/");
 	if (alen == 0 || memchr(authority, '@', alen) ||
 	    !split_authority(authority, alen, host, &bracketed))
