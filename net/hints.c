@@ -35,7 +35,8 @@ void net_hints_index(struct net *n, struct ntask *t, const char *id)
 
 	if (!n->callback_url || t->indexed)
 		return;
-	snprintf(t->task_id, sizeof(t->task_id), "%s", id);
+	if (id != t->task_id) /* snprintf onto its own source is undefined */
+		snprintf(t->task_id, sizeof(t->task_id), "%s", id);
 	chain = id_chain(n, t->task_id);
 	t->inext = *chain;
 	*chain = t;

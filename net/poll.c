@@ -39,7 +39,7 @@ void net_poll_start(struct net *n, struct ntask *t, const struct core_task *ct)
 		return;
 	}
 	memcpy(t->task_id, ct->task_id, sizeof(t->task_id));
-	net_hints_index(n, t, t->task_id);
+	net_hints_index(n, t, ct->task_id);
 	buf_init(&url, API_URL_MAX);
 	if (net_api_task_url(&url, n->api_url, t->task_id) < 0) {
 		buf_free(&url);

@@ -111,6 +111,40 @@ class TestLost(CallbackTest):
         self.assertLessEqual(st["polls"], 4)
 
 
+class TestRestart(CallbackTest):
+    """Tasks the API has when the daemon stops are resumed at the next
+    start with callbacks on, as without: polled by their ids, completed,
+    nothing created twice."""
+    sim_processing = 4.0
+    JOBS = 4
+
+    def in_flight(self, names):
+        if self.sim.stats()["creates"] < len(names):
+            return False
+        words = {status_fields(self.m.status(n))[0] for n in names}
+        return words <= {"pending", "processing"}
+
+    def restart_after(self, stop):
+        names = ["r%d" % i for i in range(self.JOBS)]
+        for n in names:
+            self.m.write("jobs/%s.txt" % n, "a resumed cat %s\n" % n)
+        wait_for(lambda: self.in_flight(names),
+                 what="every task at the API and recorded")
+        stop()
+        self.m.start()
+        for n in names:
+            self.done(n)
+        st = self.sim.stats()
+        self.assertEqual((st["create_requests"], st["creates"]),
+                         (self.JOBS, self.JOBS))
+
+    def test_after_kill9(self):
+        self.restart_after(self.m.kill9)
+
+    def test_after_unmount(self):
+        self.restart_after(self.m.unmount)
+
+
 class HitCounter(http.server.BaseHTTPRequestHandler):
     hits = 0
 
