@@ -596,8 +596,8 @@ int core_task_completed(struct core *c, uint64_t seq)
 	return finish_task(c, t, true, true);
 }
 
-int core_task_failed(struct core *c, uint64_t seq, const char *code,
-		     const char *message)
+static int task_failed(struct core *c, uint64_t seq, const char *code,
+		       const char *message, bool at_api)
 {
 	struct task *t = lock_task(c, seq, -1);
 	bool published;
@@ -608,12 +608,13 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 		unlock_task(c, t);
 		return -ENOENT;
 	}
-	/* the API gives back what it held for a task that it failed; one that
-	 * completed was charged even if its download then failed, and the
-	 * images that did arrive are shown (paid for, never lost) */
+	/* the API gives back what it held for a task that it failed; one
+	 * that we gave up on, or that completed (even if its download then
+	 * failed), was charged, and the images that did arrive are shown
+	 * (paid for, never lost) */
 	if (t->state == TASK_SENDING)
 		creation_failed(c, t, code);
-	else if (t->task_id[0] && t->state < TASK_DOWNLOADING)
+	else if (at_api && t->task_id[0] && t->state < TASK_DOWNLOADING)
 		core_charge_refunded(c, t);
 	if (t->state == TASK_DOWNLOADING &&
 	    core_outputs_publish(c, t, takes_live_names(c, t)) < 0)
@@ -623,4 +624,16 @@ int core_task_failed(struct core *c, uint64_t seq, const char *code,
 	t->note[0] = '\0';
 	snprintf(t->error, sizeof(t->error), "%s: %s", code, message);
 	return finish_task(c, t, false, published);
+}
+
+int core_task_failed(struct core *c, uint64_t seq, const char *code,
+		     const char *message)
+{
+	return task_failed(c, seq, code, message, false);
+}
+
+int core_task_failed_at_api(struct core *c, uint64_t seq, const char *code,
+			    const char *message)
+{
+	return task_failed(c, seq, code, message, true);
 }

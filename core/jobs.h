@@ -249,8 +249,12 @@ int core_task_completed(struct core *c, uint64_t seq);
  * one (network_error, download_failed, bad_response, ...). For a task
  * being sent, "interrupted" and "bad_response" say the answer was lost and
  * the API may have created and charged it; any other code, that it did
- * not. */
+ * not. A task the API has (an id, not downloading) keeps its charge: the
+ * API gives back only what it failed itself (core_task_failed_at_api). */
 int core_task_failed(struct core *c, uint64_t seq, const char *code,
 		     const char *message);
+/* The API's answer says the task failed: it gives back what it held. */
+int core_task_failed_at_api(struct core *c, uint64_t seq, const char *code,
+			    const char *message);
 
 #endif

@@ -187,6 +187,10 @@ void net_drop(struct net *n, struct ntask *t);
 /* End t without an image (core_task_failed) and forget it. */
 void net_fail(struct net *n, struct ntask *t, const char *code,
 	      const char *message);
+/* The same, when the API's answer says the task failed: the API gives its
+ * price back (core_task_failed_at_api). */
+void net_fail_at_api(struct net *n, struct ntask *t, const char *code,
+		     const char *message);
 /* An answer came from the API: the creations waiting for it to be
  * reachable again go now instead of at the end of their backoff. */
 void net_api_reached(struct net *n);

@@ -103,7 +103,7 @@ static void answered(struct net *n, struct ntask *t, const struct xfer *x)
 		}
 		break;
 	case API_FAILED:
-		net_fail(n, t, at.error_code, at.error_message);
+		net_fail_at_api(n, t, at.error_code, at.error_message);
 		break;
 	}
 	net_api_task_free(&at);

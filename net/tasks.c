@@ -337,6 +337,15 @@ void net_fail(struct net *n, struct ntask *t, const char *code,
 	net_drop(n, t);
 }
 
+void net_fail_at_api(struct net *n, struct ntask *t, const char *code,
+		     const char *message)
+{
+	log_warn("%s #%" PRIu64 ": failed at the API: %s: %s", t->name, t->seq,
+		 code, message);
+	core_task_failed_at_api(n->core, t->seq, code, message);
+	net_drop(n, t);
+}
+
 void net_drop(struct net *n, struct ntask *t)
 {
 	struct ntask **p;

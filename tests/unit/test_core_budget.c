@@ -102,10 +102,18 @@ static void test_charges(void)
 
 	s2 = fx_submit(&f, "dog", "a dog");
 	CHECK(fx_send(&f, s2, "t-2") == 0);
-	CHECK(core_task_failed(f.c, s2, "upstream_error", "boom") == 0);
+	CHECK(core_task_failed_at_api(f.c, s2, "upstream_error", "boom") == 0);
 	CHECK_STR(fx_value(fx_status(&f, "dog"), "credits"),
 		  "0 (4.7 refunded by the API)");
 	CHECK_STR(credits_value(&f, "spent_today"), "0.0");
+
+	/* one the daemon gave up on (the API's answer said nothing of a
+	 * failure) stays charged: only the API gives credits back */
+	s2 = fx_submit(&f, "fox", "a fox");
+	CHECK(fx_send(&f, s2, "t-4") == 0);
+	CHECK(core_task_failed(f.c, s2, "not_found", "no such task") == 0);
+	CHECK_STR(fx_value(fx_status(&f, "fox"), "credits"), "4.7");
+	CHECK_STR(credits_value(&f, "spent_today"), "4.7");
 
 	s3 = fx_submit(&f, "emu", "an emu");
 	CHECK(core_task_sending(f.c, s3) == 0);
@@ -123,8 +131,9 @@ static void test_charges(void)
 	CHECK_STR(credits_value(&f, "possibly_spent_today"), "9.4");
 	CHECK(fx_reopen(&f));
 	CHECK_STR(credits_value(&f, "possibly_spent_today"), "9.4");
-	core_set_daily_budget(f.c, 10);
-	CHECK_STR(credits_value(&f, "budget_left"), "0.6");
+	/* 4.7 spent (fox) and 9.4 possibly spent */
+	core_set_daily_budget(f.c, 15);
+	CHECK_STR(credits_value(&f, "budget_left"), "0.9");
 	fx_close(&f);
 }
 
@@ -157,7 +166,7 @@ static void test_credits(void)
 	CHECK(fx_send(&f, s2, "t-2") == 0);
 	CHECK(core_credits(f.c, &f.text) == 0);
 	CHECK_STR(fx_value(buf_str(&f.text), "spent_today"), "9.4");
-	CHECK(core_task_failed(f.c, s2, "upstream_error", "boom") == 0);
+	CHECK(core_task_failed_at_api(f.c, s2, "upstream_error", "boom") == 0);
 	CHECK(core_credits(f.c, &f.text) == 0);
 	CHECK_STR(fx_value(buf_str(&f.text), "spent_today"), "4.7");
 
