@@ -201,8 +201,8 @@ class TestRefused(CallbackTest):
 class TestStart(MountedTest):
     """A receiver that cannot listen, or half the options: no mount."""
 
-    def start_failing(self, options, name):
-        m = Mount(self.workdir, self.sim.url, options, name=name)
+    def start_failing(self, options, name, env=None):
+        m = Mount(self.workdir, self.sim.url, options, env=env, name=name)
         m.data_dir = os.path.join(self.workdir, name + "-data")
         self.addCleanup(m.cleanup)
         m.start(wait=False)
@@ -224,6 +224,18 @@ class TestStart(MountedTest):
         self.assertIn("callback_listen=127.0.0.1:%d" % port, log)
         self.assertIn("Address already in use", log)
 
+    def test_port_in_use_names_the_variable(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            log = self.start_failing(
+                ("callback_url=http://127.0.0.1:%d" % port,), "busyenv",
+                env={"GPTIMGFS_CALLBACK_LISTEN": "127.0.0.1:%d" % port})
+        self.assertIn("gptimgfs: GPTIMGFS_CALLBACK_LISTEN: "
+                      "callback_listen=127.0.0.1:%d: cannot listen: "
+                      "Address already in use" % port, log)
+
     def test_address_not_ours(self):
         log = self.start_failing(
             ("callback_listen=192.0.2.1:%d" % free_port(),
@@ -238,6 +250,10 @@ class TestStart(MountedTest):
         log = self.start_failing(
             ("callback_listen=127.0.0.1:%d" % free_port(),), "half2")
         self.assertIn("callback_listen is given without callback_url", log)
+        log = self.start_failing((), "half3", env={
+            "GPTIMGFS_CALLBACK_URL": "http://127.0.0.1:9"})
+        self.assertIn("gptimgfs: GPTIMGFS_CALLBACK_URL: callback_url is "
+                      "given without callback_listen", log)
 
     def test_nothing_listens_without(self):
         # the mount of setUp has no callbacks: its creations ask for none
