@@ -101,6 +101,19 @@ static void test_refused(void)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		refused(ARGV("-o", (char *)bad[i][0], "/m"),
 			ENV(home_env, key_env), bad[i][1]);
+	/* each says what is wrong, in the manual's words */
+	refused(ARGV("-o", "callback_url=http://u@127.0.0.1:18790/x", "/m"),
+		ENV(home_env, key_env),
+		"'http://u@127.0.0.1:18790/x' has user@ in it, which is not "
+		"allowed");
+	refused(ARGV("-o", "callback_url=https://exa\"mple.com", "/m"),
+		ENV(home_env, key_env),
+		"has a query (?), a fragment (#), a double quote or a "
+		"backslash in it");
+	refused(ARGV("-o", "callback_url=https://", "/m"),
+		ENV(home_env, key_env), "'https://' has no host");
+	refused(ARGV("-o", "callback_url=https://a.example:0", "/m"),
+		ENV(home_env, key_env), "has a malformed host or port");
 }
 
 int main(void)
