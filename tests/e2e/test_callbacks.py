@@ -24,13 +24,14 @@ FALLBACK_TIMEOUT = 90
 class CallbackTest(MountedTest):
     sim_pending = 0.2
     sim_processing = 0.5
+    extra_options = ()
 
     def setUp(self):
         self.cb_port = free_port()
         self.cb_base = "http://127.0.0.1:%d" % self.cb_port
         self.mount_options = (
             "callback_listen=127.0.0.1:%d" % self.cb_port,
-            "callback_url=" + self.cb_base)
+            "callback_url=" + self.cb_base) + self.extra_options
         super().setUp()
 
     def callback_url(self):
@@ -55,6 +56,23 @@ class CallbackTest(MountedTest):
             return r.status
         except (ConnectionError, http.client.HTTPException):
             return None  # cut without an answer
+        finally:
+            conn.close()
+
+    def chunked(self, path, size):
+        """A POST of size bytes, chunked: its status, None when cut."""
+        def pieces():
+            for _ in range(size // 4096):
+                yield b"x" * 4096
+        conn = http.client.HTTPConnection("127.0.0.1", self.cb_port,
+                                          timeout=10)
+        try:
+            conn.request("POST", path, body=pieces(), encode_chunked=True)
+            r = conn.getresponse()
+            r.read()
+            return r.status
+        except (ConnectionError, http.client.HTTPException):
+            return None
         finally:
             conn.close()
 
@@ -183,6 +201,16 @@ class TestRefused(CallbackTest):
         # a reverse proxy may keep a prefix of its own
         self.assertEqual(self.post("/gptimgfs" + path, body), 204)
 
+    def test_chunked_too_big_is_cut(self):
+        self.m.write("jobs/r.txt", "a cat to learn the token\n")
+        self.done("r")
+        path = "/cb/" + self.token()
+        self.assertEqual(self.chunked(path, 100 * 1024), 413)
+        self.assertIsNone(self.chunked(path, 1024 * 1024))
+        # libmicrohttpd's own words stay out of the log (debug only)
+        self.assertEqual(self.post(path, b'{"id":"x"}'), 204)
+        self.assertNotIn("Application reported", self.m.read_log())
+
     def test_flood(self):
         self.m.write("jobs/r.txt", "a cat to learn the token\n")
         self.done("r")
@@ -196,6 +224,23 @@ class TestRefused(CallbackTest):
         # and the daemon is still serving
         self.assertEqual(self.m.submit("after", "a cat after the flood")[0],
                          0)
+
+
+class TestReceiverLog(CallbackTest):
+    """With debug, libmicrohttpd's messages are in the daemon's log,
+    prefixed; without it they are nowhere (TestRefused)."""
+    extra_options = ("debug",)
+
+    def test_chunked_too_big_is_cut(self):
+        self.m.write("jobs/r.txt", "a cat to learn the token\n")
+        self.done("r")
+        self.assertIsNone(self.chunked("/cb/" + self.token(), 1024 * 1024))
+        want = ("gptimgfs: callback receiver: Application reported "
+                "internal error, closing connection.")
+        wait_for(lambda: want in self.m.read_log(), what=want)
+        for line in self.m.read_log().splitlines():
+            if "Application reported" in line:
+                self.assertEqual(line, want)
 
 
 class TestStart(MountedTest):
