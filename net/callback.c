@@ -237,8 +237,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con,
 	}
 	if (*upload_data_size) {
 		/* past the limit (a chunked body): the rest is read and
-		 * thrown away, so that the client sees the 413, up to a few
-		 * times the limit; then the connection is cut */
+		 * thrown away, so that the client sees the 413, up to
+		 * CB_SKIP_MAX more; then the connection is cut (gptimgfs(1),
+		 * CALLBACKS, 413: keep the numbers there with these) */
 		if (q->status ||
 		    buf_add(&q->body, upload_data, *upload_data_size) < 0) {
 			q->status = MHD_HTTP_CONTENT_TOO_LARGE;

@@ -205,7 +205,10 @@ class TestRefused(CallbackTest):
         self.m.write("jobs/r.txt", "a cat to learn the token\n")
         self.done("r")
         path = "/cb/" + self.token()
+        # past 64 KiB: 413 when it ends by 320 KiB, cut past that
         self.assertEqual(self.chunked(path, 100 * 1024), 413)
+        self.assertEqual(self.chunked(path, 300 * 1024), 413)
+        self.assertIsNone(self.chunked(path, 400 * 1024))
         self.assertIsNone(self.chunked(path, 1024 * 1024))
         # libmicrohttpd's own words stay out of the log (debug only)
         self.assertEqual(self.post(path, b'{"id":"x"}'), 204)
