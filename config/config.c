@@ -206,23 +206,41 @@ static int copy_string(struct load *ld, char **dst, const char *value)
 	return -1;
 }
 
+/* Where the value pick() takes for s came from, when not the command
+ * line: its environment variable or the config file; NULL for -o (or
+ * when nothing gave it). */
+static const char *source_of(const struct load *ld, enum setting s)
+{
+	if (ld->cl.layer.value[s])
+		return NULL;
+	if (ld->env.value[s])
+		return config_settings[s].env;
+	return ld->file.value[s] ? ld->config_path : NULL;
+}
+
 /* The receiver and the URL the API reaches it at: both or neither, as
  * one without the other would listen for nothing or ask for callbacks
- * nobody receives. */
+ * nobody receives. The message names where the one given came from: a
+ * stray variable or config line is otherwise hard to find. */
 static int resolve_callbacks(struct load *ld, struct config *cfg)
 {
 	const char *addr = pick(ld, SET_CALLBACK_LISTEN);
 	const char *url = pick(ld, SET_CALLBACK_URL);
+	enum setting given = addr ? SET_CALLBACK_LISTEN : SET_CALLBACK_URL;
+	const char *from = source_of(ld, given);
 
 	if (!addr != !url) {
 		snprintf(ld->err, ld->errlen,
-			 "gptimgfs: %s is given without %s: callbacks need "
-			 "both (or neither)",
-			 addr ? "callback_listen" : "callback_url",
+			 "gptimgfs: %s%s%s is given without %s: callbacks "
+			 "need both (or neither)",
+			 from ? from : "-o", from ? ": " : " ",
+			 config_settings[given].name,
 			 addr ? "callback_url" : "callback_listen");
 		return -1;
 	}
+	from = source_of(ld, SET_CALLBACK_LISTEN);
 	if (copy_string(ld, &cfg->callback_listen, addr) < 0 ||
+	    copy_string(ld, &cfg->callback_listen_from, from) < 0 ||
 	    copy_string(ld, &cfg->callback_url, url) < 0)
 		return -1;
 	return 0;
@@ -373,6 +391,7 @@ void config_free(struct config *cfg)
 	free(cfg->api_url);
 	free(cfg->key_file);
 	free(cfg->callback_listen);
+	free(cfg->callback_listen_from);
 	free(cfg->callback_url);
 	config_secret_free(cfg->api_key);
 	fuse_opt_free_args(&cfg->fuse_args);

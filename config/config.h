@@ -25,10 +25,13 @@ struct config {
 	char *key_file;	   /* NULL when none was given */
 	char *api_key;	   /* secret: never logged, never in the mount */
 	enum key_source key_source;
-	double poll_interval;	 /* seconds between polls of one task */
-	unsigned max_inflight;	 /* tasks at the API at once, at most */
-	double max_rate;	 /* API requests a second, at most */
-	char *callback_listen;	 /* ADDRESS:PORT, NULL: no receiver */
+	double poll_interval;  /* seconds between polls of one task */
+	unsigned max_inflight; /* tasks at the API at once, at most */
+	double max_rate;       /* API requests a second, at most */
+	char *callback_listen; /* ADDRESS:PORT, NULL: no receiver */
+	/* where callback_listen came from, for messages: its environment
+	 * variable or the config file's path; NULL when from -o */
+	char *callback_listen_from;
 	char *callback_url;	 /* where the API reaches it, or NULL */
 	double daily_budget;	 /* credits a UTC day, < 0: none */
 	uint64_t max_task_bytes; /* all images of one task */

@@ -12,9 +12,11 @@
 #define POLL_INTERVAL_MAX 3600.0
 #define MAX_INFLIGHT_MAX 1000000
 #define MAX_RATE_MAX 100000.0
+#define MAX_RATE_MIN \
+	0.5 /* net/adapt.h ADAPT_RATE_MIN: the pacer never goes below */
 /* what a refused value is told; keep with the two limits above */
 #define COUNT_RANGE "(1 to 1000000)"
-#define RATE_RANGE "(more than 0, at most 100000)"
+#define RATE_RANGE "(0.5 to 100000)"
 #define CREDITS_MAX 1e9 /* daily_budget */
 
 /* what core_opts_parse_bool accepts, for messages */
@@ -129,7 +131,7 @@ int config_parse_rate(const char *v, double *out, char *why, size_t whylen)
 		return -1;
 	}
 	d = strtod(v, NULL);
-	if (d <= 0 || d > MAX_RATE_MAX) {
+	if (d < MAX_RATE_MIN || d > MAX_RATE_MAX) {
 		bad_value(v, "is out of range " RATE_RANGE, why, whylen);
 		return -1;
 	}

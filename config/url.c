@@ -185,15 +185,21 @@ char *config_accept_callback_url(const char *v, char *why, size_t whylen)
 	bool https, bracketed;
 	char *url;
 
-	authority =
-		url_authority(v, "?#\"\\", "has a query, a fragment or a quote",
-			      &https, why, whylen);
+	/* the URL goes into the creation's JSON as it is: no '"' or '\\' */
+	authority = url_authority(v, "?#\"\\",
+				  "has a query (?), a fragment (#), a double "
+				  "quote or a backslash in it",
+				  &https, why, whylen);
 	if (!authority)
 		return NULL;
 	alen = strcspn(authority, "/");
-	if (alen == 0 || memchr(authority, '@', alen) ||
-	    !split_authority(authority, alen, host, &bracketed))
-		return url_error(v, "has no host, or a malformed one", why,
+	if (memchr(authority, '@', alen))
+		return url_error(v, "has user@ in it, which is not allowed",
+				 why, whylen);
+	if (alen == 0)
+		return url_error(v, "has no host", why, whylen);
+	if (!split_authority(authority, alen, host, &bracketed))
+		return url_error(v, "has a malformed host or port", why,
 				 whylen);
 	url = strdup(v);
 	if (!url) {

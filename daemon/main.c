@@ -242,7 +242,10 @@ static int listen_callbacks(const struct config *cfg, struct core *core,
 	cb->fd = net_callback_listen(cfg->callback_listen, err, sizeof(err));
 	if (cb->fd < 0) {
 		fprintf(stderr,
-			"gptimgfs: callback_listen=%s: cannot listen: %s\n",
+			"gptimgfs: %s%scallback_listen=%s: cannot listen: %s\n",
+			cfg->callback_listen_from ? cfg->callback_listen_from :
+						    "",
+			cfg->callback_listen_from ? ": " : "",
 			cfg->callback_listen, err);
 		return -1;
 	}

@@ -26,9 +26,9 @@ static const char usage[] =
 	"under /files/ and their URLs name HOST (default localhost) instead.\n"
 	"The accepted key is $GPTIMGFS_SIM_KEY (default " DEFAULT_KEY ").\n"
 	"\n"
-	"  --pending S       a new task is pending S seconds (default 1)\n"
-	"  --processing S    then processing S seconds (default 2)\n"
-	"  --balance N       starting credits (default 10000)\n"
+	"  --pending S       a new task is pending S seconds, 0..1000000 (default 1)\n"
+	"  --processing S    then processing S seconds, 0..1000000 (default 2)\n"
+	"  --balance N       starting credits, 0..1e12 (default 10000)\n"
 	"  --image-scale F   scale images by F in (0, 1] (1k = 1024 px at 1)\n"
 	"  --max-rate R      at most R requests a second under /v1/ (creations, polls,\n"
 	"                    credits; not /files/ or /_sim/), 0..1000000 (default 0:\n"
@@ -74,6 +74,15 @@ static int bad(const char *what, const char *value)
 	return -1;
 }
 
+/* A refused number says what the option takes, e.g. "gptimgfs-sim: bad
+ * --max-rate: '-1' (a number from 0 to 1000000)"; keep each range with
+ * its parse_number call and with the usage above. */
+static int bad_number(const char *opt, const char *value, const char *range)
+{
+	fprintf(stderr, "gptimgfs-sim: bad %s: '%s' (%s)\n", opt, value, range);
+	return -1;
+}
+
 static int parse_number(const char *s, double min, double max, double *out)
 {
 	char *end;
@@ -114,7 +123,9 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
 		case 'p':
 			if (parse_number(optarg, 0, 65535, &v) < 0 ||
 			    v != floor(v))
-				return bad("bad --port", optarg);
+				return bad_number(
+					"--port", optarg,
+					"a whole number from 0 to 65535");
 			o->port = (uint16_t)v;
 			break;
 		case 'b':
@@ -123,48 +134,61 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
 		case 'P':
 			if (parse_number(optarg, 0, 1e6, &o->pending_seconds) <
 			    0)
-				return bad("bad --pending", optarg);
+				return bad_number("--pending", optarg,
+						  "seconds, 0 to 1000000");
 			break;
 		case 'R':
 			if (parse_number(optarg, 0, 1e6,
 					 &o->processing_seconds) < 0)
-				return bad("bad --processing", optarg);
+				return bad_number("--processing", optarg,
+						  "seconds, 0 to 1000000");
 			break;
 		case 'B':
 			if (parse_number(optarg, 0, 1e12, &o->balance) < 0)
-				return bad("bad --balance", optarg);
+				return bad_number(
+					"--balance", optarg,
+					"credits, 0 to 1000000000000");
 			break;
 		case 's':
 			if (parse_number(optarg, 1e-6, 1, &o->image_scale) < 0)
-				return bad("bad --image-scale", optarg);
+				return bad_number(
+					"--image-scale", optarg,
+					"a number from 0.000001 to 1");
 			break;
 		case 'f':
 			o->file_host = optarg;
 			break;
 		case 'r':
 			if (parse_number(optarg, 0, 1e6, &o->max_rate) < 0)
-				return bad("bad --max-rate", optarg);
+				return bad_number("--max-rate", optarg,
+						  "a number from 0 to 1000000");
 			break;
 		case 't':
 			if (parse_number(optarg, 0, 100000, &v) < 0 ||
 			    v != floor(v))
-				return bad("bad --max-tasks", optarg);
+				return bad_number(
+					"--max-tasks", optarg,
+					"a whole number from 0 to 100000");
 			o->max_tasks = (unsigned)v;
 			break;
 		case 'd':
 			if (parse_number(optarg, 0, 1, &o->duration_spread) < 0)
-				return bad("bad --duration-spread", optarg);
+				return bad_number("--duration-spread", optarg,
+						  "a number from 0 to 1");
 			break;
 		case 'c':
 			if (parse_number(optarg, 0, 1, &o->callback_drop) < 0)
-				return bad("bad --callback-drop", optarg);
+				return bad_number("--callback-drop", optarg,
+						  "a number from 0 to 1");
 			break;
 		case 'S':
 			/* 2^53: every integer below is a double */
 			if (parse_number(optarg, 0, 9007199254740992.0, &v) <
 				    0 ||
 			    v != floor(v))
-				return bad("bad --seed", optarg);
+				return bad_number(
+					"--seed", optarg,
+					"a whole number from 0 to 2^53");
 			o->seed = (uint64_t)v;
 			break;
 		case 'v':

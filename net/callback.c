@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "core/jobs.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/log.h"
 
 #define CB_JSON_TOKENS 256 /* a task's answer needs a few dozen */
 #define CB_LISTEN_BACKLOG 64
@@ -235,8 +237,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con,
 	}
 	if (*upload_data_size) {
 		/* past the limit (a chunked body): the rest is read and
-		 * thrown away, so that the client sees the 413, up to a few
-		 * times the limit; then the connection is cut */
+		 * thrown away, so that the client sees the 413, up to
+		 * CB_SKIP_MAX more; then the connection is cut (gptimgfs(1),
+		 * CALLBACKS, 413: keep the numbers there with these) */
 		if (q->status ||
 		    buf_add(&q->body, upload_data, *upload_data_size) < 0) {
 			q->status = MHD_HTTP_CONTENT_TOO_LARGE;
@@ -267,6 +270,22 @@ static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
 
 /* ---- start and stop ---- */
 
+/* libmicrohttpd's own messages ("Server reached connection limit", ...):
+ * into the daemon's log at debug level, as a client can cause them at
+ * will; without this logger they go to stderr with no prefix. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+	size_t len;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	log_debug("callback receiver: %s", line);
+}
+
 struct net_receiver *net_receiver_start(int fd, const char *token,
 					net_hint_fn *hint, void *ctx, char *err,
 					size_t errlen)
@@ -288,7 +307,8 @@ struct net_receiver *net_receiver_start(int fd, const char *token,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)NET_CB_CONNECTIONS,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)NET_CB_PER_IP,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)NET_CB_TIMEOUT_S,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, r, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, completed, r,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!r->mhd) {
 		close(fd);
 		free(r);

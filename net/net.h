@@ -58,7 +58,7 @@ enum net_key_verdict net_check_key(const struct net_config *cfg,
 int net_callback_listen(const char *address, char *err, size_t errlen);
 /* What the log shows after callback_url in place of the path and its
  * secret. */
-#define NET_CB_LOG "/cb/…"
+#define NET_CB_LOG "/cb/..."
 
 /* With callbacks, cfg->callback_fd belongs to the network from here on,
  * even on failure. */

@@ -24,13 +24,14 @@ FALLBACK_TIMEOUT = 90
 class CallbackTest(MountedTest):
     sim_pending = 0.2
     sim_processing = 0.5
+    extra_options = ()
 
     def setUp(self):
         self.cb_port = free_port()
         self.cb_base = "http://127.0.0.1:%d" % self.cb_port
         self.mount_options = (
             "callback_listen=127.0.0.1:%d" % self.cb_port,
-            "callback_url=" + self.cb_base)
+            "callback_url=" + self.cb_base) + self.extra_options
         super().setUp()
 
     def callback_url(self):
@@ -55,6 +56,23 @@ class CallbackTest(MountedTest):
             return r.status
         except (ConnectionError, http.client.HTTPException):
             return None  # cut without an answer
+        finally:
+            conn.close()
+
+    def chunked(self, path, size):
+        """A POST of size bytes, chunked: its status, None when cut."""
+        def pieces():
+            for _ in range(size // 4096):
+                yield b"x" * 4096
+        conn = http.client.HTTPConnection("127.0.0.1", self.cb_port,
+                                          timeout=10)
+        try:
+            conn.request("POST", path, body=pieces(), encode_chunked=True)
+            r = conn.getresponse()
+            r.read()
+            return r.status
+        except (ConnectionError, http.client.HTTPException):
+            return None
         finally:
             conn.close()
 
@@ -90,7 +108,7 @@ class TestDelivered(CallbackTest):
         self.assertRegex(token, "^[0-9a-f]{32}$")
         # the log shows where callbacks go, never the secret
         log = self.m.read_log()
-        self.assertIn(self.cb_base + "/cb/…", log)
+        self.assertIn(self.cb_base + "/cb/...", log)
         self.assertNotIn(token, log)
 
 
@@ -217,6 +235,19 @@ class TestRefused(CallbackTest):
         # a reverse proxy may keep a prefix of its own
         self.assertEqual(self.post("/gptimgfs" + path, body), 204)
 
+    def test_chunked_too_big_is_cut(self):
+        self.m.write("jobs/r.txt", "a cat to learn the token\n")
+        self.done("r")
+        path = "/cb/" + self.token()
+        # past 64 KiB: 413 when it ends by 320 KiB, cut past that
+        self.assertEqual(self.chunked(path, 100 * 1024), 413)
+        self.assertEqual(self.chunked(path, 300 * 1024), 413)
+        self.assertIsNone(self.chunked(path, 400 * 1024))
+        self.assertIsNone(self.chunked(path, 1024 * 1024))
+        # libmicrohttpd's own words stay out of the log (debug only)
+        self.assertEqual(self.post(path, b'{"id":"x"}'), 204)
+        self.assertNotIn("Application reported", self.m.read_log())
+
     def test_flood(self):
         self.m.write("jobs/r.txt", "a cat to learn the token\n")
         self.done("r")
@@ -232,11 +263,28 @@ class TestRefused(CallbackTest):
                          0)
 
 
+class TestReceiverLog(CallbackTest):
+    """With debug, libmicrohttpd's messages are in the daemon's log,
+    prefixed; without it they are nowhere (TestRefused)."""
+    extra_options = ("debug",)
+
+    def test_chunked_too_big_is_cut(self):
+        self.m.write("jobs/r.txt", "a cat to learn the token\n")
+        self.done("r")
+        self.assertIsNone(self.chunked("/cb/" + self.token(), 1024 * 1024))
+        want = ("gptimgfs: callback receiver: Application reported "
+                "internal error, closing connection.")
+        wait_for(lambda: want in self.m.read_log(), what=want)
+        for line in self.m.read_log().splitlines():
+            if "Application reported" in line:
+                self.assertEqual(line, want)
+
+
 class TestStart(MountedTest):
     """A receiver that cannot listen, or half the options: no mount."""
 
-    def start_failing(self, options, name):
-        m = Mount(self.workdir, self.sim.url, options, name=name)
+    def start_failing(self, options, name, env=None):
+        m = Mount(self.workdir, self.sim.url, options, env=env, name=name)
         m.data_dir = os.path.join(self.workdir, name + "-data")
         self.addCleanup(m.cleanup)
         m.start(wait=False)
@@ -258,6 +306,18 @@ class TestStart(MountedTest):
         self.assertIn("callback_listen=127.0.0.1:%d" % port, log)
         self.assertIn("Address already in use", log)
 
+    def test_port_in_use_names_the_variable(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            log = self.start_failing(
+                ("callback_url=http://127.0.0.1:%d" % port,), "busyenv",
+                env={"GPTIMGFS_CALLBACK_LISTEN": "127.0.0.1:%d" % port})
+        self.assertIn("gptimgfs: GPTIMGFS_CALLBACK_LISTEN: "
+                      "callback_listen=127.0.0.1:%d: cannot listen: "
+                      "Address already in use" % port, log)
+
     def test_address_not_ours(self):
         log = self.start_failing(
             ("callback_listen=192.0.2.1:%d" % free_port(),
@@ -272,6 +332,10 @@ class TestStart(MountedTest):
         log = self.start_failing(
             ("callback_listen=127.0.0.1:%d" % free_port(),), "half2")
         self.assertIn("callback_listen is given without callback_url", log)
+        log = self.start_failing((), "half3", env={
+            "GPTIMGFS_CALLBACK_URL": "http://127.0.0.1:9"})
+        self.assertIn("gptimgfs: GPTIMGFS_CALLBACK_URL: callback_url is "
+                      "given without callback_listen", log)
 
     def test_nothing_listens_without(self):
         # the mount of setUp has no callbacks: its creations ask for none

@@ -193,6 +193,30 @@ class EditorsTest(MountedTest):
         self.assert_jobs_dir(["rs.txt"])   # no temporary left
         self.assert_status_dir(["rs"])
 
+    def test_rsync_folder(self):
+        """The manual's EXAMPLES: rsync -rtO prompts/ mnt/jobs/ exits 0,
+        one submission per file, the sidecar before its prompt."""
+        if not shutil.which("rsync"):
+            self.fail("rsync is not installed (apt-get install -y rsync)")
+        prompts = os.path.join(self.workdir, "prompts")
+        os.makedirs(prompts)
+        for name, text in (("ra", "a red apple\n"), ("rb", "a blue bowl\n")):
+            with open(os.path.join(prompts, name + ".txt"), "w") as f:
+                f.write(text)
+        # a folder older than jobs/: plain -rt would set jobs/'s time
+        os.utime(prompts, (1e9, 1e9))
+        self.sh("rsync -rtO %s/ jobs/" % prompts)
+        self.done("ra")
+        self.done("rb")
+        settle(self)
+        self.assert_spent(2)
+        self.assertEqual(user_prompts(self),
+                         {"a red apple": 1, "a blue bowl": 1})
+        # again, nothing changed: nothing
+        self.sh("rsync -rtO %s/ jobs/" % prompts)
+        settle(self)
+        self.assert_spent(2)
+
     # -- coreutils and the shell ---------------------------------------
     def test_cp(self):
         src = self.src("a copper kettle\n")

@@ -275,6 +275,23 @@ class TestOptions(SimTest):
                                capture_output=True, text=True, timeout=10)
             self.assertEqual(p.returncode, 2, (opt, value))
             self.assertIn("bad " + opt, p.stderr)
+        # each says the range it takes
+        for opt, value, want in (
+                ("--max-rate", "-1", "(a number from 0 to 1000000)"),
+                ("--max-tasks", "1.5", "(a whole number from 0 to 100000)"),
+                ("--port", "70000", "(a whole number from 0 to 65535)"),
+                ("--pending", "x", "(seconds, 0 to 1000000)"),
+                ("--processing", "-2", "(seconds, 0 to 1000000)"),
+                ("--balance", "-1", "(credits, 0 to 1000000000000)"),
+                ("--image-scale", "0", "(a number from 0.000001 to 1)"),
+                ("--duration-spread", "1.5", "(a number from 0 to 1)"),
+                ("--callback-drop", "2", "(a number from 0 to 1)"),
+                ("--seed", "x", "(a whole number from 0 to 2^53)")):
+            p = subprocess.run([harness.SIM_BIN, opt, value],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 2, (opt, value))
+            self.assertEqual(p.stderr, "gptimgfs-sim: bad %s: '%s' %s\n"
+                             % (opt, value, want))
 
 
 if __name__ == "__main__":

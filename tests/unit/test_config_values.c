@@ -19,6 +19,8 @@ static void test_bad_values(void)
 		{ "max_inflight=4x", "max_inflight" },
 		{ "max_inflight=99999999999999999999", "max_inflight" },
 		{ "max_rate=0", "max_rate" },
+		{ "max_rate=0.4", "max_rate" },
+		{ "max_rate=.49999", "max_rate" },
 		{ "max_rate=100001", "max_rate" },
 		{ "max_rate=-5", "max_rate" },
 		{ "max_rate=1e3", "max_rate" },
@@ -58,7 +60,11 @@ static void test_bad_values(void)
 	/* a refused count or rate says the range, whatever the mistake */
 	refused(ARGV("-o", "max_rate=-1", "/m"), ENV(home_env, key_env), "");
 	CHECK_STR(err, "gptimgfs: max_rate: '-1' is not a number of requests "
-		       "a second (more than 0, at most 100000)");
+		       "a second (0.5 to 100000)");
+	/* below the pacer's floor is refused, not silently raised */
+	refused(ARGV("-o", "max_rate=0.1", "/m"), ENV(home_env, key_env), "");
+	CHECK_STR(err, "gptimgfs: max_rate: '0.1' is out of range (0.5 to "
+		       "100000)");
 	refused(ARGV("-o", "max_inflight=-1", "/m"), ENV(home_env, key_env),
 		"");
 	CHECK_STR(err, "gptimgfs: max_inflight: '-1' is not a whole number "
