@@ -24,7 +24,6 @@ quick: bench/scale.py build --jobs 2000 --pending 5 --processing 40
 """
 import argparse
 import os
-import threading
 import time
 
 from common import HERE, Session
@@ -65,38 +64,6 @@ def wait_created(s, n, deadline):
         time.sleep(0.2)  # a poll of the simulator's counters, no event
 
 
-def wait_all(s, names, timeout):
-    """Read wait/NAME of every job from WAITERS threads: the jobs that
-    completed."""
-    todo = list(names)
-    done = []
-    lock = threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                if not todo:
-                    return
-                n = todo.pop()
-            try:
-                with open(s.m.p("wait", n), "rb") as f:
-                    ok = f.readline().startswith(b"completed")
-            except OSError:
-                ok = False
-            with lock:
-                if ok:
-                    done.append(n)
-
-    threads = [threading.Thread(target=worker, daemon=True)
-               for _ in range(WAITERS)]
-    for t in threads:
-        t.start()
-    end = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, end - time.monotonic()))
-    return len(done)
-
-
 def run(args):
     sim_args = ["--pending", "%g" % args.pending,
                 "--processing", "%g" % args.processing,
@@ -126,7 +93,10 @@ def run(args):
         time.sleep(window)  # a measurement window, nothing to wait for
         st1, c1, t1 = s.sim.stats(), cpu_seconds(pid), time.monotonic()
         rss, hwm = proc_status(pid)
-        done = wait_all(s, names, args.pending + args.processing + 600)
+        ended = s.m.wait_many(names, WAITERS,
+                              args.pending + args.processing + 600)
+        done = sum(ok and text.startswith("completed")
+                   for ok, text in ended.values())
         cpu_total = cpu_seconds(pid) - cpu0
         _, hwm = proc_status(pid)
         st = s.sim.stats()

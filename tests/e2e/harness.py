@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -223,6 +224,38 @@ class Mount:
         r = subprocess.run(["cat", self.p("wait", name)],
                            capture_output=True, text=True, timeout=timeout)
         return r.returncode, r.stdout
+
+    def wait_many(self, names, threads=8, timeout=600.0):
+        """Read wait/NAME of every job from a few threads (each read blocks
+        until its job ends): {name: (read ok, text)} of those that ended
+        within timeout."""
+        results = {}
+        lock = threading.Lock()
+        todo = list(names)
+
+        def worker():
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    n = todo.pop()
+                try:
+                    with open(self.p("wait", n), "rb") as f:
+                        r = (True, f.read().decode(errors="replace"))
+                except OSError as e:
+                    r = (False, repr(e))
+                with lock:
+                    results[n] = r
+
+        workers = [threading.Thread(target=worker, daemon=True)
+                   for _ in range(threads)]
+        for w in workers:
+            w.start()
+        end = time.monotonic() + timeout
+        for w in workers:
+            w.join(max(0.0, end - time.monotonic()))
+        with lock:
+            return dict(results)
 
     def submit(self, name, prompt, timeout=30):
         """echo PROMPT > jobs/NAME.txt && cat wait/NAME"""

@@ -13,7 +13,6 @@ ASAN_OPTIONS / TSAN_OPTIONS with a log_path), where every request costs
 tens of times more. GPTIMGFS_KILL9_JOBS overrides either.
 """
 import os
-import threading
 
 from harness import MountedTest, main, status_fields, wait_for
 
@@ -64,38 +63,6 @@ class KillNineBatchTest(MountedTest):
         counts = self.words(names)
         return counts if set(counts) <= set(IN_FLIGHT) else None
 
-    def wait_all(self, names):
-        """Block on wait/NAME for every job, from a few threads (each read
-        blocks until its job ends). {name: (ok, status text)}"""
-        results = {}
-        lock = threading.Lock()
-        todo = list(names)
-
-        def worker():
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    n = todo.pop()
-                try:
-                    with open(self.m.p("wait", n), "rb") as f:
-                        text = f.read().decode()
-                    ok = True
-                except OSError as e:
-                    text, ok = repr(e), False
-                with lock:
-                    results[n] = (ok, text)
-
-        threads = [threading.Thread(target=worker, daemon=True)
-                   for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(SETTLE_TIMEOUT)
-            self.assertFalse(t.is_alive(), "jobs still waiting after "
-                             "%.0f s" % SETTLE_TIMEOUT)
-        return results
-
     def test_kill9_with_thousands_in_flight(self):
         names = self.names()
         for n in names:
@@ -121,7 +88,7 @@ class KillNineBatchTest(MountedTest):
         self.assertEqual({n: status_fields(self.m.status(n))[1]["task_id"]
                           for n in names}, ids)
 
-        results = self.wait_all(names)
+        results = self.m.wait_many(names, timeout=SETTLE_TIMEOUT)
         bad = {n: r for n, r in results.items()
                if not r[0] or not r[1].startswith("completed\n")}
         self.assertEqual(len(results), JOBS)
