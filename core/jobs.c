@@ -189,6 +189,9 @@ static int commit_change(struct core *c, struct task *t)
 
 /* The core a thread batches its changes for (core_batch_begin), or NULL. */
 static _Thread_local struct core *batching;
+/* In that batch: the downloads' data is durable (core_downloads_sync); a
+ * completion published images (out/ changed). */
+static _Thread_local bool downloads_synced, outputs_changed;
 
 /* Under the lock: t's change queued as op is published at core_batch_end.
  * false when there is no room to remember it (it is then published now). */
@@ -234,6 +237,18 @@ void core_batch_begin(struct core *c)
 {
 	DEBUGASSERT(!batching);
 	batching = c;
+	downloads_synced = outputs_changed = false;
+}
+
+int core_downloads_sync(struct core *c)
+{
+	DEBUGASSERT(batching == c);
+	if (batching != c)
+		return -EINVAL;
+	/* one sync for the data of every download of the turn, instead of
+	 * an fsync of each image and of out/ after each */
+	downloads_synced = core_store_sync_data(&c->store) == 0;
+	return downloads_synced ? 0 : -EIO;
 }
 
 void core_batch_end(struct core *c)
@@ -250,6 +265,9 @@ void core_batch_end(struct core *c)
 	c->n_deferred = c->cap_deferred = 0;
 	core_unlock(c);
 	core_record_flush(c); /* the batch's records, written together */
+	/* out/ first: a reader woken by a job's end opens its image next */
+	if (outputs_changed)
+		core_notify_outputs(c);
 	for (i = 0; i < n; i++) {
 		(void)record_publish(c, d[i].seq, d[i].op);
 		notify_free(c, d[i].name);
@@ -484,7 +502,7 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 {
 	char backing[64];
 	struct task *t;
-	bool wanted;
+	bool wanted, synced;
 	int rc;
 
 	t = lock_task(c, seq, TASK_DOWNLOADING);
@@ -495,9 +513,14 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 		core_tmp_unlink(c, tmp_name);
 		return -ENOENT;
 	}
-	rc = core_tmp_keep(c, tmp_name, seq, i, backing, sizeof(backing));
+	synced = batching == c && downloads_synced;
+	rc = core_tmp_keep(c, tmp_name, seq, i, backing, sizeof(backing),
+			   synced);
 	if (rc < 0)
 		return rc;
+	/* out/ is synced before any record is written, this one included */
+	if (synced)
+		atomic_store(&c->out_unsynced, true);
 	t = lock_task(c, seq, TASK_DOWNLOADING);
 	if (!t || i >= t->n_urls) {
 		if (t)
@@ -507,9 +530,10 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	}
 	free(t->stored[i]);
 	t->stored[i] = strdup(backing);
-	/* the image itself is durable; after a power loss without this
-	 * record it is fetched again into the same file */
-	return commit_change_as(c, t, false);
+	/* the image itself is durable (in a batch: at its end, before this
+	 * record); after a power loss without this record it is fetched
+	 * again into the same file */
+	return commit_change_batched(c, t, false);
 }
 
 /* After an end under the lock: record, or drop when the table no longer
@@ -529,6 +553,13 @@ static int finish_task(struct core *c, struct task *t, bool completed,
 	dropped = drop_unless_kept(c, t);
 	if (!dropped)
 		op = core_task_save_later(c, t, !completed);
+	/* in a batch, written with the others and shown at its end */
+	if (!dropped && defer_publish(c, t, op)) {
+		outputs_changed |= published;
+		core_unlock(c);
+		free(name);
+		return 0;
+	}
 	if (dropped) {
 		core_unlock_flush(c);
 	} else {

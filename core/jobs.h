@@ -212,14 +212,21 @@ int core_task_requeue(struct core *c, uint64_t seq, const char *note);
 int core_task_unreached(struct core *c, uint64_t seq, const char *note,
 			time_t *since);
 /* A batch of the calling thread's changes (the network thread's, for the
- * answers of one turn of its loop): core_task_created, _progress and _urls
- * between the two are recorded together at core_batch_end, which returns
+ * answers of one turn of its loop): core_task_created, _progress, _urls,
+ * _output, _completed and _failed between the two are recorded together at
+ * core_batch_end, which returns
  * once they are on disk and shown (until then status/ shows the tasks as
  * they were); they return 0 or -ENOENT at once. Nothing may depend on
  * their records before core_batch_end: call it before any request that
  * follows from them is sent. */
 void core_batch_begin(struct core *c);
 void core_batch_end(struct core *c);
+/* In a batch, before the core_task_output of the downloads that ended in
+ * it: make the data of every download written so far durable with one
+ * sync of the store, so that each image is then moved into out/ without
+ * syncs of its own (out/ is synced once, before any record is written).
+ * 0, or -errno (each image is then synced on its own). */
+int core_downloads_sync(struct core *c);
 /* The API created the task: -> pending with its id, durably. */
 int core_task_created(struct core *c, uint64_t seq, const char *task_id);
 /* pending / processing, as the API reports it. */

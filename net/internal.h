@@ -64,6 +64,7 @@ struct ntask {
 	bool repolled;		       /* fresh URLs were asked for once */
 	uint64_t task_bytes;	       /* of its outputs stored so far */
 	size_t output;		       /* the output being downloaded */
+	size_t outputs;		       /* of the task (its URLs) */
 	char tmp_name[32];	       /* its temporary file (core_tmpfile) */
 	unsigned pace_class;	       /* its resolution's (pace.h) */
 	int64_t created_ms; /* on net_timer_now's clock, once polled */
