@@ -315,12 +315,11 @@ static int refuse_by_budget(struct core *c, struct task *t)
 	return -ENOENT;
 }
 
-int core_task_sending(struct core *c, uint64_t seq)
+int core_task_sending_begin(struct core *c, uint64_t seq, struct record_op **op)
 {
-	struct record_op *op;
 	struct task *t;
-	int rc;
 
+	*op = NULL;
 	t = lock_task(c, seq, TASK_QUEUED);
 	if (!t)
 		return -ENOENT;
@@ -329,9 +328,26 @@ int core_task_sending(struct core *c, uint64_t seq)
 	t->state = TASK_SENDING;
 	t->note[0] = '\0';
 	t->updated = time(NULL);
-	op = core_task_save_later(c, t, true);
-	core_unlock(c);
-	/* durable before a byte leaves: nothing is sent before this returns */
+	*op = core_task_save_later(c, t, true);
+	core_unlock(c); /* t stays held until core_task_sending_end */
+	return 0;
+}
+
+int core_task_sending(struct core *c, uint64_t seq)
+{
+	struct record_op *op;
+	int rc = core_task_sending_begin(c, seq, &op);
+
+	return rc < 0 ? rc : core_task_sending_end(c, seq, op);
+}
+
+int core_task_sending_end(struct core *c, uint64_t seq, struct record_op *op)
+{
+	struct task *t;
+	int rc;
+
+	/* durable before a byte leaves: nothing is sent before this returns
+	 * (the first end of a group writes the records of all of them) */
 	rc = core_record_wait(c, op);
 	core_lock(c);
 	t = core_table_find(c, seq);

@@ -202,6 +202,16 @@ void core_task_free(struct core_task *t);
  * its credits are held against the daily budget. -ENOENT: do not send it
  * (the task was dropped, or the budget refused it and it failed). */
 int core_task_sending(struct core *c, uint64_t seq);
+/* core_task_sending in two halves, so that the records of several
+ * creations are written together: _begin moves task seq to sending and
+ * queues its record (-ENOENT as above: then no _end); _end writes what is
+ * queued, waits for op and returns what core_task_sending would. Between
+ * the two the task is held (status/ shows it as it was); every _begin
+ * needs its _end, before anything is sent. */
+struct record_op;
+int core_task_sending_begin(struct core *c, uint64_t seq,
+			    struct record_op **op);
+int core_task_sending_end(struct core *c, uint64_t seq, struct record_op *op);
 /* The API answered that it did not create the task (or nothing was sent):
  * back to queued, with a note for the status file. */
 int core_task_requeue(struct core *c, uint64_t seq, const char *note);

@@ -220,11 +220,12 @@ static void dispatch(struct net *n)
 	struct ntask *t;
 
 	dispatch_downloads(n);
-	while (n->active < NET_MAX_ACTIVE &&
+	/* the creations staged count as transfers: they are sent below */
+	while (n->active + n->n_staged < NET_MAX_ACTIVE &&
 	       (n->credits.queued || net_steps_due(n))) {
 		if (!net_bucket_take(&n->bucket, now)) {
 			net_adapt_busy(&n->adapt, now);
-			return;
+			break;
 		}
 		if (n->credits.queued) {
 			n->credits.queued = false;
@@ -234,6 +235,8 @@ static void dispatch(struct net *n)
 			start_step(n, t);
 		}
 	}
+	/* their records written together, then sent */
+	net_create_send(n);
 }
 
 /* How long the thread may sleep. */
