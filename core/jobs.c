@@ -63,6 +63,25 @@ int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
 	return rc;
 }
 
+int core_task_peek(struct core *c, uint64_t seq, struct core_task *out)
+{
+	struct task *t;
+	int rc = -ENOENT;
+
+	memset(out, 0, sizeof(*out));
+	core_lock(c);
+	t = core_table_find(c, seq);
+	if (t) {
+		out->seq = seq;
+		out->state = t->state;
+		memcpy(out->task_id, t->task_id, sizeof(out->task_id));
+		out->unreached = t->unreached;
+		rc = 0;
+	}
+	core_unlock(c);
+	return rc;
+}
+
 void core_task_free(struct core_task *t)
 {
 	size_t i;

@@ -196,6 +196,9 @@ struct core_task {
 
 /* -ENOENT when the task is gone (superseded before it was sent). */
 int core_task_get(struct core *c, uint64_t seq, struct core_task *t);
+/* core_task_get of only the state, the task id and `unreached` (the rest
+ * empty): for a poll, which needs no more, without copying the prompt. */
+int core_task_peek(struct core *c, uint64_t seq, struct core_task *t);
 void core_task_free(struct core_task *t);
 
 /* Queued -> sending, durably, right before the creation request leaves;

@@ -174,7 +174,9 @@ static void run_timers(struct net *n)
 static void start_step(struct net *n, struct ntask *t)
 {
 	struct core_task ct;
-	int rc = core_task_get(n->core, t->seq, &ct);
+	/* a poll needs the state and the task id, nothing to copy */
+	int rc = t->step == STEP_POLL ? core_task_peek(n->core, t->seq, &ct) :
+					core_task_get(n->core, t->seq, &ct);
 
 	if (rc == -ENOENT || (rc == 0 && core_task_state_ended(ct.state))) {
 		if (rc == 0)
