@@ -208,9 +208,8 @@ static int commit_change(struct core *c, struct task *t)
 
 /* The core a thread batches its changes for (core_batch_begin), or NULL. */
 static _Thread_local struct core *batching;
-/* In that batch: the downloads' data is durable (core_downloads_sync); a
- * completion published images (out/ changed). */
-static _Thread_local bool downloads_synced, outputs_changed;
+/* In that batch: a completion published images (out/ changed). */
+static _Thread_local bool outputs_changed;
 
 /* Under the lock: t's change queued as op is published at core_batch_end.
  * false when there is no room to remember it (it is then published now). */
@@ -256,18 +255,7 @@ void core_batch_begin(struct core *c)
 {
 	DEBUGASSERT(!batching);
 	batching = c;
-	downloads_synced = outputs_changed = false;
-}
-
-int core_downloads_sync(struct core *c)
-{
-	DEBUGASSERT(batching == c);
-	if (batching != c)
-		return -EINVAL;
-	/* one sync for the data of every download of the turn, instead of
-	 * an fsync of each image and of out/ after each */
-	downloads_synced = core_store_sync_data(&c->store) == 0;
-	return downloads_synced ? 0 : -EIO;
+	outputs_changed = false;
 }
 
 void core_batch_end(struct core *c)
@@ -537,7 +525,7 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 {
 	char backing[64];
 	struct task *t;
-	bool wanted, synced;
+	bool wanted, later_dir;
 	int rc;
 
 	t = lock_task(c, seq, TASK_DOWNLOADING);
@@ -548,13 +536,14 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 		core_tmp_unlink(c, tmp_name);
 		return -ENOENT;
 	}
-	synced = batching == c && downloads_synced;
+	/* in a batch, out/ is synced once for all its images, before any
+	 * record is written, this one included */
+	later_dir = batching == c;
 	rc = core_tmp_keep(c, tmp_name, seq, i, backing, sizeof(backing),
-			   synced);
+			   later_dir);
 	if (rc < 0)
 		return rc;
-	/* out/ is synced before any record is written, this one included */
-	if (synced)
+	if (later_dir)
 		atomic_store(&c->out_unsynced, true);
 	t = lock_task(c, seq, TASK_DOWNLOADING);
 	if (!t || i >= t->n_urls) {

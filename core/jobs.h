@@ -234,12 +234,6 @@ int core_task_unreached(struct core *c, uint64_t seq, const char *note,
  * follows from them is sent. */
 void core_batch_begin(struct core *c);
 void core_batch_end(struct core *c);
-/* In a batch, before the core_task_output of the downloads that ended in
- * it: make the data of every download written so far durable with one
- * sync of the store, so that each image is then moved into out/ without
- * syncs of its own (out/ is synced once, before any record is written).
- * 0, or -errno (each image is then synced on its own). */
-int core_downloads_sync(struct core *c);
 /* The API created the task: -> pending with its id, durably. */
 int core_task_created(struct core *c, uint64_t seq, const char *task_id);
 /* pending / processing, as the API reports it. */

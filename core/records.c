@@ -459,7 +459,7 @@ void core_record_flush(struct core *c)
 	size_t n, i;
 
 	pthread_mutex_lock(&c->save_lock);
-	/* images moved into out/ (core_downloads_sync) are there for good
+	/* images moved into out/ in a batch (core_task_output) are there for good
 	 * before a record or metadata that names them (a failed sync is
 	 * logged: the records follow, as a failed sync of a batch's folder
 	 * is only logged for its non-durable records) */

@@ -383,56 +383,21 @@ static void finish(struct net *n, struct xfer *x, CURLcode code)
 	net_xfer_free(&n->pool, x);
 }
 
-/* The transfers one pass of finish_transfers takes: all of them, usually
- * (NET_MAX_ACTIVE at once, the balance read besides). */
-#define NET_FINISH_MAX (NET_MAX_ACTIVE + 8)
-
-/* Up to NET_FINISH_MAX ended transfers into xs and codes; true in *image
- * when a download among them may hold an image to store. */
-static size_t ended(struct net *n, struct xfer **xs, CURLcode *codes,
-		    bool *image)
-{
-	size_t count = 0;
-	CURLMsg *m;
-	int left;
-
-	*image = false;
-	while (count < NET_FINISH_MAX &&
-	       (m = curl_multi_info_read(n->multi, &left)) != NULL) {
-		struct xfer *x = NULL;
-		struct ntask *owner;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
-		owner = x->owner;
-		*image |= m->data.result == CURLE_OK && owner &&
-			  owner->step == STEP_DOWNLOAD && x->fd >= 0;
-		codes[count] = m->data.result;
-		xs[count++] = x;
-	}
-	return count;
-}
-
 static void finish_transfers(struct net *n)
 {
-	struct xfer *xs[NET_FINISH_MAX];
-	CURLcode codes[NET_FINISH_MAX];
-	size_t i, count;
-	bool image;
+	CURLMsg *m;
+	int left;
 
 	/* the records of this turn's answers are written together; every
 	 * request that follows from them is sent after (dispatch) */
 	core_batch_begin(n->core);
-	while ((count = ended(n, xs, codes, &image)) > 0) {
-		/* the images of the turn made durable by one sync, not one
-		 * fsync of each and of out/ after each */
-		if (image && core_downloads_sync(n->core) < 0)
-			log_warn(
-				"cannot sync the downloads at once: each image "
-				"is synced on its own");
-		for (i = 0; i < count; i++)
-			finish(n, xs[i], codes[i]);
+	while ((m = curl_multi_info_read(n->multi, &left)) != NULL) {
+		struct xfer *x = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
+		finish(n, x, m->data.result);
 	}
 	core_batch_end(n->core);
 }
