@@ -11,6 +11,7 @@
 #define GPTIMGFS_CORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -145,6 +146,10 @@ struct core {
 	pthread_mutex_t submit_lock;
 	/* core_record_flush: one writer, in queue order; acquire before lock */
 	pthread_mutex_t save_lock;
+	/* an image was moved into out/ without a sync of out/ since: the
+	 * next flush syncs out/ before any record (records.c), one sync for
+	 * the images of a batch instead of one each */
+	atomic_bool out_unsynced;
 	uint64_t meta_failed[META_FAILED_MAX]; /* under save_lock: tasks
 						 * whose record is kept */
 	size_t n_meta_failed;
@@ -231,9 +236,11 @@ void core_opts_lower_ascii(char *s);
 /* jobs_download.c: move tmp/tmp_name, a whole download of output i of task
  * seq, into out/ as SEQ-I.EXT (its name into backing), durably, once it is
  * known to be an image. 0, -EBADMSG when it is no image, or -errno; on
- * failure tmp/tmp_name is gone. */
+ * failure tmp/tmp_name is gone. With later_dir, out/ is not synced here:
+ * the caller has it synced before anything that names the image is
+ * written (c->out_unsynced). */
 int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq, size_t i,
-		  char *backing, size_t backingsz);
+		  char *backing, size_t backingsz, bool later_dir);
 
 /* jobs.c: the hooks, called without any lock held */
 void core_notify_job(struct core *c, const char *name);

@@ -63,6 +63,25 @@ int core_task_get(struct core *c, uint64_t seq, struct core_task *out)
 	return rc;
 }
 
+int core_task_peek(struct core *c, uint64_t seq, struct core_task *out)
+{
+	struct task *t;
+	int rc = -ENOENT;
+
+	memset(out, 0, sizeof(*out));
+	core_lock(c);
+	t = core_table_find(c, seq);
+	if (t) {
+		out->seq = seq;
+		out->state = t->state;
+		memcpy(out->task_id, t->task_id, sizeof(out->task_id));
+		out->unreached = t->unreached;
+		rc = 0;
+	}
+	core_unlock(c);
+	return rc;
+}
+
 void core_task_free(struct core_task *t)
 {
 	size_t i;
@@ -189,6 +208,8 @@ static int commit_change(struct core *c, struct task *t)
 
 /* The core a thread batches its changes for (core_batch_begin), or NULL. */
 static _Thread_local struct core *batching;
+/* In that batch: a completion published images (out/ changed). */
+static _Thread_local bool outputs_changed;
 
 /* Under the lock: t's change queued as op is published at core_batch_end.
  * false when there is no room to remember it (it is then published now). */
@@ -234,6 +255,7 @@ void core_batch_begin(struct core *c)
 {
 	DEBUGASSERT(!batching);
 	batching = c;
+	outputs_changed = false;
 }
 
 void core_batch_end(struct core *c)
@@ -250,6 +272,9 @@ void core_batch_end(struct core *c)
 	c->n_deferred = c->cap_deferred = 0;
 	core_unlock(c);
 	core_record_flush(c); /* the batch's records, written together */
+	/* out/ first: a reader woken by a job's end opens its image next */
+	if (outputs_changed)
+		core_notify_outputs(c);
 	for (i = 0; i < n; i++) {
 		(void)record_publish(c, d[i].seq, d[i].op);
 		notify_free(c, d[i].name);
@@ -297,12 +322,11 @@ static int refuse_by_budget(struct core *c, struct task *t)
 	return -ENOENT;
 }
 
-int core_task_sending(struct core *c, uint64_t seq)
+int core_task_sending_begin(struct core *c, uint64_t seq, struct record_op **op)
 {
-	struct record_op *op;
 	struct task *t;
-	int rc;
 
+	*op = NULL;
 	t = lock_task(c, seq, TASK_QUEUED);
 	if (!t)
 		return -ENOENT;
@@ -311,9 +335,26 @@ int core_task_sending(struct core *c, uint64_t seq)
 	t->state = TASK_SENDING;
 	t->note[0] = '\0';
 	t->updated = time(NULL);
-	op = core_task_save_later(c, t, true);
-	core_unlock(c);
-	/* durable before a byte leaves: nothing is sent before this returns */
+	*op = core_task_save_later(c, t, true);
+	core_unlock(c); /* t stays held until core_task_sending_end */
+	return 0;
+}
+
+int core_task_sending(struct core *c, uint64_t seq)
+{
+	struct record_op *op;
+	int rc = core_task_sending_begin(c, seq, &op);
+
+	return rc < 0 ? rc : core_task_sending_end(c, seq, op);
+}
+
+int core_task_sending_end(struct core *c, uint64_t seq, struct record_op *op)
+{
+	struct task *t;
+	int rc;
+
+	/* durable before a byte leaves: nothing is sent before this returns
+	 * (the first end of a group writes the records of all of them) */
 	rc = core_record_wait(c, op);
 	core_lock(c);
 	t = core_table_find(c, seq);
@@ -484,7 +525,7 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 {
 	char backing[64];
 	struct task *t;
-	bool wanted;
+	bool wanted, later_dir;
 	int rc;
 
 	t = lock_task(c, seq, TASK_DOWNLOADING);
@@ -495,9 +536,15 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 		core_tmp_unlink(c, tmp_name);
 		return -ENOENT;
 	}
-	rc = core_tmp_keep(c, tmp_name, seq, i, backing, sizeof(backing));
+	/* in a batch, out/ is synced once for all its images, before any
+	 * record is written, this one included */
+	later_dir = batching == c;
+	rc = core_tmp_keep(c, tmp_name, seq, i, backing, sizeof(backing),
+			   later_dir);
 	if (rc < 0)
 		return rc;
+	if (later_dir)
+		atomic_store(&c->out_unsynced, true);
 	t = lock_task(c, seq, TASK_DOWNLOADING);
 	if (!t || i >= t->n_urls) {
 		if (t)
@@ -507,9 +554,10 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	}
 	free(t->stored[i]);
 	t->stored[i] = strdup(backing);
-	/* the image itself is durable; after a power loss without this
-	 * record it is fetched again into the same file */
-	return commit_change_as(c, t, false);
+	/* the image itself is durable (in a batch: at its end, before this
+	 * record); after a power loss without this record it is fetched
+	 * again into the same file */
+	return commit_change_batched(c, t, false);
 }
 
 /* After an end under the lock: record, or drop when the table no longer
@@ -529,6 +577,13 @@ static int finish_task(struct core *c, struct task *t, bool completed,
 	dropped = drop_unless_kept(c, t);
 	if (!dropped)
 		op = core_task_save_later(c, t, !completed);
+	/* in a batch, written with the others and shown at its end */
+	if (!dropped && defer_publish(c, t, op)) {
+		outputs_changed |= published;
+		core_unlock(c);
+		free(name);
+		return 0;
+	}
 	if (dropped) {
 		core_unlock_flush(c);
 	} else {

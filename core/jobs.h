@@ -196,12 +196,25 @@ struct core_task {
 
 /* -ENOENT when the task is gone (superseded before it was sent). */
 int core_task_get(struct core *c, uint64_t seq, struct core_task *t);
+/* core_task_get of only the state, the task id and `unreached` (the rest
+ * empty): for a poll, which needs no more, without copying the prompt. */
+int core_task_peek(struct core *c, uint64_t seq, struct core_task *t);
 void core_task_free(struct core_task *t);
 
 /* Queued -> sending, durably, right before the creation request leaves;
  * its credits are held against the daily budget. -ENOENT: do not send it
  * (the task was dropped, or the budget refused it and it failed). */
 int core_task_sending(struct core *c, uint64_t seq);
+/* core_task_sending in two halves, so that the records of several
+ * creations are written together: _begin moves task seq to sending and
+ * queues its record (-ENOENT as above: then no _end); _end writes what is
+ * queued, waits for op and returns what core_task_sending would. Between
+ * the two the task is held (status/ shows it as it was); every _begin
+ * needs its _end, before anything is sent. */
+struct record_op;
+int core_task_sending_begin(struct core *c, uint64_t seq,
+			    struct record_op **op);
+int core_task_sending_end(struct core *c, uint64_t seq, struct record_op *op);
 /* The API answered that it did not create the task (or nothing was sent):
  * back to queued, with a note for the status file. */
 int core_task_requeue(struct core *c, uint64_t seq, const char *note);
@@ -212,8 +225,9 @@ int core_task_requeue(struct core *c, uint64_t seq, const char *note);
 int core_task_unreached(struct core *c, uint64_t seq, const char *note,
 			time_t *since);
 /* A batch of the calling thread's changes (the network thread's, for the
- * answers of one turn of its loop): core_task_created, _progress and _urls
- * between the two are recorded together at core_batch_end, which returns
+ * answers of one turn of its loop): core_task_created, _progress, _urls,
+ * _output, _completed and _failed between the two are recorded together at
+ * core_batch_end, which returns
  * once they are on disk and shown (until then status/ shows the tasks as
  * they were); they return 0 or -ENOENT at once. Nothing may depend on
  * their records before core_batch_end: call it before any request that

@@ -43,19 +43,22 @@ static ssize_t read_head(struct core *c, const char *name, unsigned char *head,
 }
 
 /* Move a whole download, tmp/name, into the store as SEQ-I.EXT,
- * durably. */
+ * durably; with later_dir, out/ is synced by the caller before anything
+ * names the image (the next record flush). */
 static int store_download(struct core *c, const char *name, int fd,
-			  const char *backing)
+			  const char *backing, bool later_dir)
 {
 	if (fsync(fd) < 0)
 		return -errno;
 	if (renameat(c->store.tmp_fd, name, c->store.out_fd, backing) < 0)
 		return -errno;
+	if (later_dir)
+		return 0;
 	return fsync(c->store.out_fd) < 0 ? -errno : 0;
 }
 
 int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq, size_t i,
-		  char *backing, size_t backingsz)
+		  char *backing, size_t backingsz, bool later_dir)
 {
 	unsigned char head[SNIFF_HEAD];
 	const char *ext = NULL;
@@ -69,7 +72,7 @@ int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq, size_t i,
 	if (rc == 0) {
 		snprintf(backing, backingsz, "%016" PRIu64 "-%zu.%s", seq,
 			 i + 1, ext);
-		rc = store_download(c, tmp_name, fd, backing);
+		rc = store_download(c, tmp_name, fd, backing, later_dir);
 	}
 	if (fd >= 0)
 		close(fd);

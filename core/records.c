@@ -459,6 +459,14 @@ void core_record_flush(struct core *c)
 	size_t n, i;
 
 	pthread_mutex_lock(&c->save_lock);
+	/* images moved into out/ in a batch (core_task_output) are there for good
+	 * before a record or metadata that names them (a failed sync is
+	 * logged: the records follow, as a failed sync of a batch's folder
+	 * is only logged for its non-durable records) */
+	if (atomic_exchange(&c->out_unsynced, false) &&
+	    fsync(c->store.out_fd) < 0)
+		log_err("%s/out: cannot sync: %s", c->store.path,
+			strerror(errno));
 	while ((n = take_batch(c, ops)) > 0) {
 		batch_perform(c, ops, n);
 		for (i = 0; i < n; i++) {

@@ -223,10 +223,13 @@ static void inval_job(struct fs *fs, const char *name)
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	for (i = 0; i < 2; i++) {
-		if (inos[i])
-			notify_result(NOTIFY_INODE,
-				      fuse_lowlevel_notify_inval_inode(
-					      fs->se, inos[i], 0, 0));
+		/* no node, nothing in the kernel: it never got the name (no
+		 * readdirplus), and a name that is not there is answered
+		 * ENOENT, never cached; so no call that can only fail */
+		if (!inos[i])
+			continue;
+		notify_result(NOTIFY_INODE, fuse_lowlevel_notify_inval_inode(
+						    fs->se, inos[i], 0, 0));
 		notify_result(NOTIFY_ENTRY,
 			      fuse_lowlevel_notify_inval_entry(
 				      fs->se, fs_dir_of_area(areas[i]), name,

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "util/debugassert.h"
 #include "util/log.h"
 
 #define MAY_BE_CHARGED "the task may have been created and charged"
@@ -53,6 +54,7 @@ void net_create_start(struct net *n, struct ntask *t,
 {
 	struct buf body, url;
 	struct xfer *x = NULL;
+	struct record_op *op;
 	int rc;
 
 	if (ct->state != TASK_QUEUED) { /* not ours to send */
@@ -82,8 +84,24 @@ void net_create_start(struct net *n, struct ntask *t,
 		not_started(n, t, "out of memory");
 		return;
 	}
+	/* sending, its record queued: sent by net_create_send once durable */
+	rc = core_task_sending_begin(n->core, t->seq, &op);
+	if (rc < 0) {
+		net_xfer_free(&n->pool, x);
+		net_drop(n, t); /* -ENOENT: dropped, or the budget refused it */
+		return;
+	}
+	DEBUGASSERT(n->n_staged < NET_MAX_ACTIVE);
+	n->staged[n->n_staged++] = (struct net_staged){ t, x, op };
+}
+
+/* A staged creation: its record written (or not), send it. */
+static void send_staged(struct net *n, struct ntask *t, struct xfer *x,
+			struct record_op *op)
+{
 	/* durably "sending" before a byte leaves */
-	rc = core_task_sending(n->core, t->seq);
+	int rc = core_task_sending_end(n->core, t->seq, op);
+
 	if (rc < 0) {
 		net_xfer_free(&n->pool, x);
 		if (rc == -ENOENT)
@@ -106,6 +124,16 @@ void net_create_start(struct net *n, struct ntask *t,
 		log_info("%s #%" PRIu64 ": POST " API_PATH_CREATE
 			 " (attempt %u)",
 			 t->name, t->seq, t->create_attempts + 1);
+}
+
+void net_create_send(struct net *n)
+{
+	unsigned i, count = n->n_staged;
+
+	/* the first end writes the records of all of them */
+	n->n_staged = 0;
+	for (i = 0; i < count; i++)
+		send_staged(n, n->staged[i].t, n->staged[i].x, n->staged[i].op);
 }
 
 /* Nothing reached the API (no name, no route, refused, no TLS handshake):

@@ -185,6 +185,7 @@ void net_download_start(struct net *n, struct ntask *t,
 		return;
 	}
 	t->output = i;
+	t->outputs = ct->n_urls;
 	if (!download_allowed(n, t, ct->urls[i], &rules))
 		return;
 	fd = core_tmpfile(n->core, t->tmp_name, sizeof(t->tmp_name));
@@ -230,7 +231,12 @@ static void store(struct net *n, struct ntask *t, const struct xfer *x,
 		t->task_bytes += (uint64_t)x->received;
 		t->download_failures = 0;
 		t->store_failures = 0;
-		net_schedule(n, t, STEP_DOWNLOAD, 0);
+		/* the last one (they are stored in order): the task completes
+		 * in this turn's batch, its records written with the image's */
+		if (t->output + 1 == t->outputs)
+			completed(n, t);
+		else
+			net_schedule(n, t, STEP_DOWNLOAD, 0);
 	} else if (rc == -EBADMSG) {
 		not_image(n, t, x, host);
 	} else if (rc == -ENOENT) {

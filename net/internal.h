@@ -64,6 +64,7 @@ struct ntask {
 	bool repolled;		       /* fresh URLs were asked for once */
 	uint64_t task_bytes;	       /* of its outputs stored so far */
 	size_t output;		       /* the output being downloaded */
+	size_t outputs;		       /* of the task (its URLs) */
 	char tmp_name[32];	       /* its temporary file (core_tmpfile) */
 	unsigned pace_class;	       /* its resolution's (pace.h) */
 	int64_t created_ms; /* on net_timer_now's clock, once polled */
@@ -120,8 +121,16 @@ struct net {
 	bool stop;
 
 	struct ntask *table[NET_BUCKETS];
-	unsigned inflight;	    /* tasks holding a slot */
-	unsigned active;	    /* transfers on the multi handle */
+	unsigned inflight; /* tasks holding a slot */
+	unsigned active;   /* transfers on the multi handle */
+	/* creations of this dispatch whose sending record is queued: sent
+	 * together once their records are written (net_create_send) */
+	struct net_staged {
+		struct ntask *t;
+		struct xfer *x;
+		struct record_op *op;
+	} staged[NET_MAX_ACTIVE];
+	unsigned n_staged;
 	struct net_queue slot_wait; /* creations waiting for a slot */
 	/* steps waiting for a token: polls and creations; net_queue_due
 	 * puts each in its own */
@@ -238,6 +247,9 @@ void net_free_headers(struct curl_slist *list);
 /* create.c */
 void net_create_start(struct net *n, struct ntask *t,
 		      const struct core_task *ct);
+/* Send the creations net_create_start staged, once their records are
+ * durable (written together: one sync for the lot). */
+void net_create_send(struct net *n);
 void net_create_done(struct net *n, struct ntask *t, struct xfer *x,
 		     const struct xfer_result *r);
 

@@ -174,7 +174,9 @@ static void run_timers(struct net *n)
 static void start_step(struct net *n, struct ntask *t)
 {
 	struct core_task ct;
-	int rc = core_task_get(n->core, t->seq, &ct);
+	/* a poll needs the state and the task id, nothing to copy */
+	int rc = t->step == STEP_POLL ? core_task_peek(n->core, t->seq, &ct) :
+					core_task_get(n->core, t->seq, &ct);
 
 	if (rc == -ENOENT || (rc == 0 && core_task_state_ended(ct.state))) {
 		if (rc == 0)
@@ -220,11 +222,12 @@ static void dispatch(struct net *n)
 	struct ntask *t;
 
 	dispatch_downloads(n);
-	while (n->active < NET_MAX_ACTIVE &&
+	/* the creations staged count as transfers: they are sent below */
+	while (n->active + n->n_staged < NET_MAX_ACTIVE &&
 	       (n->credits.queued || net_steps_due(n))) {
 		if (!net_bucket_take(&n->bucket, now)) {
 			net_adapt_busy(&n->adapt, now);
-			return;
+			break;
 		}
 		if (n->credits.queued) {
 			n->credits.queued = false;
@@ -234,6 +237,8 @@ static void dispatch(struct net *n)
 			start_step(n, t);
 		}
 	}
+	/* their records written together, then sent */
+	net_create_send(n);
 }
 
 /* How long the thread may sleep. */
