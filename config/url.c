@@ -85,14 +85,20 @@ static char *url_error(const char *v, const char *what, char *why,
 	return NULL;
 }
 
+/* What api_url and callback_url refuse besides the common rules: the
+ * characters in forbid (named by forbid_what), and user@ (user_what). */
+struct url_rules {
+	const char *forbid, *forbid_what, *user_what;
+};
+
 /* The checks api_url and callback_url share: a length, printable
- * characters, a scheme, none of the characters in forbid (named by
- * forbid_what); the authority after the scheme, or NULL with why set. */
-static const char *url_authority(const char *v, const char *forbid,
-				 const char *forbid_what, bool *https,
-				 char *why, size_t whylen)
+ * characters, a scheme, the rules' characters, a host[:port] without
+ * user@. host receives the host (without brackets); false with why set. */
+static bool url_check(const char *v, const struct url_rules *r, char *host,
+		      bool *https, bool *bracketed, char *why, size_t whylen)
 {
-	size_t len = strlen(v), i;
+	size_t len = strlen(v), alen, i;
+	const char *authority;
 
 	if (len > URL_MAX)
 		return url_error(v, "is longer than 2048 characters", why,
@@ -107,50 +113,56 @@ static const char *url_authority(const char *v, const char *forbid,
 	if (!*https && strncasecmp(v, "http://", 7) != 0)
 		return url_error(v, "is not an http:// or https:// URL", why,
 				 whylen);
-	if (strpbrk(v, forbid))
-		return url_error(v, forbid_what, why, whylen);
-	return v + (*https ? 8 : 7);
+	if (strpbrk(v, r->forbid))
+		return url_error(v, r->forbid_what, why, whylen);
+	authority = v + (*https ? 8 : 7);
+	alen = strcspn(authority, "/");
+	if (memchr(authority, '@', alen))
+		return url_error(v, r->user_what, why, whylen);
+	if (alen == 0)
+		return url_error(v, "has no host", why, whylen);
+	if (!split_authority(authority, alen, host, bracketed))
+		return url_error(v, "has a malformed host or port", why,
+				 whylen);
+	return true;
+}
+
+/* A copy of v without its trailing slashes (one, or all), or NULL. */
+static char *url_copy(const char *v, bool all_slashes, char *why, size_t whylen)
+{
+	size_t len = strlen(v);
+	char *url = strdup(v);
+
+	if (!url) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	while (len > 0 && url[len - 1] == '/') {
+		url[--len] = '\0';
+		if (!all_slashes)
+			break;
+	}
+	return url;
 }
 
 char *config_normalize_api_url(const char *v, char *why, size_t whylen)
 {
-	size_t len = strlen(v), alen;
+	static const struct url_rules rules = {
+		"?#", "has a query or fragment; give the API's base URL",
+		"has user@ in it; the key goes in a header, not the URL"
+	};
 	char host[HOST_MAX + 1];
-	const char *authority;
 	bool https, bracketed;
-	char *url;
 
-	authority = url_authority(v, "?#",
-				  "has a query or fragment; give the API's "
-				  "base URL",
-				  &https, why, whylen);
-	if (!authority)
+	if (!url_check(v, &rules, host, &https, &bracketed, why, whylen))
 		return NULL;
-	alen = strcspn(authority, "/");
-	if (memchr(authority, '@', alen))
-		return url_error(v,
-				 "has user@ in it; the key goes in a "
-				 "header, not the URL",
-				 why, whylen);
-	if (alen == 0)
-		return url_error(v, "has no host", why, whylen);
-	if (!split_authority(authority, alen, host, &bracketed))
-		return url_error(v, "has a malformed host or port", why,
-				 whylen);
 	if (!https && !is_loopback(host, bracketed)) {
 		snprintf(why, whylen,
 			 "plain http:// is allowed only to "
 			 "loopback; use https://");
 		return NULL;
 	}
-	url = strdup(v);
-	if (!url) {
-		snprintf(why, whylen, "out of memory");
-		return NULL;
-	}
-	if (len > 0 && url[len - 1] == '/')
-		url[len - 1] = '\0';
-	return url;
+	return url_copy(v, false, why, whylen);
 }
 
 char *config_accept_listen(const char *v, char *why, size_t whylen)
@@ -176,37 +188,20 @@ char *config_accept_listen(const char *v, char *why, size_t whylen)
 
 /* Where the API reaches the receiver: plain http:// is allowed anywhere
  * (the receiver trusts nothing in a callback, see gptimgfs(1),
- * CALLBACKS), but the URL must be one the daemon can append its path to. */
+ * CALLBACKS), but the URL must be one the daemon can append its path to;
+ * it goes into the creation's JSON as it is: no '"' or '\\'. */
 char *config_accept_callback_url(const char *v, char *why, size_t whylen)
 {
-	size_t len = strlen(v), alen;
+	static const struct url_rules rules = {
+		"?#\"\\",
+		"has a query (?), a fragment (#), a double quote or a "
+		"backslash in it",
+		"has user@ in it, which is not allowed"
+	};
 	char host[HOST_MAX + 1];
-	const char *authority;
 	bool https, bracketed;
-	char *url;
 
-	/* the URL goes into the creation's JSON as it is: no '"' or '\\' */
-	authority = url_authority(v, "?#\"\\",
-				  "has a query (?), a fragment (#), a double "
-				  "quote or a backslash in it",
-				  &https, why, whylen);
-	if (!authority)
+	if (!url_check(v, &rules, host, &https, &bracketed, why, whylen))
 		return NULL;
-	alen = strcspn(authority, "/");
-	if (memchr(authority, '@', alen))
-		return url_error(v, "has user@ in it, which is not allowed",
-				 why, whylen);
-	if (alen == 0)
-		return url_error(v, "has no host", why, whylen);
-	if (!split_authority(authority, alen, host, &bracketed))
-		return url_error(v, "has a malformed host or port", why,
-				 whylen);
-	url = strdup(v);
-	if (!url) {
-		snprintf(why, whylen, "out of memory");
-		return NULL;
-	}
-	while (len > 0 && url[len - 1] == '/')
-		url[--len] = '\0';
-	return url;
+	return url_copy(v, true, why, whylen);
 }
