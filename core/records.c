@@ -318,32 +318,6 @@ static void dirty_add(struct dirty *d, int fd)
 		fsync(fd); /* more folders than a store has: sync at once */
 }
 
-/* fsync the dirty directories (all of them, or all but `except`); a
- * failure is the result of every durable change of the batch made
- * there. */
-static void dirty_sync(struct dirty *d, int except, struct record_op **ops,
-		       size_t n)
-{
-	size_t i, j, kept = 0;
-
-	for (i = 0; i < d->n; i++) {
-		int fd = d->fd[i], rc;
-
-		if (fd == except) {
-			d->fd[kept++] = fd;
-			continue;
-		}
-		rc = fsync(fd) < 0 ? -errno : 0;
-		for (j = 0; rc < 0 && j < n; j++) {
-			if (ops[j]->dir_fd == fd && ops[j]->committed &&
-			    ops[j]->rc == 0 &&
-			    (ops[j]->durable || !is_write(ops[j])))
-				ops[j]->rc = rc;
-		}
-	}
-	d->n = kept;
-}
-
 static void log_failure(struct core *c, const struct record_op *op)
 {
 	switch (op->kind) {
@@ -366,6 +340,39 @@ static void log_failure(struct core *c, const struct record_op *op)
 	}
 }
 
+/* fsync the dirty directories (all of them, or all but `except`); a
+ * failure is the result of every durable change of the batch made
+ * there. */
+static void dirty_sync(struct core *c, struct dirty *d, int except,
+		       struct record_op **ops, size_t n)
+{
+	size_t i, j, kept = 0;
+
+	for (i = 0; i < d->n; i++) {
+		int fd = d->fd[i], rc;
+
+		if (fd == except) {
+			d->fd[kept++] = fd;
+			continue;
+		}
+		rc = fsync(fd) < 0 ? -errno : 0;
+		for (j = 0; rc < 0 && j < n; j++) {
+			if (ops[j]->dir_fd == fd && ops[j]->committed &&
+			    ops[j]->rc == 0 &&
+			    (ops[j]->durable || !is_write(ops[j]))) {
+				ops[j]->rc = rc;
+				/* metadata renamed, but perhaps not for
+				 * good: kept as when its rename fails, with
+				 * the task's record (records' callers see
+				 * rc) */
+				if (ops[j]->kind == RECORD_META)
+					log_failure(c, ops[j]);
+			}
+		}
+	}
+	d->n = kept;
+}
+
 /* Op i of the batch. What came before it in another directory is made
  * durable first where a power loss must not undo it while keeping this
  * (image metadata before the record that completes its task), and before
@@ -383,7 +390,7 @@ static void commit(struct core *c, struct record_op **ops, size_t n, size_t i,
 				 op->file);
 			return;
 		}
-		dirty_sync(d, -1, ops, n);
+		dirty_sync(c, d, -1, ops, n);
 		op->rc = core_store_remove(op->dir_fd, op->file);
 		op->committed = op->rc == 0;
 		if (op->committed)
@@ -391,7 +398,7 @@ static void commit(struct core *c, struct record_op **ops, size_t n, size_t i,
 		return;
 	}
 	if (op->staged) {
-		dirty_sync(d, op->dir_fd, ops, n);
+		dirty_sync(c, d, op->dir_fd, ops, n);
 		op->rc = core_store_commit_temp(op->dir_fd, op->file);
 		op->committed = op->rc == 0;
 		if (op->committed && op->durable)
@@ -421,7 +428,7 @@ static void batch_perform(struct core *c, struct record_op **ops, size_t n)
 		if (ops[i]->kind != RECORD_META && !ops[i]->super)
 			commit(c, ops, n, i, &d);
 	}
-	dirty_sync(&d, -1, ops, n);
+	dirty_sync(c, &d, -1, ops, n);
 	/* a superseded op went to disk as its last successor did */
 	for (i = n; i-- > 0;) {
 		if (ops[i]->super)
@@ -459,15 +466,17 @@ void core_record_flush(struct core *c)
 	size_t n, i;
 
 	pthread_mutex_lock(&c->save_lock);
-	/* images moved into out/ in a batch (core_task_output) are there for good
-	 * before a record or metadata that names them (a failed sync is
-	 * logged: the records follow, as a failed sync of a batch's folder
-	 * is only logged for its non-durable records) */
-	if (atomic_exchange(&c->out_unsynced, false) &&
-	    fsync(c->store.out_fd) < 0)
-		log_err("%s/out: cannot sync: %s", c->store.path,
-			strerror(errno));
 	while ((n = take_batch(c, ops)) > 0) {
+		/* images moved into out/ in a batch (core_task_output) are
+		 * there for good before a record or metadata that names them;
+		 * checked per batch taken, as the flag is set before such a
+		 * record is queued (a failed sync is logged: the records
+		 * follow, as a failed sync of a batch's folder is only logged
+		 * for its non-durable records) */
+		if (atomic_exchange(&c->out_unsynced, false) &&
+		    fsync(c->store.out_fd) < 0)
+			log_err("%s/out: cannot sync: %s", c->store.path,
+				strerror(errno));
 		batch_perform(c, ops, n);
 		for (i = 0; i < n; i++) {
 			if (!ops[i]->awaited)
