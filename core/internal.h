@@ -134,6 +134,7 @@ struct core_deferred {
 #define DEFERRED_MAX ((size_t)1 << 20)
 
 #define META_FAILED_MAX 64
+#define CORE_SPARE_DIRS 3
 
 struct core {
 	struct store store;
@@ -147,12 +148,16 @@ struct core {
 	/* core_record_flush: one writer, in queue order; acquire before lock */
 	pthread_mutex_t save_lock;
 	/* an image was moved into out/ without a sync of out/ since: the
-	 * next flush syncs out/ before any record (records.c), one sync for
-	 * the images of a batch instead of one each */
+	 * next batch syncs out/ with its metadata, before any record
+	 * (records.c), one sync for the images and metadata of a batch
+	 * instead of one each */
 	atomic_bool out_unsynced;
 	uint64_t meta_failed[META_FAILED_MAX]; /* under save_lock: tasks
 						 * whose record is kept */
 	size_t n_meta_failed;
+	/* under save_lock: the spare files of records/, out/ and the data
+	 * directory (core_open) */
+	struct store_spares spares[CORE_SPARE_DIRS];
 	pthread_mutex_t lock; /* everything below; the last taken:
 					 * core_lock, core_unlock */
 #ifndef NDEBUG

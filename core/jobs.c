@@ -206,6 +206,22 @@ static int commit_change(struct core *c, struct task *t)
 	return commit_change_as(c, t, true);
 }
 
+/* Under the lock (not lock_task's: nothing to hold): a change of t that a
+ * start learns again from the API, progress and image URLs, is shown at
+ * once and not recorded. Its record keeps the last change worth a write
+ * (created, an image stored, the end), which carries this one along; a
+ * start finds the task created and polls it. Most tasks go from created
+ * to ended with nothing written between. */
+static int show_unrecorded(struct core *c, struct task *t)
+{
+	char *name = strdup(t->name);
+
+	t->updated = time(NULL);
+	core_unlock(c);
+	notify_free(c, name);
+	return 0;
+}
+
 /* The core a thread batches its changes for (core_batch_begin), or NULL. */
 static _Thread_local struct core *batching;
 /* In that batch: a completion published images (out/ changed). */
@@ -458,10 +474,9 @@ int core_task_progress(struct core *c, uint64_t seq, enum task_state st)
 		core_unlock(c);
 		return t && at_api(t) ? 0 : -ENOENT;
 	}
-	core_task_hold(t); /* as lock_task */
 	t->state = st;
 	t->note[0] = '\0';
-	return commit_change_batched(c, t, false);
+	return show_unrecorded(c, t);
 }
 
 void core_task_note(struct core *c, uint64_t seq, const char *note)
@@ -493,10 +508,10 @@ int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
 		if (!copy[i])
 			goto nomem;
 	}
-	t = lock_task(c, seq, -1);
+	core_lock(c);
+	t = task_in(c, seq, -1);
 	if (!t || !at_api(t)) {
-		if (t)
-			unlock_task(c, t);
+		core_unlock(c);
 		for (i = 0; i < n; i++)
 			free(copy[i]);
 		return -ENOENT;
@@ -513,7 +528,7 @@ int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
 	t->n_urls = n;
 	t->state = TASK_DOWNLOADING;
 	t->note[0] = '\0';
-	return commit_change_batched(c, t, false);
+	return show_unrecorded(c, t);
 nomem:
 	for (i = 0; i < n; i++)
 		free(copy[i]);

@@ -221,6 +221,9 @@ struct core *core_open(const char *data_dir, const struct core_defaults *def,
 		free(c);
 		return NULL;
 	}
+	core_spares_init(&c->spares[0], c->store.records_fd);
+	core_spares_init(&c->spares[1], c->store.out_fd);
+	core_spares_init(&c->spares[2], c->store.dir_fd);
 	/* no other thread runs yet; the lock is held for the functions that
 	 * expect it (DEBUGASSERT(core_lock_held)) */
 	core_lock(c);

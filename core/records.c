@@ -41,7 +41,8 @@ struct record_op {
 	/* in a batch: a later write of the same file that carries this
 	 * one's change (this one is then not written) */
 	struct record_op *super;
-	bool staged;	/* its temporary file is written */
+	unsigned spare; /* the spare file it is written in (store.h) */
+	bool staged;	/* its spare is written */
 	bool committed; /* renamed into place, or removed */
 };
 
@@ -262,8 +263,22 @@ static int op_bytes(struct core *c, struct record_op *op)
 	return core_store_seal(c->store.key, op->file, &op->data);
 }
 
+/* Under save_lock: the spares of the store's folder dir_fd. */
+static struct store_spares *spares_of(struct core *c, int dir_fd)
+{
+	size_t i;
+
+	for (i = 0; i < CORE_SPARE_DIRS - 1; i++) {
+		if (c->spares[i].dir_fd == dir_fd)
+			break;
+	}
+	DEBUGASSERT(c->spares[i].dir_fd == dir_fd);
+	return &c->spares[i];
+}
+
 /* Write the temporary file of every op that writes. When there is only
- * one, it is synced on its own, else all at once afterwards. */
+ * one, it is synced on its own, else all at once afterwards (measured on
+ * ext4: one syncfs costs less than two fdatasync). */
 static void stage(struct core *c, struct record_op **ops, size_t n)
 {
 	size_t i, writes = 0;
@@ -278,9 +293,9 @@ static void stage(struct core *c, struct record_op **ops, size_t n)
 			continue;
 		op->rc = op_bytes(c, op);
 		if (op->rc == 0)
-			op->rc = core_store_write_temp(
-				op->dir_fd, op->file, op->data.data,
-				op->data.len, writes == 1);
+			op->rc = core_spares_write(spares_of(c, op->dir_fd),
+						   op->data.data, op->data.len,
+						   writes == 1, &op->spare);
 		op->staged = op->rc == 0;
 	}
 	if (writes < 2)
@@ -290,7 +305,8 @@ static void stage(struct core *c, struct record_op **ops, size_t n)
 	rc = core_store_sync_data(&c->store);
 	for (i = 0; rc < 0 && i < n; i++) {
 		if (ops[i]->staged) {
-			core_store_drop_temp(ops[i]->dir_fd, ops[i]->file);
+			core_spares_drop(spares_of(c, ops[i]->dir_fd),
+					 ops[i]->spare);
 			ops[i]->staged = false;
 			ops[i]->rc = rc;
 		}
@@ -356,6 +372,12 @@ static void dirty_sync(struct core *c, struct dirty *d, int except,
 			continue;
 		}
 		rc = fsync(fd) < 0 ? -errno : 0;
+		if (rc < 0) /* what follows is written all the same */
+			log_err("%s/%s: cannot sync: %s", c->store.path,
+				fd == c->store.records_fd ? "records" :
+				fd == c->store.out_fd	  ? "out" :
+							    ".",
+				strerror(-rc));
 		for (j = 0; rc < 0 && j < n; j++) {
 			if (ops[j]->dir_fd == fd && ops[j]->committed &&
 			    ops[j]->rc == 0 &&
@@ -399,7 +421,10 @@ static void commit(struct core *c, struct record_op **ops, size_t n, size_t i,
 	}
 	if (op->staged) {
 		dirty_sync(c, d, op->dir_fd, ops, n);
-		op->rc = core_store_commit_temp(op->dir_fd, op->file);
+		/* metadata takes a new name, never swapped: a folder in its
+		 * way stays there, and the write fails */
+		op->rc = core_spares_commit(spares_of(c, op->dir_fd), op->spare,
+					    op->file, op->kind != RECORD_META);
 		op->committed = op->rc == 0;
 		if (op->committed && op->durable)
 			dirty_add(d, op->dir_fd);
@@ -418,6 +443,12 @@ static void batch_perform(struct core *c, struct record_op **ops, size_t n)
 	struct dirty d = { .n = 0 };
 	size_t i;
 
+	/* images moved into out/ (core_task_output) are there for good
+	 * before a record that names them: out/ is synced with the batch's
+	 * metadata, before any record (the flag is set before such a record
+	 * is queued, so the batch that takes it sees the flag) */
+	if (atomic_exchange(&c->out_unsynced, false))
+		dirty_add(&d, c->store.out_fd);
 	supersede(ops, n);
 	stage(c, ops, n);
 	for (i = 0; i < n; i++) {
@@ -467,16 +498,6 @@ void core_record_flush(struct core *c)
 
 	pthread_mutex_lock(&c->save_lock);
 	while ((n = take_batch(c, ops)) > 0) {
-		/* images moved into out/ in a batch (core_task_output) are
-		 * there for good before a record or metadata that names them;
-		 * checked per batch taken, as the flag is set before such a
-		 * record is queued (a failed sync is logged: the records
-		 * follow, as a failed sync of a batch's folder is only logged
-		 * for its non-durable records) */
-		if (atomic_exchange(&c->out_unsynced, false) &&
-		    fsync(c->store.out_fd) < 0)
-			log_err("%s/out: cannot sync: %s", c->store.path,
-				strerror(errno));
 		batch_perform(c, ops, n);
 		for (i = 0; i < n; i++) {
 			if (!ops[i]->awaited)

@@ -12,7 +12,8 @@
  * Every record is replaced atomically: write a temporary file, fsync it,
  * rename it over the old one, fsync the directory (core/records.c does it
  * for a batch of records at once, with one sync of their data and one of
- * each directory).
+ * each directory, and swaps the old file into a spare instead of freeing
+ * it: core_spares_commit).
  *
  * Only the daemon's user controls the store: core_store_open refuses a data
  * directory or a folder of it that is a symbolic link, owned by someone
@@ -64,16 +65,37 @@ int core_store_note_pid(struct store *s);
  * synced too, so that a power loss cannot undo the change. 0 or -errno. */
 int core_store_write_atomic(int dir_fd, const char *name, const void *data,
 			    size_t len, bool durable);
-/* The two halves of core_store_write_atomic, for a batch of writes that
- * shares its syncs: write data to dir_fd's temporary file of name (synced
- * with sync; else the caller syncs it before the commit, e.g. with
- * core_store_sync_data), then rename it over name. On failure the
- * temporary is gone. 0 or -errno. */
-int core_store_write_temp(int dir_fd, const char *name, const void *data,
-			  size_t len, bool sync);
-int core_store_commit_temp(int dir_fd, const char *name);
-/* Remove name's temporary file, written but not to be committed. */
-void core_store_drop_temp(int dir_fd, const char *name);
+/* Spare files (store_spare.c): the temporary files of a batch of
+ * replacements, kept from one batch to the next, one pool per directory,
+ * used by one thread at a time (records.c: under save_lock). A
+ * replacement swaps its spare with the file it replaces (renameat2
+ * RENAME_EXCHANGE), so the old file becomes a spare: no inode is made or
+ * freed, which is most of a replacement's cost where every creation scans
+ * recently freed inodes (ext4 without a journal). They are named
+ * ".spare-N.tmp" and swept at start as every temporary file. */
+#define STORE_SPARES_MAX 64
+struct store_spares {
+	int dir_fd;
+	unsigned next; /* the number of the next new spare */
+	unsigned free[STORE_SPARES_MAX];
+	unsigned n_free;
+};
+void core_spares_init(struct store_spares *p, int dir_fd);
+/* Write data into a spare (a free one, else a new one, 0600, never
+ * through a link), fdatasync it with sync; its number in *spare. On
+ * failure the spare is gone. 0 or -errno. */
+int core_spares_write(struct store_spares *p, const void *data, size_t len,
+		      bool sync, unsigned *spare);
+/* Put spare in name's place, atomically. With swap, what name held
+ * becomes a free spare (for a file that only this process replaces: a
+ * directory in the way is swapped too); else, when name did not exist,
+ * or when the file system cannot swap two names, the spare is name from
+ * now on and what name held is freed (rename(2)). On failure the spare is
+ * gone. 0 or -errno. */
+int core_spares_commit(struct store_spares *p, unsigned spare, const char *name,
+		       bool swap);
+/* Remove a spare written but not to be committed. */
+void core_spares_drop(struct store_spares *p, unsigned spare);
 /* Every file of the store's file system written so far onto the disk, in
  * one call (syncfs): one sync for a batch of temporary files instead of
  * one each. 0 or -errno. */

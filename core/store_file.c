@@ -123,8 +123,8 @@ static int temp_name(const char *name, char *tmp, size_t tmpsz)
 	return 0;
 }
 
-int core_store_write_temp(int dir_fd, const char *name, const void *data,
-			  size_t len, bool sync)
+static int write_temp(int dir_fd, const char *name, const void *data,
+		      size_t len, bool sync)
 {
 	char tmp[300];
 	int fd, rc = temp_name(name, tmp, sizeof(tmp));
@@ -150,7 +150,7 @@ int core_store_write_temp(int dir_fd, const char *name, const void *data,
 	return rc;
 }
 
-int core_store_commit_temp(int dir_fd, const char *name)
+static int commit_temp(int dir_fd, const char *name)
 {
 	char tmp[300];
 	int rc = temp_name(name, tmp, sizeof(tmp));
@@ -164,14 +164,6 @@ int core_store_commit_temp(int dir_fd, const char *name)
 	return rc;
 }
 
-void core_store_drop_temp(int dir_fd, const char *name)
-{
-	char tmp[300];
-
-	if (temp_name(name, tmp, sizeof(tmp)) == 0)
-		unlinkat(dir_fd, tmp, 0);
-}
-
 int core_store_sync_data(const struct store *s)
 {
 	return syncfs(s->dir_fd) < 0 ? -errno : 0;
@@ -182,10 +174,10 @@ int core_store_write_atomic(int dir_fd, const char *name, const void *data,
 {
 	/* synced always: renaming a file whose data is not on disk over a
 	 * good one can leave an empty file after a power loss (XFS, btrfs) */
-	int rc = core_store_write_temp(dir_fd, name, data, len, true);
+	int rc = write_temp(dir_fd, name, data, len, true);
 
 	if (rc == 0)
-		rc = core_store_commit_temp(dir_fd, name);
+		rc = commit_temp(dir_fd, name);
 	if (rc < 0)
 		return rc;
 	return durable && fsync(dir_fd) < 0 ? -errno : 0;

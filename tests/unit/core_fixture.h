@@ -224,7 +224,8 @@ static inline bool fx_exists(struct fx *f, const char *rel)
 	return access(path, F_OK) == 0;
 }
 
-/* The number of entries in DATA_DIR/SUBDIR, -1 when unreadable. */
+/* The number of entries in DATA_DIR/SUBDIR but the store's spare files
+ * (.spare-N.tmp, store.h), -1 when unreadable. */
 static inline int fx_entries(struct fx *f, const char *subdir)
 {
 	char path[512];
@@ -238,7 +239,8 @@ static inline int fx_entries(struct fx *f, const char *subdir)
 		return -1;
 	while ((de = readdir(d)) != NULL)
 		n += strcmp(de->d_name, ".") != 0 &&
-		     strcmp(de->d_name, "..") != 0;
+		     strcmp(de->d_name, "..") != 0 &&
+		     strncmp(de->d_name, ".spare-", 7) != 0;
 	closedir(d);
 	return n;
 }
