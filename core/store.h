@@ -65,6 +65,8 @@ int core_store_note_pid(struct store *s);
  * synced too, so that a power loss cannot undo the change. 0 or -errno. */
 int core_store_write_atomic(int dir_fd, const char *name, const void *data,
 			    size_t len, bool durable);
+/* Write all of data at fd's offset (again after EINTR). 0 or -errno. */
+int core_store_write_all(int fd, const void *data, size_t len);
 /* Spare files (store_spare.c): the temporary files of a batch of
  * replacements, kept from one batch to the next, one pool per directory,
  * used by one thread at a time (records.c: under save_lock). A

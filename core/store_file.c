@@ -99,8 +99,10 @@ int core_store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
 	return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
+int core_store_write_all(int fd, const void *buf, size_t len)
 {
+	const char *data = buf;
+
 	while (len > 0) {
 		ssize_t n = write(fd, data, len);
 
@@ -140,7 +142,7 @@ static int write_temp(int dir_fd, const char *name, const void *data,
 					  O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return fd;
-	rc = write_all(fd, data, len);
+	rc = core_store_write_all(fd, data, len);
 	if (rc == 0 && sync && fdatasync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)

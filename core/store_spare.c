@@ -62,21 +62,12 @@ static int spare_reopen(struct store_spares *p, unsigned spare)
 	return -1;
 }
 
-/* data at the start of fd, and nothing after it. */
+/* data at the start of fd (just opened), and nothing after it. */
 static int overwrite(int fd, const char *data, size_t len)
 {
-	off_t at = 0;
+	int rc = core_store_write_all(fd, data, len);
 
-	while ((size_t)at < len) {
-		ssize_t n = pwrite(fd, data + at, len - (size_t)at, at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		at += n;
-	}
-	return ftruncate(fd, at) < 0 ? -errno : 0;
+	return rc == 0 && ftruncate(fd, (off_t)len) < 0 ? -errno : rc;
 }
 
 int core_spares_write(struct store_spares *p, const void *data, size_t len,
