@@ -279,7 +279,7 @@ void core_task_delete_record(struct core *c, const struct task *t);
  * syncs and renames what is queued, in that order (two saves of one task
  * never land out of order, nor a save after the delete of its record).
  * durable false: only atomically, for a change a restart finds again by
- * asking the API (pending -> processing, the output URLs).
+ * asking the API (an image stored, a completion).
  * core_task_save_later: the caller reads the result with core_record_wait
  * (NULL: out of memory, core_record_wait says so). */
 struct record_op *core_task_save_later(struct core *c, struct task *t,
