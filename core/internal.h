@@ -242,8 +242,8 @@ void core_opts_lower_ascii(char *s);
  * seq, into out/ as SEQ-I.EXT (its name into backing), durably, once it is
  * known to be an image. 0, -EBADMSG when it is no image, or -errno; on
  * failure tmp/tmp_name is gone. With later_dir, out/ is not synced here:
- * the caller has it synced before anything that names the image is
- * written (c->out_unsynced). */
+ * the caller has it synced with the batch's metadata, before any record
+ * that names the image is written (c->out_unsynced). */
 int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq, size_t i,
 		  char *backing, size_t backingsz, bool later_dir);
 

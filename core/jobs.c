@@ -105,10 +105,11 @@ static struct task *task_in(struct core *c, uint64_t seq, int from)
 }
 
 /* Task seq in state `from` (any when from < 0) with the lock held, or NULL
- * and the lock not held. Every transition finds its task here, and leaves
- * through unlock_task (no change), commit_change* or finish_task (recorded
- * and published), or a drop: until then, readers of status/ see the task
- * as it was (core_task_hold), since its change is not on disk yet. */
+ * and the lock not held. Every recorded transition finds its task here,
+ * and leaves through unlock_task (no change), commit_change* or
+ * finish_task (recorded and published), or a drop: until then, readers of
+ * status/ see the task as it was (core_task_hold), since its change is not
+ * on disk yet. (Progress and URLs are not recorded: show_unrecorded.) */
 static struct task *lock_task(struct core *c, uint64_t seq, int from)
 {
 	struct task *t;
@@ -248,7 +249,7 @@ static bool defer_publish(struct core *c, struct task *t, struct record_op *op)
 }
 
 /* commit_change_as for a change that nothing in this process waits on but
- * the task's own next step (created, progress, URLs): in a batch it is
+ * the task's own next step (created, an image stored): in a batch it is
  * written with the others of the batch, and the caller learns only
  * whether the task is there (the write's failure is logged, and the
  * change shown all the same, as commit_change_as does). */

@@ -372,7 +372,9 @@ static void dirty_sync(struct core *c, struct dirty *d, int except,
 			continue;
 		}
 		rc = fsync(fd) < 0 ? -errno : 0;
-		if (rc < 0) /* what follows is written all the same */
+		if (rc == 0)
+			core_spares_settle(spares_of(c, fd));
+		else /* what follows is written all the same */
 			log_err("%s/%s: cannot sync: %s", c->store.path,
 				fd == c->store.records_fd ? "records" :
 				fd == c->store.out_fd	  ? "out" :
@@ -421,10 +423,13 @@ static void commit(struct core *c, struct record_op **ops, size_t n, size_t i,
 	}
 	if (op->staged) {
 		dirty_sync(c, d, op->dir_fd, ops, n);
-		/* metadata takes a new name, never swapped: a folder in its
-		 * way stays there, and the write fails */
-		op->rc = core_spares_commit(spares_of(c, op->dir_fd), op->spare,
-					    op->file, op->kind != RECORD_META);
+		/* swapped when durable: its folder is synced in this batch,
+		 * which settles the old file as a spare. Metadata takes a
+		 * new name, never swapped: a folder in its way stays there,
+		 * and the write fails */
+		op->rc = core_spares_commit(
+			spares_of(c, op->dir_fd), op->spare, op->file,
+			op->durable && op->kind != RECORD_META);
 		op->committed = op->rc == 0;
 		if (op->committed && op->durable)
 			dirty_add(d, op->dir_fd);

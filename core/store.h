@@ -69,18 +69,23 @@ int core_store_write_atomic(int dir_fd, const char *name, const void *data,
 int core_store_write_all(int fd, const void *data, size_t len);
 /* Spare files (store_spare.c): the temporary files of a batch of
  * replacements, kept from one batch to the next, one pool per directory,
- * used by one thread at a time (records.c: under save_lock). A
+ * used by one thread at a time (records.c: under save_lock). A durable
  * replacement swaps its spare with the file it replaces (renameat2
  * RENAME_EXCHANGE), so the old file becomes a spare: no inode is made or
  * freed, which is most of a replacement's cost where every creation scans
- * recently freed inodes (ext4 without a journal). They are named
- * ".spare-N.tmp" and swept at start as every temporary file. */
+ * recently freed inodes (ext4 without a journal). The old file is written
+ * again only once the directory is synced: until then a power loss may
+ * bring back the name that pointed at it. Spares are named ".spare-N.tmp"
+ * and swept at start as every temporary file. */
 #define STORE_SPARES_MAX 64
 struct store_spares {
 	int dir_fd;
 	unsigned next; /* the number of the next new spare */
 	unsigned free[STORE_SPARES_MAX];
 	unsigned n_free;
+	/* swapped out since the last sync of the directory */
+	unsigned unsettled[STORE_SPARES_MAX];
+	unsigned n_unsettled;
 };
 void core_spares_init(struct store_spares *p, int dir_fd);
 /* Write data into a spare (a free one, else a new one, 0600, never
@@ -88,14 +93,16 @@ void core_spares_init(struct store_spares *p, int dir_fd);
  * failure the spare is gone. 0 or -errno. */
 int core_spares_write(struct store_spares *p, const void *data, size_t len,
 		      bool sync, unsigned *spare);
-/* Put spare in name's place, atomically. With swap, what name held
- * becomes a free spare (for a file that only this process replaces: a
- * directory in the way is swapped too); else, when name did not exist,
- * or when the file system cannot swap two names, the spare is name from
- * now on and what name held is freed (rename(2)). On failure the spare is
- * gone. 0 or -errno. */
+/* Put spare in name's place, atomically. With swap (for a change whose
+ * directory the caller syncs next, then calls core_spares_settle), what
+ * name held becomes a spare, free once settled; a directory in the way
+ * is swapped too. Else, when name did not exist, or when the file system
+ * cannot swap two names, the spare is name from now on and what name
+ * held is freed (rename(2)). On failure the spare is gone. 0 or -errno. */
 int core_spares_commit(struct store_spares *p, unsigned spare, const char *name,
 		       bool swap);
+/* The directory of p is synced: the spares swapped out before are free. */
+void core_spares_settle(struct store_spares *p);
 /* Remove a spare written but not to be committed. */
 void core_spares_drop(struct store_spares *p, unsigned spare);
 /* Every file of the store's file system written so far onto the disk, in

@@ -24,6 +24,7 @@ void core_spares_init(struct store_spares *p, int dir_fd)
 	p->dir_fd = dir_fd;
 	p->next = 0;
 	p->n_free = 0;
+	p->n_unsettled = 0;
 }
 
 /* A new spare: whatever has its name (a file a failed removal left) is
@@ -95,17 +96,31 @@ int core_spares_write(struct store_spares *p, const void *data, size_t len,
 	return rc;
 }
 
-/* spare is free again; beyond the pool's room it goes. */
-static void spare_free(struct store_spares *p, unsigned spare)
+/* spare into list (free or unsettled) of *n; beyond its room it goes. */
+static void spare_put(struct store_spares *p, unsigned *list, unsigned *n,
+		      unsigned spare)
 {
 	char name[32];
 
-	if (p->n_free < STORE_SPARES_MAX) {
-		p->free[p->n_free++] = spare;
+	if (*n < STORE_SPARES_MAX) {
+		list[(*n)++] = spare;
 		return;
 	}
 	spare_name(spare, name, sizeof(name));
 	unlinkat(p->dir_fd, name, 0);
+}
+
+void core_spares_settle(struct store_spares *p)
+{
+	while (p->n_unsettled > 0)
+		spare_put(p, p->free, &p->n_free,
+			  p->unsettled[--p->n_unsettled]);
+}
+
+/* renameat2 says this file system, or this kernel, cannot swap. */
+static bool cannot_swap(int err)
+{
+	return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP;
 }
 
 int core_spares_commit(struct store_spares *p, unsigned spare, const char *name,
@@ -118,11 +133,14 @@ int core_spares_commit(struct store_spares *p, unsigned spare, const char *name,
 	if (swap && !atomic_load(&no_exchange)) {
 		if (renameat2(p->dir_fd, tmp, p->dir_fd, name,
 			      RENAME_EXCHANGE) == 0) {
-			spare_free(p, spare); /* now the old file */
+			/* now the old file, which the directory on disk
+			 * may still call name: not written to before the
+			 * directory is synced (core_spares_settle) */
+			spare_put(p, p->unsettled, &p->n_unsettled, spare);
 			return 0;
 		}
-		/* ENOENT: name is new; EINVAL: no swap on this file system */
-		if (errno == EINVAL)
+		/* ENOENT: name is new */
+		if (cannot_swap(errno))
 			atomic_store(&no_exchange, true);
 		else if (errno != ENOENT)
 			goto fail;
