@@ -144,6 +144,12 @@ int core_status(struct core *c, const char *name, struct buf *out,
 char **core_job_names(struct core *c, size_t *count);
 void core_free_names(char **names, size_t count);
 
+/* ---- progress ---- */
+
+/* Render the progress file (gptimgfs(1), PROGRESS) into out (cleared
+ * first): the jobs by state, credits, throughput and the time left. */
+int core_progress(struct core *c, struct buf *out);
+
 /* ---- out/ ---- */
 
 struct core_output {

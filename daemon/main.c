@@ -309,6 +309,7 @@ int main(int argc, char **argv)
 	if (fs_init(&fs, core) < 0)
 		goto out_core;
 	fs.allow_other = cfg.allow_other;
+	fs_set_request_timeout(&fs, fs_request_timeout_s());
 	se = fuse_session_new(&cfg.fuse_args, &fs_ops, sizeof(fs_ops), &fs);
 	if (!se)
 		goto out_fs;

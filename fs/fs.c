@@ -17,13 +17,15 @@ static const struct {
 } fixed_entries[] = {
 	{ "jobs", FS_INO_JOBS },       { "status", FS_INO_STATUS },
 	{ "wait", FS_INO_WAIT },       { "out", FS_INO_OUT },
-	{ "credits", FS_INO_CREDITS },
+	{ "credits", FS_INO_CREDITS }, { "progress", FS_INO_PROGRESS },
 };
 
 #define N_FIXED (sizeof(fixed_entries) / sizeof(fixed_entries[0]))
 
 int fs_init(struct fs *fs, struct core *c)
 {
+	pthread_condattr_t attr;
+
 	memset(fs, 0, sizeof(*fs));
 	fs->core = c;
 	fs->uid = getuid();
@@ -31,7 +33,12 @@ int fs_init(struct fs *fs, struct core *c)
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 	pthread_mutex_init(&fs->parked_lock, NULL);
 	pthread_mutex_init(&fs->events_lock, NULL);
-	pthread_cond_init(&fs->events_cond, NULL);
+	/* the notifier's timed waits (notify.c) must not jump with the
+	 * wall clock */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs->events_cond, &attr);
+	pthread_condattr_destroy(&attr);
 	return fs_nodes_init(fs);
 }
 
@@ -48,8 +55,8 @@ static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
 	/* out/ is writable for rm under default_permissions (allow_other);
 	 * nothing else can be changed there */
 	mode_t mode = ino == FS_INO_JOBS || ino == FS_INO_OUT ? S_IFDIR | 0755 :
-		      ino == FS_INO_CREDITS ? fs_credits_mode(fs) :
-					      S_IFDIR | 0555;
+		      fs_ino_fixed_file(ino) ? fs_credits_mode(fs) :
+					       S_IFDIR | 0555;
 
 	fs_stat_synthetic(fs, st, ino, mode, 0, fs->mount_time.tv_sec);
 }
@@ -90,7 +97,7 @@ static void root_lookup(fuse_req_t req, const char *name)
 		e.ino = fixed_entries[i].ino;
 		fixed_stat(fs_of(req), e.ino, &e.attr);
 		e.attr_timeout = e.entry_timeout =
-			e.ino == FS_INO_CREDITS ? TTL_VIEW : TTL_FIXED;
+			fs_ino_fixed_file(e.ino) ? TTL_VIEW : TTL_FIXED;
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -174,9 +181,11 @@ static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st, double *ttl)
 	int rc;
 
 	if (ino < FS_INO_FIRST_DYNAMIC) {
-		*ttl = ino == FS_INO_CREDITS ? TTL_VIEW : TTL_FIXED;
+		*ttl = fs_ino_fixed_file(ino) ? TTL_VIEW : TTL_FIXED;
 		if (ino == FS_INO_CREDITS)
 			return fs_credits_getattr(fs, st);
+		if (ino == FS_INO_PROGRESS)
+			return fs_progress_getattr(fs, st);
 		fixed_stat(fs, ino, st);
 		return 0;
 	}
@@ -251,7 +260,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct node_ref r;
 	int rc;
 
-	if (ino == FS_INO_CREDITS) {
+	if (fs_ino_fixed_file(ino)) {
 		fs_view_open(req, ino, fi);
 		return;
 	}
@@ -421,8 +430,9 @@ static int list_root(struct dirlist *dl)
 	size_t i;
 
 	for (i = 0; i < N_FIXED; i++) {
-		mode_t type = fixed_entries[i].ino == FS_INO_CREDITS ? S_IFREG :
-								       S_IFDIR;
+		mode_t type = fs_ino_fixed_file(fixed_entries[i].ino) ?
+				      S_IFREG :
+				      S_IFDIR;
 
 		if (fs_dirlist_add(dl, fixed_entries[i].name, type) < 0)
 			return -ENOMEM;
@@ -653,6 +663,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.write = fs_write,
 	.flush = fs_flush,
 	.release = fs_release,
+	.poll = fs_poll,
 	.fsync = fs_fsync,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,

@@ -1,6 +1,6 @@
 /* The mount: FUSE low-level operations over the job core.
  *
- *   /          fixed inodes: jobs/ status/ wait/ out/ credits
+ *   /          fixed inodes: jobs/ status/ wait/ out/ credits progress
  *   jobs/      the user's files, stored under DATA_DIR/jobs (read-write)
  *   status/    one synthetic file per job (read-only)
  *   wait/      the same, but a read is parked until the job ends
@@ -26,8 +26,15 @@ enum fs_fixed_ino {
 	FS_INO_WAIT,
 	FS_INO_OUT,
 	FS_INO_CREDITS,
+	FS_INO_PROGRESS,
 	FS_INO_FIRST_DYNAMIC = 16,
 };
+
+/* The fixed regular files at the root, rendered at each open. */
+static inline bool fs_ino_fixed_file(fuse_ino_t ino)
+{
+	return ino == FS_INO_CREDITS || ino == FS_INO_PROGRESS;
+}
 
 enum fs_area {
 	AREA_NONE,
@@ -35,11 +42,13 @@ enum fs_area {
 	AREA_STATUS,
 	AREA_WAIT,
 	AREA_OUT,
+	AREA_PROGRESS, /* the progress file */
 };
 
 struct fs_node;
 struct fs_event;
 struct fs_parked;
+struct view_handle;
 
 struct fs {
 	struct core *core;
@@ -57,10 +66,15 @@ struct fs {
 	size_t n_buckets;
 	uint64_t next_ino;
 
-	/* parked wait/ and credits reads; acquire before a view_handle's
+	/* parked wait/ and credits reads, and the view files that poll(2)
+	 * or a change concerns (poll.c); acquire before a view_handle's
 	 * lock */
 	pthread_mutex_t parked_lock;
 	struct fs_parked *parked;
+	struct view_handle *watched;
+	/* a parked read older than this is answered EINTR (reqtimeout.c);
+	 * 0: never */
+	int64_t park_limit_ms;
 
 	pthread_mutex_t events_lock; /* the notifier's queue; a leaf */
 	pthread_cond_t events_cond;
@@ -71,6 +85,10 @@ struct fs {
 };
 
 int fs_init(struct fs *fs, struct core *c);
+/* The kernel's FUSE request timeout for a mount made now, in seconds (0:
+ * none), and the parking rule that keeps requests within it. */
+unsigned fs_request_timeout_s(void);
+void fs_set_request_timeout(struct fs *fs, unsigned seconds);
 void fs_destroy(struct fs *fs);
 /* The operations table for fuse_session_new; userdata is the struct fs. */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -129,7 +129,7 @@ int fs_jobs_list(struct fs *fs, struct dirlist *dl);
 /* status/, wait/, credits */
 struct view_handle {
 	struct fs_handle hdr; /* FS_HANDLE_VIEW */
-	enum fs_area area;    /* status/ or wait/; AREA_NONE: credits */
+	enum fs_area area;    /* status/, wait/, progress; AREA_NONE: credits */
 	/* two reads of one descriptor may overlap; acquire after fs's
 	 * parked_lock, before the core's lock */
 	pthread_mutex_t lock;
@@ -137,6 +137,11 @@ struct view_handle {
 	bool failed;   /* wait/: the job failed (EIO after the text) */
 	char name[NAME_MAX + 1];
 	struct buf text;
+	/* poll(2) (poll.c), under fs's parked_lock: status/ and wait/ files
+	 * are on fs->watched while open */
+	struct view_handle *watch_next, *watch_prev;
+	struct fuse_pollhandle *ph; /* to notify at the job's next change */
+	bool changed; /* status/: the job changed after text was taken */
 };
 int fs_view_render(struct fs *fs, struct view_handle *h);
 void fs_view_reply(fuse_req_t req, struct view_handle *h, size_t size,
@@ -144,6 +149,13 @@ void fs_view_reply(fuse_req_t req, struct view_handle *h, size_t size,
 void fs_view_lookup(fuse_req_t req, enum fs_area area, const char *name);
 int fs_view_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
 int fs_credits_getattr(struct fs *fs, struct stat *st);
+int fs_progress_getattr(struct fs *fs, struct stat *st);
+/* status/ and progress: a change after the text was taken is signalled
+ * (poll.c), and a read from offset 0 takes the text again. */
+static inline bool fs_view_signals_change(const struct view_handle *h)
+{
+	return h->area == AREA_STATUS || h->area == AREA_PROGRESS;
+}
 void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		  struct fuse_file_info *fi);
@@ -162,6 +174,16 @@ void fs_out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
 		     size_t size);
 void fs_out_listxattr(fuse_req_t req, struct fs_node *n, size_t size);
 int fs_out_list(struct fs *fs, struct dirlist *dl);
+
+/* poll(2) (poll.c): the operation, and the view files' watch list */
+void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	     struct fuse_pollhandle *ph);
+void fs_watch_add(struct fs *fs, struct view_handle *h);
+void fs_watch_remove(struct fs *fs, struct view_handle *h);
+void fs_watch_job_changed(struct fs *fs, const char *name);
+void fs_watch_drop_all(struct fs *fs);
+/* Whether h's job changed since its text was taken; clears it. */
+bool fs_watch_take_change(struct fs *fs, struct view_handle *h);
 
 /* parked reads (notify.c) */
 /* Park a read of h until it can be answered (the job ended, the balance

@@ -3,11 +3,17 @@
  * The core's hooks run in whatever thread made a change, FUSE handlers
  * included, where telling the kernel to drop a cache could deadlock. So a
  * hook only queues an event; this thread then invalidates what the kernel
- * may hold (fuse_lowlevel_notify_inval_inode / _entry) and answers parked
- * reads that can now be answered. */
+ * may hold (fuse_lowlevel_notify_inval_inode / _entry), wakes pollers
+ * (poll.c) and answers parked reads that can now be answered.
+ *
+ * Under a kernel request timeout (reqtimeout.c) it also wakes every
+ * quarter of the timeout and answers EINTR to the parked reads older than
+ * half of it: readers (cat, Python, shells) read again and are parked
+ * again, and the kernel never sees a request outlive its limit. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "util/array.h"
@@ -29,9 +35,18 @@ struct fs_parked {
 	struct view_handle *h;
 	size_t size;
 	off_t off;
-	int rc; /* the last render's */
+	int rc;		/* the last render's */
+	int64_t due_ms; /* answered EINTR then (park_limit_ms) */
 	struct fs_parked *next;
 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void push_event(struct fs *fs, enum event_kind kind, const char *name)
 {
@@ -115,6 +130,7 @@ void fs_park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
 	p->h = h;
 	p->size = size;
 	p->off = off;
+	p->due_ms = fs->park_limit_ms ? now_ms() + fs->park_limit_ms : 0;
 	/* An interrupt that comes before p is parked finds nothing to answer
 	 * (the callback may even run at once, here), but it has marked req;
 	 * one that comes later finds p. Once p is parked, req belongs to
@@ -163,6 +179,32 @@ static void answer_parked(struct fs *fs, bool credits, const char *name)
 			fs_view_reply(p->req, p->h, p->size, p->off);
 		else /* e.g. ENOENT: the job is gone */
 			fuse_reply_err(p->req, -p->rc);
+		free(p);
+	}
+}
+
+/* Answer EINTR to the parked reads that are due: the kernel would
+ * otherwise abort the mount. */
+static void expire_parked(struct fs *fs)
+{
+	struct fs_parked *due = NULL, **pp, *p;
+	int64_t now = now_ms();
+
+	pthread_mutex_lock(&fs->parked_lock);
+	pp = &fs->parked;
+	while ((p = *pp) != NULL) {
+		if (p->due_ms && p->due_ms <= now) {
+			*pp = p->next;
+			p->next = due;
+			due = p;
+		} else {
+			pp = &p->next;
+		}
+	}
+	pthread_mutex_unlock(&fs->parked_lock);
+	while ((p = due) != NULL) {
+		due = p->next;
+		fuse_reply_err(p->req, EINTR);
 		free(p);
 	}
 }
@@ -282,6 +324,7 @@ static void handle_event(struct fs *fs, const struct fs_event *ev)
 	switch (ev->kind) {
 	case EV_JOB:
 		inval_job(fs, ev->name);
+		fs_watch_job_changed(fs, ev->name);
 		answer_parked(fs, false, ev->name);
 		break;
 	case EV_OUTPUTS:
@@ -295,6 +338,36 @@ static void handle_event(struct fs *fs, const struct fs_event *ev)
 	}
 }
 
+/* The next event, waited for; false after a tick without one. Under a
+ * request timeout, every wake also expires the parked reads. */
+static bool next_event(struct fs *fs, struct fs_event **evp)
+{
+	struct fs_event *ev;
+	int64_t tick = fs->park_limit_ms / 2;
+
+	pthread_mutex_lock(&fs->events_lock);
+	if (!fs->events_head && tick) {
+		int64_t due = now_ms() + tick;
+		struct timespec ts = { .tv_sec = due / 1000,
+				       .tv_nsec = due % 1000 * 1000000 };
+
+		pthread_cond_timedwait(&fs->events_cond, &fs->events_lock, &ts);
+	}
+	while (!fs->events_head && !tick)
+		pthread_cond_wait(&fs->events_cond, &fs->events_lock);
+	ev = fs->events_head;
+	if (ev) {
+		fs->events_head = ev->next;
+		if (!fs->events_head)
+			fs->events_tail = NULL;
+	}
+	pthread_mutex_unlock(&fs->events_lock);
+	if (tick)
+		expire_parked(fs);
+	*evp = ev;
+	return ev != NULL;
+}
+
 static void *notifier_main(void *arg)
 {
 	struct fs *fs = arg;
@@ -303,14 +376,8 @@ static void *notifier_main(void *arg)
 	while (!stop) {
 		struct fs_event *ev;
 
-		pthread_mutex_lock(&fs->events_lock);
-		while (!fs->events_head)
-			pthread_cond_wait(&fs->events_cond, &fs->events_lock);
-		ev = fs->events_head;
-		fs->events_head = ev->next;
-		if (!fs->events_head)
-			fs->events_tail = NULL;
-		pthread_mutex_unlock(&fs->events_lock);
+		if (!next_event(fs, &ev))
+			continue; /* a tick: parked reads were expired */
 		stop = ev->kind == EV_STOP;
 		handle_event(fs, ev);
 		free(ev);
@@ -337,6 +404,7 @@ void fs_stop_notifier(struct fs *fs)
 		fs->notifier_running = false;
 	}
 	release_all_parked(fs);
+	fs_watch_drop_all(fs);
 	while ((ev = fs->events_head) != NULL) {
 		fs->events_head = ev->next;
 		free(ev);

@@ -1,6 +1,8 @@
 /* status/NAME, wait/NAME and credits: text rendered by the core. Each open
  * file keeps the text of its first read, so a reader sees one consistent
- * version; the files are direct_io, so every open reads afresh.
+ * version; the files are direct_io, so every open reads afresh. A read of
+ * status/NAME from offset 0 after the job changed takes the text again
+ * (poll.c).
  *
  * A read of wait/NAME before the job has ended, or of credits while the
  * balance is being fetched, is parked (see notify.c): it holds no thread. */
@@ -27,6 +29,21 @@ int fs_view_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	if (rc == 0)
 		fs_stat_synthetic(fs, st, n->ino, S_IFREG | info.mode,
 				  (off_t)text.len, info.updated);
+	buf_free(&text);
+	return rc;
+}
+
+/* Its real size, unlike credits: rendering it asks nothing of the API. */
+int fs_progress_getattr(struct fs *fs, struct stat *st)
+{
+	struct buf text;
+	int rc;
+
+	buf_init(&text, VIEW_MAX);
+	rc = core_progress(fs->core, &text);
+	if (rc == 0)
+		fs_stat_synthetic(fs, st, FS_INO_PROGRESS, fs_credits_mode(fs),
+				  (off_t)text.len, time(NULL));
 	buf_free(&text);
 	return rc;
 }
@@ -73,6 +90,8 @@ static enum fs_area area_of_ino(struct fs *fs, fuse_ino_t ino, char *name,
 
 	if (ino == FS_INO_CREDITS)
 		return AREA_NONE;
+	if (ino == FS_INO_PROGRESS)
+		return AREA_PROGRESS;
 	pthread_mutex_lock(&fs->nodes_lock);
 	n = fs_node_by_ino(fs, ino);
 	if (n && n->name) {
@@ -89,8 +108,10 @@ static struct view_handle *view_handle_of(const struct fuse_file_info *fi)
 			    struct view_handle);
 }
 
-static void view_handle_free(struct view_handle *h)
+static void view_handle_free(struct fs *fs, struct view_handle *h)
 {
+	if (h->area != AREA_NONE)
+		fs_watch_remove(fs, h);
 	pthread_mutex_destroy(&h->lock);
 	buf_free(&h->text);
 	free(h);
@@ -118,11 +139,13 @@ void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	buf_init(&h->text, VIEW_MAX);
 	pthread_mutex_init(&h->lock, NULL);
+	if (h->area != AREA_NONE)
+		fs_watch_add(fs_of(req), h);
 	fs_handle_set(fi, &h->hdr);
 	fi->direct_io = 1;
 	fi->nonseekable = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		view_handle_free(h);
+		view_handle_free(fs_of(req), h);
 }
 
 /* Answer a read from the snapshot: a failed job's wait/ file gives EIO
@@ -167,6 +190,8 @@ static int render_locked(struct fs *fs, struct view_handle *h)
 		return 0;
 	if (h->area == AREA_NONE) {
 		rc = core_credits(fs->core, &h->text);
+	} else if (h->area == AREA_PROGRESS) {
+		rc = core_progress(fs->core, &h->text);
 	} else {
 		rc = core_status(fs->core, h->name, &h->text, &info);
 		if (rc == 0 && h->area == AREA_WAIT) {
@@ -192,6 +217,16 @@ int fs_view_render(struct fs *fs, struct view_handle *h)
 	return rc;
 }
 
+/* status/: the job changed since the text was taken, and the reader
+ * reads from the start (poll.c): the next render takes it again. */
+static void forget_text(struct view_handle *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->rendered = false;
+	buf_reset(&h->text);
+	pthread_mutex_unlock(&h->lock);
+}
+
 void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		  struct fuse_file_info *fi)
 {
@@ -200,7 +235,14 @@ void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc;
 
 	(void)ino;
+	if (off == 0 && fs_view_signals_change(h) &&
+	    fs_watch_take_change(fs, h))
+		forget_text(h);
 	rc = fs_view_render(fs, h);
+	if (rc == -EAGAIN && (fi->flags & O_NONBLOCK)) {
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
 	if (rc == -EAGAIN) {
 		fs_park_request(fs, req, h, size, off);
 		return;
@@ -214,7 +256,7 @@ void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void fs_view_release(fuse_req_t req, struct fuse_file_info *fi)
 {
-	view_handle_free(view_handle_of(fi));
+	view_handle_free(fs_of(req), view_handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 

@@ -30,7 +30,8 @@ class BasicTest(MountedTest):
 
     def test_layout_and_modes(self):
         self.assertEqual(sorted(os.listdir(self.m.path)),
-                         ["credits", "jobs", "out", "status", "wait"])
+                         ["credits", "jobs", "out", "progress", "status",
+                          "wait"])
         # out/ is 0755 so that rm works there under default_permissions
         for d, mode in (("jobs", 0o755), ("status", 0o555), ("wait", 0o555),
                         ("out", 0o755)):

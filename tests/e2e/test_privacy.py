@@ -142,6 +142,13 @@ class OtherUserTest(MountedTest):
         self.assertEqual(self.sim.stats().get("credits_reads"),
                          before.get("credits_reads"))
 
+    def test_progress_is_the_owners(self):
+        """It counts every user's jobs: the owner's alone, as credits."""
+        self.assertEqual(self.mode_of("progress"), 0o400)
+        self.assertIn("jobs:", self.m.read("progress"))
+        self.assertEqual(self.as_other(("read", self.m.p("progress"))),
+                         ["EACCES"])
+
 
 class WithoutAllowOtherTest(MountedTest):
     def test_modes_as_before(self):

@@ -309,7 +309,8 @@ class ReadOnlyTest(MountedTest):
         self.assertEqual(sorted(os.listdir(self.m.p("out"))),
                          ["x.png", "y.png", "z.png", "z~2.png"])
         self.assertEqual(sorted(os.listdir(self.m.path)),
-                         ["credits", "jobs", "out", "status", "wait"])
+                         ["credits", "jobs", "out", "progress", "status",
+                          "wait"])
         for e in os.scandir(self.m.p("status")):
             self.assertTrue(e.is_file(), e.name)
         for e in os.scandir(self.m.p("out")):

@@ -107,7 +107,8 @@ class StoreBase(MountedTest):
         """The daemon is alive and everything that worked still does."""
         self.assertIsNone(self.m.proc.poll(), "the daemon died")
         self.assertEqual(sorted(os.listdir(self.m.path)),
-                         ["credits", "jobs", "out", "status", "wait"])
+                         ["credits", "jobs", "out", "progress", "status",
+                          "wait"])
         for name in done:
             self.assertEqual(self.m.status(name).splitlines()[0],
                              "completed")

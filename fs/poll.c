@@ -1,0 +1,159 @@
+/* poll(2) and select(2) on the view files, as libfuse's example/poll.c
+ * shows: a poll that finds nothing ready keeps the kernel's poll handle,
+ * and the notifier hands it back (fuse_lowlevel_notify_poll) when the job
+ * changes; the kernel then polls again.
+ *
+ *   wait/NAME    POLLIN only once the job has ended
+ *   status/NAME  always POLLIN; POLLPRI | POLLERR once the job changed
+ *                after the text was taken (as sysfs attributes do): a
+ *                read from offset 0 then takes the new text
+ *   progress     the same, for a change of any job
+ *   credits      always POLLIN
+ *
+ * Every open status/, wait/ and progress file is on fs->watched, under
+ * the parked lock, from its open to its release. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "internal.h"
+
+void fs_watch_add(struct fs *fs, struct view_handle *h)
+{
+	pthread_mutex_lock(&fs->parked_lock);
+	h->watch_prev = NULL;
+	h->watch_next = fs->watched;
+	if (fs->watched)
+		fs->watched->watch_prev = h;
+	fs->watched = h;
+	pthread_mutex_unlock(&fs->parked_lock);
+}
+
+void fs_watch_remove(struct fs *fs, struct view_handle *h)
+{
+	struct fuse_pollhandle *ph;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	if (h->watch_prev)
+		h->watch_prev->watch_next = h->watch_next;
+	else
+		fs->watched = h->watch_next;
+	if (h->watch_next)
+		h->watch_next->watch_prev = h->watch_prev;
+	ph = h->ph;
+	h->ph = NULL;
+	pthread_mutex_unlock(&fs->parked_lock);
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+}
+
+/* The notifier, for a change of job name: mark its status/ files changed
+ * and wake whoever polls its files. A notification only writes to the
+ * device, which never waits for a request of ours, so it is sent under
+ * the lock rather than gathered first. */
+void fs_watch_job_changed(struct fs *fs, const char *name)
+{
+	struct view_handle *h;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	for (h = fs->watched; h; h = h->watch_next) {
+		if (h->area != AREA_PROGRESS && strcmp(h->name, name) != 0)
+			continue;
+		if (fs_view_signals_change(h))
+			h->changed = true;
+		if (h->ph) {
+			/* -EBADF, -ENODEV: unmounting; the poller goes too */
+			fuse_lowlevel_notify_poll(h->ph);
+			fuse_pollhandle_destroy(h->ph);
+			h->ph = NULL;
+		}
+	}
+	pthread_mutex_unlock(&fs->parked_lock);
+}
+
+/* At the stop: the kernel may never release these files. */
+void fs_watch_drop_all(struct fs *fs)
+{
+	struct view_handle *h;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	for (h = fs->watched; h; h = h->watch_next) {
+		if (h->ph)
+			fuse_pollhandle_destroy(h->ph);
+		h->ph = NULL;
+	}
+	pthread_mutex_unlock(&fs->parked_lock);
+}
+
+bool fs_watch_take_change(struct fs *fs, struct view_handle *h)
+{
+	bool changed;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	changed = h->changed;
+	h->changed = false;
+	pthread_mutex_unlock(&fs->parked_lock);
+	return changed;
+}
+
+/* Under the parked lock: what h is ready for. */
+static unsigned revents_locked(struct fs *fs, struct view_handle *h)
+{
+	int rc;
+
+	if (fs_view_signals_change(h))
+		return POLLIN | POLLRDNORM |
+		       (h->changed ? POLLPRI | POLLERR : 0);
+	rc = fs_view_render(fs, h);
+	if (rc == -EAGAIN)
+		return 0;
+	/* ended, or gone (the read says why) */
+	return POLLIN | POLLRDNORM | (rc < 0 ? POLLERR : 0);
+}
+
+static void view_poll(fuse_req_t req, struct view_handle *h,
+		      struct fuse_pollhandle *ph)
+{
+	struct fs *fs = fs_of(req);
+	struct fuse_pollhandle *old = NULL;
+	unsigned revents = POLLIN | POLLRDNORM;
+
+	if (h->area != AREA_NONE) {
+		/* the handle first: a change after the check finds it */
+		pthread_mutex_lock(&fs->parked_lock);
+		if (ph) {
+			old = h->ph;
+			h->ph = ph;
+			ph = NULL;
+		}
+		revents = revents_locked(fs, h);
+		pthread_mutex_unlock(&fs->parked_lock);
+	}
+	if (old)
+		fuse_pollhandle_destroy(old);
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, revents);
+}
+
+/* The operation: jobs/ and out/ files are always ready. */
+void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	     struct fuse_pollhandle *ph)
+{
+	enum fs_handle_kind kind = fs_handle_kind(fi);
+
+	(void)ino;
+	if (kind == FS_HANDLE_VIEW) {
+		view_poll(req,
+			  FS_HANDLE_OF(fs_handle_get(fi, kind),
+				       struct view_handle),
+			  ph);
+		return;
+	}
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req,
+			kind == FS_HANDLE_JOBS ?
+				POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM :
+				POLLIN | POLLRDNORM);
+}
