@@ -31,6 +31,7 @@ int fs_init(struct fs *fs, struct core *c)
 	fs->uid = getuid();
 	fs->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	fs->views_mtime = fs->out_mtime = fs->mount_time;
 	pthread_mutex_init(&fs->parked_lock, NULL);
 	pthread_mutex_init(&fs->events_lock, NULL);
 	/* the notifier's timed waits (notify.c) must not jump with the
@@ -50,7 +51,7 @@ void fs_destroy(struct fs *fs)
 	pthread_cond_destroy(&fs->events_cond);
 }
 
-static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
+void fs_fixed_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	/* out/ is writable for rm under default_permissions (allow_other);
 	 * nothing else can be changed there */
@@ -59,6 +60,7 @@ static void fixed_stat(const struct fs *fs, fuse_ino_t ino, struct stat *st)
 					       S_IFDIR | 0555;
 
 	fs_stat_synthetic(fs, st, ino, mode, 0, fs->mount_time.tv_sec);
+	fs_dir_times_stat(fs, ino, st);
 }
 
 int fs_reply_entry(fuse_req_t req, struct fs_node *n, const struct stat *st,
@@ -95,7 +97,7 @@ static void root_lookup(fuse_req_t req, const char *name)
 			continue;
 		memset(&e, 0, sizeof(e));
 		e.ino = fixed_entries[i].ino;
-		fixed_stat(fs_of(req), e.ino, &e.attr);
+		fs_fixed_stat(fs_of(req), e.ino, &e.attr);
 		e.attr_timeout = e.entry_timeout =
 			fs_ino_fixed_file(e.ino) ? TTL_VIEW : TTL_FIXED;
 		fuse_reply_entry(req, &e);
@@ -186,7 +188,7 @@ static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st, double *ttl)
 			return fs_credits_getattr(fs, st);
 		if (ino == FS_INO_PROGRESS)
 			return fs_progress_getattr(fs, st);
-		fixed_stat(fs, ino, st);
+		fs_fixed_stat(fs, ino, st);
 		return 0;
 	}
 	rc = node_get(fs, ino, &r);
@@ -236,9 +238,13 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct node_ref r;
-	int rc = ino < FS_INO_FIRST_DYNAMIC ? -EACCES :
-					      node_get(fs_of(req), ino, &r);
+	int rc;
 
+	if (ino < FS_INO_FIRST_DYNAMIC) {
+		fs_dir_times_setattr(req, ino, attr, to_set);
+		return;
+	}
+	rc = node_get(fs_of(req), ino, &r);
 	if (rc == -ENOENT && r.area == AREA_JOBS) {
 		/* open, but unlinked or renamed over since: by descriptor */
 		r.name[0] = '\0';

@@ -79,6 +79,10 @@ struct fs {
 	pthread_mutex_t events_lock; /* the notifier's queue; a leaf */
 	pthread_cond_t events_cond;
 	struct fs_event *events_head, *events_tail;
+	/* the times of status/ and wait/, and of out/, and whether the
+	 * kernel still holds older ones (dirtimes.c); under events_lock */
+	struct timespec views_mtime, out_mtime;
+	bool views_stale, out_stale;
 	bool stopping;
 	bool notifier_running;
 	pthread_t notifier;

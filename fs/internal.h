@@ -185,6 +185,15 @@ void fs_watch_drop_all(struct fs *fs);
 /* Whether h's job changed since its text was taken; clears it. */
 bool fs_watch_take_change(struct fs *fs, struct view_handle *h);
 
+/* the fixed directories' times (dirtimes.c) */
+void fs_dir_times_touch(struct fs *fs, bool views, bool out);
+void fs_dir_times_flush(struct fs *fs);
+void fs_dir_times_stat(struct fs *fs, fuse_ino_t ino, struct stat *st);
+void fs_dir_times_setattr(fuse_req_t req, fuse_ino_t ino,
+			  const struct stat *attr, int to_set);
+/* The attributes of a fixed directory (fs.c). */
+void fs_fixed_stat(struct fs *fs, fuse_ino_t ino, struct stat *st);
+
 /* parked reads (notify.c) */
 /* Park a read of h until it can be answered (the job ended, the balance
  * came). The notifier answers it later; an interrupt answers EINTR. */

@@ -323,11 +323,13 @@ static void handle_event(struct fs *fs, const struct fs_event *ev)
 {
 	switch (ev->kind) {
 	case EV_JOB:
+		fs_dir_times_touch(fs, true, false);
 		inval_job(fs, ev->name);
 		fs_watch_job_changed(fs, ev->name);
 		answer_parked(fs, false, ev->name);
 		break;
 	case EV_OUTPUTS:
+		fs_dir_times_touch(fs, false, true);
 		inval_outputs(fs);
 		break;
 	case EV_CREDITS:
@@ -381,6 +383,8 @@ static void *notifier_main(void *arg)
 		stop = ev->kind == EV_STOP;
 		handle_event(fs, ev);
 		free(ev);
+		if (!stop)
+			fs_dir_times_flush(fs);
 	}
 	return NULL;
 }

@@ -1,0 +1,124 @@
+/* The times of the fixed directories (gptimgfs(1), THE MOUNT).
+ *
+ *   jobs/            the stored directory's own times, which touch(1)
+ *                    and rsync -a may set
+ *   status/ wait/    the last change of any job: as the newest file there
+ *   out/             the last image published or removed
+ *   /                the mount's time
+ *
+ * The notifier stamps the change times as it takes the events, and tells
+ * the kernel to forget the directories' attributes once its queue is
+ * empty, so a burst of changes costs one notification per directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* The notifier, for an event: stamp the directories it changes. */
+void fs_dir_times_touch(struct fs *fs, bool views, bool out)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&fs->events_lock);
+	if (views)
+		fs->views_mtime = now;
+	if (out)
+		fs->out_mtime = now;
+	fs->views_stale |= views;
+	fs->out_stale |= out;
+	pthread_mutex_unlock(&fs->events_lock);
+}
+
+/* The notifier, its queue empty: the kernel forgets the stamped
+ * directories' attributes (offset -1: attributes only). */
+void fs_dir_times_flush(struct fs *fs)
+{
+	bool views, out;
+
+	pthread_mutex_lock(&fs->events_lock);
+	if (fs->events_head) { /* more to come: later */
+		pthread_mutex_unlock(&fs->events_lock);
+		return;
+	}
+	views = fs->views_stale;
+	out = fs->out_stale;
+	fs->views_stale = fs->out_stale = false;
+	pthread_mutex_unlock(&fs->events_lock);
+	/* -ENOENT: the kernel held nothing; -EBADF, -ENODEV: unmounting */
+	if (views) {
+		fuse_lowlevel_notify_inval_inode(fs->se, FS_INO_STATUS, -1, 0);
+		fuse_lowlevel_notify_inval_inode(fs->se, FS_INO_WAIT, -1, 0);
+	}
+	if (out)
+		fuse_lowlevel_notify_inval_inode(fs->se, FS_INO_OUT, -1, 0);
+}
+
+void fs_dir_times_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	struct stat stored;
+
+	switch (ino) {
+	case FS_INO_JOBS:
+		if (fstat(core_jobs_dirfd(fs->core), &stored) == 0) {
+			st->st_atim = stored.st_atim;
+			st->st_mtim = stored.st_mtim;
+			st->st_ctim = stored.st_ctim;
+		}
+		return;
+	case FS_INO_STATUS:
+	case FS_INO_WAIT:
+		pthread_mutex_lock(&fs->events_lock);
+		st->st_mtim = st->st_ctim = fs->views_mtime;
+		pthread_mutex_unlock(&fs->events_lock);
+		return;
+	case FS_INO_OUT:
+		pthread_mutex_lock(&fs->events_lock);
+		st->st_mtim = st->st_ctim = fs->out_mtime;
+		pthread_mutex_unlock(&fs->events_lock);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Set the times of jobs/ (touch, rsync -a); nothing else of a fixed
+ * directory can change. */
+static int set_times(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
+		     int to_set)
+{
+	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW;
+	/* a kernel may pass the ctime along; it follows the change anyway */
+	const int ignored = FUSE_SET_ATTR_CTIME;
+	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
+				  { .tv_nsec = UTIME_OMIT } };
+
+	if (ino != FS_INO_JOBS || (to_set & ~(times | ignored)) ||
+	    !(to_set & times))
+		return -EACCES;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		ts[0].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		ts[0] = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		ts[1].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		ts[1] = attr->st_mtim;
+	return futimens(core_jobs_dirfd(fs->core), ts) < 0 ? -errno : 0;
+}
+
+void fs_dir_times_setattr(fuse_req_t req, fuse_ino_t ino,
+			  const struct stat *attr, int to_set)
+{
+	struct stat st;
+	int rc = set_times(fs_of(req), ino, attr, to_set);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fs_fixed_stat(fs_of(req), ino, &st);
+	fuse_reply_attr(req, &st, TTL_FIXED);
+}
