@@ -143,6 +143,11 @@ int core_status(struct core *c, const char *name, struct buf *out,
 /* The job names, sorted; a malloc'd array of malloc'd strings. */
 char **core_job_names(struct core *c, size_t *count);
 void core_free_names(char **names, size_t count);
+/* The names in out/ of job name's images, once its current task has
+ * completed (none before, nor while its prompt file is being written): an
+ * array as core_job_names gives; NULL with count 0 when there are none or
+ * memory ran out. */
+char **core_job_outputs(struct core *c, const char *name, size_t *count);
 
 /* ---- progress ---- */
 

@@ -192,6 +192,35 @@ char **core_job_names(struct core *c, size_t *count)
 	return names;
 }
 
+char **core_job_outputs(struct core *c, const char *name, size_t *count)
+{
+	char **names = NULL;
+	struct task *t;
+	size_t i, n = 0;
+	bool short_of_memory = false;
+
+	core_lock(c);
+	t = core_table_visible(c, name);
+	if (t && t->state == TASK_COMPLETED && !core_writing_find(c, name)) {
+		names = calloc(t->n_urls + 1, sizeof(*names));
+		short_of_memory = !names;
+		for (i = 0; names && i < t->n_urls; i++) {
+			if (!t->published[i])
+				continue;
+			names[n] = strdup(t->published[i]);
+			short_of_memory |= !names[n++];
+		}
+	}
+	core_unlock(c);
+	if (short_of_memory) {
+		core_free_names(names, n);
+		names = NULL;
+		n = 0;
+	}
+	*count = n;
+	return names;
+}
+
 void core_free_names(char **names, size_t count)
 {
 	size_t i;

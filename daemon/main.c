@@ -205,6 +205,9 @@ static int serve(const struct config *cfg, struct core *core, struct fs *fs,
 		goto out;
 	}
 	wire_hooks(core, &wiring);
+	if (fs_start_publisher(fs, cfg->mountpoint) < 0)
+		log_warn("no publisher thread: watchers of out/ (inotify) "
+			 "will not see new images");
 	if (fs_start_notifier(fs) == 0) {
 		core_start(core);
 		log_info("mounted %s (data in %s)", cfg->mountpoint,

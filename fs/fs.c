@@ -45,6 +45,8 @@ int fs_init(struct fs *fs, struct core *c)
 
 void fs_destroy(struct fs *fs)
 {
+	/* after the session: a request its last rename waits for is gone */
+	fs_join_publisher(fs);
 	fs_nodes_destroy(fs);
 	pthread_mutex_destroy(&fs->parked_lock);
 	pthread_mutex_destroy(&fs->events_lock);
@@ -422,6 +424,10 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
+	if (parent == FS_INO_OUT && newparent == FS_INO_OUT) {
+		fs_out_rename(req, name, newname, flags);
+		return;
+	}
 	/* EACCES, not EXDEV, across directories: mv(1) would fall back to
 	 * copy and unlink, moving an image out of out/ */
 	if (parent != FS_INO_JOBS || newparent != FS_INO_JOBS) {

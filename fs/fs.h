@@ -48,6 +48,7 @@ enum fs_area {
 struct fs_node;
 struct fs_event;
 struct fs_parked;
+struct fs_publisher;
 struct view_handle;
 
 struct fs {
@@ -86,6 +87,7 @@ struct fs {
 	bool stopping;
 	bool notifier_running;
 	pthread_t notifier;
+	struct fs_publisher *publisher; /* publish.c; NULL: none */
 };
 
 int fs_init(struct fs *fs, struct core *c);
@@ -98,7 +100,11 @@ void fs_destroy(struct fs *fs);
 extern const struct fuse_lowlevel_ops fs_ops;
 /* Start the notifier once the session exists (fs->se set). */
 int fs_start_notifier(struct fs *fs);
+/* Stop it (and tell the publisher to stop). */
 void fs_stop_notifier(struct fs *fs);
+/* The thread that announces new images to inotify watchers through the
+ * mount at mountpoint (an absolute path); fs_destroy joins it. */
+int fs_start_publisher(struct fs *fs, const char *mountpoint);
 /* The core's hooks that concern the mount; ctx is the struct fs. */
 void fs_hook_job_changed(void *ctx, const char *name);
 void fs_hook_outputs_changed(void *ctx);

@@ -170,6 +170,9 @@ void fs_out_read(fuse_req_t req, size_t size, off_t off,
 		 struct fuse_file_info *fi);
 void fs_out_release(fuse_req_t req, struct fuse_file_info *fi);
 void fs_out_unlink(fuse_req_t req, const char *name);
+/* Only the publisher's rename of a hidden name onto an image's. */
+void fs_out_rename(fuse_req_t req, const char *name, const char *newname,
+		   unsigned int flags);
 void fs_out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
 		     size_t size);
 void fs_out_listxattr(fuse_req_t req, struct fs_node *n, size_t size);
@@ -193,6 +196,18 @@ void fs_dir_times_setattr(fuse_req_t req, fuse_ino_t ino,
 			  const struct stat *attr, int to_set);
 /* The attributes of a fixed directory (fs.c). */
 void fs_fixed_stat(struct fs *fs, fuse_ino_t ino, struct stat *st);
+
+/* the publisher (publish.c) */
+/* The notifier: job name changed; once completed, announce its images. */
+void fs_publish_job(struct fs *fs, const char *name);
+/* Is name one of the publisher's hidden names (never anyone's file)? */
+bool fs_publisher_hidden(const char *name);
+/* Is req the publisher's own lookup or rename of hidden name, now? Then
+ * the image's name and id. */
+bool fs_publisher_claims(struct fs *fs, fuse_req_t req, const char *hidden,
+			 char *name, uint64_t *id);
+void fs_stop_publisher(struct fs *fs);
+void fs_join_publisher(struct fs *fs);
 
 /* parked reads (notify.c) */
 /* Park a read of h until it can be answered (the job ended, the balance

@@ -327,6 +327,7 @@ static void handle_event(struct fs *fs, const struct fs_event *ev)
 		inval_job(fs, ev->name);
 		fs_watch_job_changed(fs, ev->name);
 		answer_parked(fs, false, ev->name);
+		fs_publish_job(fs, ev->name);
 		break;
 	case EV_OUTPUTS:
 		fs_dir_times_touch(fs, false, true);
@@ -407,6 +408,7 @@ void fs_stop_notifier(struct fs *fs)
 		pthread_join(fs->notifier, NULL);
 		fs->notifier_running = false;
 	}
+	fs_stop_publisher(fs);
 	release_all_parked(fs);
 	fs_watch_drop_all(fs);
 	while ((ev = fs->events_head) != NULL) {

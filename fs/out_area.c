@@ -43,13 +43,79 @@ int fs_out_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	return rc;
 }
 
+/* The publisher's hidden name of an image (publish.c): its own node,
+ * never cached, for the publisher's lookup alone. */
+static void lookup_hidden(fuse_req_t req, const char *hidden)
+{
+	struct fs *fs = fs_of(req);
+	char name[NAME_MAX + 1];
+	struct core_output o;
+	struct fs_node *n;
+	struct stat st;
+	uint64_t id;
+
+	if (!fs_publisher_claims(fs, req, hidden, name, &id) ||
+	    core_output_find(fs->core, name, &o) < 0 || o.id != id) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = fs_node_ref(fs, AREA_OUT, hidden, id);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!n) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	output_stat(fs, &o, n->ino, &st);
+	fs_reply_entry(req, n, &st, 0, 0, NULL);
+}
+
+void fs_out_rename(fuse_req_t req, const char *name, const char *newname,
+		   unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	char image[NAME_MAX + 1];
+	struct fs_node *from, *to;
+	struct core_output o;
+	uint64_t id;
+	int rc = -EACCES;
+
+	if (flags || !fs_publisher_claims(fs, req, name, image, &id) ||
+	    strcmp(newname, image) != 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (core_output_find(fs->core, image, &o) < 0 || o.id != id) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	/* the kernel now has the image's name on the hidden name's node,
+	 * and forgets the node it had under that name */
+	pthread_mutex_lock(&fs->nodes_lock);
+	from = fs_node_by_name(fs, AREA_OUT, name);
+	to = fs_node_by_name(fs, AREA_OUT, image);
+	if (from && from->key == id) {
+		if (to && to != from)
+			fs_node_detach(fs, to);
+		rc = fs_node_rename(fs, from, image);
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	fuse_reply_err(req, -rc);
+}
+
 void fs_out_lookup(fuse_req_t req, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct core_output o;
 	struct fs_node *n;
 	struct stat st;
-	int rc = core_output_find(fs->core, name, &o);
+	int rc;
+
+	if (fs_publisher_hidden(name)) {
+		lookup_hidden(req, name);
+		return;
+	}
+	rc = core_output_find(fs->core, name, &o);
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);

@@ -114,8 +114,10 @@ class Sim:
 class Mount:
     """gptimgfs -f on a temporary mountpoint."""
 
-    def __init__(self, workdir, api_url, options=(), env=None, name="mnt"):
+    def __init__(self, workdir, api_url, options=(), env=None, name="mnt",
+                 args=()):
         self.workdir = workdir
+        self.args = list(args)  # before -o, e.g. -s
         self.path = os.path.join(workdir, name)
         self.data_dir = os.path.join(workdir, "data")
         self.api_url = api_url
@@ -136,7 +138,7 @@ class Mount:
     def argv(self):
         opts = ["api_url=" + self.api_url, "data_dir=" + self.data_dir,
                 "poll_interval=0.05"] + self.options
-        return [BIN, "-f", "-o", ",".join(opts), self.path]
+        return [BIN, "-f"] + self.args + ["-o", ",".join(opts), self.path]
 
     def start(self, wait=True):
         self.log = open(self.log_path, "a")
@@ -280,6 +282,7 @@ class MountedTest(unittest.TestCase):
     sim_processing = 0.0
     sim_extra = ()
     mount_options = ()
+    mount_args = ()  # command-line arguments before -o, e.g. ("-s",)
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix="gptimgfs-e2e-")
@@ -287,7 +290,8 @@ class MountedTest(unittest.TestCase):
         self.sim = Sim(self.workdir, self.sim_pending, self.sim_processing,
                        self.sim_extra)
         self.addCleanup(self.sim.close)
-        self.m = Mount(self.workdir, self.sim.url, self.mount_options)
+        self.m = Mount(self.workdir, self.sim.url, self.mount_options,
+                       args=self.mount_args)
         self.addCleanup(self.dump_log_on_failure)
         self.addCleanup(self.m.cleanup)
         self.m.start()

@@ -1,0 +1,326 @@
+/* The publisher: makes inotify watchers of out/ see an image land
+ * (gptimgfs(1), OUTPUT).
+ *
+ * The kernel raises inotify events only for system calls made through the
+ * mount, and images appear in out/ behind its back. So, once a job has
+ * completed, this thread renames, through the mount, a hidden name onto
+ * each of its images' names: the kernel raises IN_MOVED_FROM for the
+ * hidden name and IN_MOVED_TO for the image's. Only this thread's own
+ * requests find the hidden name (by thread id, while it publishes that
+ * image), and its lookup is never cached; the rename changes nothing in
+ * the core: the image's name moves to the node of the hidden name. The
+ * image is in out/ before it is announced, so `cat wait/NAME && cp
+ * out/NAME.png` does not depend on this thread.
+ *
+ * The rules that keep it safe: no lock is held across the system call
+ * (the handlers it causes take them); out/ is opened for each batch, as a
+ * long-lived descriptor would pin the mount against a lazy unmount; a mount
+ * this process cannot reach (another mount namespace, something mounted
+ * over it) turns the publisher off with one line in the log; the thread is
+ * told to stop with the notifier and joined only after the session is gone
+ * (fs_destroy), which answers a request it may still wait for. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util/array.h"
+#include "util/log.h"
+
+#define PUB_PREFIX ".gptimgfs-publish-"
+#define PUB_QUEUE_MAX ((size_t)1 << 20) /* job names not yet looked at */
+#define PUB_SEEN_MAX ((size_t)1 << 26)	/* ids remembered: 512 MiB */
+#define FUSE_SUPER_MAGIC 0x65735546
+
+/* The ids of the images announced: a job changes again after its end
+ * (its record written, its prompt touched), and an image is announced
+ * once. Open addressing; 0 marks a free slot (ids start at 1). Only the
+ * publisher thread uses it. */
+struct id_set {
+	uint64_t *slot;
+	size_t n, cap; /* cap: a power of two, or 0 */
+};
+
+struct fs_publisher {
+	struct fs *fs;
+	pthread_t thread;
+	char *out_path; /* MOUNTPOINT/out */
+
+	pthread_mutex_t lock; /* the queue; a leaf */
+	pthread_cond_t cond;
+	char **queue;
+	size_t n, cap;
+	bool stop;
+
+	/* the publication under way, for the handlers of the requests its
+	 * rename makes; a leaf */
+	pthread_mutex_t cur_lock;
+	pid_t tid; /* the thread's id: the only caller answered */
+	char hidden[sizeof(PUB_PREFIX) + 16];
+	char name[NAME_MAX + 1];
+	uint64_t id;
+
+	struct id_set seen; /* the thread's own */
+};
+
+static bool set_has(const struct id_set *s, uint64_t id, size_t *at)
+{
+	size_t i = (size_t)(id * 0x9e3779b97f4a7c15u);
+
+	for (i &= s->cap - 1; s->slot[i]; i = (i + 1) & (s->cap - 1)) {
+		if (s->slot[i] == id)
+			return true;
+	}
+	*at = i;
+	return false;
+}
+
+/* Add id; false when it was there already (or there is no room: then
+ * announcing twice is the lesser harm). */
+static bool set_add(struct id_set *s, uint64_t id)
+{
+	size_t at, i;
+
+	if (!id)
+		return true; /* not a valid id: announced, not remembered */
+	if (s->cap && set_has(s, id, &at))
+		return false;
+	if (2 * (s->n + 1) > s->cap && s->cap < PUB_SEEN_MAX) {
+		struct id_set grown = { calloc(s->cap ? 2 * s->cap : 64,
+					       sizeof(uint64_t)),
+					0, s->cap ? 2 * s->cap : 64 };
+
+		if (!grown.slot)
+			return true;
+		for (i = 0; i < s->cap; i++) {
+			if (s->slot[i] && !set_has(&grown, s->slot[i], &at)) {
+				grown.slot[at] = s->slot[i];
+				grown.n++;
+			}
+		}
+		free(s->slot);
+		*s = grown;
+	}
+	if (2 * (s->n + 1) > s->cap)
+		return true; /* full: announced, not remembered */
+	set_has(s, id, &at);
+	s->slot[at] = id;
+	s->n++;
+	return true;
+}
+
+void fs_publish_job(struct fs *fs, const char *name)
+{
+	struct fs_publisher *p = fs->publisher;
+	char **grown, *copy;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	grown = array_reserve(p->queue, p->n, &p->cap, sizeof(*p->queue),
+			      PUB_QUEUE_MAX);
+	copy = grown ? strdup(name) : NULL;
+	if (copy) {
+		p->queue = grown;
+		p->queue[p->n++] = copy;
+		pthread_cond_signal(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool fs_publisher_claims(struct fs *fs, fuse_req_t req, const char *hidden,
+			 char *name, uint64_t *id)
+{
+	struct fs_publisher *p = fs->publisher;
+	bool mine;
+
+	if (!p)
+		return false;
+	pthread_mutex_lock(&p->cur_lock);
+	mine = p->hidden[0] && fuse_req_ctx(req)->pid == p->tid &&
+	       strcmp(hidden, p->hidden) == 0;
+	if (mine) {
+		memcpy(name, p->name, sizeof(p->name));
+		*id = p->id;
+	}
+	pthread_mutex_unlock(&p->cur_lock);
+	return mine;
+}
+
+bool fs_publisher_hidden(const char *name)
+{
+	return strncmp(name, PUB_PREFIX, sizeof(PUB_PREFIX) - 1) == 0;
+}
+
+/* out/ through the mount, or -1 (and the publisher off) when what the path
+ * leads to is not this mount's out/. */
+static int open_out(struct fs_publisher *p)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fd = open(p->out_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && fstatfs(fd, &sfs) == 0 &&
+	    sfs.f_type == FUSE_SUPER_MAGIC && fstat(fd, &st) == 0 &&
+	    st.st_ino == FS_INO_OUT)
+		return fd;
+	log_warn("%s cannot be reached from the daemon (%s): watchers of "
+		 "out/ (inotify) will not see new images",
+		 p->out_path, fd < 0 ? strerror(errno) : "not this mount");
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Announce image `name` of out/ by renaming its hidden name onto it. */
+static void publish_one(struct fs_publisher *p, int dir_fd, const char *name)
+{
+	static bool logged;
+	struct core_output o;
+	int rc;
+
+	if (core_output_find(p->fs->core, name, &o) < 0)
+		return; /* gone meanwhile: nothing to announce */
+	if (!set_add(&p->seen, o.id))
+		return;
+	pthread_mutex_lock(&p->cur_lock);
+	snprintf(p->hidden, sizeof(p->hidden), PUB_PREFIX "%016" PRIx64, o.id);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->id = o.id;
+	pthread_mutex_unlock(&p->cur_lock);
+	rc = renameat(dir_fd, p->hidden, dir_fd, name) < 0 ? errno : 0;
+	pthread_mutex_lock(&p->cur_lock);
+	p->hidden[0] = '\0';
+	pthread_mutex_unlock(&p->cur_lock);
+	/* ENOENT, ESTALE: replaced or removed meanwhile; ENOTCONN, ENODEV:
+	 * unmounting */
+	if (rc && rc != ENOENT && rc != ESTALE && rc != ENOTCONN &&
+	    rc != ENODEV && !logged) {
+		logged = true;
+		log_warn("cannot announce out/%s to watchers: %s (not logged "
+			 "again)",
+			 name, strerror(rc));
+	}
+}
+
+/* The images of the jobs named, those that have completed. false: out/
+ * cannot be reached, stop publishing. */
+static bool publish_jobs(struct fs_publisher *p, char **jobs, size_t n)
+{
+	int dir_fd = -1;
+	size_t i, j, count;
+
+	for (i = 0; i < n; i++) {
+		char **outs = core_job_outputs(p->fs->core, jobs[i], &count);
+
+		if (count && dir_fd < 0 && (dir_fd = open_out(p)) < 0) {
+			core_free_names(outs, count);
+			return false;
+		}
+		for (j = 0; j < count; j++)
+			publish_one(p, dir_fd, outs[j]);
+		core_free_names(outs, count);
+	}
+	if (dir_fd >= 0)
+		close(dir_fd);
+	return true;
+}
+
+static void *publisher_main(void *arg)
+{
+	struct fs_publisher *p = arg;
+	bool reachable = true;
+
+	pthread_mutex_lock(&p->cur_lock);
+	p->tid = gettid();
+	pthread_mutex_unlock(&p->cur_lock);
+	for (;;) {
+		char **jobs;
+		size_t n;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->n && !p->stop)
+			pthread_cond_wait(&p->cond, &p->lock);
+		jobs = p->queue;
+		n = p->n;
+		p->queue = NULL;
+		p->n = p->cap = 0;
+		pthread_mutex_unlock(&p->lock);
+		if (reachable && n)
+			reachable = publish_jobs(p, jobs, n);
+		core_free_names(jobs, n);
+		pthread_mutex_lock(&p->lock);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	return NULL;
+}
+
+static void publisher_free(struct fs_publisher *p)
+{
+	core_free_names(p->queue, p->n);
+	free(p->seen.slot);
+	free(p->out_path);
+	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->cur_lock);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
+
+int fs_start_publisher(struct fs *fs, const char *mountpoint)
+{
+	struct fs_publisher *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	p->fs = fs;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->cur_lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if (asprintf(&p->out_path, "%s/out", mountpoint) < 0) {
+		p->out_path = NULL;
+		publisher_free(p);
+		return -ENOMEM;
+	}
+	rc = pthread_create(&p->thread, NULL, publisher_main, p);
+	if (rc) {
+		publisher_free(p);
+		return -rc;
+	}
+	fs->publisher = p;
+	return 0;
+}
+
+void fs_stop_publisher(struct fs *fs)
+{
+	struct fs_publisher *p = fs->publisher;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void fs_join_publisher(struct fs *fs)
+{
+	struct fs_publisher *p = fs->publisher;
+
+	if (!p)
+		return;
+	fs_stop_publisher(fs);
+	pthread_join(p->thread, NULL);
+	fs->publisher = NULL;
+	publisher_free(p);
+}
