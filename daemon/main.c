@@ -215,6 +215,7 @@ static int serve(const struct config *cfg, struct core *core, struct fs *fs,
 		/* an unmount or a signal (SIGTERM, SIGINT, SIGHUP) is a clean
 		 * end */
 		ret = run_loop(fs->se, fopts) >= 0 ? 0 : 1;
+		fs_loop_ended(fs);
 	}
 	net_stop(wiring.net);
 	/* nothing may call the hooks once their targets are gone; the

@@ -46,6 +46,8 @@ void fs_dir_times_flush(struct fs *fs)
 	out = fs->out_stale;
 	fs->views_stale = fs->out_stale = false;
 	pthread_mutex_unlock(&fs->events_lock);
+	if (fs_session_gone(fs))
+		return;
 	/* -ENOENT: the kernel held nothing; -EBADF, -ENODEV: unmounting */
 	if (views) {
 		fuse_lowlevel_notify_inval_inode(fs->se, FS_INO_STATUS, -1, 0);

@@ -14,6 +14,7 @@
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -88,6 +89,7 @@ struct fs {
 	bool notifier_running;
 	pthread_t notifier;
 	struct fs_publisher *publisher; /* publish.c; NULL: none */
+	atomic_bool loop_ended;		/* fs_loop_ended */
 };
 
 int fs_init(struct fs *fs, struct core *c);
@@ -98,6 +100,10 @@ void fs_set_request_timeout(struct fs *fs, unsigned seconds);
 void fs_destroy(struct fs *fs);
 /* The operations table for fuse_session_new; userdata is the struct fs. */
 extern const struct fuse_lowlevel_ops fs_ops;
+/* The session loop has returned: stop the publisher, serving the
+ * requests its last rename makes (it must end before the session does),
+ * and let the notifier tell the kernel nothing more. */
+void fs_loop_ended(struct fs *fs);
 /* Start the notifier once the session exists (fs->se set). */
 int fs_start_notifier(struct fs *fs);
 /* Stop it (and tell the publisher to stop). */

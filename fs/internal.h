@@ -13,7 +13,7 @@
 #include "util/debugassert.h"
 
 /* How long the kernel may trust what we said (seconds). */
-#define TTL_FIXED 3600.0 /* the directories never change */
+#define TTL_FIXED 3600.0 /* the directories' times: told when they move */
 #define TTL_JOBS 1.0	 /* changes come through us anyway */
 #define TTL_VIEW 0.0	 /* status/, wait/, credits change all along */
 #define TTL_OUT 3600.0	 /* an image never changes in place */
@@ -137,8 +137,8 @@ struct view_handle {
 	bool failed;   /* wait/: the job failed (EIO after the text) */
 	char name[NAME_MAX + 1];
 	struct buf text;
-	/* poll(2) (poll.c), under fs's parked_lock: status/ and wait/ files
-	 * are on fs->watched while open */
+	/* poll(2) (poll.c), under fs's parked_lock: every view file is on
+	 * fs->watched while open */
 	struct view_handle *watch_next, *watch_prev;
 	struct fuse_pollhandle *ph; /* to notify at the job's next change */
 	bool changed; /* status/: the job changed after text was taken */
@@ -184,6 +184,7 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 void fs_watch_add(struct fs *fs, struct view_handle *h);
 void fs_watch_remove(struct fs *fs, struct view_handle *h);
 void fs_watch_job_changed(struct fs *fs, const char *name);
+void fs_watch_credits_changed(struct fs *fs);
 void fs_watch_drop_all(struct fs *fs);
 /* Whether h's job changed since its text was taken; clears it. */
 bool fs_watch_take_change(struct fs *fs, struct view_handle *h);
@@ -196,6 +197,15 @@ void fs_dir_times_setattr(fuse_req_t req, fuse_ino_t ino,
 			  const struct stat *attr, int to_set);
 /* The attributes of a fixed directory (fs.c). */
 void fs_fixed_stat(struct fs *fs, fuse_ino_t ino, struct stat *st);
+
+/* The session loop has ended (a signal, an unmount): nothing serves the
+ * mount any more, so an invalidation could wait for ever for a directory
+ * lock that a request in flight holds. The notifier then tells the kernel
+ * nothing. */
+static inline bool fs_session_gone(struct fs *fs)
+{
+	return atomic_load(&fs->loop_ended);
+}
 
 /* the publisher (publish.c) */
 /* The notifier: job name changed; once completed, announce its images. */

@@ -49,6 +49,10 @@ void fs_node_opened(struct fs *fs, fuse_ino_t ino, int fd);
 void fs_node_released(struct fs *fs, fuse_ino_t ino);
 /* The name no longer leads to this node. */
 void fs_node_detach(struct fs *fs, struct fs_node *n);
+/* The publisher's rename (out_area.c): n, of the same image, takes old's
+ * name; old keeps it for what the kernel still has in flight on it (an
+ * open whose path walk found it), but the name no longer finds old. */
+int fs_node_supersede(struct fs *fs, struct fs_node *n, struct fs_node *old);
 /* A rename: the node now has another name. */
 int fs_node_rename(struct fs *fs, struct fs_node *n, const char *name);
 /* RENAME_EXCHANGE: a and b (both named) trade names. */

@@ -22,7 +22,16 @@
 /* Names in out/ that one change can make stale: a bound far beyond any. */
 #define STALE_MAX ((size_t)1 << 24)
 
-enum event_kind { EV_JOB, EV_OUTPUTS, EV_CREDITS, EV_STOP };
+/* EV_RECHECK_*: a read was parked; answer it if what it waits for came
+ * meanwhile. Nothing changed: no time, no poller, no announcement. */
+enum event_kind {
+	EV_JOB,
+	EV_OUTPUTS,
+	EV_CREDITS,
+	EV_RECHECK_JOB,
+	EV_RECHECK_CREDITS,
+	EV_STOP
+};
 
 struct fs_event {
 	enum event_kind kind;
@@ -116,7 +125,8 @@ void fs_park_request(struct fs *fs, fuse_req_t req, struct view_handle *h,
 		     size_t size, off_t off)
 {
 	struct fs_parked *p = calloc(1, sizeof(*p));
-	enum event_kind kind = h->area == AREA_NONE ? EV_CREDITS : EV_JOB;
+	enum event_kind kind =
+		h->area == AREA_NONE ? EV_RECHECK_CREDITS : EV_RECHECK_JOB;
 	char name[sizeof(h->name)];
 	bool interrupted;
 
@@ -257,6 +267,8 @@ static void inval_job(struct fs *fs, const char *name)
 	fuse_ino_t inos[2] = { 0, 0 };
 	size_t i;
 
+	if (fs_session_gone(fs))
+		return;
 	pthread_mutex_lock(&fs->nodes_lock);
 	for (i = 0; i < 2; i++) {
 		struct fs_node *n = fs_node_by_name(fs, areas[i], name);
@@ -293,7 +305,9 @@ static void inval_outputs(struct fs *fs)
 		for (n = fs->by_ino[b]; n; n = n->next_ino) {
 			char **grown;
 
+			/* the publisher's hidden node is no stale name */
 			if (n->area != AREA_OUT || !n->name ||
+			    fs_publisher_hidden(n->name) ||
 			    (core_output_find(fs->core, n->name, &o) == 0 &&
 			     o.id == n->key))
 				continue;
@@ -310,10 +324,11 @@ static void inval_outputs(struct fs *fs)
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	for (b = 0; b < n_stale; b++) {
-		notify_result(NOTIFY_ENTRY,
-			      fuse_lowlevel_notify_inval_entry(
-				      fs->se, FS_INO_OUT, stale[b],
-				      strlen(stale[b])));
+		if (!fs_session_gone(fs))
+			notify_result(NOTIFY_ENTRY,
+				      fuse_lowlevel_notify_inval_entry(
+					      fs->se, FS_INO_OUT, stale[b],
+					      strlen(stale[b])));
 		free(stale[b]);
 	}
 	free(stale);
@@ -334,6 +349,13 @@ static void handle_event(struct fs *fs, const struct fs_event *ev)
 		inval_outputs(fs);
 		break;
 	case EV_CREDITS:
+		fs_watch_credits_changed(fs);
+		answer_parked(fs, true, NULL);
+		break;
+	case EV_RECHECK_JOB:
+		answer_parked(fs, false, ev->name);
+		break;
+	case EV_RECHECK_CREDITS:
 		answer_parked(fs, true, NULL);
 		break;
 	case EV_STOP:

@@ -78,7 +78,7 @@ void fs_out_rename(fuse_req_t req, const char *name, const char *newname,
 	struct fs_node *from, *to;
 	struct core_output o;
 	uint64_t id;
-	int rc = -EACCES;
+	int rc = -ENOENT;
 
 	if (flags || !fs_publisher_claims(fs, req, name, image, &id) ||
 	    strcmp(newname, image) != 0) {
@@ -89,16 +89,15 @@ void fs_out_rename(fuse_req_t req, const char *name, const char *newname,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	/* the kernel now has the image's name on the hidden name's node,
-	 * and forgets the node it had under that name */
+	/* the kernel now has the image's name on the hidden name's node;
+	 * the node it had under that name still serves what was in flight
+	 * on it (an open racing the rename), and is forgotten in time */
 	pthread_mutex_lock(&fs->nodes_lock);
 	from = fs_node_by_name(fs, AREA_OUT, name);
 	to = fs_node_by_name(fs, AREA_OUT, image);
-	if (from && from->key == id) {
-		if (to && to != from)
-			fs_node_detach(fs, to);
-		rc = fs_node_rename(fs, from, image);
-	}
+	if (from && from->key == id)
+		rc = to && to != from ? fs_node_supersede(fs, from, to) :
+					fs_node_rename(fs, from, image);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	fuse_reply_err(req, -rc);
 }

@@ -7,11 +7,12 @@
  *   status/NAME  always POLLIN; POLLPRI | POLLERR once the job changed
  *                after the text was taken (as sysfs attributes do): a
  *                read from offset 0 then takes the new text
- *   progress     the same, for a change of any job
- *   credits      always POLLIN
+ *   progress     the same, for a change of any job or of the credits
+ *   credits      POLLIN once the balance is there (a read would not
+ *                block)
  *
- * Every open status/, wait/ and progress file is on fs->watched, under
- * the parked lock, from its open to its release. */
+ * Every open view file is on fs->watched, under the parked lock, from its
+ * open to its release. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -47,26 +48,47 @@ void fs_watch_remove(struct fs *fs, struct view_handle *h)
 		fuse_pollhandle_destroy(ph);
 }
 
-/* The notifier, for a change of job name: mark its status/ files changed
- * and wake whoever polls its files. A notification only writes to the
- * device, which never waits for a request of ours, so it is sent under
- * the lock rather than gathered first. */
+/* Under the parked lock: mark h changed if it signals changes, and wake
+ * its poller. fuse_lowlevel_notify_poll only writes to the device and
+ * never waits for a request of ours (unlike an invalidation, which may
+ * wait for a directory lock), so it is sent under the lock. */
+static void changed_locked(struct view_handle *h)
+{
+	if (fs_view_signals_change(h))
+		h->changed = true;
+	if (h->ph) {
+		/* -EBADF, -ENODEV: unmounting; the poller goes too */
+		fuse_lowlevel_notify_poll(h->ph);
+		fuse_pollhandle_destroy(h->ph);
+		h->ph = NULL;
+	}
+}
+
+/* The notifier, for a change of job name: its status/ and wait/ files,
+ * and progress. */
 void fs_watch_job_changed(struct fs *fs, const char *name)
 {
 	struct view_handle *h;
 
 	pthread_mutex_lock(&fs->parked_lock);
 	for (h = fs->watched; h; h = h->watch_next) {
-		if (h->area != AREA_PROGRESS && strcmp(h->name, name) != 0)
-			continue;
-		if (fs_view_signals_change(h))
-			h->changed = true;
-		if (h->ph) {
-			/* -EBADF, -ENODEV: unmounting; the poller goes too */
-			fuse_lowlevel_notify_poll(h->ph);
-			fuse_pollhandle_destroy(h->ph);
-			h->ph = NULL;
-		}
+		if (h->area == AREA_PROGRESS ||
+		    ((h->area == AREA_STATUS || h->area == AREA_WAIT) &&
+		     strcmp(h->name, name) == 0))
+			changed_locked(h);
+	}
+	pthread_mutex_unlock(&fs->parked_lock);
+}
+
+/* The notifier, for a new balance: credits and progress. */
+void fs_watch_credits_changed(struct fs *fs)
+{
+	struct view_handle *h;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	for (h = fs->watched; h; h = h->watch_next) {
+		if (h->area == AREA_PROGRESS || h->area == AREA_NONE)
+			changed_locked(h);
 	}
 	pthread_mutex_unlock(&fs->parked_lock);
 }
@@ -104,10 +126,11 @@ static unsigned revents_locked(struct fs *fs, struct view_handle *h)
 	if (fs_view_signals_change(h))
 		return POLLIN | POLLRDNORM |
 		       (h->changed ? POLLPRI | POLLERR : 0);
+	/* wait/: ended; credits: the balance is there */
 	rc = fs_view_render(fs, h);
 	if (rc == -EAGAIN)
 		return 0;
-	/* ended, or gone (the read says why) */
+	/* or gone, or failed (the read says why) */
 	return POLLIN | POLLRDNORM | (rc < 0 ? POLLERR : 0);
 }
 
@@ -116,23 +139,18 @@ static void view_poll(fuse_req_t req, struct view_handle *h,
 {
 	struct fs *fs = fs_of(req);
 	struct fuse_pollhandle *old = NULL;
-	unsigned revents = POLLIN | POLLRDNORM;
+	unsigned revents;
 
-	if (h->area != AREA_NONE) {
-		/* the handle first: a change after the check finds it */
-		pthread_mutex_lock(&fs->parked_lock);
-		if (ph) {
-			old = h->ph;
-			h->ph = ph;
-			ph = NULL;
-		}
-		revents = revents_locked(fs, h);
-		pthread_mutex_unlock(&fs->parked_lock);
+	/* the handle first: a change after the check finds it */
+	pthread_mutex_lock(&fs->parked_lock);
+	if (ph) {
+		old = h->ph;
+		h->ph = ph;
 	}
+	revents = revents_locked(fs, h);
+	pthread_mutex_unlock(&fs->parked_lock);
 	if (old)
 		fuse_pollhandle_destroy(old);
-	if (ph)
-		fuse_pollhandle_destroy(ph);
 	fuse_reply_poll(req, revents);
 }
 

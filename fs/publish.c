@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@
 
 #define PUB_PREFIX ".gptimgfs-publish-"
 #define PUB_QUEUE_MAX ((size_t)1 << 20) /* job names not yet looked at */
-#define PUB_SEEN_MAX ((size_t)1 << 26)	/* ids remembered: 512 MiB */
+#define PUB_SEEN_MAX ((size_t)1 << 22)	/* slots: 32 MiB, 2M images */
 #define FUSE_SUPER_MAGIC 0x65735546
 
 /* The ids of the images announced: a job changes again after its end
@@ -57,11 +58,13 @@ struct fs_publisher {
 	char **queue;
 	size_t n, cap;
 	bool stop;
+	bool done; /* the thread has returned */
 
 	/* the publication under way, for the handlers of the requests its
 	 * rename makes; a leaf */
 	pthread_mutex_t cur_lock;
 	pid_t tid; /* the thread's id: the only caller answered */
+	dev_t dev; /* the mount's, found at the thread's start */
 	char hidden[sizeof(PUB_PREFIX) + 16];
 	char name[NAME_MAX + 1];
 	uint64_t id;
@@ -85,7 +88,7 @@ static bool set_has(const struct id_set *s, uint64_t id, size_t *at)
  * announcing twice is the lesser harm). */
 static bool set_add(struct id_set *s, uint64_t id)
 {
-	size_t at, i;
+	size_t at = 0, i;
 
 	if (!id)
 		return true; /* not a valid id: announced, not remembered */
@@ -155,11 +158,16 @@ bool fs_publisher_claims(struct fs *fs, fuse_req_t req, const char *hidden,
 
 bool fs_publisher_hidden(const char *name)
 {
-	return strncmp(name, PUB_PREFIX, sizeof(PUB_PREFIX) - 1) == 0;
+	const size_t len = sizeof(PUB_PREFIX) - 1;
+
+	return strncmp(name, PUB_PREFIX, len) == 0 &&
+	       strlen(name + len) == 16 &&
+	       strspn(name + len, "0123456789abcdef") == 16;
 }
 
 /* out/ through the mount, or -1 (and the publisher off) when what the path
- * leads to is not this mount's out/. */
+ * leads to is not this mount's out/: not FUSE, not out/'s inode, or, after
+ * the first time, another device (a mount made over ours since). */
 static int open_out(struct fs_publisher *p)
 {
 	struct statfs sfs;
@@ -168,8 +176,10 @@ static int open_out(struct fs_publisher *p)
 
 	if (fd >= 0 && fstatfs(fd, &sfs) == 0 &&
 	    sfs.f_type == FUSE_SUPER_MAGIC && fstat(fd, &st) == 0 &&
-	    st.st_ino == FS_INO_OUT)
+	    st.st_ino == FS_INO_OUT && (!p->dev || st.st_dev == p->dev)) {
+		p->dev = st.st_dev;
 		return fd;
+	}
 	log_warn("%s cannot be reached from the daemon (%s): watchers of "
 		 "out/ (inotify) will not see new images",
 		 p->out_path, fd < 0 ? strerror(errno) : "not this mount");
@@ -178,26 +188,25 @@ static int open_out(struct fs_publisher *p)
 	return -1;
 }
 
-/* Announce image `name` of out/ by renaming its hidden name onto it. */
-static void publish_one(struct fs_publisher *p, int dir_fd, const char *name)
+/* Announce image `name` (id) of out/ by renaming its hidden name onto
+ * it. */
+static void publish_one(struct fs_publisher *p, int dir_fd, const char *name,
+			uint64_t id)
 {
 	static bool logged;
-	struct core_output o;
 	int rc;
 
-	if (core_output_find(p->fs->core, name, &o) < 0)
-		return; /* gone meanwhile: nothing to announce */
-	if (!set_add(&p->seen, o.id))
-		return;
 	pthread_mutex_lock(&p->cur_lock);
-	snprintf(p->hidden, sizeof(p->hidden), PUB_PREFIX "%016" PRIx64, o.id);
+	snprintf(p->hidden, sizeof(p->hidden), PUB_PREFIX "%016" PRIx64, id);
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->id = o.id;
+	p->id = id;
 	pthread_mutex_unlock(&p->cur_lock);
 	rc = renameat(dir_fd, p->hidden, dir_fd, name) < 0 ? errno : 0;
 	pthread_mutex_lock(&p->cur_lock);
 	p->hidden[0] = '\0';
 	pthread_mutex_unlock(&p->cur_lock);
+	if (rc == 0)
+		set_add(&p->seen, id);
 	/* ENOENT, ESTALE: replaced or removed meanwhile; ENOTCONN, ENODEV:
 	 * unmounting */
 	if (rc && rc != ENOENT && rc != ESTALE && rc != ENOTCONN &&
@@ -209,37 +218,68 @@ static void publish_one(struct fs_publisher *p, int dir_fd, const char *name)
 	}
 }
 
+static bool stopping(struct fs_publisher *p)
+{
+	bool stop;
+
+	pthread_mutex_lock(&p->lock);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
+}
+
+/* Announce the images of job `name` not announced yet; out/ is opened
+ * at the first (*dir_fd). false: out/ cannot be reached. */
+static bool publish_job(struct fs_publisher *p, const char *name, int *dir_fd)
+{
+	struct core_output o;
+	size_t i, at, count;
+	char **outs = core_job_outputs(p->fs->core, name, &count);
+	bool ok = true;
+
+	for (i = 0; ok && i < count && !stopping(p); i++) {
+		/* gone meanwhile, or told already */
+		if (core_output_find(p->fs->core, outs[i], &o) < 0 ||
+		    (p->seen.cap && set_has(&p->seen, o.id, &at)))
+			continue;
+		if (*dir_fd < 0 && (*dir_fd = open_out(p)) < 0)
+			ok = false;
+		else
+			publish_one(p, *dir_fd, outs[i], o.id);
+	}
+	core_free_names(outs, count);
+	return ok;
+}
+
 /* The images of the jobs named, those that have completed. false: out/
  * cannot be reached, stop publishing. */
 static bool publish_jobs(struct fs_publisher *p, char **jobs, size_t n)
 {
 	int dir_fd = -1;
-	size_t i, j, count;
+	bool ok = true;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		char **outs = core_job_outputs(p->fs->core, jobs[i], &count);
-
-		if (count && dir_fd < 0 && (dir_fd = open_out(p)) < 0) {
-			core_free_names(outs, count);
-			return false;
-		}
-		for (j = 0; j < count; j++)
-			publish_one(p, dir_fd, outs[j]);
-		core_free_names(outs, count);
-	}
+	for (i = 0; ok && i < n && !stopping(p); i++)
+		ok = publish_job(p, jobs[i], &dir_fd);
 	if (dir_fd >= 0)
 		close(dir_fd);
-	return true;
+	return ok;
 }
 
 static void *publisher_main(void *arg)
 {
 	struct fs_publisher *p = arg;
-	bool reachable = true;
+	bool reachable;
+	int fd;
 
 	pthread_mutex_lock(&p->cur_lock);
 	p->tid = gettid();
 	pthread_mutex_unlock(&p->cur_lock);
+	/* the mount's device now, while it is surely ours */
+	fd = open_out(p);
+	reachable = fd >= 0;
+	if (reachable)
+		close(fd);
 	for (;;) {
 		char **jobs;
 		size_t n;
@@ -255,14 +295,56 @@ static void *publisher_main(void *arg)
 		if (reachable && n)
 			reachable = publish_jobs(p, jobs, n);
 		core_free_names(jobs, n);
-		pthread_mutex_lock(&p->lock);
-		if (p->stop) {
-			pthread_mutex_unlock(&p->lock);
+		if (stopping(p))
 			break;
-		}
-		pthread_mutex_unlock(&p->lock);
 	}
+	pthread_mutex_lock(&p->lock);
+	p->done = true;
+	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+static bool finished(struct fs_publisher *p)
+{
+	bool done;
+
+	pthread_mutex_lock(&p->lock);
+	done = p->done;
+	pthread_mutex_unlock(&p->lock);
+	return done;
+}
+
+/* Answer what reaches the device until the publisher has returned: its
+ * rename may wait for requests that no loop reads any more. ENODEV: the
+ * mount is gone, and with it every request. */
+static void serve_until_finished(struct fs *fs, struct fs_publisher *p)
+{
+	struct pollfd pfd = { .fd = fuse_session_fd(fs->se), .events = POLLIN };
+
+	while (!finished(p)) {
+		struct fuse_buf buf = { .mem = NULL };
+		int rc;
+
+		if (poll(&pfd, 1, 50) <= 0 || !(pfd.revents & POLLIN))
+			continue;
+		rc = fuse_session_receive_buf(fs->se, &buf);
+		if (rc > 0)
+			fuse_session_process_buf(fs->se, &buf);
+		free(buf.mem);
+		if (rc == -ENODEV)
+			break;
+	}
+}
+
+void fs_loop_ended(struct fs *fs)
+{
+	struct fs_publisher *p = fs->publisher;
+
+	atomic_store(&fs->loop_ended, true);
+	if (!p)
+		return;
+	fs_stop_publisher(fs);
+	serve_until_finished(fs, p);
 }
 
 static void publisher_free(struct fs_publisher *p)

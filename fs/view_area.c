@@ -110,8 +110,7 @@ static struct view_handle *view_handle_of(const struct fuse_file_info *fi)
 
 static void view_handle_free(struct fs *fs, struct view_handle *h)
 {
-	if (h->area != AREA_NONE)
-		fs_watch_remove(fs, h);
+	fs_watch_remove(fs, h);
 	pthread_mutex_destroy(&h->lock);
 	buf_free(&h->text);
 	free(h);
@@ -139,8 +138,7 @@ void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	buf_init(&h->text, VIEW_MAX);
 	pthread_mutex_init(&h->lock, NULL);
-	if (h->area != AREA_NONE)
-		fs_watch_add(fs_of(req), h);
+	fs_watch_add(fs_of(req), h);
 	fs_handle_set(fi, &h->hdr);
 	fi->direct_io = 1;
 	fi->nonseekable = 0;

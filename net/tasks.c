@@ -125,6 +125,14 @@ static void note_wait(struct net *n, struct ntask *t, const char *note)
 	core_task_note(n->core, t->seq, note);
 }
 
+/* Will creation t, given a slot, wait for a token? Behind others, or
+ * when the bucket is empty now (the one ahead just took the last). */
+static bool waits_for_rate(struct net *n)
+{
+	return n->create_wait.head ||
+	       net_bucket_wait(&n->bucket, net_timer_now()) > 0;
+}
+
 void net_wait_create(struct net *n, struct ntask *t)
 {
 	if (n->inflight >= net_adapt_limit(&n->adapt)) {
@@ -133,7 +141,7 @@ void net_wait_create(struct net *n, struct ntask *t)
 		return;
 	}
 	net_take_slot(n, t);
-	if (n->create_wait.head)
+	if (waits_for_rate(n))
 		note_wait(n, t, NET_NOTE_WAIT_RATE);
 	net_queue_due(n, t);
 }
@@ -151,7 +159,7 @@ void net_grant_slots(struct net *n)
 	while (!n->stopping && n->inflight < net_adapt_limit(&n->adapt) &&
 	       (next = net_queue_pop(&n->slot_wait)) != NULL) {
 		net_take_slot(n, next);
-		if (n->create_wait.head)
+		if (waits_for_rate(n))
 			note_wait(n, next, NET_NOTE_WAIT_RATE);
 		net_queue_due(n, next);
 	}

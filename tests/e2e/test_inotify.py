@@ -120,6 +120,44 @@ class InotifyTest(MountedTest):
         self.assertEqual(errors, [])
 
 
+class InotifyBusyOutTest(MountedTest):
+    """Images removed from out/ while others land: every new image is
+    still announced (a removal must not take the publisher's hidden name
+    for a stale one)."""
+    sim_processing = 0.2
+
+    def test_announced_while_images_are_removed(self):
+        first = ["a%03d" % k for k in range(120)]
+        for n in first:
+            self.m.write("jobs/%s.txt" % n, "an egret %s\n" % n)
+        for n in first:
+            self.assertEqual(self.m.wait(n, timeout=120)[0], 0)
+        w = Watch(self.m.p("out"))
+        self.addCleanup(w.close)
+        stop = threading.Event()
+
+        def remover():
+            for n in first:
+                if stop.is_set():
+                    break
+                os.unlink(self.m.p("out", n + ".png"))
+        t = threading.Thread(target=remover)
+        t.start()
+        self.addCleanup(t.join, 60)
+        self.addCleanup(stop.set)
+        names = ["s%03d" % k for k in range(80)]
+        for n in names:
+            self.m.write("jobs/%s.txt" % n, "a heron %s\n" % n)
+        for n in names:
+            self.assertEqual(self.m.wait(n, timeout=120)[0], 0)
+        stop.set()
+        t.join(60)
+        pngs = {n + ".png" for n in names}
+        wait_for(lambda: (w.read(0.5), pngs <= set(w.moved_to()))[1],
+                 timeout=30, what="every new image announced")
+        self.assertNotIn("cannot announce", self.m.read_log())
+
+
 class InotifySingleThreadTest(InotifyTest):
     mount_args = ("-s",)
 

@@ -7,9 +7,11 @@ import asyncio
 import errno
 import os
 import select
+import subprocess
 import time
 
-from harness import MountedTest, main, status_fields
+from harness import MountedTest, main, status_fields, wait_for
+from test_wait import blocked_in_read
 
 WAIT_S = 30
 
@@ -136,6 +138,41 @@ class PollTest(MountedTest):
             fd = os.open(self.m.p(rel), mode)
             self.addCleanup(os.close, fd)
             self.assertEqual(select.select([fd], [], [], 0)[0], [fd], rel)
+
+
+class ParkedReadIsNoChangeTest(MountedTest):
+    """A reader blocked in wait/NAME changes nothing: status/NAME signals
+    no change, and status/ keeps its time."""
+    sim_processing = 60.0
+
+    def test_parked_wait_signals_nothing(self):
+        self.m.write("jobs/x.txt", "a stork on one leg\n")
+        wait_for(lambda: self.m.status("x").startswith("processing"),
+                 what="processing")
+        fd = os.open(self.m.p("status", "x"), os.O_RDONLY)
+        self.addCleanup(os.close, fd)
+        p = select.poll()
+        p.register(fd, select.POLLIN | select.POLLPRI)
+
+        def settled():
+            """No change since the last read (one that comes late from
+            the submission is read, and looked for again)."""
+            events = p.poll(0)
+            os.pread(fd, 65536, 0)
+            return events == [(fd, select.POLLIN)]
+        wait_for(settled, what="the submission's changes read")
+        before = os.stat(self.m.p("status")).st_mtime_ns
+        cat = subprocess.Popen(["cat", self.m.p("wait", "x")],
+                               stdout=subprocess.DEVNULL)
+        self.addCleanup(cat.wait)
+        self.addCleanup(cat.kill)
+        wait_for(lambda: blocked_in_read(cat.pid), what="cat blocked")
+        # the notifier has taken the parked read's recheck when a second
+        # reader's open and read have been answered after it
+        with open(self.m.p("status", "x")) as f:
+            self.assertTrue(f.read().startswith("processing"))
+        self.assertEqual(p.poll(200), [(fd, select.POLLIN)])
+        self.assertEqual(os.stat(self.m.p("status")).st_mtime_ns, before)
 
 
 if __name__ == "__main__":
