@@ -87,35 +87,25 @@ void fs_dir_times_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
 
 /* Set the times of jobs/ (touch, rsync -a); nothing else of a fixed
  * directory can change. */
-static int set_times(struct fs *fs, fuse_ino_t ino, const struct stat *attr,
-		     int to_set)
+static int set_jobs_times(struct fs *fs, fuse_ino_t ino,
+			  const struct stat *attr, int to_set)
 {
 	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW;
 	/* a kernel may pass the ctime along; it follows the change anyway */
 	const int ignored = FUSE_SET_ATTR_CTIME;
-	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
-				  { .tv_nsec = UTIME_OMIT } };
 
 	if (ino != FS_INO_JOBS || (to_set & ~(times | ignored)) ||
 	    !(to_set & times))
 		return -EACCES;
-	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-		ts[0].tv_nsec = UTIME_NOW;
-	else if (to_set & FUSE_SET_ATTR_ATIME)
-		ts[0] = attr->st_atim;
-	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		ts[1].tv_nsec = UTIME_NOW;
-	else if (to_set & FUSE_SET_ATTR_MTIME)
-		ts[1] = attr->st_mtim;
-	return futimens(core_jobs_dirfd(fs->core), ts) < 0 ? -errno : 0;
+	return fs_set_times(core_jobs_dirfd(fs->core), attr, to_set);
 }
 
 void fs_dir_times_setattr(fuse_req_t req, fuse_ino_t ino,
 			  const struct stat *attr, int to_set)
 {
 	struct stat st;
-	int rc = set_times(fs_of(req), ino, attr, to_set);
+	int rc = set_jobs_times(fs_of(req), ino, attr, to_set);
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);

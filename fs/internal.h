@@ -121,6 +121,8 @@ void fs_jobs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		   size_t size, off_t off, struct fuse_file_info *fi);
 void fs_jobs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_jobs_fsync(fuse_req_t req, struct fuse_file_info *fi);
+/* futimens of the times setattr's to_set asks for (the _NOW flags too). */
+int fs_set_times(int fd, const struct stat *attr, int to_set);
 void fs_jobs_unlink(fuse_req_t req, const char *name);
 void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 		    unsigned int flags);

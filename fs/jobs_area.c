@@ -409,7 +409,7 @@ static int set_size(fuse_req_t req, struct fs_node *n, off_t size,
 	return rc;
 }
 
-static int set_times(int fd, struct stat *attr, int to_set)
+int fs_set_times(int fd, const struct stat *attr, int to_set)
 {
 	struct timespec tv[2];
 
@@ -486,7 +486,7 @@ static int apply_attrs(fuse_req_t req, struct fs_node *n, int fd,
 	if (rc == 0 &&
 	    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
-		rc = set_times(fd, attr, to_set);
+		rc = fs_set_times(fd, attr, to_set);
 	return rc;
 }
 

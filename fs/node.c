@@ -169,21 +169,6 @@ void fs_node_detach(struct fs *fs, struct fs_node *n)
 	n->name = NULL;
 }
 
-int fs_node_supersede(struct fs *fs, struct fs_node *n, struct fs_node *old)
-{
-	char *copy = strdup(old->name);
-
-	if (!copy)
-		return -ENOMEM;
-	unlink_name(fs, old); /* a later detach finds it unlinked: no-op */
-	if (n->name)
-		unlink_name(fs, n);
-	free(n->name);
-	n->name = copy;
-	link_name(fs, n);
-	return 0;
-}
-
 int fs_node_rename(struct fs *fs, struct fs_node *n, const char *name)
 {
 	char *copy = strdup(name);
@@ -196,6 +181,15 @@ int fs_node_rename(struct fs *fs, struct fs_node *n, const char *name)
 	n->name = copy;
 	link_name(fs, n);
 	return 0;
+}
+
+int fs_node_supersede(struct fs *fs, struct fs_node *n, struct fs_node *old)
+{
+	int rc = fs_node_rename(fs, n, old->name);
+
+	if (rc == 0) /* a later detach of old finds it unlinked: a no-op */
+		unlink_name(fs, old);
+	return rc;
 }
 
 void fs_node_swap_names(struct fs *fs, struct fs_node *a, struct fs_node *b)

@@ -165,21 +165,33 @@ bool fs_publisher_hidden(const char *name)
 	       strspn(name + len, "0123456789abcdef") == 16;
 }
 
-/* out/ through the mount, or -1 (and the publisher off) when what the path
- * leads to is not this mount's out/: not FUSE, not out/'s inode, or, after
- * the first time, another device (a mount made over ours since). */
-static int open_out(struct fs_publisher *p)
+/* Is fd this mount's out/? The first time, a FUSE file system with out/'s
+ * inode number, whose device is then kept; later, that device and inode
+ * (nothing mounted over ours since). */
+static bool is_our_out(struct fs_publisher *p, int fd)
 {
 	struct statfs sfs;
 	struct stat st;
-	int fd = open(p->out_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd >= 0 && fstatfs(fd, &sfs) == 0 &&
-	    sfs.f_type == FUSE_SUPER_MAGIC && fstat(fd, &st) == 0 &&
-	    st.st_ino == FS_INO_OUT && (!p->dev || st.st_dev == p->dev)) {
-		p->dev = st.st_dev;
+	if (fstat(fd, &st) < 0 || st.st_ino != FS_INO_OUT)
+		return false;
+	if (p->dev)
+		return st.st_dev == p->dev;
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != FUSE_SUPER_MAGIC)
+		return false;
+	p->dev = st.st_dev;
+	return true;
+}
+
+/* out/ through the mount, or -1 (and the publisher off) when what the path
+ * leads to is not this mount's out/. O_PATH: a directory to rename in, not
+ * one to read, so the daemon is not asked to open it. */
+static int open_out(struct fs_publisher *p)
+{
+	int fd = open(p->out_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && is_our_out(p, fd))
 		return fd;
-	}
 	log_warn("%s cannot be reached from the daemon (%s): watchers of "
 		 "out/ (inotify) will not see new images",
 		 p->out_path, fd < 0 ? strerror(errno) : "not this mount");
