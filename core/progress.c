@@ -114,7 +114,7 @@ static int render(struct core *c, const struct progress *p, time_t now,
 	size_t i;
 
 	format_eta(eta, eta_text, sizeof(eta_text));
-	rc |= buf_printf(out, "%zu of %zu done, %zu failed, %s\n",
+	rc |= buf_printf(out, "%zu of %zu completed, %zu failed, %s\n",
 			 p->count[COL_COMPLETED], p->jobs, p->count[COL_FAILED],
 			 left ? eta_text : "nothing left");
 	rc |= buf_printf(out, "jobs: %zu\n", p->jobs);

@@ -192,9 +192,16 @@ static int open_out(struct fs_publisher *p)
 
 	if (fd >= 0 && is_our_out(p, fd))
 		return fd;
-	log_warn("%s cannot be reached from the daemon (%s): watchers of "
-		 "out/ (inotify) will not see new images",
-		 p->out_path, fd < 0 ? strerror(errno) : "not this mount");
+	if (p->dev) /* it was: the mount is going (a lazy unmount) */
+		log_info("%s is no longer this mount's (%s): watchers of out/ "
+			 "are told of no more images",
+			 p->out_path, fd < 0 ? strerror(errno) : "covered");
+	else
+		log_warn(
+			"%s cannot be reached from the daemon (%s): watchers of "
+			"out/ (inotify) will not see new images",
+			p->out_path,
+			fd < 0 ? strerror(errno) : "not this mount");
 	if (fd >= 0)
 		close(fd);
 	return -1;

@@ -34,7 +34,7 @@ class ProgressTest(MountedTest):
         self.assertEqual(f["jobs"], "7")
         self.assertEqual(sum(int(f[s]) for s in STATES), 7)
         self.assertLess(int(f["completed"]), 7, "ended before it was read")
-        self.assertRegex(human, r"^\d+ of 7 done, \d+ failed, ")
+        self.assertRegex(human, r"^\d+ of 7 completed, \d+ failed, ")
         # each job counted as its status/ file says, at about that moment
         words = [self.m.status(n).splitlines()[0] for n in names + ["bad"]]
         self.assertTrue(set(words) <= set(STATES), words)
@@ -45,7 +45,7 @@ class ProgressTest(MountedTest):
         self.assertEqual((f["completed"], f["failed"]), ("6", "1"), f)
         for s in STATES[:4]:
             self.assertEqual(f[s], "0", s)
-        self.assertEqual(human, "6 of 7 done, 1 failed, nothing left")
+        self.assertEqual(human, "6 of 7 completed, 1 failed, nothing left")
         self.assertEqual(f["ended_last_300_s"], "7")
         self.assertGreater(float(f["per_minute"]), 0)
         self.assertEqual(f["eta_s"], "0")
