@@ -187,6 +187,8 @@ void fs_watch_add(struct fs *fs, struct view_handle *h);
 void fs_watch_remove(struct fs *fs, struct view_handle *h);
 void fs_watch_job_changed(struct fs *fs, const char *name);
 void fs_watch_credits_changed(struct fs *fs);
+/* Wake the pollers of wait/name: what held it back is gone. */
+void fs_watch_wake_wait(struct fs *fs, const char *name);
 void fs_watch_drop_all(struct fs *fs);
 /* Whether h's job changed since its text was taken; clears it. */
 bool fs_watch_take_change(struct fs *fs, struct view_handle *h);
@@ -212,6 +214,13 @@ static inline bool fs_session_gone(struct fs *fs)
 /* the publisher (publish.c) */
 /* The notifier: job name changed; once completed, announce its images. */
 void fs_publish_job(struct fs *fs, const char *name);
+/* Has every image of job name (completed) been announced, or is there
+ * nothing to wait for (no publisher, out/ unreachable, stopping)? A read
+ * of its wait/ file is held until then. */
+bool fs_publisher_announced(struct fs *fs, const char *name);
+/* The publisher is done with job name: answer parked reads and wake
+ * wait/ pollers that it held (notify.c). */
+void fs_recheck_job(struct fs *fs, const char *name);
 /* Is name one of the publisher's hidden names (never anyone's file)? */
 bool fs_publisher_hidden(const char *name);
 /* Is req the publisher's own lookup or rename of hidden name, now? Then

@@ -84,6 +84,11 @@ void fs_hook_job_changed(void *ctx, const char *name)
 	push_event(ctx, EV_JOB, name);
 }
 
+void fs_recheck_job(struct fs *fs, const char *name)
+{
+	push_event(fs, EV_RECHECK_JOB, name);
+}
+
 void fs_hook_outputs_changed(void *ctx)
 {
 	push_event(ctx, EV_OUTPUTS, NULL);
@@ -353,6 +358,7 @@ static void handle_event(struct fs *fs, const struct fs_event *ev)
 		answer_parked(fs, true, NULL);
 		break;
 	case EV_RECHECK_JOB:
+		fs_watch_wake_wait(fs, ev->name);
 		answer_parked(fs, false, ev->name);
 		break;
 	case EV_RECHECK_CREDITS:

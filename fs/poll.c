@@ -80,6 +80,18 @@ void fs_watch_job_changed(struct fs *fs, const char *name)
 	pthread_mutex_unlock(&fs->parked_lock);
 }
 
+void fs_watch_wake_wait(struct fs *fs, const char *name)
+{
+	struct view_handle *h;
+
+	pthread_mutex_lock(&fs->parked_lock);
+	for (h = fs->watched; h; h = h->watch_next) {
+		if (h->area == AREA_WAIT && strcmp(h->name, name) == 0)
+			changed_locked(h);
+	}
+	pthread_mutex_unlock(&fs->parked_lock);
+}
+
 /* The notifier, for a new balance: credits and progress. */
 void fs_watch_credits_changed(struct fs *fs)
 {

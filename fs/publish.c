@@ -8,9 +8,11 @@
  * hidden name and IN_MOVED_TO for the image's. Only this thread's own
  * requests find the hidden name (by thread id, while it publishes that
  * image), and its lookup is never cached; the rename changes nothing in
- * the core: the image's name moves to the node of the hidden name. The
- * image is in out/ before it is announced, so `cat wait/NAME && cp
- * out/NAME.png` does not depend on this thread.
+ * the core: the image's name moves to the node of the hidden name. As
+ * that node is a new inode, a read of wait/NAME answers `completed' only
+ * once its images are announced (fs_publisher_announced), so `cat
+ * wait/NAME && cp out/NAME.png` never meets the rename (cp would see the
+ * file replaced while it copies).
  *
  * The rules that keep it safe: no lock is held across the system call
  * (the handlers it causes take them); out/ is opened for each batch, as a
@@ -58,6 +60,7 @@ struct fs_publisher {
 	char **queue;
 	size_t n, cap;
 	bool stop;
+	bool off;  /* out/ cannot be reached: nothing queued */
 	bool done; /* the thread has returned */
 
 	/* the publication under way, for the handlers of the requests its
@@ -69,7 +72,9 @@ struct fs_publisher {
 	char name[NAME_MAX + 1];
 	uint64_t id;
 
-	struct id_set seen; /* the thread's own */
+	/* the ids of the images announced, or found at the start; under
+	 * lock, as wait/ reads look (fs_publisher_announced) */
+	struct id_set seen;
 };
 
 static bool set_has(const struct id_set *s, uint64_t id, size_t *at)
@@ -126,6 +131,10 @@ void fs_publish_job(struct fs *fs, const char *name)
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
+	if (p->off || p->stop) {
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
 	grown = array_reserve(p->queue, p->n, &p->cap, sizeof(*p->queue),
 			      PUB_QUEUE_MAX);
 	copy = grown ? strdup(name) : NULL;
@@ -135,6 +144,55 @@ void fs_publish_job(struct fs *fs, const char *name)
 		pthread_cond_signal(&p->cond);
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+static bool seen(struct fs_publisher *p, uint64_t id)
+{
+	size_t at;
+	bool has;
+
+	pthread_mutex_lock(&p->lock);
+	has = p->seen.cap && set_has(&p->seen, id, &at);
+	pthread_mutex_unlock(&p->lock);
+	return has;
+}
+
+bool fs_publisher_announced(struct fs *fs, const char *name)
+{
+	struct fs_publisher *p = fs->publisher;
+	struct core_output o;
+	size_t i, count;
+	char **outs;
+	bool all = true, off;
+
+	if (!p)
+		return true;
+	pthread_mutex_lock(&p->lock);
+	off = p->off || p->stop;
+	pthread_mutex_unlock(&p->lock);
+	if (off)
+		return true;
+	outs = core_job_outputs(fs->core, name, &count);
+	for (i = 0; all && i < count; i++)
+		all = core_output_find(fs->core, outs[i], &o) < 0 ||
+		      seen(p, o.id);
+	core_free_names(outs, count);
+	return all;
+}
+
+/* The images already in out/ at the start were announced by an earlier
+ * run, or never will be: no wait/ read is held for them. */
+static void seed_seen(struct fs_publisher *p)
+{
+	struct core_output o;
+	size_t i, count;
+	char **names = core_output_names(p->fs->core, &count);
+
+	for (i = 0; i < count; i++) {
+		if (core_output_find(p->fs->core, names[i], &o) == 0)
+			set_add(&p->seen, o.id);
+	}
+	core_free_names(names, count);
 }
 
 bool fs_publisher_claims(struct fs *fs, fuse_req_t req, const char *hidden,
@@ -224,8 +282,11 @@ static void publish_one(struct fs_publisher *p, int dir_fd, const char *name,
 	pthread_mutex_lock(&p->cur_lock);
 	p->hidden[0] = '\0';
 	pthread_mutex_unlock(&p->cur_lock);
-	if (rc == 0)
-		set_add(&p->seen, id);
+	/* announced, or that cannot be (gone meanwhile, or an error logged):
+	 * either way done with, so that no wait/ read is held for it */
+	pthread_mutex_lock(&p->lock);
+	set_add(&p->seen, id);
+	pthread_mutex_unlock(&p->lock);
 	/* ENOENT, ESTALE: replaced or removed meanwhile; ENOTCONN, ENODEV:
 	 * unmounting */
 	if (rc && rc != ENOENT && rc != ESTALE && rc != ENOTCONN &&
@@ -252,14 +313,14 @@ static bool stopping(struct fs_publisher *p)
 static bool publish_job(struct fs_publisher *p, const char *name, int *dir_fd)
 {
 	struct core_output o;
-	size_t i, at, count;
+	size_t i, count;
 	char **outs = core_job_outputs(p->fs->core, name, &count);
 	bool ok = true;
 
 	for (i = 0; ok && i < count && !stopping(p); i++) {
 		/* gone meanwhile, or told already */
 		if (core_output_find(p->fs->core, outs[i], &o) < 0 ||
-		    (p->seen.cap && set_has(&p->seen, o.id, &at)))
+		    seen(p, o.id))
 			continue;
 		if (*dir_fd < 0 && (*dir_fd = open_out(p)) < 0)
 			ok = false;
@@ -299,9 +360,12 @@ static void *publisher_main(void *arg)
 	reachable = fd >= 0;
 	if (reachable)
 		close(fd);
+	pthread_mutex_lock(&p->lock);
+	p->off = !reachable;
+	pthread_mutex_unlock(&p->lock);
 	for (;;) {
 		char **jobs;
-		size_t n;
+		size_t i, n;
 
 		pthread_mutex_lock(&p->lock);
 		while (!p->n && !p->stop)
@@ -313,6 +377,12 @@ static void *publisher_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (reachable && n)
 			reachable = publish_jobs(p, jobs, n);
+		pthread_mutex_lock(&p->lock);
+		p->off = !reachable;
+		pthread_mutex_unlock(&p->lock);
+		/* their wait/ reads were held for this (fs_publisher_announced) */
+		for (i = 0; i < n; i++)
+			fs_recheck_job(p->fs, jobs[i]);
 		core_free_names(jobs, n);
 		if (stopping(p))
 			break;
@@ -385,6 +455,7 @@ int fs_start_publisher(struct fs *fs, const char *mountpoint)
 	if (!p)
 		return -ENOMEM;
 	p->fs = fs;
+	seed_seen(p);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->cur_lock, NULL);
 	pthread_cond_init(&p->cond, NULL);

@@ -195,6 +195,11 @@ static int render_locked(struct fs *fs, struct view_handle *h)
 		if (rc == 0 && h->area == AREA_WAIT) {
 			if (!core_task_state_ended(info.state))
 				return -EAGAIN;
+			/* its images are announced first (publish.c), so a cp
+			 * right after the wait never meets that rename */
+			if (info.state == TASK_COMPLETED &&
+			    !fs_publisher_announced(fs, h->name))
+				return -EAGAIN;
 			h->failed = info.state == TASK_FAILED;
 		}
 	}
