@@ -118,8 +118,14 @@ class TestOwnPaceNotes(PacingTest):
     mount_options = ("poll_interval=0.5", "max_rate=0.5", "max_inflight=3")
 
     def test_notes(self):
+        # one after the other: the kernel sends the RELEASE that submits
+        # a file after close() returns, so four files written at once may
+        # be submitted in another order; each is submitted well within
+        # the 2 s of the next token
         for i in range(4):
             self.m.write("jobs/w%d.txt" % i, "a waiting cat %d\n" % i)
+            wait_for(lambda: "being written" not in
+                     self.m.status("w%d" % i), what="w%d submitted" % i)
         for name, note in (("w2", "creations go at the request rate"),
                            ("w3", "this mount has as many tasks at the API")):
             # the note comes once the release, after close(), has
