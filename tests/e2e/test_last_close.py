@@ -178,6 +178,17 @@ class LastCloseTest(MountedTest):
             os.environ.update(TERM="xterm", HOME=self.workdir)
             os.execvp("nano", ["nano", "--ignorercfiles", "--saveonexit",
                                "--nohelp", rel])
+        # type only once nano has drawn its screen: keys that come before
+        # it has put the terminal in raw mode are cooked by the line
+        # discipline (a CR becomes a LF, which nano takes for another key)
+        screen = b""
+        deadline = time.monotonic() + 30
+        while b"GNU nano" not in screen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    screen += os.read(fd, 65536)
+                except OSError:     # EIO: nano closed the terminal
+                    break
         os.write(fd, keys)
         deadline = time.monotonic() + 30
         status = None
@@ -204,8 +215,9 @@ class LastCloseTest(MountedTest):
             self.fail("nano is not installed (apt-get install -y nano)")
         self.nano("jobs/na.txt", b"nano line one\rnano line two\x18")
         self.assert_once("na", "nano line one\nnano line two")
-        # an edit of the existing file: to its end, one more line
-        self.nano("jobs/na.txt", b"\x1b/\rnano line three\x18")
+        # an edit of the existing file: to its end (the empty line after
+        # the last newline), one more line
+        self.nano("jobs/na.txt", b"\x1b/nano line three\x18")
         self.assert_once("na", "nano line one\nnano line two\nnano line three")
         self.assert_only(["nano line one\nnano line two",
                           "nano line one\nnano line two\nnano line three"])
