@@ -64,45 +64,42 @@ static void changed_locked(struct view_handle *h)
 	}
 }
 
-/* The notifier, for a change of job name: its status/ and wait/ files,
- * and progress. */
-void fs_watch_job_changed(struct fs *fs, const char *name)
+#define AREA_BIT(a) (1u << (a))
+
+/* Each open view file of an area in `every`, or of
+ * an area in `named` whose job is name, changed. */
+static void changed_where(struct fs *fs, unsigned every, unsigned named,
+			  const char *name)
 {
 	struct view_handle *h;
 
 	pthread_mutex_lock(&fs->parked_lock);
 	for (h = fs->watched; h; h = h->watch_next) {
-		if (h->area == AREA_PROGRESS ||
-		    ((h->area == AREA_STATUS || h->area == AREA_WAIT) &&
-		     strcmp(h->name, name) == 0))
+		if ((every & AREA_BIT(h->area)) ||
+		    ((named & AREA_BIT(h->area)) && strcmp(h->name, name) == 0))
 			changed_locked(h);
 	}
 	pthread_mutex_unlock(&fs->parked_lock);
 }
 
+/* The notifier, for a change of job name: its status/ and wait/ files,
+ * and progress. */
+void fs_watch_job_changed(struct fs *fs, const char *name)
+{
+	changed_where(fs, AREA_BIT(AREA_PROGRESS),
+		      AREA_BIT(AREA_STATUS) | AREA_BIT(AREA_WAIT), name);
+}
+
 void fs_watch_wake_wait(struct fs *fs, const char *name)
 {
-	struct view_handle *h;
-
-	pthread_mutex_lock(&fs->parked_lock);
-	for (h = fs->watched; h; h = h->watch_next) {
-		if (h->area == AREA_WAIT && strcmp(h->name, name) == 0)
-			changed_locked(h);
-	}
-	pthread_mutex_unlock(&fs->parked_lock);
+	changed_where(fs, 0, AREA_BIT(AREA_WAIT), name);
 }
 
 /* The notifier, for a new balance: credits and progress. */
 void fs_watch_credits_changed(struct fs *fs)
 {
-	struct view_handle *h;
-
-	pthread_mutex_lock(&fs->parked_lock);
-	for (h = fs->watched; h; h = h->watch_next) {
-		if (h->area == AREA_PROGRESS || h->area == AREA_NONE)
-			changed_locked(h);
-	}
-	pthread_mutex_unlock(&fs->parked_lock);
+	changed_where(fs, AREA_BIT(AREA_PROGRESS) | AREA_BIT(AREA_NONE), 0,
+		      NULL);
 }
 
 /* At the stop: the kernel may never release these files. */

@@ -298,14 +298,20 @@ static void publish_one(struct fs_publisher *p, int dir_fd, const char *name,
 	}
 }
 
-static bool stopping(struct fs_publisher *p)
+/* A flag of p's, under its lock. */
+static bool flag_of(struct fs_publisher *p, const bool *flag)
 {
-	bool stop;
+	bool value;
 
 	pthread_mutex_lock(&p->lock);
-	stop = p->stop;
+	value = *flag;
 	pthread_mutex_unlock(&p->lock);
-	return stop;
+	return value;
+}
+
+static bool stopping(struct fs_publisher *p)
+{
+	return flag_of(p, &p->stop);
 }
 
 /* Announce the images of job `name` not announced yet; out/ is opened
@@ -395,12 +401,7 @@ static void *publisher_main(void *arg)
 
 static bool finished(struct fs_publisher *p)
 {
-	bool done;
-
-	pthread_mutex_lock(&p->lock);
-	done = p->done;
-	pthread_mutex_unlock(&p->lock);
-	return done;
+	return flag_of(p, &p->done);
 }
 
 /* Answer what reaches the device until the publisher has returned: its
