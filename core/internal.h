@@ -24,7 +24,7 @@
 #include "util/debugassert.h"
 
 #define NOTE_MAX 512
-#define ERROR_MAX 1024
+#define ERROR_MAX 2048
 
 /* What a task cost, as far as this daemon can know (records/SEQ.json
  * "charge"; the credits line of its status and the daily ledger). */
@@ -337,6 +337,8 @@ int core_writing_render(const struct writing *w, struct buf *out,
  * task to names (room for c->n_writing more); the number added (a copy
  * may be NULL: out of memory). */
 size_t core_writing_names(const struct core *c, char **names);
+/* Is a job below folder path ("a/b") being written? */
+bool core_writing_below(const struct core *c, const char *path);
 void core_writing_free(struct core *c);
 
 /* outputs.c: out/ */
@@ -346,6 +348,9 @@ int core_outputs_publish(struct core *c, struct task *t, bool current);
 void core_outputs_recover(struct core *c);
 /* Under the lock: the image called name in out/, or NULL. */
 struct output *core_outputs_find(struct core *c, const char *name);
+/* The first output whose name sorts at or after prefix + rest, or NULL. */
+struct output *core_outputs_from(struct core *c, const char *prefix,
+				 const char *rest);
 
 /* credits.c: the balance cache, today's spending and the budget. The
  * charge transitions of a task, called under the lock: */

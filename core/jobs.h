@@ -87,16 +87,37 @@ int core_callback_token(struct core *c, char *out);
 
 /* ---- jobs/: the user's files, real files under data_dir ---- */
 
+/* A job's name is its prompt file's path under jobs/ without ".txt": job
+ * "a/b/x" is jobs/a/b/x.txt, status/a/b/x, out/a/b/x.png. */
+#define CORE_NAME_MAX 1000  /* bytes of a job name, its folders included */
+#define CORE_FOLDERS_MAX 16 /* folders below jobs/ (mkdir: ENAMETOOLONG) */
+/* A path under jobs/ of a job's file ("a/b/x.opts") fits in this. */
+#define CORE_FILE_MAX (CORE_NAME_MAX + 16)
+
 /* Directory fd of the stored jobs/ files (fs/ works on it with *at()). */
 int core_jobs_dirfd(const struct core *c);
-/* Is filename a prompt file ("NAME.txt", not hidden)? Then copy NAME. */
+/* Is filename, a path under jobs/, a prompt file ("a/NAME.txt", neither
+ * it nor a folder on its way hidden)? Then copy NAME ("a/NAME"). */
 bool core_prompt_name(const char *filename, char *name, size_t namesz);
 /* Is a prompt file with this name refused at creation and rename (control
- * characters, '~' which out/ reserves for further and older images, too
- * long for its outputs' names)? -errno (EINVAL, ENAMETOOLONG), with a log
- * line naming the file and the reason, or 0. A job of such a name found in
- * the store is never sent: its submission fails with invalid_input. */
+ * characters, '~' which out/ keeps for further and older images, too
+ * long for its outputs' names, too deep)? -errno (EINVAL, ENAMETOOLONG),
+ * with a log line naming the file and the reason, or 0. A job of such a
+ * name found in the store is never sent: its submission fails with
+ * invalid_input. */
 int core_check_prompt_filename(const char *filename);
+/* Could name be a job's or an image's (a relative path of at most
+ * CORE_FOLDERS_MAX folders, no empty, ".", ".." or hidden component, no
+ * control character)? For what the store read back. */
+bool core_name_ok(const char *name);
+/* Does a component of path start with '.' (".git/x", "a/.b")? */
+bool core_path_hidden(const char *path);
+/* The number of folders in a path under jobs/ ("a/b/x.txt": 2). */
+unsigned core_path_depth(const char *path);
+/* Does folder path of jobs/ hold a prompt file, at any depth (as it would
+ * under a name that is not hidden: hidden folders below it aside)? 1, 0,
+ * or -errno (and then it may). */
+int core_jobs_folder_has_prompts(struct core *c, const char *path);
 /* The read permissions of a job's status/NAME, wait/NAME and images, from
  * the mode of its prompt file at submission (gptimgfs(1), Other users):
  * its read bits, and the owner's always (0600 gives 0400, 0644 0444). */
@@ -140,8 +161,12 @@ struct core_status_info {
  * info (optional) receives the state and the time of the last change. */
 int core_status(struct core *c, const char *name, struct buf *out,
 		struct core_status_info *info);
+/* Does status/NAME exist (core_status would render it)? */
+bool core_job_exists(struct core *c, const char *name);
 /* The job names, sorted; a malloc'd array of malloc'd strings. */
 char **core_job_names(struct core *c, size_t *count);
+/* Is there a job below folder path ("a/b": a job "a/b/...")? */
+bool core_job_folder(struct core *c, const char *path);
 void core_free_names(char **names, size_t count);
 /* The names in out/ of job name's images, once its current task has
  * completed (none before, nor while its prompt file is being written): an
@@ -169,6 +194,8 @@ int core_out_dirfd(const struct core *c);
 /* -ENOENT when out/ has no such file. */
 int core_output_find(struct core *c, const char *name, struct core_output *o);
 char **core_output_names(struct core *c, size_t *count);
+/* Is there an image below folder path of out/ ("a/b": "a/b/...")? */
+bool core_output_folder(struct core *c, const char *path);
 /* An extended attribute's value: user.gptimgfs.prompt, .task_id, .options,
  * user.xdg.origin.url. -ENOENT (no file), -ENODATA (no attribute). */
 int core_output_xattr(struct core *c, const char *name, const char *attr,

@@ -132,7 +132,7 @@ static void resolve_interrupted(struct core *c)
 
 static bool prompt_file_exists(struct core *c, const char *name)
 {
-	char file[NAME_MAX + 1];
+	char file[CORE_FILE_MAX + 1];
 	struct stat st;
 
 	snprintf(file, sizeof(file), "%s.txt", name);

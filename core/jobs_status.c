@@ -159,6 +159,16 @@ int core_status(struct core *c, const char *name, struct buf *out,
 	return rc;
 }
 
+bool core_job_exists(struct core *c, const char *name)
+{
+	bool exists;
+
+	core_lock(c);
+	exists = core_writing_find(c, name) || core_table_visible(c, name);
+	core_unlock(c);
+	return exists;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -80,6 +80,23 @@ struct output *core_outputs_find(struct core *c, const char *name)
 	return found ? c->outputs[i] : NULL;
 }
 
+struct output *core_outputs_from(struct core *c, const char *prefix,
+				 const char *rest)
+{
+	size_t plen = strlen(prefix), rlen = strlen(rest), i;
+	char *key = malloc(plen + rlen + 1);
+	bool found;
+
+	DEBUGASSERT(core_lock_held(c));
+	if (!key)
+		return NULL;
+	memcpy(key, prefix, plen);
+	memcpy(key + plen, rest, rlen + 1);
+	i = outputs_index(c, key, &found);
+	free(key);
+	return i < c->n_outputs ? c->outputs[i] : NULL;
+}
+
 static int outputs_insert(struct core *c, struct output *o)
 {
 	bool found;
@@ -171,8 +188,9 @@ static struct output *meta_parse(const char *text, size_t len)
 	if (o) {
 		bool live = false;
 
-		o->name = json_member_string(&doc, 0, "name", 1024);
-		o->job = json_member_string(&doc, 0, "job", 1024);
+		o->name =
+			json_member_string(&doc, 0, "name", CORE_NAME_MAX + 64);
+		o->job = json_member_string(&doc, 0, "job", CORE_NAME_MAX + 1);
 		json_get_bool(&doc, json_get(&doc, 0, "live"), &live);
 		o->live = live;
 		o->prompt = json_member_string(&doc, 0, "prompt", META_MAX);
@@ -194,9 +212,9 @@ static struct output *meta_parse(const char *text, size_t len)
 			     core_load_read_mode(&doc, &o->read_mode) == 0;
 	}
 	json_doc_free(&doc);
-	if (o &&
-	    (!numbers_ok || !o->name || !o->job || !o->prompt || !o->task_id ||
-	     !o->options || !o->url || !o->name[0] || strchr(o->name, '/'))) {
+	if (o && (!numbers_ok || !o->name || !o->job || !o->prompt ||
+		  !o->task_id || !o->options || !o->url ||
+		  !core_name_ok(o->name) || !core_name_ok(o->job))) {
 		output_free(o);
 		o = NULL;
 	}

@@ -53,6 +53,20 @@ char **core_output_names(struct core *c, size_t *count)
 	return names;
 }
 
+bool core_output_folder(struct core *c, const char *path)
+{
+	size_t len = strlen(path);
+	struct output *o;
+
+	core_lock(c);
+	/* the names below path sort together, right after "path/" */
+	o = core_outputs_from(c, path, "/");
+	o = o && strncmp(o->name, path, len) == 0 && o->name[len] == '/' ? o :
+									   NULL;
+	core_unlock(c);
+	return o != NULL;
+}
+
 static const char *const xattr_names[] = {
 	"user.gptimgfs.prompt",
 	"user.gptimgfs.task_id",

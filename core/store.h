@@ -114,11 +114,14 @@ int core_store_sync_data(const struct store *s);
  * followed), else 0 or -errno. */
 int core_store_read_file(int dir_fd, const char *name, size_t max,
 			 struct buf *out);
-/* Open dir_fd/name, one path component, never following a symbolic link
- * (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it,
- * O_NOFOLLOW always). The descriptor, or -errno (-ELOOP: a symbolic link).
- */
+/* Open dir_fd/name, never following a symbolic link (openat2
+ * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it, O_NOFOLLOW
+ * always). name is a relative path (core_store_path_ok); one component
+ * only on a kernel without openat2. The descriptor, or -errno (-ELOOP: a
+ * symbolic link, -EINVAL: no such path). */
 int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode);
+/* Is path relative and free of empty, "." and ".." components ("a/b/c")? */
+bool core_store_path_ok(const char *path);
 /* Create a new file dir_fd/PREFIX + random letters, 0600, with
  * core_store_open_file's O_CREAT|O_EXCL (never through a link, never an
  * existing file; another name on a clash). name receives its name. The
@@ -154,6 +157,12 @@ int core_store_read_sealed(const struct store *s, int dir_fd, const char *name,
  */
 int core_store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
 			void *ctx);
+/* Call fn with the path ("a/b/x.txt") of every file below dir_fd, down to
+ * max_depth folders, skipping hidden folders (".git": they hold no prompt
+ * files). 0, or the first -errno of a folder that could not be read (the
+ * walk goes on). */
+int core_store_walk(int dir_fd, unsigned max_depth,
+		    void (*fn)(void *ctx, const char *path), void *ctx);
 /* Remove dir_fd/name and fsync the directory; a missing file is fine. */
 int core_store_unlink(int dir_fd, const char *name);
 /* The same without the fsync of the directory, for a batch that syncs it

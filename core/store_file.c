@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -27,8 +28,7 @@ int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
 	};
 	int fd;
 
-	/* one component: openat's O_NOFOLLOW covers the last one only */
-	if (strchr(name, '/') || strcmp(name, "..") == 0)
+	if (!core_store_path_ok(name))
 		return -EINVAL;
 	if (!atomic_load(&no_openat2)) {
 		fd = (int)syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
@@ -36,8 +36,28 @@ int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
 			return fd < 0 ? -errno : fd;
 		atomic_store(&no_openat2, true);
 	}
+	/* openat's O_NOFOLLOW covers the last component only */
+	if (strchr(name, '/'))
+		return -EINVAL;
 	fd = openat(dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 	return fd < 0 ? -errno : fd;
+}
+
+bool core_store_path_ok(const char *path)
+{
+	const char *p = path, *slash;
+
+	do {
+		size_t len;
+
+		slash = strchr(p, '/');
+		len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 0 || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p = slash + 1;
+	} while (slash);
+	return true;
 }
 
 #define TEMP_LETTERS 12
@@ -97,6 +117,74 @@ int core_store_for_each(int dir_fd, void (*fn)(void *ctx, const char *name),
 	}
 	closedir(d);
 	return 0;
+}
+
+static int walk_folder(int fd, char *path, size_t len, unsigned depth_left,
+		       void (*fn)(void *ctx, const char *path), void *ctx);
+
+/* Entry `name` of folder d, whose path is path: a file goes to fn, a
+ * folder is walked (hidden ones and those too deep are not). */
+static int walk_entry(DIR *d, const char *name, char *path, unsigned depth_left,
+		      void (*fn)(void *ctx, const char *path), void *ctx)
+{
+	int sub = openat(dirfd(d), name,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (sub < 0) {
+		if (errno != ENOTDIR)
+			return -errno;
+		fn(ctx, path); /* DT_UNKNOWN: a file after all */
+		return 0;
+	}
+	if (name[0] == '.' || depth_left == 0) {
+		close(sub);
+		return 0;
+	}
+	return walk_folder(sub, path, strlen(path), depth_left - 1, fn, ctx);
+}
+
+/* core_store_walk below folder fd (path: its path, "" at the top). */
+static int walk_folder(int fd, char *path, size_t len, unsigned depth_left,
+		       void (*fn)(void *ctx, const char *path), void *ctx)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int rc = 0, err;
+
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t nlen = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' && de->d_type == DT_DIR)
+			continue; /* ".", "..", hidden folders */
+		if (len + nlen + 2 > PATH_MAX)
+			continue;
+		snprintf(path + len, PATH_MAX - len, "%s%s", len ? "/" : "",
+			 de->d_name);
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
+			fn(ctx, path);
+		} else {
+			err = walk_entry(d, de->d_name, path, depth_left, fn,
+					 ctx);
+			if (err < 0 && rc == 0)
+				rc = err;
+		}
+		path[len] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+int core_store_walk(int dir_fd, unsigned max_depth,
+		    void (*fn)(void *ctx, const char *path), void *ctx)
+{
+	char path[PATH_MAX] = "";
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : walk_folder(fd, path, 0, max_depth, fn, ctx);
 }
 
 int core_store_write_all(int fd, const void *buf, size_t len)

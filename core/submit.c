@@ -17,20 +17,57 @@
 #include "util/json.h"
 #include "util/log.h"
 
-/* The longest NAME: its longest history output
+/* The longest last component of a NAME: its longest history output
  * ("NAME~16~20261125T083000Z-999.webp", 30 bytes more, and extensions run
  * to 5 letters) must still fit in NAME_MAX (255 bytes). */
-#define JOB_NAME_MAX 200
+#define JOB_BASE_MAX 200
+
+/* The last component of path. */
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+unsigned core_path_depth(const char *path)
+{
+	unsigned n = 0;
+
+	for (; *path; path++)
+		n += *path == '/';
+	return n;
+}
+
+bool core_path_hidden(const char *path)
+{
+	return path[0] == '.' || strstr(path, "/.") != NULL;
+}
 
 bool core_prompt_name(const char *filename, char *name, size_t namesz)
 {
 	size_t len = strlen(filename);
 
-	if (len <= 4 || filename[0] == '.' ||
+	if (strlen(base_of(filename)) <= 4 || core_path_hidden(filename) ||
 	    strcmp(filename + len - 4, ".txt") != 0 || len - 4 >= namesz)
 		return false;
 	memcpy(name, filename, len - 4);
 	name[len - 4] = '\0';
+	return true;
+}
+
+bool core_name_ok(const char *name)
+{
+	const unsigned char *p;
+
+	if (!name[0] || strlen(name) > CORE_NAME_MAX + 64 ||
+	    core_path_hidden(name) || !core_store_path_ok(name) ||
+	    core_path_depth(name) > CORE_FOLDERS_MAX)
+		return false;
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	}
 	return true;
 }
 
@@ -39,11 +76,19 @@ static int job_name_problem(const char *name, char *why, size_t whylen)
 {
 	const unsigned char *p;
 
-	if (strlen(name) > JOB_NAME_MAX) {
+	if (strlen(base_of(name)) > JOB_BASE_MAX) {
 		snprintf(why, whylen,
 			 "the name is longer than %d bytes before .txt "
 			 "(its history images must fit in 255 bytes)",
-			 JOB_NAME_MAX);
+			 JOB_BASE_MAX);
+		return -ENAMETOOLONG;
+	}
+	if (strlen(name) > CORE_NAME_MAX ||
+	    core_path_depth(name) > CORE_FOLDERS_MAX) {
+		snprintf(why, whylen,
+			 "the path is longer than %d bytes before .txt, or "
+			 "deeper than %d folders",
+			 CORE_NAME_MAX, CORE_FOLDERS_MAX);
 		return -ENAMETOOLONG;
 	}
 	for (p = (const unsigned char *)name; *p; p++) {
@@ -53,21 +98,21 @@ static int job_name_problem(const char *name, char *why, size_t whylen)
 				 "the name holds a control character");
 			return -EINVAL;
 		}
-		/* NAME~2.png, NAME~20261125T083000Z.png: '~' marks another
-		 * image of a job, never a job's own first one */
-		if (*p == '~') {
-			snprintf(why, whylen,
-				 "the name holds '~', which out/ keeps for "
-				 "further and older images (NAME~2.png)");
-			return -EINVAL;
-		}
+	}
+	/* NAME~2.png, NAME~20261125T083000Z.png: '~' marks another image of
+	 * a job, never a job's own first one (folders may hold it) */
+	if (strchr(base_of(name), '~')) {
+		snprintf(why, whylen,
+			 "the name holds '~', which out/ keeps for further "
+			 "and older images (NAME~2.png)");
+		return -EINVAL;
 	}
 	return 0;
 }
 
 int core_check_prompt_filename(const char *filename)
 {
-	char name[NAME_MAX + 1], why[160];
+	char name[PATH_MAX], why[160];
 	struct buf quoted;
 	int rc;
 
@@ -76,7 +121,7 @@ int core_check_prompt_filename(const char *filename)
 	rc = job_name_problem(name, why, sizeof(why));
 	if (rc < 0) {
 		/* quoted: the name may hold control characters */
-		buf_init(&quoted, 4 * NAME_MAX);
+		buf_init(&quoted, 8 * CORE_FILE_MAX);
 		json_add_cstr(&quoted, filename);
 		log_warn("jobs/: prompt file name %s refused: %s",
 			 buf_str(&quoted), why);
@@ -92,7 +137,7 @@ mode_t core_read_mode(mode_t prompt_mode)
 
 mode_t core_submit_read_mode(struct core *c, const char *name)
 {
-	char file[NAME_MAX + 1];
+	char file[CORE_FILE_MAX + 1];
 	struct stat st;
 
 	snprintf(file, sizeof(file), "%s.txt", name);
@@ -108,7 +153,7 @@ struct input {
 	mode_t read_mode; /* the prompt file's (core_read_mode) */
 	struct job_opts opts;
 	struct buf opts_json;
-	char sidecar[NAME_MAX + 16]; /* "jobs/NAME.opts" if read, or "" */
+	char sidecar[CORE_FILE_MAX + 8]; /* "jobs/NAME.opts" if read, or "" */
 	bool opts_unknown; /* the sidecar was refused: opts are not its */
 	char error[ERROR_MAX - 64]; /* invalid_input message, or "" */
 };
@@ -138,7 +183,7 @@ static void input_free(struct input *in)
 static int read_sidecar(struct core *c, const char *name, const char *suffix,
 			struct buf *text, char *err, size_t errlen)
 {
-	char file[NAME_MAX + 1];
+	char file[CORE_FILE_MAX + 1];
 	int rc;
 
 	snprintf(file, sizeof(file), "%s.%s", name, suffix);
@@ -235,7 +280,7 @@ static void check_job_name(const char *name, const char *label,
  * -ENOENT when it is gone, another -errno when it cannot be read. */
 static int read_prompt_file(struct core *c, const char *name, struct input *in)
 {
-	char file[NAME_MAX + 1], label[NAME_MAX + 8];
+	char file[CORE_FILE_MAX + 1], label[CORE_FILE_MAX + 8];
 	int rc;
 
 	snprintf(file, sizeof(file), "%s.txt", name);
@@ -254,7 +299,7 @@ static int read_prompt_file(struct core *c, const char *name, struct input *in)
 /* The prompt file and its sidecar: as read_prompt_file. */
 static int read_input(struct core *c, const char *name, struct input *in)
 {
-	char label[NAME_MAX + 8];
+	char label[CORE_FILE_MAX + 8];
 	int rc = read_prompt_file(c, name, in);
 
 	if (rc < 0)
@@ -412,7 +457,7 @@ static void record_unsubmitted(struct core *c, const char *name,
 
 static void check_prompt_file(void *ctx, const char *file)
 {
-	char name[NAME_MAX + 1];
+	char name[CORE_FILE_MAX + 1];
 	struct core *c = ctx;
 	struct task *cur;
 	struct input in;
@@ -440,7 +485,8 @@ static void check_prompt_file(void *ctx, const char *file)
 
 void core_submit_check_unsubmitted(struct core *c)
 {
-	if (core_store_for_each(c->store.jobs_fd, check_prompt_file, c) < 0)
+	if (core_store_walk(c->store.jobs_fd, CORE_FOLDERS_MAX,
+			    check_prompt_file, c) < 0)
 		log_err("%s/jobs: cannot list it to check what was submitted: "
 			"%s",
 			c->store.path, strerror(errno));

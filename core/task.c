@@ -320,9 +320,9 @@ struct task *core_task_from_json(const char *text, size_t len, char *err,
 		snprintf(err, errlen, "not a JSON object");
 		return NULL;
 	}
-	name = json_member_string(&doc, 0, "name", 1024);
-	/* the name becomes a file name: one path component */
-	if (!name || !name[0] || strchr(name, '/') ||
+	name = json_member_string(&doc, 0, "name", CORE_NAME_MAX + 1);
+	/* the name becomes a path under jobs/ and out/ */
+	if (!name || !core_name_ok(name) ||
 	    load_number(&doc, "seq", &seq) < 0 || seq < 1) {
 		snprintf(err, errlen, "no name or seq");
 		goto out;

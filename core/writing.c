@@ -27,6 +27,18 @@ struct writing *core_writing_find(const struct core *c, const char *name)
 	return NULL;
 }
 
+bool core_writing_below(const struct core *c, const char *path)
+{
+	size_t len = strlen(path), i;
+
+	for (i = 0; i < c->n_writing; i++) {
+		if (strncmp(c->writing[i].name, path, len) == 0 &&
+		    c->writing[i].name[len] == '/')
+			return true;
+	}
+	return false;
+}
+
 /* A new entry for job name, under the lock; NULL when out of memory. */
 static struct writing *writing_add(struct core *c, const char *name)
 {

@@ -3,6 +3,7 @@
  * outside jobs/. The attributes of synthetic files and the read check are
  * attr.c's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,21 +109,39 @@ static void root_lookup(fuse_req_t req, const char *name)
 	fuse_reply_err(req, ENOENT);
 }
 
+/* Where (parent, name) leads, into path; replied an error and false when
+ * it leads nowhere. */
+static bool resolve(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    enum fs_area *area, char *path)
+{
+	int rc = fs_path_of(fs_of(req), parent, name, area, path, PATH_MAX);
+
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	return rc == 0;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	switch (parent) {
-	case FS_INO_ROOT:
+	char path[PATH_MAX];
+	enum fs_area area;
+
+	if (parent == FS_INO_ROOT) {
 		root_lookup(req, name);
+		return;
+	}
+	if (!resolve(req, parent, name, &area, path))
+		return;
+	switch (area) {
+	case AREA_JOBS:
+		fs_jobs_lookup(req, path);
 		break;
-	case FS_INO_JOBS:
-		fs_jobs_lookup(req, name);
+	case AREA_STATUS:
+	case AREA_WAIT:
+		fs_view_lookup(req, area, path);
 		break;
-	case FS_INO_STATUS:
-	case FS_INO_WAIT:
-		fs_view_lookup(req, fs_area_of_dir(parent), name);
-		break;
-	case FS_INO_OUT:
-		fs_out_lookup(req, name);
+	case AREA_OUT:
+		fs_out_lookup(req, path);
 		break;
 	default:
 		fuse_reply_err(req, ENOTDIR);
@@ -155,7 +174,7 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 /* A snapshot of the node (its area and name), taken under the lock. */
 struct node_ref {
 	enum fs_area area;
-	char name[NAME_MAX + 1];
+	char name[PATH_MAX];
 	struct fs_node copy;
 };
 
@@ -200,6 +219,10 @@ static int attr_of(struct fs *fs, fuse_ino_t ino, struct stat *st, double *ttl)
 	}
 	if (rc < 0)
 		return rc;
+	if (r.copy.folder && r.area != AREA_JOBS) {
+		*ttl = TTL_VIEW;
+		return fs_folder_getattr(fs, &r.copy, st);
+	}
 	switch (r.area) {
 	case AREA_JOBS:
 		*ttl = TTL_JOBS;
@@ -274,6 +297,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	rc = ino < FS_INO_FIRST_DYNAMIC ? -EISDIR :
 					  node_get(fs_of(req), ino, &r);
+	if (rc == 0 && r.copy.folder)
+		rc = -EISDIR;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -355,20 +380,37 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		fuse_reply_err(req, 0);
 }
 
+/* Resolve (parent, name) for a change, which only jobs/ takes (and
+ * unlink, out/): false, replied, elsewhere. */
+static bool resolve_change(fuse_req_t req, fuse_ino_t parent, const char *name,
+			   enum fs_area *area, char *path, bool out_too)
+{
+	if (!resolve(req, parent, name, area, path))
+		return false;
+	if (*area == AREA_JOBS || (out_too && *area == AREA_OUT))
+		return true;
+	fuse_reply_err(req, EACCES);
+	return false;
+}
+
 static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	if (parent != FS_INO_JOBS) {
-		fuse_reply_err(req, EACCES);
-		return;
-	}
-	fs_jobs_create(req, name, mode, fi);
+	char path[PATH_MAX];
+	enum fs_area area;
+
+	if (resolve_change(req, parent, name, &area, path, false))
+		fs_jobs_create(req, path, mode, fi);
 }
 
-/* Flat namespace: no directories, links or special files in jobs/. */
+/* No links or special files in jobs/. */
 static void refuse_node(fuse_req_t req, fuse_ino_t parent)
 {
-	fuse_reply_err(req, parent == FS_INO_JOBS ? EPERM : EACCES);
+	char path[PATH_MAX];
+	enum fs_area area;
+
+	fs_dir_path(fs_of(req), parent, &area, path, sizeof(path));
+	fuse_reply_err(req, area == AREA_JOBS ? EPERM : EACCES);
 }
 
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -383,9 +425,11 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	(void)name;
-	(void)mode;
-	refuse_node(req, parent);
+	char path[PATH_MAX];
+	enum fs_area area;
+
+	if (resolve_change(req, parent, name, &area, path, false))
+		fs_jobs_mkdir(req, path, mode);
 }
 
 static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -406,38 +450,47 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (parent == FS_INO_JOBS)
-		fs_jobs_unlink(req, name);
-	else if (parent == FS_INO_OUT)
-		fs_out_unlink(req, name);
+	char path[PATH_MAX];
+	enum fs_area area;
+
+	if (!resolve_change(req, parent, name, &area, path, true))
+		return;
+	if (area == AREA_JOBS)
+		fs_jobs_unlink(req, path);
 	else
-		fuse_reply_err(req, EACCES);
+		fs_out_unlink(req, path);
 }
 
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)name;
-	fuse_reply_err(req, parent == FS_INO_JOBS ? ENOTDIR : EACCES);
+	char path[PATH_MAX];
+	enum fs_area area;
+
+	if (resolve_change(req, parent, name, &area, path, false))
+		fs_jobs_rmdir(req, path);
 }
 
 static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	if (parent == FS_INO_OUT && newparent == FS_INO_OUT) {
-		fs_out_rename(req, name, newname, flags);
+	char path[PATH_MAX], newpath[PATH_MAX];
+	enum fs_area area, newarea;
+
+	if (!resolve(req, parent, name, &area, path) ||
+	    !resolve(req, newparent, newname, &newarea, newpath))
 		return;
-	}
-	/* EACCES, not EXDEV, across directories: mv(1) would fall back to
-	 * copy and unlink, moving an image out of out/ */
-	if (parent != FS_INO_JOBS || newparent != FS_INO_JOBS) {
+	if (area == AREA_OUT && newarea == AREA_OUT)
+		fs_out_rename(req, path, newpath, flags);
+	/* EACCES, not EXDEV, across areas: mv(1) would fall back to copy
+	 * and unlink, moving an image out of out/ */
+	else if (area != AREA_JOBS || newarea != AREA_JOBS)
 		fuse_reply_err(req, EACCES);
-		return;
-	}
-	fs_jobs_rename(req, name, newname, flags);
+	else
+		fs_jobs_rename(req, path, newpath, flags);
 }
 
-static int list_root(struct dirlist *dl)
+int fs_root_list(struct dirlist *dl)
 {
 	size_t i;
 
@@ -450,94 +503,6 @@ static int list_root(struct dirlist *dl)
 			return -ENOMEM;
 	}
 	return 0;
-}
-
-static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
-{
-	struct fs *fs = fs_of(req);
-	struct dirlist *dl = calloc(1, sizeof(*dl));
-	int rc = -ENOMEM;
-
-	if (dl)
-		dl->hdr.kind = FS_HANDLE_DIR;
-	if (dl && (rc = fs_dirlist_add(dl, ".", S_IFDIR)) == 0 &&
-	    (rc = fs_dirlist_add(dl, "..", S_IFDIR)) == 0) {
-		switch (ino) {
-		case FS_INO_ROOT:
-			rc = list_root(dl);
-			break;
-		case FS_INO_JOBS:
-			rc = fs_jobs_list(fs, dl);
-			break;
-		case FS_INO_STATUS:
-		case FS_INO_WAIT:
-			rc = fs_view_list(fs, dl);
-			break;
-		case FS_INO_OUT:
-			rc = fs_out_list(fs, dl);
-			break;
-		default:
-			rc = -ENOTDIR;
-		}
-	}
-	if (rc < 0) {
-		if (dl)
-			fs_dirlist_free(dl);
-		free(dl);
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fs_handle_set(fi, &dl->hdr);
-	fi->cache_readdir = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		fs_dirlist_free(dl);
-		free(dl);
-	}
-}
-
-static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
-{
-	struct dirlist *dl =
-		FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_DIR), struct dirlist);
-	char *out = malloc(size ? size : 1);
-	size_t used = 0, i;
-	struct stat st;
-
-	(void)ino;
-	if (!out) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	memset(&st, 0, sizeof(st));
-	for (i = (size_t)off; i < dl->n; i++) {
-		size_t need;
-
-		/* an inode number the kernel will replace at lookup; never 0,
-		 * which some tools read as a deleted entry */
-		st.st_ino = FS_INO_FIRST_DYNAMIC - 1;
-		st.st_mode = dl->types[i];
-		need = fuse_add_direntry(req, out + used, size - used,
-					 dl->names[i], &st, (off_t)(i + 1));
-		if (need > size - used)
-			break;
-		used += need;
-	}
-	fuse_reply_buf(req, out, used);
-	free(out);
-}
-
-static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	struct dirlist *dl =
-		FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_DIR), struct dirlist);
-
-	(void)ino;
-	fs_dirlist_free(dl);
-	free(dl);
-	fuse_reply_err(req, 0);
 }
 
 static struct fs_node *out_node(struct fs *fs, fuse_ino_t ino,
@@ -616,16 +581,30 @@ static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	fuse_reply_err(req, (mask & W_OK) && !writable ? EACCES : 0);
 }
 
-/* fsync of jobs/ (an editor saving carefully: write, fsync, rename,
- * fsync the directory) syncs the stored directory. */
+/* fsync of jobs/ or a folder of it (an editor saving carefully: write,
+ * fsync, rename, fsync the directory) syncs the stored directory. */
 static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
-	int fd = core_jobs_dirfd(fs_of(req)->core);
+	int top = core_jobs_dirfd(fs_of(req)->core), fd, rc = 0;
+	char path[PATH_MAX];
+	enum fs_area area;
 
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, ino == FS_INO_JOBS && fsync(fd) < 0 ? errno : 0);
+	if (fs_dir_path(fs_of(req), ino, &area, path, sizeof(path)) < 0 ||
+	    area != AREA_JOBS) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	fd = path[0] ? openat(top, path,
+			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
+		       top;
+	if (fd < 0 || fsync(fd) < 0)
+		rc = errno;
+	if (fd >= 0 && fd != top)
+		close(fd);
+	fuse_reply_err(req, rc);
 }
 
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)

@@ -97,10 +97,18 @@ struct dirlist {
 	mode_t *types;
 };
 int fs_dirlist_add(struct dirlist *dl, const char *name, mode_t type);
-/* Add the core's names (regular files) and free them; names NULL: the
- * core ran out of memory. */
-int fs_dirlist_add_names(struct dirlist *dl, char **names, size_t n);
+/* Sort the entries from index first on by name, keeping one of each name
+ * (a file rather than a folder). */
+void fs_dirlist_sort_unique(struct dirlist *dl, size_t first);
 void fs_dirlist_free(struct dirlist *dl);
+/* The root's entries (fs.c). */
+int fs_root_list(struct dirlist *dl);
+/* The directory operations: a listing taken at opendir, served from
+ * memory. */
+void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 /* jobs/ */
 void fs_jobs_lookup(fuse_req_t req, const char *name);
@@ -126,9 +134,10 @@ int fs_set_times(int fd, const struct stat *attr, int to_set);
 void fs_jobs_unlink(fuse_req_t req, const char *name);
 void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 		    unsigned int flags);
-int fs_jobs_list(struct fs *fs, struct dirlist *dl);
+int fs_jobs_list(struct fs *fs, const char *path, struct dirlist *dl);
 
 /* status/, wait/, credits */
+#define FS_VIEW_MAX (64 * 1024) /* the longest text of a view file */
 struct view_handle {
 	struct fs_handle hdr; /* FS_HANDLE_VIEW */
 	enum fs_area area;    /* status/, wait/, progress; AREA_NONE: credits */
@@ -137,7 +146,7 @@ struct view_handle {
 	pthread_mutex_t lock;
 	bool rendered; /* text holds the snapshot */
 	bool failed;   /* wait/: the job failed (EIO after the text) */
-	char name[NAME_MAX + 1];
+	char name[CORE_NAME_MAX + 1];
 	struct buf text;
 	/* poll(2) (poll.c), under fs's parked_lock: every view file is on
 	 * fs->watched while open */
@@ -162,7 +171,6 @@ void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_view_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		  struct fuse_file_info *fi);
 void fs_view_release(fuse_req_t req, struct fuse_file_info *fi);
-int fs_view_list(struct fs *fs, struct dirlist *dl);
 
 /* out/ */
 void fs_out_lookup(fuse_req_t req, const char *name);
@@ -178,7 +186,39 @@ void fs_out_rename(fuse_req_t req, const char *name, const char *newname,
 void fs_out_getxattr(fuse_req_t req, struct fs_node *n, const char *attr,
 		     size_t size);
 void fs_out_listxattr(fuse_req_t req, struct fs_node *n, size_t size);
-int fs_out_list(struct fs *fs, struct dirlist *dl);
+
+/* folders (folders.c, jobs_folders.c) */
+/* The area and path below its top of directory dir ("" for the top, and
+ * for the root with AREA_NONE). -ENOTDIR, -ENOENT, -ENAMETOOLONG. */
+int fs_dir_path(struct fs *fs, fuse_ino_t dir, enum fs_area *area, char *path,
+		size_t pathsz);
+/* The same for entry name of directory parent ("a/b/name"). */
+int fs_path_of(struct fs *fs, fuse_ino_t parent, const char *name,
+	       enum fs_area *area, char *path, size_t pathsz);
+bool fs_jobs_is_folder(struct fs *fs, const char *path);
+/* Is path a folder of area (jobs/ has it, or something lies below)? */
+bool fs_folder_exists(struct fs *fs, enum fs_area area, const char *path);
+/* A folder of status/, wait/ or out/. */
+int fs_folder_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
+void fs_folder_lookup(fuse_req_t req, enum fs_area area, const char *path);
+/* The entries of folder path of status/, wait/ or out/ ("": the top). */
+int fs_folder_list(struct fs *fs, enum fs_area area, const char *path,
+		   struct dirlist *dl);
+void fs_jobs_mkdir(fuse_req_t req, const char *path, mode_t mode);
+void fs_jobs_rmdir(fuse_req_t req, const char *path);
+/* May path be made (folder: a folder, else a file)? -EEXIST when a prompt
+ * file and a folder would name the same job (logged), else 0. */
+int fs_jobs_name_clash(struct fs *fs, const char *path, bool folder);
+/* May folder path of jobs/ be renamed to newpath? -EPERM when it holds
+ * prompt files, here or there (a hidden folder holds none), logged; else
+ * 0. */
+int fs_jobs_folder_movable(struct fs *fs, const char *path,
+			   const char *newpath);
+/* Reply the entry of jobs/PATH (a file or a folder), whose attributes are
+ * st; with fi, for a create. 0, or -errno when no reply could be given
+ * (then the caller still owns fi's handle). */
+int fs_jobs_reply_entry(fuse_req_t req, const char *path, struct stat *st,
+			struct fuse_file_info *fi);
 
 /* poll(2) (poll.c): the operation, and the view files' watch list */
 void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
@@ -221,8 +261,9 @@ bool fs_publisher_announced(struct fs *fs, const char *name);
 /* The publisher is done with job name: answer parked reads and wake
  * wait/ pollers that it held (notify.c). */
 void fs_recheck_job(struct fs *fs, const char *name);
-/* Is name one of the publisher's hidden names (never anyone's file)? */
-bool fs_publisher_hidden(const char *name);
+/* Is path's last component one of the publisher's hidden names (never
+ * anyone's file)? */
+bool fs_publisher_hidden(const char *path);
 /* Is req the publisher's own lookup or rename of hidden name, now? Then
  * the image's name and id. */
 bool fs_publisher_claims(struct fs *fs, fuse_req_t req, const char *hidden,

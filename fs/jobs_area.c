@@ -46,7 +46,7 @@ static int jobs_fd(fuse_req_t req)
 
 static bool is_prompt(const char *name)
 {
-	char job[NAME_MAX + 1];
+	char job[CORE_NAME_MAX + 1];
 
 	return core_prompt_name(name, job, sizeof(job));
 }
@@ -55,7 +55,7 @@ static bool is_prompt(const char *name)
  * job's status (store_failed) and in the log. */
 static void submit(struct fs *fs, const char *file)
 {
-	char job[NAME_MAX + 1];
+	char job[CORE_NAME_MAX + 1];
 	int rc;
 
 	if (!core_prompt_name(file, job, sizeof(job)))
@@ -73,7 +73,7 @@ static void submit(struct fs *fs, const char *file)
  * keeps its mark never flips back. */
 static void remark(struct fs *fs, struct fs_node *n)
 {
-	char job[NAME_MAX + 1], *old = n->marked;
+	char job[CORE_NAME_MAX + 1], *old = n->marked;
 
 	if ((n->changers == 0 && n->submitting == 0) || !n->name ||
 	    !core_prompt_name(n->name, job, sizeof(job)))
@@ -192,7 +192,7 @@ static void end_mark(struct fs *fs, fuse_ino_t ino)
 static void track_release(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h,
 			  bool released)
 {
-	char name[NAME_MAX + 1];
+	char name[PATH_MAX];
 
 	if (h->changed && last_changer_gone(fs, ino, name, sizeof(name))) {
 		if (released && name[0])
@@ -204,11 +204,8 @@ static void track_release(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h,
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
-/* Reply the entry of jobs/NAME, whose attributes are st; with fi, for a
- * create. 0, or -errno when the reply could not be given (then the caller
- * still owns fi's handle). */
-static int reply_jobs_entry(fuse_req_t req, const char *name, struct stat *st,
-			    struct fuse_file_info *fi)
+int fs_jobs_reply_entry(fuse_req_t req, const char *name, struct stat *st,
+			struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node *n;
@@ -216,7 +213,10 @@ static int reply_jobs_entry(fuse_req_t req, const char *name, struct stat *st,
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	pthread_mutex_lock(&fs->nodes_lock);
-	n = fs_node_ref(fs, AREA_JOBS, name, (uint64_t)st->st_ino);
+	n = S_ISDIR(st->st_mode) ?
+		    fs_node_ref_folder(fs, AREA_JOBS, name,
+				       (uint64_t)st->st_ino) :
+		    fs_node_ref(fs, AREA_JOBS, name, (uint64_t)st->st_ino);
 	if (n && fi)
 		opened_locked(fs, n, handle_of(fi));
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -238,7 +238,7 @@ void fs_jobs_lookup(fuse_req_t req, const char *name)
 	if (fstatat(jobs_fd(req), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		fuse_reply_err(req, errno);
 	else
-		reply_jobs_entry(req, name, &st, NULL);
+		fs_jobs_reply_entry(req, name, &st, NULL);
 }
 
 /* changed: the open created or truncated the file (counted at the node
@@ -270,6 +270,8 @@ void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
 	struct stat st;
 	int rc = core_check_prompt_filename(name), fd;
 
+	if (rc == 0)
+		rc = fs_jobs_name_clash(fs_of(req), name, false);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -286,7 +288,7 @@ void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
 		fuse_reply_err(req, -rc);
 	} else {
 		fs_handle_set(fi, &h->hdr);
-		rc = reply_jobs_entry(req, name, &st, fi);
+		rc = fs_jobs_reply_entry(req, name, &st, fi);
 	}
 	if (rc < 0) { /* no release will come for this handle */
 		close(fd);
@@ -516,7 +518,7 @@ void fs_jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
 
 static void forget_prompt(struct fs *fs, const char *file)
 {
-	char job[NAME_MAX + 1];
+	char job[CORE_NAME_MAX + 1];
 
 	if (core_prompt_name(file, job, sizeof(job)))
 		core_prompt_removed(fs->core, job);
@@ -612,8 +614,15 @@ void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 		    unsigned int flags)
 {
 	struct fs *fs = fs_of(req);
-	int rc = core_check_prompt_filename(newname);
+	bool folder = fs_jobs_is_folder(fs, name);
+	int rc = folder ? fs_jobs_folder_movable(fs, name, newname) :
+			  core_check_prompt_filename(newname);
 
+	if (rc == 0 && (flags & RENAME_EXCHANGE) &&
+	    (folder || fs_jobs_is_folder(fs, newname)))
+		rc = -EINVAL; /* not for folders */
+	if (rc == 0 && !(flags & RENAME_EXCHANGE))
+		rc = fs_jobs_name_clash(fs, newname, folder);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -623,6 +632,13 @@ void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 		return;
 	}
 	rename_nodes(fs, name, newname, flags);
+	if (folder) {
+		pthread_mutex_lock(&fs->nodes_lock);
+		fs_node_rename_below(fs, name, newname);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		fuse_reply_err(req, 0);
+		return;
+	}
 	if (flags & RENAME_EXCHANGE)
 		submit_renamed(fs, name);
 	else if (strcmp(name, newname) != 0)
@@ -633,10 +649,10 @@ void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 	fuse_reply_err(req, 0);
 }
 
-int fs_jobs_list(struct fs *fs, struct dirlist *dl)
+int fs_jobs_list(struct fs *fs, const char *path, struct dirlist *dl)
 {
-	int fd = openat(core_jobs_dirfd(fs->core), ".",
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(core_jobs_dirfd(fs->core), path[0] ? path : ".",
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	int rc = 0;
@@ -651,7 +667,8 @@ int fs_jobs_list(struct fs *fs, struct dirlist *dl)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		rc = fs_dirlist_add(dl, de->d_name, S_IFREG);
+		rc = fs_dirlist_add(dl, de->d_name,
+				    de->d_type == DT_DIR ? S_IFDIR : S_IFREG);
 	}
 	closedir(d);
 	return rc;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -158,6 +159,70 @@ struct fs_node *fs_node_ref(struct fs *fs, enum fs_area area, const char *name,
 	fs->by_ino[b] = n;
 	link_name(fs, n);
 	return n;
+}
+
+struct fs_node *fs_node_ref_folder(struct fs *fs, enum fs_area area,
+				   const char *path, uint64_t key)
+{
+	struct fs_node *n = fs_node_by_name(fs, area, path);
+
+	/* a file of that name (a job that was "a", now folder "a/") */
+	if (n && !n->folder)
+		fs_node_detach(fs, n);
+	n = fs_node_ref(fs, area, path, key);
+	if (n)
+		n->folder = true;
+	return n;
+}
+
+const char *fs_base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+fuse_ino_t fs_node_parent(struct fs *fs, enum fs_area area, const char *path)
+{
+	const char *base = fs_base_name(path);
+	struct fs_node *n;
+	char *dir;
+
+	if (base == path)
+		return fs_dir_of_area(area);
+	dir = strndup(path, (size_t)(base - 1 - path));
+	n = dir ? fs_node_by_name(fs, area, dir) : NULL;
+	free(dir);
+	return n && n->folder ? n->ino : 0;
+}
+
+int fs_node_rename_below(struct fs *fs, const char *from, const char *to)
+{
+	size_t flen = strlen(from), i;
+	struct fs_node *n;
+	int rc = 0;
+
+	for (i = 0; i < fs->n_buckets; i++) {
+		for (n = fs->by_ino[i]; n; n = n->next_ino) {
+			char *name;
+
+			if (n->area != AREA_JOBS || !n->name ||
+			    strncmp(n->name, from, flen) != 0 ||
+			    n->name[flen] != '/')
+				continue;
+			if (asprintf(&name, "%s%s", to, n->name + flen) < 0) {
+				fs_node_detach(fs, n);
+				rc = -ENOMEM;
+				continue;
+			}
+			if (fs_node_rename(fs, n, name) < 0) {
+				fs_node_detach(fs, n);
+				rc = -ENOMEM;
+			}
+			free(name);
+		}
+	}
+	return rc;
 }
 
 void fs_node_detach(struct fs *fs, struct fs_node *n)

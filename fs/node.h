@@ -1,5 +1,7 @@
 /* The node table: which inode number means which file. Fixed inodes for
- * the directories and credits; a node per (area, name, key) for the rest,
+ * the areas' top directories, credits and progress; a node per (area,
+ * name, key) for the rest, name being the path below the area's top
+ * ("a/b/x" in status/, "a/b" for a folder),
  * where key tells apart two files that had the same name at different
  * times (the stored file's inode in jobs/, the image's id in out/), so a
  * replaced file always gets a new inode number. Inode numbers are never
@@ -14,6 +16,7 @@ struct fs_node {
 	enum fs_area area;
 	char *name; /* NULL once detached (unlinked, replaced) */
 	uint64_t key;
+	bool folder; /* a directory below the area's top */
 	uint64_t nlookup;
 	/* jobs/ files: while open, a descriptor of the stored file, so that
 	 * fstat and fchmod work once the name is gone (unlink, rename over) */
@@ -53,6 +56,19 @@ void fs_node_detach(struct fs *fs, struct fs_node *n);
  * name; old keeps it for what the kernel still has in flight on it (an
  * open whose path walk found it), but the name no longer finds old. */
 int fs_node_supersede(struct fs *fs, struct fs_node *n, struct fs_node *old);
+/* Find or make the node of folder path in area (key: the stored
+ * directory's inode in jobs/, FS_FOLDER_KEY elsewhere) and count one
+ * lookup. */
+#define FS_FOLDER_KEY UINT64_MAX
+struct fs_node *fs_node_ref_folder(struct fs *fs, enum fs_area area,
+				   const char *path, uint64_t key);
+/* The inode of the directory that holds path in area (its top, or a
+ * folder's node), 0 when the kernel cannot know that folder (no node). */
+fuse_ino_t fs_node_parent(struct fs *fs, enum fs_area area, const char *path);
+/* The last component of path. */
+const char *fs_base_name(const char *path);
+/* A folder of jobs/ was renamed: the nodes below `from` move below `to`. */
+int fs_node_rename_below(struct fs *fs, const char *from, const char *to);
 /* A rename: the node now has another name. */
 int fs_node_rename(struct fs *fs, struct fs_node *n, const char *name);
 /* RENAME_EXCHANGE: a and b (both named) trade names. */

@@ -269,7 +269,8 @@ static void notify_result(enum notify_call call, int rc)
 static void inval_job(struct fs *fs, const char *name)
 {
 	static const enum fs_area areas[] = { AREA_STATUS, AREA_WAIT };
-	fuse_ino_t inos[2] = { 0, 0 };
+	fuse_ino_t inos[2] = { 0, 0 }, dirs[2] = { 0, 0 };
+	const char *base = fs_base_name(name);
 	size_t i;
 
 	if (fs_session_gone(fs))
@@ -278,7 +279,8 @@ static void inval_job(struct fs *fs, const char *name)
 	for (i = 0; i < 2; i++) {
 		struct fs_node *n = fs_node_by_name(fs, areas[i], name);
 
-		inos[i] = n ? n->ino : 0;
+		inos[i] = n && !n->folder ? n->ino : 0;
+		dirs[i] = fs_node_parent(fs, areas[i], name);
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	for (i = 0; i < 2; i++) {
@@ -289,18 +291,26 @@ static void inval_job(struct fs *fs, const char *name)
 			continue;
 		notify_result(NOTIFY_INODE, fuse_lowlevel_notify_inval_inode(
 						    fs->se, inos[i], 0, 0));
-		notify_result(NOTIFY_ENTRY,
-			      fuse_lowlevel_notify_inval_entry(
-				      fs->se, fs_dir_of_area(areas[i]), name,
-				      strlen(name)));
+		if (dirs[i])
+			notify_result(
+				NOTIFY_ENTRY,
+				fuse_lowlevel_notify_inval_entry(
+					fs->se, dirs[i], base, strlen(base)));
 	}
 }
+
+/* A name in out/ that now means another image, or nothing: its folder's
+ * inode, and its path. */
+struct stale_name {
+	fuse_ino_t dir;
+	char *path;
+};
 
 /* Names in out/ that now mean another image, or nothing. */
 static void inval_outputs(struct fs *fs)
 {
 	struct core_output o;
-	char **stale = NULL;
+	struct stale_name *stale = NULL;
 	size_t n_stale = 0, cap = 0, b;
 
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -308,10 +318,11 @@ static void inval_outputs(struct fs *fs)
 		struct fs_node *n;
 
 		for (n = fs->by_ino[b]; n; n = n->next_ino) {
-			char **grown;
+			struct stale_name *grown;
 
-			/* the publisher's hidden node is no stale name */
-			if (n->area != AREA_OUT || !n->name ||
+			/* the publisher's hidden node is no stale name; a
+			 * folder is never cached */
+			if (n->area != AREA_OUT || !n->name || n->folder ||
 			    fs_publisher_hidden(n->name) ||
 			    (core_output_find(fs->core, n->name, &o) == 0 &&
 			     o.id == n->key))
@@ -321,20 +332,24 @@ static void inval_outputs(struct fs *fs)
 			if (!grown)
 				break;
 			stale = grown;
-			stale[n_stale] = strdup(n->name);
-			if (stale[n_stale])
+			stale[n_stale].dir =
+				fs_node_parent(fs, AREA_OUT, n->name);
+			stale[n_stale].path = strdup(n->name);
+			if (stale[n_stale].path)
 				n_stale++;
 			fs_node_detach(fs, n);
 		}
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	for (b = 0; b < n_stale; b++) {
-		if (!fs_session_gone(fs))
+		const char *base = fs_base_name(stale[b].path);
+
+		if (!fs_session_gone(fs) && stale[b].dir)
 			notify_result(NOTIFY_ENTRY,
 				      fuse_lowlevel_notify_inval_entry(
-					      fs->se, FS_INO_OUT, stale[b],
-					      strlen(stale[b])));
-		free(stale[b]);
+					      fs->se, stale[b].dir, base,
+					      strlen(base)));
+		free(stale[b].path);
 	}
 	free(stale);
 }

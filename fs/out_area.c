@@ -48,7 +48,7 @@ int fs_out_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 static void lookup_hidden(fuse_req_t req, const char *hidden)
 {
 	struct fs *fs = fs_of(req);
-	char name[NAME_MAX + 1];
+	char name[PATH_MAX];
 	struct core_output o;
 	struct fs_node *n;
 	struct stat st;
@@ -74,7 +74,7 @@ void fs_out_rename(fuse_req_t req, const char *name, const char *newname,
 		   unsigned int flags)
 {
 	struct fs *fs = fs_of(req);
-	char image[NAME_MAX + 1];
+	char image[PATH_MAX];
 	struct fs_node *from, *to;
 	struct core_output o;
 	uint64_t id;
@@ -115,7 +115,10 @@ void fs_out_lookup(fuse_req_t req, const char *name)
 		return;
 	}
 	rc = core_output_find(fs->core, name, &o);
-
+	if (rc == -ENOENT) {
+		fs_folder_lookup(req, AREA_OUT, name); /* or ENOENT */
+		return;
+	}
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -255,12 +258,4 @@ void fs_out_listxattr(fuse_req_t req, struct fs_node *n, size_t size)
 	else
 		reply_xattr(req, &list, size);
 	buf_free(&list);
-}
-
-int fs_out_list(struct fs *fs, struct dirlist *dl)
-{
-	size_t n;
-	char **names = core_output_names(fs->core, &n);
-
-	return fs_dirlist_add_names(dl, names, n);
 }

@@ -48,14 +48,38 @@ void fs_watch_remove(struct fs *fs, struct view_handle *h)
 		fuse_pollhandle_destroy(ph);
 }
 
+/* Under the parked lock: does status/ file h now read otherwise than the
+ * text it took? A change whose event comes after a read that already took
+ * it is none (no POLLPRI for what the reader has). */
+static bool text_differs(struct fs *fs, struct view_handle *h)
+{
+	struct buf now;
+	bool differs;
+
+	if (h->area != AREA_STATUS)
+		return true;
+	buf_init(&now, FS_VIEW_MAX);
+	pthread_mutex_lock(&h->lock);
+	differs = !h->rendered ||
+		  core_status(fs->core, h->name, &now, NULL) < 0 ||
+		  now.len != h->text.len ||
+		  memcmp(buf_str(&now), buf_str(&h->text), now.len) != 0;
+	pthread_mutex_unlock(&h->lock);
+	buf_free(&now);
+	return differs;
+}
+
 /* Under the parked lock: mark h changed if it signals changes, and wake
  * its poller. fuse_lowlevel_notify_poll only writes to the device and
  * never waits for a request of ours (unlike an invalidation, which may
  * wait for a directory lock), so it is sent under the lock. */
-static void changed_locked(struct view_handle *h)
+static void changed_locked(struct fs *fs, struct view_handle *h)
 {
-	if (fs_view_signals_change(h))
+	if (fs_view_signals_change(h)) {
+		if (!text_differs(fs, h))
+			return;
 		h->changed = true;
+	}
 	if (h->ph) {
 		/* -EBADF, -ENODEV: unmounting; the poller goes too */
 		fuse_lowlevel_notify_poll(h->ph);
@@ -77,7 +101,7 @@ static void changed_where(struct fs *fs, unsigned every, unsigned named,
 	for (h = fs->watched; h; h = h->watch_next) {
 		if ((every & AREA_BIT(h->area)) ||
 		    ((named & AREA_BIT(h->area)) && strcmp(h->name, name) == 0))
-			changed_locked(h);
+			changed_locked(fs, h);
 	}
 	pthread_mutex_unlock(&fs->parked_lock);
 }

@@ -66,10 +66,10 @@ struct fs_publisher {
 	/* the publication under way, for the handlers of the requests its
 	 * rename makes; a leaf */
 	pthread_mutex_t cur_lock;
-	pid_t tid; /* the thread's id: the only caller answered */
-	dev_t dev; /* the mount's, found at the thread's start */
-	char hidden[sizeof(PUB_PREFIX) + 16];
-	char name[NAME_MAX + 1];
+	pid_t tid;	       /* the thread's id: the only caller answered */
+	dev_t dev;	       /* the mount's, found at the thread's start */
+	char hidden[PATH_MAX]; /* "a/b/" PUB_PREFIX HEX */
+	char name[PATH_MAX];
 	uint64_t id;
 
 	/* the ids of the images announced, or found at the start; under
@@ -214,9 +214,10 @@ bool fs_publisher_claims(struct fs *fs, fuse_req_t req, const char *hidden,
 	return mine;
 }
 
-bool fs_publisher_hidden(const char *name)
+bool fs_publisher_hidden(const char *path)
 {
 	const size_t len = sizeof(PUB_PREFIX) - 1;
+	const char *name = fs_base_name(path);
 
 	return strncmp(name, PUB_PREFIX, len) == 0 &&
 	       strlen(name + len) == 16 &&
@@ -265,8 +266,8 @@ static int open_out(struct fs_publisher *p)
 	return -1;
 }
 
-/* Announce image `name` (id) of out/ by renaming its hidden name onto
- * it. */
+/* Announce image `name` (id) of out/ by renaming its hidden name, in the
+ * same folder, onto it. */
 static void publish_one(struct fs_publisher *p, int dir_fd, const char *name,
 			uint64_t id)
 {
@@ -274,7 +275,8 @@ static void publish_one(struct fs_publisher *p, int dir_fd, const char *name,
 	int rc;
 
 	pthread_mutex_lock(&p->cur_lock);
-	snprintf(p->hidden, sizeof(p->hidden), PUB_PREFIX "%016" PRIx64, id);
+	snprintf(p->hidden, sizeof(p->hidden), "%.*s" PUB_PREFIX "%016" PRIx64,
+		 (int)(fs_base_name(name) - name), name, id);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->id = id;
 	pthread_mutex_unlock(&p->cur_lock);

@@ -16,15 +16,13 @@
 #include "internal.h"
 #include "util/log.h"
 
-#define VIEW_MAX (64 * 1024)
-
 int fs_view_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 {
 	struct core_status_info info;
 	struct buf text;
 	int rc;
 
-	buf_init(&text, VIEW_MAX);
+	buf_init(&text, FS_VIEW_MAX);
 	rc = core_status(fs->core, n->name, &text, &info);
 	if (rc == 0)
 		fs_stat_synthetic(fs, st, n->ino, S_IFREG | info.mode,
@@ -39,7 +37,7 @@ int fs_progress_getattr(struct fs *fs, struct stat *st)
 	struct buf text;
 	int rc;
 
-	buf_init(&text, VIEW_MAX);
+	buf_init(&text, FS_VIEW_MAX);
 	rc = core_progress(fs->core, &text);
 	if (rc == 0)
 		fs_stat_synthetic(fs, st, FS_INO_PROGRESS, fs_credits_mode(fs),
@@ -64,6 +62,10 @@ void fs_view_lookup(fuse_req_t req, enum fs_area area, const char *name)
 	struct stat st;
 	int rc;
 
+	if (!core_job_exists(fs->core, name)) {
+		fs_folder_lookup(req, area, name); /* or ENOENT */
+		return;
+	}
 	pthread_mutex_lock(&fs->nodes_lock);
 	n = fs_node_ref(fs, area, name, 0);
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -136,7 +138,7 @@ void fs_view_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	buf_init(&h->text, VIEW_MAX);
+	buf_init(&h->text, FS_VIEW_MAX);
 	pthread_mutex_init(&h->lock, NULL);
 	fs_watch_add(fs_of(req), h);
 	fs_handle_set(fi, &h->hdr);
@@ -261,12 +263,4 @@ void fs_view_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	view_handle_free(fs_of(req), view_handle_of(fi));
 	fuse_reply_err(req, 0);
-}
-
-int fs_view_list(struct fs *fs, struct dirlist *dl)
-{
-	size_t n;
-	char **names = core_job_names(fs->core, &n);
-
-	return fs_dirlist_add_names(dl, names, n);
 }

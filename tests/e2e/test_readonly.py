@@ -1,6 +1,7 @@
 """gptimgfs(1), THE MOUNT: everything outside jobs/ is read-only, also
-for root (unlink of out/ files excepted); jobs/ is flat; other files in
-jobs/ submit nothing; ownership; listings; job names refused or accepted."""
+for root (unlink of out/ files excepted); jobs/ holds no links or special
+files; other files in jobs/ submit nothing; ownership; listings; job names
+refused or accepted."""
 import errno
 import os
 import stat
@@ -149,10 +150,18 @@ class ReadOnlyTest(MountedTest):
         self.assertEqual(sorted(os.listdir(self.m.p("out"))), ["x.png"])
         self.assertEqual(sorted(os.listdir(self.m.p("status"))), ["x"])
 
-    # -- jobs/ is flat ---------------------------------------------------
-    def test_jobs_is_flat(self):
+    # -- jobs/ holds files and folders only -----------------------------
+    def test_jobs_holds_no_links(self):
+        """Files and folders only (folders: test_folders.py), at the top
+        and in a folder alike."""
         jobs = self.m.p("jobs")
-        self.assertErrno(errno.EPERM, os.mkdir, os.path.join(jobs, "d"))
+        os.mkdir(os.path.join(jobs, "d"))
+        self.assertErrno(errno.EPERM, os.symlink, "../x.txt",
+                         os.path.join(jobs, "d", "l.txt"))
+        self.assertErrno(errno.EPERM, os.mknod,
+                         os.path.join(jobs, "d", "f.txt"),
+                         0o644 | stat.S_IFIFO)
+        os.rmdir(os.path.join(jobs, "d"))
         self.assertErrno(errno.EPERM, os.symlink, "x.txt",
                          os.path.join(jobs, "l.txt"))
         self.assertErrno(errno.EPERM, os.symlink, "/etc/passwd",

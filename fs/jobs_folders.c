@@ -1,0 +1,101 @@
+/* The folders of jobs/ (gptimgfs(1), FOLDERS): stored directories under
+ * DATA_DIR/jobs, made and removed by mkdir and rmdir, at most
+ * CORE_FOLDERS_MAX deep. A name is a job or a folder, never both (status/a
+ * could not be both), and a folder that holds prompt files is not renamed:
+ * every prompt would be submitted again under its new name, and paid. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "util/log.h"
+
+void fs_jobs_mkdir(fuse_req_t req, const char *path, mode_t mode)
+{
+	struct fs *fs = fs_of(req);
+	int fd = core_jobs_dirfd(fs->core), rc = 0;
+	struct stat st;
+
+	if (core_path_depth(path) + 1 > CORE_FOLDERS_MAX) {
+		log_warn("jobs/%s: not made: folders in jobs/ go %d deep at "
+			 "most",
+			 path, CORE_FOLDERS_MAX);
+		rc = -ENAMETOOLONG;
+	}
+	if (rc == 0)
+		rc = fs_jobs_name_clash(fs, path, true);
+	if (rc == 0 && mkdirat(fd, path, mode & 07777) < 0)
+		rc = -errno;
+	if (rc == 0 && fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fs_jobs_reply_entry(req, path, &st, NULL);
+}
+
+void fs_jobs_rmdir(fuse_req_t req, const char *path)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n;
+
+	if (unlinkat(core_jobs_dirfd(fs->core), path, AT_REMOVEDIR) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = fs_node_by_name(fs, AREA_JOBS, path);
+	if (n)
+		fs_node_detach(fs, n);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	fuse_reply_err(req, 0);
+}
+
+static int clash(const char *path, const char *what)
+{
+	log_warn("jobs/%s: refused: %s, and status/ and wait/ cannot hold "
+		 "a job and a folder of one name",
+		 path, what);
+	return -EEXIST;
+}
+
+int fs_jobs_name_clash(struct fs *fs, const char *path, bool folder)
+{
+	char job[CORE_NAME_MAX + 1], file[PATH_MAX];
+	struct stat st;
+
+	if (folder) {
+		snprintf(file, sizeof(file), "%s.txt", path);
+		if (core_prompt_name(file, job, sizeof(job)) &&
+		    (fstatat(core_jobs_dirfd(fs->core), file, &st,
+			     AT_SYMLINK_NOFOLLOW) == 0 ||
+		     core_job_exists(fs->core, job)))
+			return clash(path, "a job of that name exists");
+		return 0;
+	}
+	if (!core_prompt_name(path, job, sizeof(job)))
+		return 0;
+	if (fs_jobs_is_folder(fs, job) || core_job_folder(fs->core, job))
+		return clash(path, "a folder of that name exists");
+	return 0;
+}
+
+int fs_jobs_folder_movable(struct fs *fs, const char *path, const char *newpath)
+{
+	int rc;
+
+	/* from hidden to hidden: no prompt file either side */
+	if (core_path_hidden(path) && core_path_hidden(newpath))
+		return 0;
+	rc = core_jobs_folder_has_prompts(fs->core, path);
+	if (rc == 0)
+		return 0;
+	log_warn("jobs/%s: not renamed to jobs/%s: it holds prompt files, "
+		 "and each would be submitted again under its new name (and "
+		 "paid for); move the files themselves",
+		 path, newpath);
+	return -EPERM;
+}
