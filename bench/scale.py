@@ -18,8 +18,12 @@ then the issue's targets that were missed (RSS <= 64 MiB, at most a few
 hundred requests a second, i.e. <= 300, CPU < 5% while waiting, CPU per
 job under 1 ms).
 
+--folders K puts the prompt files in a two-level tree of K x K folders
+(jobs/fI/gJ/sN.txt, issue 10), made before the clock starts, to compare
+the cost per job with a flat jobs/.
+
 usage: bench/scale.py [BUILD_DIR] [--jobs N] [--pending S] [--processing S]
-                      [--window S] [--option KEY=VALUE]
+                      [--window S] [--option KEY=VALUE] [--folders K]
 quick: bench/scale.py build --jobs 2000 --pending 5 --processing 40
 """
 import argparse
@@ -64,6 +68,13 @@ def wait_created(s, n, deadline):
         time.sleep(0.2)  # a poll of the simulator's counters, no event
 
 
+def job_name(i, folders):
+    """sNNNNN, or fI/gJ/sNNNNN in a tree of folders x folders."""
+    if not folders:
+        return "s%05d" % i
+    return "f%02d/g%02d/s%05d" % (i % folders, i // folders % folders, i)
+
+
 def run(args):
     sim_args = ["--pending", "%g" % args.pending,
                 "--processing", "%g" % args.processing,
@@ -71,11 +82,14 @@ def run(args):
     options = ["max_inflight=%d" % max(args.jobs, 1)] + list(args.option)
     if not any(o.startswith("poll_interval=") for o in args.option):
         options.append("poll_interval=2")  # the daemon's default
-    print("scale: %d jobs, tasks of %g s (%g s pending), daemon options %s"
-          % (args.jobs, args.pending + args.processing, args.pending,
-             ",".join(options)), flush=True)
-    names = ["s%05d" % i for i in range(args.jobs)]
+    print("scale: %d jobs%s, tasks of %g s (%g s pending), daemon options %s"
+          % (args.jobs, " in %d x %d folders" % (args.folders, args.folders)
+             if args.folders else "", args.pending + args.processing,
+             args.pending, ",".join(options)), flush=True)
+    names = [job_name(i, args.folders) for i in range(args.jobs)]
     with Session(args.build, sim_args, options) as s:
+        for folder in sorted({n.rpartition("/")[0] for n in names} - {""}):
+            os.makedirs(s.m.p("jobs", folder), exist_ok=True)
         pid = s.m.proc.pid
         cpu0 = cpu_seconds(pid)
         start = time.monotonic()
@@ -139,9 +153,11 @@ def parse_args():
                    help="seconds of waiting measured (30)")
     p.add_argument("--option", action="append", default=[],
                    metavar="KEY=VALUE", help="a daemon option (repeatable)")
+    p.add_argument("--folders", type=int, default=0, metavar="K",
+                   help="a tree of K x K folders (0: flat jobs/)")
     args = p.parse_args()
-    if args.jobs < 1 or args.window <= 0:
-        p.error("--jobs at least 1, --window above 0")
+    if args.jobs < 1 or args.window <= 0 or not 0 <= args.folders <= 99:
+        p.error("--jobs at least 1, --window above 0, --folders 0 to 99")
     return args
 
 
