@@ -114,8 +114,7 @@ void fs_folder_lookup(fuse_req_t req, enum fs_area area, const char *path)
 	}
 	fs_stat_synthetic(fs, &st, n->ino, folder_mode(area), 0, 0);
 	fs_dir_times_stat(fs, fs_dir_of_area(area), &st);
-	/* never cached: a folder goes with its last job or image */
-	fs_reply_entry(req, n, &st, TTL_VIEW, TTL_VIEW, NULL);
+	fs_reply_entry(req, n, &st, TTL_FOLDER, TTL_VIEW, NULL);
 }
 
 /* The entries of folder path ("" at the top) among sorted names: the

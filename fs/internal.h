@@ -17,6 +17,10 @@
 #define TTL_JOBS 1.0	 /* changes come through us anyway */
 #define TTL_VIEW 0.0	 /* status/, wait/, credits change all along */
 #define TTL_OUT 3600.0	 /* an image never changes in place */
+/* a folder of status/, wait/ or out/: its name, for path walks (the
+ * notifier tells the kernel when one goes); its attributes are TTL_VIEW,
+ * so a stat of one that went fails at once */
+#define TTL_FOLDER 1.0
 /* ... but a name in out/ moves to a newer image when a job's next task
  * completes: the kernel asks at every path lookup, so that `cat wait/x &&
  * cp out/x.png` never gets the older image from a cached entry */
@@ -258,6 +262,9 @@ void fs_publish_job(struct fs *fs, const char *name);
  * nothing to wait for (no publisher, out/ unreachable, stopping)? A read
  * of its wait/ file is held until then. */
 bool fs_publisher_announced(struct fs *fs, const char *name);
+/* Folder path of jobs/ was removed or renamed away: its namesakes in
+ * status/, wait/ and out/ may have gone with it (notify.c). */
+void fs_folder_gone(struct fs *fs, const char *path);
 /* The publisher is done with job name: answer parked reads and wake
  * wait/ pollers that it held (notify.c). */
 void fs_recheck_job(struct fs *fs, const char *name);

@@ -636,6 +636,7 @@ void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 		pthread_mutex_lock(&fs->nodes_lock);
 		fs_node_rename_below(fs, name, newname);
 		pthread_mutex_unlock(&fs->nodes_lock);
+		fs_folder_gone(fs, name);
 		fuse_reply_err(req, 0);
 		return;
 	}

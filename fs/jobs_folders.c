@@ -51,6 +51,7 @@ void fs_jobs_rmdir(fuse_req_t req, const char *path)
 	if (n)
 		fs_node_detach(fs, n);
 	pthread_mutex_unlock(&fs->nodes_lock);
+	fs_folder_gone(fs, path);
 	fuse_reply_err(req, 0);
 }
 

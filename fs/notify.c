@@ -26,6 +26,7 @@
  * meanwhile. Nothing changed: no time, no poller, no announcement. */
 enum event_kind {
 	EV_JOB,
+	EV_FOLDER, /* a folder of jobs/ was removed or renamed away */
 	EV_OUTPUTS,
 	EV_CREDITS,
 	EV_RECHECK_JOB,
@@ -36,7 +37,7 @@ enum event_kind {
 struct fs_event {
 	enum event_kind kind;
 	struct fs_event *next;
-	char name[]; /* EV_JOB: the job */
+	char name[]; /* EV_JOB: the job; EV_FOLDER: the folder's path */
 };
 
 struct fs_parked {
@@ -82,6 +83,11 @@ static void push_event(struct fs *fs, enum event_kind kind, const char *name)
 void fs_hook_job_changed(void *ctx, const char *name)
 {
 	push_event(ctx, EV_JOB, name);
+}
+
+void fs_folder_gone(struct fs *fs, const char *path)
+{
+	push_event(fs, EV_FOLDER, path);
 }
 
 void fs_recheck_job(struct fs *fs, const char *name)
@@ -299,14 +305,63 @@ static void inval_job(struct fs *fs, const char *name)
 	}
 }
 
+/* Folder path of area, if the kernel may hold its entry (a node) and it no
+ * longer exists: the kernel forgets the entry. The node stays, as the
+ * folder may come back under its name (a process may be in it). */
+static void inval_folder_if_gone(struct fs *fs, enum fs_area area,
+				 const char *path)
+{
+	const char *base = fs_base_name(path);
+	fuse_ino_t dir = 0;
+	struct fs_node *n;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	n = fs_node_by_name(fs, area, path);
+	if (n && n->folder)
+		dir = fs_node_parent(fs, area, path);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!dir || fs_session_gone(fs) || fs_folder_exists(fs, area, path))
+		return;
+	notify_result(NOTIFY_ENTRY, fuse_lowlevel_notify_inval_entry(
+					    fs->se, dir, base, strlen(base)));
+}
+
+/* Each folder that holds path (and path itself, when it is a folder's),
+ * in the areas of `areas` (bits of enum fs_area), that went with a
+ * change. */
+static void inval_gone_folders(struct fs *fs, const char *path, bool itself,
+			       unsigned areas)
+{
+	char *walk = strdup(path), *slash;
+	enum fs_area a;
+
+	if (!walk)
+		return;
+	if (!itself)
+		slash = strrchr(walk, '/');
+	else
+		slash = walk + strlen(walk);
+	while (slash) {
+		*slash = '\0';
+		for (a = AREA_JOBS; a <= AREA_OUT; a++) {
+			if (areas & (1u << a))
+				inval_folder_if_gone(fs, a, walk);
+		}
+		slash = strrchr(walk, '/');
+	}
+	free(walk);
+}
+
 /* A name in out/ that now means another image, or nothing: its folder's
  * inode, and its path. */
 struct stale_name {
 	fuse_ino_t dir;
 	char *path;
+	bool folder; /* a folder's: stale if it no longer exists */
 };
 
-/* Names in out/ that now mean another image, or nothing. */
+/* Names in out/ that now mean another image, or nothing, and folders
+ * that went with their last image. */
 static void inval_outputs(struct fs *fs)
 {
 	struct core_output o;
@@ -320,11 +375,11 @@ static void inval_outputs(struct fs *fs)
 		for (n = fs->by_ino[b]; n; n = n->next_ino) {
 			struct stale_name *grown;
 
-			/* the publisher's hidden node is no stale name; a
-			 * folder is never cached */
-			if (n->area != AREA_OUT || !n->name || n->folder ||
+			/* the publisher's hidden node is no stale name */
+			if (n->area != AREA_OUT || !n->name ||
 			    fs_publisher_hidden(n->name) ||
-			    (core_output_find(fs->core, n->name, &o) == 0 &&
+			    (!n->folder &&
+			     core_output_find(fs->core, n->name, &o) == 0 &&
 			     o.id == n->key))
 				continue;
 			grown = array_reserve(stale, n_stale, &cap,
@@ -335,16 +390,20 @@ static void inval_outputs(struct fs *fs)
 			stale[n_stale].dir =
 				fs_node_parent(fs, AREA_OUT, n->name);
 			stale[n_stale].path = strdup(n->name);
+			stale[n_stale].folder = n->folder;
 			if (stale[n_stale].path)
 				n_stale++;
-			fs_node_detach(fs, n);
+			if (!n->folder)
+				fs_node_detach(fs, n);
 		}
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	for (b = 0; b < n_stale; b++) {
 		const char *base = fs_base_name(stale[b].path);
 
-		if (!fs_session_gone(fs) && stale[b].dir)
+		if (stale[b].folder)
+			inval_folder_if_gone(fs, AREA_OUT, stale[b].path);
+		else if (!fs_session_gone(fs) && stale[b].dir)
 			notify_result(NOTIFY_ENTRY,
 				      fuse_lowlevel_notify_inval_entry(
 					      fs->se, stale[b].dir, base,
@@ -360,9 +419,16 @@ static void handle_event(struct fs *fs, const struct fs_event *ev)
 	case EV_JOB:
 		fs_dir_times_touch(fs, true, false);
 		inval_job(fs, ev->name);
+		inval_gone_folders(fs, ev->name, false,
+				   (1u << AREA_STATUS) | (1u << AREA_WAIT));
 		fs_watch_job_changed(fs, ev->name);
 		answer_parked(fs, false, ev->name);
 		fs_publish_job(fs, ev->name);
+		break;
+	case EV_FOLDER:
+		inval_gone_folders(fs, ev->name, true,
+				   (1u << AREA_STATUS) | (1u << AREA_WAIT) |
+					   (1u << AREA_OUT));
 		break;
 	case EV_OUTPUTS:
 		fs_dir_times_touch(fs, false, true);
