@@ -1,5 +1,10 @@
 /* The command line, through libfuse's fuse_opt: our own options are picked
- * out, everything else (and -f, -d, allow_other, ...) is left for libfuse. */
+ * out, everything else (and -f, -d, allow_other, ...) is left for libfuse.
+ *
+ * `gptimgfs [SOURCE] MOUNTPOINT`, as mount.fuse3 runs it for mount(8) and
+ * fstab: SOURCE is the data directory ("none" and "gptimgfs": the
+ * default), and the options fstab lines carry for mount(8) and systemd
+ * alone are dropped. */
 #include <fuse_lowlevel.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +24,7 @@ enum {
 	OPT_CONFIG,
 	OPT_KEY,      /* refused: ps shows the command line */
 	OPT_NO_VALUE, /* one of ours without "=VALUE" */
+	OPT_FSTAB,    /* mount(8)'s and systemd's: nothing to the daemon */
 	OPT_SETTING,  /* + enum setting */
 };
 
@@ -54,7 +60,13 @@ static const struct fuse_opt cmdline_opts[] = {
 	SETTING("max_task_bytes", SET_MAX_TASK_BYTES),
 	SETTING("aspect_ratio", SET_ASPECT_RATIO),
 	SETTING("resolution", SET_RESOLUTION),
-	SETTING("nsfw_checker", SET_NSFW_CHECKER), FUSE_OPT_END
+	SETTING("nsfw_checker", SET_NSFW_CHECKER),
+	FUSE_OPT_KEY("auto", OPT_FSTAB), FUSE_OPT_KEY("noauto", OPT_FSTAB),
+	FUSE_OPT_KEY("nofail", OPT_FSTAB), FUSE_OPT_KEY("_netdev", OPT_FSTAB),
+	FUSE_OPT_KEY("user", OPT_FSTAB), FUSE_OPT_KEY("nouser", OPT_FSTAB),
+	FUSE_OPT_KEY("users", OPT_FSTAB), FUSE_OPT_KEY("owner", OPT_FSTAB),
+	FUSE_OPT_KEY("defaults", OPT_FSTAB),
+	FUSE_OPT_KEY("comment=", OPT_FSTAB), FUSE_OPT_END
 };
 
 /* Only the first error is kept; parsing goes on so that --help still wins
@@ -87,19 +99,47 @@ static int set_setting(struct cmdline *cl, enum setting s, const char *arg)
 	return 0;
 }
 
+/* A word that is no option: the mountpoint, or, when a second one comes,
+ * the source (the data directory) before it. */
 static int set_mountpoint(struct cmdline *cl, const char *arg)
 {
 	char first[64], second[64];
 
-	if (cl->mountpoint) {
+	if (cl->source) {
 		config_quote_value(cl->mountpoint, first, sizeof(first));
 		config_quote_value(arg, second, sizeof(second));
-		cmdline_error(cl, "more than one mountpoint: %s and %s", first,
-			      second);
+		cmdline_error(cl,
+			      "more than one mountpoint: %s and %s (usage: "
+			      "gptimgfs [SOURCE] MOUNTPOINT)",
+			      first, second);
 		return 0;
+	}
+	if (cl->mountpoint) {
+		cl->source = cl->mountpoint;
+		cl->mountpoint = NULL;
 	}
 	cl->mountpoint = strdup(arg);
 	return cl->mountpoint ? 0 : -1;
+}
+
+/* SOURCE, unless a placeholder, is the data directory: once, as with
+ * -o data_dir. */
+static void apply_source(struct cmdline *cl)
+{
+	char why[256];
+
+	if (!cl->source || strcmp(cl->source, "none") == 0 ||
+	    strcmp(cl->source, "gptimgfs") == 0)
+		return;
+	if (cl->layer.value[SET_DATA_DIR]) {
+		cmdline_error(cl, "the data directory is given twice: as the "
+				  "source before the mountpoint and as -o "
+				  "data_dir");
+		return;
+	}
+	if (config_layer_set(&cl->layer, SET_DATA_DIR, cl->source, cl->home,
+			     why, sizeof(why)) < 0)
+		cmdline_error(cl, "source (data directory): %s", why);
 }
 
 static int set_config(struct cmdline *cl, const char *arg)
@@ -166,10 +206,13 @@ static int on_arg(void *data, const char *arg, int key,
 	case OPT_NO_VALUE:
 		cmdline_error(cl, "%s needs a value: -o %s=...", arg, arg);
 		return 0;
+	case OPT_FSTAB:
+		return 0;
 	case FUSE_OPT_KEY_NONOPT:
 		return set_mountpoint(cl, arg);
 	case FUSE_OPT_KEY_OPT:
-		return 1;
+		/* x-systemd.automount, x-gvfs-show, ...: fstab's own */
+		return strncmp(arg, "x-", 2) == 0 ? 0 : 1;
 	default:
 		return set_setting(cl, key - OPT_SETTING, arg);
 	}
@@ -202,6 +245,7 @@ int config_cmdline_parse(struct cmdline *cl, int argc, char **argv,
 					  "of memory?)");
 		return -1;
 	}
+	apply_source(cl);
 	if (cl->allow_other && !cl->default_permissions &&
 	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0) {
 		fuse_opt_free_args(&args);
@@ -217,12 +261,15 @@ void config_cmdline_free(struct cmdline *cl)
 	config_layer_free(&cl->layer);
 	free(cl->config);
 	free(cl->mountpoint);
+	free(cl->source);
 }
 
 void config_cmdline_help(void)
 {
-	printf("usage: gptimgfs [options] MOUNTPOINT\n"
+	printf("usage: gptimgfs [options] [DATA_DIR] MOUNTPOINT\n"
 	       "       gptimgfs --simulate [-f] MOUNTPOINT\n"
+	       "       mount -t fuse.gptimgfs DATA_DIR MOUNTPOINT -o "
+	       "options\n"
 	       "\n"
 	       "gptimgfs options (also keys of the config file):\n"
 	       "    -o config=FILE         config file "

@@ -127,6 +127,7 @@ struct cmdline {
 	struct layer layer;
 	char *config; /* config=FILE, "~/" expanded */
 	char *mountpoint;
+	char *source; /* the word before the mountpoint, when two are given */
 	bool help, version;
 	bool foreground, debug;
 	bool allow_other, default_permissions;

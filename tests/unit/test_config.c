@@ -293,7 +293,36 @@ static void test_cmdline(void)
 	CHECK(count_in_fuse_args("/m") == 0);
 
 	refused(ARGV("-f"), ENV(home_env, key_env), "no mountpoint");
-	refused(ARGV("/a", "/b"), ENV(home_env, key_env), "more than one");
+	refused(ARGV("/a", "/b", "/c"), ENV(home_env, key_env),
+		"more than one");
+
+	/* as mount.fuse3 runs it: SOURCE (the data directory) MOUNTPOINT,
+	 * and the options only fstab, mount(8) and systemd act on dropped */
+	CHECK(load(ARGV("/srv/d", "/m", "-o",
+			"rw,nosuid,nodev,noauto,nofail,_netdev,users,"
+			"x-systemd.automount,x-gvfs-show,comment=hi,defaults"),
+		   ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK_STR(cfg.data_dir, "/srv/d");
+	CHECK_STR(cfg.mountpoint, "/m");
+	CHECK(count_in_fuse_args("nosuid") == 1);
+	CHECK(count_in_fuse_args("noauto") == 0);
+	CHECK(count_in_fuse_args("nofail") == 0);
+	CHECK(count_in_fuse_args("_netdev") == 0);
+	CHECK(count_in_fuse_args("users") == 0);
+	CHECK(count_in_fuse_args("x-") == 0);
+	CHECK(count_in_fuse_args("comment") == 0);
+	CHECK(count_in_fuse_args("defaults") == 0);
+	CHECK(count_in_fuse_args("/srv/d") == 0);
+	/* placeholders leave the default */
+	CHECK(load(ARGV("none", "/m"), ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK(strstr(cfg.data_dir, "/.local/share/gptimgfs") != NULL);
+	CHECK(load(ARGV("gptimgfs", "/m"), ENV(home_env, key_env)) ==
+	      CONFIG_OK);
+	CHECK(strstr(cfg.data_dir, "/.local/share/gptimgfs") != NULL);
+	CHECK(load(ARGV("~/imgs", "/m"), ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK(strstr(cfg.data_dir, "/imgs") != NULL && cfg.data_dir[0] == '/');
+	refused(ARGV("/srv/d", "/m", "-o", "data_dir=/e"),
+		ENV(home_env, key_env), "given twice");
 	refused(ARGV("/m", "-o"), ENV(home_env, key_env), "-o needs");
 
 	/* --help and --version win over errors; their output goes to stdout */
