@@ -284,7 +284,8 @@ static int resolve(struct load *ld, struct config *cfg)
 	v = pick(ld, SET_API_URL);
 	if (resolve_callbacks(ld, cfg) < 0 ||
 	    copy_string(ld, &cfg->api_url, v ? v : DEFAULT_API_URL) < 0 ||
-	    copy_string(ld, &cfg->key_file, pick(ld, SET_KEY_FILE)) < 0)
+	    copy_string(ld, &cfg->key_file, pick(ld, SET_KEY_FILE)) < 0 ||
+	    copy_string(ld, &cfg->log, pick(ld, SET_LOG)) < 0)
 		return -1;
 	cfg->mountpoint = absolute(ld, "mountpoint", ld->cl.mountpoint);
 	if (!cfg->mountpoint)
@@ -393,6 +394,7 @@ void config_free(struct config *cfg)
 	free(cfg->callback_listen);
 	free(cfg->callback_listen_from);
 	free(cfg->callback_url);
+	free(cfg->log);
 	config_secret_free(cfg->api_key);
 	fuse_opt_free_args(&cfg->fuse_args);
 	memset(cfg, 0, sizeof(*cfg));

@@ -43,6 +43,9 @@ struct config {
 	char aspect_ratio[8];
 	char resolution[4];
 	bool nsfw_checker;
+	/* "syslog", "stderr" or a file's absolute path; NULL: syslog once
+	 * in the background, stderr in the foreground */
+	char *log;
 	/* what is left for libfuse: argv[0], -o options it owns (plus
 	 * default_permissions when allow_other is given), -d/-f/-s; run
 	 * fuse_parse_cmdline on it before fuse_session_new */

@@ -342,6 +342,23 @@ static char *accept_key(const char *v, const char *home, char *why,
 	return copy(v, why, whylen);
 }
 
+/* syslog, stderr, or a file: an absolute path (or "~/..."), since the
+ * daemon's directory is / once detached */
+static char *accept_log(const char *v, const char *home, char *why,
+			size_t whylen)
+{
+	if (strcmp(v, "syslog") == 0 || strcmp(v, "stderr") == 0)
+		return strdup(v);
+	if (v[0] != '/' && strncmp(v, "~/", 2) != 0) {
+		bad_value(v,
+			  "is not syslog, stderr or an absolute path of a "
+			  "file",
+			  why, whylen);
+		return NULL;
+	}
+	return config_expand_home(v, home, why, whylen);
+}
+
 const struct setting_def config_settings[SET_COUNT] = {
 	[SET_DATA_DIR] = { "data_dir", "GPTIMGFS_DATA_DIR",
 			   config_expand_home },
@@ -365,6 +382,7 @@ const struct setting_def config_settings[SET_COUNT] = {
 	[SET_ASPECT_RATIO] = { "aspect_ratio", NULL, accept_aspect_ratio },
 	[SET_RESOLUTION] = { "resolution", NULL, accept_resolution },
 	[SET_NSFW_CHECKER] = { "nsfw_checker", NULL, accept_flag },
+	[SET_LOG] = { "log", "GPTIMGFS_LOG", accept_log },
 	[SET_API_KEY] = { "api_key", "GPTIMGFS_API_KEY", accept_key },
 };
 

@@ -140,6 +140,20 @@ static int render_credits(struct core *c, struct buf *out)
 	return rc ? -ENOMEM : 0;
 }
 
+size_t core_credits_size(struct core *c)
+{
+	struct buf text;
+	size_t size = 0;
+
+	buf_init(&text, 64 * 1024);
+	core_lock(c);
+	if (c->credits_known && render_credits(c, &text) == 0)
+		size = text.len;
+	core_unlock(c);
+	buf_free(&text);
+	return size;
+}
+
 int core_credits(struct core *c, struct buf *out)
 {
 	bool ask = false;

@@ -211,6 +211,10 @@ int core_output_unlink(struct core *c, const char *name);
  * seconds this asks for a new one (credits_wanted) and returns -EAGAIN:
  * the caller waits for credits_changed and asks again. */
 int core_credits(struct core *c, struct buf *out);
+/* The length of the credits text as last known, without asking the API
+ * (0 before its first answer): the file's size for stat(2), so that
+ * file(1) and the like do not take it for empty. */
+size_t core_credits_size(struct core *c);
 /* The network's answer: a balance, or an error (code and message). */
 void core_credits_update(struct core *c, double balance, const char *code,
 			 const char *message);

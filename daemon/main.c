@@ -2,6 +2,7 @@
  * config -> key check -> core (the store) -> FUSE session -> [simulator] ->
  * network thread -> notifier, then runs the FUSE loop until unmounted. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -274,6 +275,55 @@ static struct core *open_core(const struct config *cfg)
 	return core;
 }
 
+/* log= (gptimgfs(1), OPTIONS): syslog is the default once detached. */
+static bool logs_to_syslog(const struct config *cfg, bool foreground)
+{
+	return cfg->log ? strcmp(cfg->log, "syslog") == 0 : !foreground;
+}
+
+/* A log file is opened now, so that an error shows on the terminal; in
+ * the background, stderr goes nowhere. -1 to stop. */
+static int open_log(const struct config *cfg, bool foreground, int *fd)
+{
+	*fd = -1;
+	if (cfg->log && strcmp(cfg->log, "stderr") == 0 && !foreground) {
+		fprintf(stderr, "gptimgfs: log=stderr: in the background "
+				"stderr goes nowhere; add -f, or give "
+				"log=syslog or log=FILE\n");
+		return -1;
+	}
+	if (!cfg->log || cfg->log[0] != '/')
+		return 0;
+	*fd = open(cfg->log,
+		   O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		   0600);
+	if (*fd < 0) {
+		fprintf(stderr, "gptimgfs: log=%s: %s\n", cfg->log,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Before going to the background: where the log will be, and a warning
+ * when that is a syslog nobody runs. */
+static void say_where_logs_go(const struct config *cfg, bool foreground)
+{
+	if (foreground && !cfg->log)
+		return;
+	if (!logs_to_syslog(cfg, foreground)) {
+		log_info("logging to %s", cfg->log);
+		return;
+	}
+	if (access("/dev/log", W_OK) != 0)
+		log_warn("logging to syslog, but this machine has none "
+			 "(/dev/log: %s): nothing will be logged; give "
+			 "-o log=FILE",
+			 strerror(errno));
+	else
+		log_info("logging to syslog (journalctl -t gptimgfs)");
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg = { 0 };
@@ -284,7 +334,7 @@ int main(int argc, char **argv)
 	struct fs fs;
 	char err[512];
 	double balance;
-	int ret = 1;
+	int ret = 1, log_fd = -1;
 
 	/* the key lives in this process's memory: no core dumps, no ptrace
 	 * by other processes of the user */
@@ -301,6 +351,8 @@ int main(int argc, char **argv)
 	if (fuse_parse_cmdline(&cfg.fuse_args, &fopts) != 0)
 		goto out_config;
 	log_set_debug(cfg.debug);
+	if (open_log(&cfg, fopts.foreground, &log_fd) < 0)
+		goto out_config;
 	if (check_key(&cfg, &balance) < 0)
 		goto out_config;
 	core = open_core(&cfg);
@@ -322,9 +374,13 @@ int main(int argc, char **argv)
 		goto out_session;
 	if (fuse_session_mount(se, cfg.mountpoint) != 0)
 		goto out_signals;
+	say_where_logs_go(&cfg, fopts.foreground);
 	if (fuse_daemonize(fopts.foreground) != 0)
 		goto out_unmount;
-	log_to_syslog(!fopts.foreground);
+	if (log_fd >= 0)
+		log_to_fd(log_fd);
+	else
+		log_to_syslog(logs_to_syslog(&cfg, fopts.foreground));
 	core_note_pid(core);
 	ret = serve(&cfg, core, &fs, &fopts, &cb);
 out_unmount:
@@ -341,6 +397,8 @@ out_core:
 	explicit_bzero(cb.token, sizeof(cb.token));
 	core_close(core);
 out_config:
+	if (log_fd >= 0)
+		close(log_fd);
 	free(fopts.mountpoint);
 	config_free(&cfg);
 	return ret;

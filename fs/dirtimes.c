@@ -1,7 +1,7 @@
 /* The times of the fixed directories (gptimgfs(1), THE MOUNT).
  *
- *   jobs/            the stored directory's own times, which touch(1)
- *                    and rsync -a may set
+ *   jobs/            the stored directory's own times and mode, which
+ *                    touch(1), chmod(1) and rsync -a may set
  *   status/ wait/    the last change of any job: as the newest file there
  *   out/             the last image published or removed
  *   /                the mount's time
@@ -64,6 +64,7 @@ void fs_dir_times_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
 	switch (ino) {
 	case FS_INO_JOBS:
 		if (fstat(core_jobs_dirfd(fs->core), &stored) == 0) {
+			st->st_mode = S_IFDIR | (stored.st_mode & 07777);
 			st->st_atim = stored.st_atim;
 			st->st_mtim = stored.st_mtim;
 			st->st_ctim = stored.st_ctim;
@@ -85,27 +86,35 @@ void fs_dir_times_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
 	}
 }
 
-/* Set the times of jobs/ (touch, rsync -a); nothing else of a fixed
- * directory can change. */
-static int set_jobs_times(struct fs *fs, fuse_ino_t ino,
+/* Set the times and mode of jobs/ (touch, chmod, rsync -a); nothing else
+ * of a fixed directory can change. The stored directory keeps its owner's
+ * rwx, which the daemon needs, and never lets others write: a chmod to
+ * 0775 stores 0755, one to 0500 stores 0700 (so rsync -a of a folder of
+ * any mode exits 0). */
+static int set_jobs_attrs(struct fs *fs, fuse_ino_t ino,
 			  const struct stat *attr, int to_set)
 {
 	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW;
 	/* a kernel may pass the ctime along; it follows the change anyway */
 	const int ignored = FUSE_SET_ATTR_CTIME;
+	int fd = core_jobs_dirfd(fs->core);
 
-	if (ino != FS_INO_JOBS || (to_set & ~(times | ignored)) ||
-	    !(to_set & times))
+	if (ino != FS_INO_JOBS ||
+	    (to_set & ~(times | ignored | FUSE_SET_ATTR_MODE)) ||
+	    !(to_set & (times | FUSE_SET_ATTR_MODE)))
 		return -EACCES;
-	return fs_set_times(core_jobs_dirfd(fs->core), attr, to_set);
+	if ((to_set & FUSE_SET_ATTR_MODE) &&
+	    fchmod(fd, (attr->st_mode & 0755) | 0700) < 0)
+		return -errno;
+	return (to_set & times) ? fs_set_times(fd, attr, to_set) : 0;
 }
 
 void fs_dir_times_setattr(fuse_req_t req, fuse_ino_t ino,
 			  const struct stat *attr, int to_set)
 {
 	struct stat st;
-	int rc = set_jobs_times(fs_of(req), ino, attr, to_set);
+	int rc = set_jobs_attrs(fs_of(req), ino, attr, to_set);
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);

@@ -48,10 +48,10 @@ int fs_progress_getattr(struct fs *fs, struct stat *st)
 
 int fs_credits_getattr(struct fs *fs, struct stat *st)
 {
-	/* the size is not known before a read asks the API; direct_io
-	 * reads do not depend on it */
-	fs_stat_synthetic(fs, st, FS_INO_CREDITS, fs_credits_mode(fs), 0,
-			  time(NULL));
+	/* the text as last known: a read may ask the API for a newer one,
+	 * and direct_io reads do not depend on the size */
+	fs_stat_synthetic(fs, st, FS_INO_CREDITS, fs_credits_mode(fs),
+			  (off_t)core_credits_size(fs->core), time(NULL));
 	return 0;
 }
 

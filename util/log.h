@@ -1,5 +1,6 @@
-/* One line per event, to stderr in the foreground or to syslog once the
- * daemon is detached. Never pass the API key or a request header here. */
+/* One line per event, to stderr in the foreground or, once the daemon is
+ * detached, to syslog or a file (gptimgfs(1), log=). Never pass the API
+ * key or a request header here. */
 #ifndef GPTIMGFS_LOG_H
 #define GPTIMGFS_LOG_H
 
@@ -7,6 +8,9 @@
 #include <syslog.h>
 
 void log_to_syslog(bool on);
+/* Lines go to fd (an O_APPEND file), each with its time and pid; -1:
+ * stderr again. */
+void log_to_fd(int fd);
 void log_set_debug(bool on);
 void log_msg(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

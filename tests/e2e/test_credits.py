@@ -70,6 +70,18 @@ class CreditsTest(MountedTest):
                                             Decimal("4.7")),
                  timeout=15, what="credits to show 9995.3 / 4.7")
 
+    def test_size_is_the_known_text(self):
+        """stat shows the text's size as last known (the key check's
+        balance at the mount), without asking the API: file(1) does not
+        call it empty."""
+        before = self.sim.stats()["credits_reads"]
+        size = os.stat(self.m.p("credits")).st_size
+        self.assertEqual(self.sim.stats()["credits_reads"], before)
+        with open(self.m.p("credits"), "rb") as f:
+            text = f.read()
+        self.assertGreater(size, 0)
+        self.assertEqual(size, len(text))
+
     def test_fetched_at_most_once_every_few_seconds(self):
         for _ in range(50):
             with open(self.m.p("credits")) as f:

@@ -1,7 +1,8 @@
 """The times of the fixed directories (gptimgfs(1), THE MOUNT): out/ moves
 when an image lands or is removed, status/ and wait/ when any job changes;
-jobs/ has the stored directory's times, which touch(1) and rsync -a set
-(rsync then exits 0); the other directories' times cannot be set."""
+jobs/ has the stored directory's times and mode, which touch(1), chmod(1)
+and rsync -a set (rsync then exits 0); the other directories' times cannot
+be set."""
 import errno
 import os
 import subprocess
@@ -62,6 +63,27 @@ class DirTimesTest(MountedTest):
         self.assertEqual(self.mtime("jobs"), 1_700_000_000_000_000_000)
         for n in ("r1", "r2"):
             self.assertEqual(self.m.wait(n)[0], 0)
+
+    def test_rsync_a_of_a_folder_of_any_mode(self):
+        """chmod of jobs/ is taken, keeping the owner's rwx and never
+        letting others write the stored directory: rsync -a of a 0775 or
+        0700 folder exits 0."""
+        stored = os.path.join(self.m.data_dir, "jobs")
+        for mode, shown in ((0o775, 0o755), (0o700, 0o700),
+                            (0o500, 0o700), (0o755, 0o755)):
+            src = os.path.join(self.workdir, "p%o" % mode)
+            os.mkdir(src)
+            with open(os.path.join(src, "m%o.txt" % mode), "w") as f:
+                f.write("a folder of mode %o\n" % mode)
+            os.chmod(src, mode)
+            r = subprocess.run(["rsync", "-a", src + "/",
+                                self.m.p("jobs") + "/"],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(os.stat(self.m.p("jobs")).st_mode & 0o7777,
+                             shown)
+            self.assertEqual(os.stat(stored).st_mode & 0o7777, shown)
+            self.assertEqual(self.m.wait("m%o" % mode)[0], 0)
 
 
 if __name__ == "__main__":

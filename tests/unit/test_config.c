@@ -323,6 +323,21 @@ static void test_cmdline(void)
 	CHECK(strstr(cfg.data_dir, "/imgs") != NULL && cfg.data_dir[0] == '/');
 	refused(ARGV("/srv/d", "/m", "-o", "data_dir=/e"),
 		ENV(home_env, key_env), "given twice");
+
+	/* log=: syslog, stderr or an absolute path */
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK(cfg.log == NULL);
+	CHECK(load(ARGV("-o", "log=/var/log/g.log", "/m"),
+		   ENV(home_env, key_env)) == CONFIG_OK);
+	CHECK_STR(cfg.log, "/var/log/g.log");
+	CHECK(load(ARGV("/m"), ENV(home_env, key_env, "GPTIMGFS_LOG=syslog")) ==
+	      CONFIG_OK);
+	CHECK_STR(cfg.log, "syslog");
+	CHECK(load(ARGV("-o", "log=~/g.log", "/m"), ENV(home_env, key_env)) ==
+	      CONFIG_OK);
+	CHECK(cfg.log[0] == '/' && strstr(cfg.log, "/g.log"));
+	refused(ARGV("-o", "log=g.log", "/m"), ENV(home_env, key_env),
+		"absolute path");
 	refused(ARGV("/m", "-o"), ENV(home_env, key_env), "-o needs");
 
 	/* --help and --version win over errors; their output goes to stdout */
