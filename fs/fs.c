@@ -621,7 +621,7 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void fs_init_op(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	fs_passthrough_init(userdata, conn);
 	/* check what the kernel offers before asking for it */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;

@@ -90,6 +90,8 @@ struct fs {
 	pthread_t notifier;
 	struct fs_publisher *publisher; /* publish.c; NULL: none */
 	atomic_bool loop_ended;		/* fs_loop_ended */
+	atomic_bool
+		passthrough; /* out/ reads are the kernel's (passthrough.c) */
 };
 
 int fs_init(struct fs *fs, struct core *c);

@@ -224,6 +224,17 @@ int fs_jobs_folder_movable(struct fs *fs, const char *path,
 int fs_jobs_reply_entry(fuse_req_t req, const char *path, struct stat *st,
 			struct fuse_file_info *fi);
 
+/* out/ reads handed to the kernel (passthrough.c) */
+void fs_passthrough_init(struct fs *fs, struct fuse_conn_info *conn);
+/* At the open of out/ node ino, whose stored file is fd: the backing id
+ * that makes the kernel read it, 0 when the daemon serves the reads. */
+int fs_passthrough_open(fuse_req_t req, fuse_ino_t ino, int fd);
+void fs_passthrough_release(fuse_req_t req, fuse_ino_t ino, int backing_id);
+/* fi->backing_id, where libfuse has it. */
+void fs_passthrough_set(struct fuse_file_info *fi, int backing_id);
+/* The daemon serves the reads: ask the disk to read ahead. */
+void fs_read_ahead(int fd);
+
 /* poll(2) (poll.c): the operation, and the view files' watch list */
 void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	     struct fuse_pollhandle *ph);

@@ -29,6 +29,10 @@ struct fs_node {
 	unsigned changers;
 	unsigned submitting;
 	char *marked;
+	/* out/ files read by the kernel itself (passthrough.c): the backing
+	 * id, and the handles open with it */
+	int backing_id;
+	unsigned backing_opens;
 	struct fs_node *next_ino;
 	struct fs_node *next_name;
 };

@@ -15,6 +15,8 @@
 struct out_handle {
 	struct fs_handle hdr; /* FS_HANDLE_OUT */
 	int fd;
+	fuse_ino_t ino;
+	int backing_id; /* the kernel reads fd itself (passthrough.c); 0: we do */
 };
 
 static struct out_handle *out_handle_of(const struct fuse_file_info *fi)
@@ -151,6 +153,7 @@ void fs_out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 		rc = -ENOMEM;
 	if (rc == 0) {
 		h->hdr.kind = FS_HANDLE_OUT;
+		h->ino = n->ino;
 		h->fd = openat(core_out_dirfd(fs->core), o.backing,
 			       O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (h->fd < 0)
@@ -161,9 +164,17 @@ void fs_out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	h->backing_id = fs_passthrough_open(req, n->ino, h->fd);
 	fs_handle_set(fi, &h->hdr);
-	fi->keep_cache = 1;
+	if (h->backing_id) {
+		/* the kernel takes no other open flag with passthrough */
+		fs_passthrough_set(fi, h->backing_id);
+	} else {
+		fs_read_ahead(h->fd);
+		fi->keep_cache = 1;
+	}
 	if (fuse_reply_open(req, fi) == -ENOENT) {
+		fs_passthrough_release(req, h->ino, h->backing_id);
 		close(h->fd);
 		free(h);
 	}
@@ -185,6 +196,7 @@ void fs_out_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct out_handle *h = out_handle_of(fi);
 
+	fs_passthrough_release(req, h->ino, h->backing_id);
 	close(h->fd);
 	free(h);
 	fuse_reply_err(req, 0);
