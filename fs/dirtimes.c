@@ -1,7 +1,7 @@
 /* The times of the fixed directories (gptimgfs(1), THE MOUNT).
  *
- *   jobs/            the stored directory's own times and mode, which
- *                    touch(1), chmod(1) and rsync -a may set
+ *   jobs/            the stored directory's own times, which touch(1)
+ *                    and rsync -a may set; its mode stays 0755
  *   status/ wait/    the last change of any job: as the newest file there
  *   out/             the last image published or removed
  *   /                the mount's time
@@ -64,7 +64,6 @@ void fs_dir_times_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
 	switch (ino) {
 	case FS_INO_JOBS:
 		if (fstat(core_jobs_dirfd(fs->core), &stored) == 0) {
-			st->st_mode = S_IFDIR | (stored.st_mode & 07777);
 			st->st_atim = stored.st_atim;
 			st->st_mtim = stored.st_mtim;
 			st->st_ctim = stored.st_ctim;
@@ -86,11 +85,11 @@ void fs_dir_times_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
 	}
 }
 
-/* Set the times and mode of jobs/ (touch, chmod, rsync -a); nothing else
- * of a fixed directory can change. The stored directory keeps its owner's
- * rwx, which the daemon needs, and never lets others write: a chmod to
- * 0775 stores 0755, one to 0500 stores 0700 (so rsync -a of a folder of
- * any mode exits 0). */
+/* Set the times of jobs/ (touch, rsync -a); nothing else of a fixed
+ * directory can change. A chmod of jobs/ that asks for at least 0755
+ * (0775 or 0777: a folder copied with rsync -a or cp -a under umask 002)
+ * is taken as 0755, its mode: others never write in the store. One that
+ * would take access away is refused, as it cannot be kept. */
 static int set_jobs_attrs(struct fs *fs, fuse_ino_t ino,
 			  const struct stat *attr, int to_set)
 {
@@ -104,9 +103,8 @@ static int set_jobs_attrs(struct fs *fs, fuse_ino_t ino,
 	    (to_set & ~(times | ignored | FUSE_SET_ATTR_MODE)) ||
 	    !(to_set & (times | FUSE_SET_ATTR_MODE)))
 		return -EACCES;
-	if ((to_set & FUSE_SET_ATTR_MODE) &&
-	    fchmod(fd, (attr->st_mode & 0755) | 0700) < 0)
-		return -errno;
+	if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 0755) != 0755)
+		return -EPERM;
 	return (to_set & times) ? fs_set_times(fd, attr, to_set) : 0;
 }
 
