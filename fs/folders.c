@@ -89,7 +89,8 @@ int fs_folder_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 {
 	if (!fs_folder_exists(fs, n->area, n->name))
 		return -ENOENT;
-	fs_stat_synthetic(fs, st, n->ino, folder_mode(n->area), 0, 0);
+	fs_stat_synthetic(fs, st, n->ino, folder_mode(n->area), 0,
+			  fs->mount_time.tv_sec);
 	fs_dir_times_stat(fs, fs_dir_of_area(n->area), st);
 	st->st_ino = n->ino;
 	return 0;
@@ -112,7 +113,8 @@ void fs_folder_lookup(fuse_req_t req, enum fs_area area, const char *path)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fs_stat_synthetic(fs, &st, n->ino, folder_mode(area), 0, 0);
+	fs_stat_synthetic(fs, &st, n->ino, folder_mode(area), 0,
+			  fs->mount_time.tv_sec);
 	fs_dir_times_stat(fs, fs_dir_of_area(area), &st);
 	fs_reply_entry(req, n, &st, TTL_FOLDER, TTL_VIEW, NULL);
 }

@@ -509,8 +509,8 @@ static struct fs_node *out_node(struct fs *fs, fuse_ino_t ino,
 				struct node_ref *r, int *err)
 {
 	*err = ino < FS_INO_FIRST_DYNAMIC ? -ENODATA : node_get(fs, ino, r);
-	if (*err == 0 && r->area != AREA_OUT)
-		*err = -ENODATA;
+	if (*err == 0 && (r->area != AREA_OUT || r->copy.folder))
+		*err = -ENODATA; /* an image's attributes only */
 	return *err == 0 ? &r->copy : NULL;
 }
 

@@ -115,6 +115,10 @@ void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 /* jobs/ */
+/* The mode bits a file or folder of jobs/ may have: no write for group or
+ * others, whatever is asked (a 0777 folder, a 0664 file from umask 002),
+ * since whoever writes there spends the mounting user's credits. */
+#define FS_JOBS_MODE_BITS 07755
 void fs_jobs_lookup(fuse_req_t req, const char *name);
 int fs_jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st);
 /* fstat of an open jobs/ file, named or not any more */

@@ -277,7 +277,7 @@ void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
 		return;
 	}
 	fd = openat(jobs_fd(req), name, stored_flags(fi->flags) | O_CREAT,
-		    mode & 07777);
+		    mode & FS_JOBS_MODE_BITS);
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
 		return;
@@ -481,7 +481,7 @@ static int apply_attrs(fuse_req_t req, struct fs_node *n, int fd,
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		return -EPERM; /* the files are the mounting user's */
 	if ((to_set & FUSE_SET_ATTR_MODE) &&
-	    fchmod(fd, attr->st_mode & 07777) < 0)
+	    fchmod(fd, attr->st_mode & FS_JOBS_MODE_BITS) < 0)
 		return -errno;
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		rc = set_size(req, n, attr->st_size, fi);

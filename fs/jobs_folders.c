@@ -26,7 +26,7 @@ void fs_jobs_mkdir(fuse_req_t req, const char *path, mode_t mode)
 	}
 	if (rc == 0)
 		rc = fs_jobs_name_clash(fs, path, true);
-	if (rc == 0 && mkdirat(fd, path, mode & 07777) < 0)
+	if (rc == 0 && mkdirat(fd, path, mode & FS_JOBS_MODE_BITS) < 0)
 		rc = -errno;
 	if (rc == 0 && fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = -errno;

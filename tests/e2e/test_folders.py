@@ -87,7 +87,10 @@ class FolderBasicsTest(FolderBase):
         for rel, mode in (("a", 0o750), ("a/b", 0o700), ("a/b/c", 0o777)):
             st = os.stat(self.m.p("jobs", rel))
             self.assertTrue(stat.S_ISDIR(st.st_mode), rel)
-            self.assertEqual(stat.S_IMODE(st.st_mode), mode & ~mask, rel)
+            # never written by group or others: they would spend the
+            # mounting user's credits
+            self.assertEqual(stat.S_IMODE(st.st_mode),
+                             mode & ~mask & ~0o022, rel)
         self.assertEqual(self.entries("jobs"), {"a": True})
         self.assertEqual(self.entries("jobs/a/b"), {"c": True})
         os.rmdir(self.m.p("jobs/a/b/c"))
@@ -219,6 +222,12 @@ class FolderJobTest(FolderBase):
             self.assertTrue(self.is_dir(area + "/a"), area)
             self.assertEqual(self.entries(area), {"a": True}, area)
             self.assertEqual(os.listdir(self.m.p(area, "a")), [], area)
+            # as ls -l sees a directory: attributes, no xattrs, times
+            st = os.stat(self.m.p(area, "a"))
+            self.assertGreater(st.st_atime, 0, area)
+            self.assertEqual(os.listxattr(self.m.p(area, "a")), [], area)
+            self.assertErrno(errno.ENODATA, os.getxattr,
+                             self.m.p(area, "a"), "user.gptimgfs.prompt")
         os.mkdir(self.m.p("jobs/a/b"))
         for area in VIEWS:
             self.assertEqual(self.entries(area + "/a"), {"b": True}, area)

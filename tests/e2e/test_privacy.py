@@ -22,6 +22,11 @@ def attempt(op, path):
                 f.read()
         elif op == "getxattr":
             os.getxattr(path, XATTR)
+        elif op == "write":
+            with open(path, "w") as f:
+                f.write("another user's prompt\n")
+        elif op == "mkdir":
+            os.mkdir(path)
         else:
             os.listxattr(path)
         return "ok"
@@ -132,6 +137,24 @@ class OtherUserTest(MountedTest):
             os.close(fd)
         self.done("w")
         self.assertEqual(self.mode_of("out", "w.png"), 0o444)
+
+    def test_jobs_never_writable_by_others(self):
+        """Whoever writes in jobs/ spends the mounting user's credits: a
+        folder or prompt file asked for 0777 or 0666 (mkdir, chmod, a copy
+        made under umask 002) gets no write for group or others."""
+        os.mkdir(self.m.p("jobs", "open"), 0o777)
+        os.chmod(self.m.p("jobs", "open"), 0o777)
+        self.write_prompt("open/p", "a shared prompt\n", 0o666)
+        os.chmod(self.m.p("jobs", "open", "p.txt"), 0o666)
+        self.done("open/p")
+        self.assertEqual(self.mode_of("jobs", "open"), 0o755)
+        self.assertEqual(self.mode_of("jobs", "open", "p.txt"), 0o644)
+        self.assertEqual(
+            self.as_other(("write", self.m.p("jobs", "open", "q.txt")),
+                          ("write", self.m.p("jobs", "open", "p.txt")),
+                          ("mkdir", self.m.p("jobs", "open", "d"))),
+            ["EACCES"] * 3)
+        self.assertEqual(self.creates(), 1)
 
     def test_credits_is_the_owners(self):
         self.assertEqual(self.mode_of("credits"), 0o400)
