@@ -190,7 +190,7 @@ static struct output *meta_parse(const char *text, size_t len)
 
 		o->name =
 			json_member_string(&doc, 0, "name", CORE_NAME_MAX + 64);
-		o->job = json_member_string(&doc, 0, "job", CORE_NAME_MAX + 1);
+		o->job = json_member_string(&doc, 0, "job", CORE_NAME_MAX);
 		json_get_bool(&doc, json_get(&doc, 0, "live"), &live);
 		o->live = live;
 		o->prompt = json_member_string(&doc, 0, "prompt", META_MAX);

@@ -485,11 +485,13 @@ static void check_prompt_file(void *ctx, const char *file)
 
 void core_submit_check_unsubmitted(struct core *c)
 {
-	if (core_store_walk(c->store.jobs_fd, CORE_FOLDERS_MAX,
-			    check_prompt_file, c) < 0)
+	int rc = core_store_walk(c->store.jobs_fd, CORE_FOLDERS_MAX,
+				 check_prompt_file, c);
+
+	if (rc < 0)
 		log_err("%s/jobs: cannot list it to check what was submitted: "
 			"%s",
-			c->store.path, strerror(errno));
+			c->store.path, strerror(-rc));
 }
 
 /* The submission proper, under the submit lock. What the others must be

@@ -320,7 +320,7 @@ struct task *core_task_from_json(const char *text, size_t len, char *err,
 		snprintf(err, errlen, "not a JSON object");
 		return NULL;
 	}
-	name = json_member_string(&doc, 0, "name", CORE_NAME_MAX + 1);
+	name = json_member_string(&doc, 0, "name", CORE_NAME_MAX);
 	/* the name becomes a path under jobs/ and out/ */
 	if (!name || !core_name_ok(name) ||
 	    load_number(&doc, "seq", &seq) < 0 || seq < 1) {

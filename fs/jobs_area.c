@@ -121,6 +121,7 @@ int fs_jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 	if (fstatat(core_jobs_dirfd(fs->core), n->name, st,
 		    AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
+	st->st_mode &= S_IFMT | FS_JOBS_MODE_BITS;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_ino = n->ino;
@@ -210,6 +211,9 @@ int fs_jobs_reply_entry(fuse_req_t req, const char *name, struct stat *st,
 	struct fs *fs = fs_of(req);
 	struct fs_node *n;
 
+	/* what an older version stored, or someone put in DATA_DIR/jobs,
+	 * is shown without write for others all the same */
+	st->st_mode &= S_IFMT | FS_JOBS_MODE_BITS;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -432,6 +436,7 @@ static int stat_fd(struct fs *fs, int fd, fuse_ino_t ino, struct stat *st)
 {
 	if (fstat(fd, st) < 0)
 		return -errno;
+	st->st_mode &= S_IFMT | FS_JOBS_MODE_BITS;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_ino = ino;

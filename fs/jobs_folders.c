@@ -5,12 +5,47 @@
  * every prompt would be submitted again under its new name, and paid. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "util/buf.h"
+#include "util/json.h"
 #include "util/log.h"
+
+/* path for a log line: quoted, as a folder name may hold a newline */
+static const char *quoted(struct buf *b, const char *path)
+{
+	buf_init(b, 8 * PATH_MAX);
+	if (json_add_cstr(b, path) < 0)
+		return "(a path too long to show)";
+	return buf_str(b);
+}
+
+/* A folder named like an image (x.png) would be both a folder and an
+ * image of out/ (job x's): -EINVAL, logged; else 0. */
+static int image_like(const char *path)
+{
+	static const char *const exts[] = { ".png", ".jpg", ".webp" };
+	const char *base = fs_base_name(path);
+	size_t len = strlen(base), i;
+	struct buf q;
+
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		size_t elen = strlen(exts[i]);
+
+		if (len > elen && strcmp(base + len - elen, exts[i]) == 0) {
+			log_warn("jobs/: folder %s refused: out/ shows images "
+				 "under names ending in %s",
+				 quoted(&q, path), exts[i]);
+			buf_free(&q);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 void fs_jobs_mkdir(fuse_req_t req, const char *path, mode_t mode)
 {
@@ -19,9 +54,12 @@ void fs_jobs_mkdir(fuse_req_t req, const char *path, mode_t mode)
 	struct stat st;
 
 	if (core_path_depth(path) + 1 > CORE_FOLDERS_MAX) {
-		log_warn("jobs/%s: not made: folders in jobs/ go %d deep at "
-			 "most",
-			 path, CORE_FOLDERS_MAX);
+		struct buf q;
+
+		log_warn("jobs/: folder %s not made: folders in jobs/ go %d "
+			 "deep at most",
+			 quoted(&q, path), CORE_FOLDERS_MAX);
+		buf_free(&q);
 		rc = -ENAMETOOLONG;
 	}
 	if (rc == 0)
@@ -57,9 +95,12 @@ void fs_jobs_rmdir(fuse_req_t req, const char *path)
 
 static int clash(const char *path, const char *what)
 {
-	log_warn("jobs/%s: refused: %s, and status/ and wait/ cannot hold "
+	struct buf q;
+
+	log_warn("jobs/: %s refused: %s, and status/ and wait/ cannot hold "
 		 "a job and a folder of one name",
-		 path, what);
+		 quoted(&q, path), what);
+	buf_free(&q);
 	return -EEXIST;
 }
 
@@ -69,6 +110,10 @@ int fs_jobs_name_clash(struct fs *fs, const char *path, bool folder)
 	struct stat st;
 
 	if (folder) {
+		int rc = image_like(path);
+
+		if (rc < 0)
+			return rc;
 		snprintf(file, sizeof(file), "%s.txt", path);
 		if (core_prompt_name(file, job, sizeof(job)) &&
 		    (fstatat(core_jobs_dirfd(fs->core), file, &st,
@@ -87,6 +132,7 @@ int fs_jobs_name_clash(struct fs *fs, const char *path, bool folder)
 int fs_jobs_folder_movable(struct fs *fs, const char *path, const char *newpath)
 {
 	int rc;
+	struct buf q, nq;
 
 	/* from hidden to hidden: no prompt file either side */
 	if (core_path_hidden(path) && core_path_hidden(newpath))
@@ -94,9 +140,11 @@ int fs_jobs_folder_movable(struct fs *fs, const char *path, const char *newpath)
 	rc = core_jobs_folder_has_prompts(fs->core, path);
 	if (rc == 0)
 		return 0;
-	log_warn("jobs/%s: not renamed to jobs/%s: it holds prompt files, "
-		 "and each would be submitted again under its new name (and "
-		 "paid for); move the files themselves",
-		 path, newpath);
+	log_warn("jobs/: folder %s not renamed to %s: it holds prompt "
+		 "files, and each would be submitted again under its new name "
+		 "(and paid for); move the files themselves",
+		 quoted(&q, path), quoted(&nq, newpath));
+	buf_free(&q);
+	buf_free(&nq);
 	return -EPERM;
 }

@@ -29,8 +29,6 @@ void fs_passthrough_init(struct fs *fs, struct fuse_conn_info *conn)
 		/* the stored files may be on overlayfs (a container) */
 		conn->max_backing_stack_depth = FUSE_BACKING_STACKED_OVER;
 		atomic_store(&fs->passthrough, true);
-		log_info("out/: images are read by the kernel itself (FUSE "
-			 "passthrough)");
 	}
 #else
 	(void)fs;
@@ -50,6 +48,17 @@ static void give_up(struct fs *fs, fuse_ino_t ino)
 			 errno ? strerror(errno) : "no backing id");
 }
 
+/* The first image handed to the kernel says so, once: the capability
+ * alone does not tell whether the kernel lets this daemon use it. */
+static void announce(struct fs *fs)
+{
+	static atomic_bool said;
+
+	if (!atomic_exchange(&said, true))
+		log_info("out/: images are read by the kernel itself (FUSE "
+			 "passthrough)");
+}
+
 /* Under nodes_lock: node ino's backing id, counted one more, or 0. */
 static int take_backing(struct fs *fs, fuse_ino_t ino)
 {
@@ -65,14 +74,14 @@ int fs_passthrough_open(fuse_req_t req, fuse_ino_t ino, int fd)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node *n;
-	int id;
+	int id, spare;
 
-	if (!atomic_load(&fs->passthrough))
-		return 0;
+	/* an inode open with passthrough takes every open so (the kernel
+	 * fails the others), even once it is turned off for new ones */
 	pthread_mutex_lock(&fs->nodes_lock);
 	id = take_backing(fs, ino);
 	pthread_mutex_unlock(&fs->nodes_lock);
-	if (id)
+	if (id || !atomic_load(&fs->passthrough))
 		return id;
 	errno = 0;
 	id = fuse_passthrough_open(req, fd);
@@ -80,17 +89,21 @@ int fs_passthrough_open(fuse_req_t req, fuse_ino_t ino, int fd)
 		give_up(fs, ino);
 		return 0;
 	}
+	announce(fs);
 	pthread_mutex_lock(&fs->nodes_lock);
 	n = fs_node_by_ino(fs, ino);
 	if (n && !n->backing_id) {
 		n->backing_id = id;
 		n->backing_opens = 1;
-	} else if (n) { /* another open of it was quicker */
-		fuse_passthrough_close(req, id);
-		id = take_backing(fs, ino);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return id;
 	}
+	/* another open of it was quicker, or the node is gone */
+	spare = id;
+	id = n ? take_backing(fs, ino) : 0;
 	pthread_mutex_unlock(&fs->nodes_lock);
-	return n ? id : 0;
+	fuse_passthrough_close(req, spare);
+	return id;
 }
 
 void fs_passthrough_release(fuse_req_t req, fuse_ino_t ino, int backing_id)

@@ -143,6 +143,32 @@ class FolderBasicsTest(FolderBase):
         settle(self)
         self.assertEqual(spent(self), (1, 1))
 
+    def test_folder_named_like_an_image_refused(self):
+        """out/b.png could not be both job b's image and a folder."""
+        for name in ("b.png", "b.jpg", "b.webp", "b~2.png"):
+            self.assertErrno(errno.EINVAL, os.mkdir,
+                             self.m.p("jobs", name))
+        os.mkdir(self.m.p("jobs/n"))
+        self.assertErrno(errno.EINVAL, os.rename, self.m.p("jobs/n"),
+                         self.m.p("jobs/n.png"))
+        os.mkdir(self.m.p("jobs/b.png.d"))  # not an image's name
+        self.assertIn("out/ shows images", self.m.read_log())
+
+    def test_stored_modes_shown_without_write_for_others(self):
+        """A folder or file of DATA_DIR/jobs writable by others (an older
+        version's, or put there by hand) is shown without that write."""
+        self.mkdirs("w")
+        self.put("w/p.txt", "a wide open prompt\n")
+        self.done("w/p")
+        stored = os.path.join(self.m.data_dir, "jobs", "w")
+        os.chmod(stored, 0o777)
+        os.chmod(os.path.join(stored, "p.txt"), 0o666)
+        wait_for(lambda: stat.S_IMODE(os.stat(self.m.p("jobs/w"))
+                                      .st_mode) == 0o755,
+                 timeout=5, what="jobs/w shown 0755")
+        self.assertEqual(stat.S_IMODE(os.stat(self.m.p("jobs/w/p.txt"))
+                                      .st_mode), 0o644)
+
     def test_hidden_folder_never_submitted(self):
         self.mkdirs(".git/objects")
         self.put(".git/x.txt", "a hidden prompt\n")
