@@ -29,6 +29,11 @@ bool core_job_folder(struct core *c, const char *path)
 	return found;
 }
 
+int core_jobs_open(struct core *c, const char *path, int flags, mode_t mode)
+{
+	return core_store_open_file(c->store.jobs_fd, path, flags, mode);
+}
+
 static void note_prompt(void *ctx, const char *path)
 {
 	char name[CORE_FILE_MAX + 1];

@@ -96,6 +96,10 @@ int core_callback_token(struct core *c, char *out);
 
 /* Directory fd of the stored jobs/ files (fs/ works on it with *at()). */
 int core_jobs_dirfd(const struct core *c);
+/* Open path below it, never through a symbolic link, on the way or at the
+ * end (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, as the store opens its
+ * own files). The descriptor, or -errno. */
+int core_jobs_open(struct core *c, const char *path, int flags, mode_t mode);
 /* Is filename, a path under jobs/, a prompt file ("a/NAME.txt", neither
  * it nor a folder on its way hidden)? Then copy NAME ("a/NAME"). */
 bool core_prompt_name(const char *filename, char *name, size_t namesz);

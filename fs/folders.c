@@ -62,9 +62,7 @@ bool fs_jobs_is_folder(struct fs *fs, const char *path)
 {
 	struct stat st;
 
-	return fstatat(core_jobs_dirfd(fs->core), path, &st,
-		       AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISDIR(st.st_mode);
+	return fs_jobs_statat(fs, path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool fs_folder_exists(struct fs *fs, enum fs_area area, const char *path)
@@ -150,8 +148,8 @@ static int add_below(struct dirlist *dl, char **names, size_t n,
 /* The folders of jobs/ at path (not hidden ones), as folders. */
 static int add_jobs_folders(struct fs *fs, struct dirlist *dl, const char *path)
 {
-	int fd = openat(core_jobs_dirfd(fs->core), path[0] ? path : ".",
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_jobs_openat(fs, path[0] ? path : ".",
+				O_RDONLY | O_DIRECTORY, 0);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	int rc = 0;

@@ -597,8 +597,8 @@ static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		fuse_reply_err(req, 0);
 		return;
 	}
-	fd = path[0] ? openat(top, path,
-			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
+	fd = path[0] ? fs_jobs_openat(fs_of(req), path, O_RDONLY | O_DIRECTORY,
+				      0) :
 		       top;
 	if (fd < 0 || fsync(fd) < 0)
 		rc = errno;

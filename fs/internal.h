@@ -114,6 +114,19 @@ void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi);
 void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
+/* jobs/ paths, never through a symbolic link (jobs_paths.c); -1 with
+ * errno on failure, as the system calls */
+int fs_jobs_openat(struct fs *fs, const char *path, int flags, mode_t mode);
+int fs_jobs_statat(struct fs *fs, const char *path, struct stat *st);
+/* The folder that holds path (jobs/'s own descriptor, or one to give to
+ * fs_jobs_dir_close) and, in *base, path's last component. */
+int fs_jobs_dir_of(struct fs *fs, const char *path, const char **base);
+void fs_jobs_dir_close(struct fs *fs, int fd);
+int fs_jobs_unlinkat(struct fs *fs, const char *path, int flags);
+int fs_jobs_mkdirat(struct fs *fs, const char *path, mode_t mode);
+int fs_jobs_renameat(struct fs *fs, const char *from, const char *to,
+		     unsigned int flags);
+
 /* jobs/ */
 /* The mode bits a file or folder of jobs/ may have: no write for group or
  * others, whatever is asked (a 0777 folder, a 0664 file from umask 002),

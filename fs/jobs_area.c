@@ -39,11 +39,6 @@ static struct jobs_handle *handle_of(struct fuse_file_info *fi)
 			    struct jobs_handle);
 }
 
-static int jobs_fd(fuse_req_t req)
-{
-	return core_jobs_dirfd(fs_of(req)->core);
-}
-
 static bool is_prompt(const char *name)
 {
 	char job[CORE_NAME_MAX + 1];
@@ -118,8 +113,7 @@ static void note_change(struct fs *fs, fuse_ino_t ino, struct jobs_handle *h)
 
 int fs_jobs_getattr(struct fs *fs, struct fs_node *n, struct stat *st)
 {
-	if (fstatat(core_jobs_dirfd(fs->core), n->name, st,
-		    AT_SYMLINK_NOFOLLOW) < 0)
+	if (fs_jobs_statat(fs, n->name, st) < 0)
 		return -errno;
 	st->st_mode &= S_IFMT | FS_JOBS_MODE_BITS;
 	st->st_uid = fs->uid;
@@ -239,7 +233,7 @@ void fs_jobs_lookup(fuse_req_t req, const char *name)
 {
 	struct stat st;
 
-	if (fstatat(jobs_fd(req), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fs_jobs_statat(fs_of(req), name, &st) < 0)
 		fuse_reply_err(req, errno);
 	else
 		fs_jobs_reply_entry(req, name, &st, NULL);
@@ -280,8 +274,8 @@ void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fd = openat(jobs_fd(req), name, stored_flags(fi->flags) | O_CREAT,
-		    mode & FS_JOBS_MODE_BITS);
+	fd = fs_jobs_openat(fs_of(req), name, stored_flags(fi->flags) | O_CREAT,
+			    mode & FS_JOBS_MODE_BITS);
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
 		return;
@@ -303,7 +297,8 @@ void fs_jobs_create(fuse_req_t req, const char *name, mode_t mode,
 void fs_jobs_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 {
 	struct jobs_handle *h;
-	int fd = openat(jobs_fd(req), n->name, stored_flags(fi->flags));
+	int fd =
+		fs_jobs_openat(fs_of(req), n->name, stored_flags(fi->flags), 0);
 
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
@@ -406,7 +401,7 @@ static int set_size(fuse_req_t req, struct fs_node *n, off_t size,
 		note_change(fs_of(req), n->ino, h);
 		return 0;
 	}
-	fd = openat(jobs_fd(req), n->name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = fs_jobs_openat(fs_of(req), n->name, O_WRONLY, 0);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, size) < 0)
@@ -503,8 +498,7 @@ void fs_jobs_setattr(fuse_req_t req, struct fs_node *n, struct stat *attr,
 		     int to_set, struct fuse_file_info *fi)
 {
 	int fd = fi	    ? handle_of(fi)->fd :
-		 n->name[0] ? openat(jobs_fd(req), n->name,
-				     O_RDONLY | O_CLOEXEC | O_NOFOLLOW) :
+		 n->name[0] ? fs_jobs_openat(fs_of(req), n->name, O_RDONLY, 0) :
 			      open_fd_of(fs_of(req), n->ino);
 	struct stat st;
 	int rc = fd < 0 ? -errno : 0;
@@ -561,7 +555,7 @@ void fs_jobs_unlink(fuse_req_t req, const char *name)
 {
 	struct fs *fs = fs_of(req);
 
-	if (unlinkat(jobs_fd(req), name, 0) < 0) {
+	if (fs_jobs_unlinkat(fs, name, 0) < 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}
@@ -632,7 +626,7 @@ void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (renameat2(jobs_fd(req), name, jobs_fd(req), newname, flags) < 0) {
+	if (fs_jobs_renameat(fs, name, newname, flags) < 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}
@@ -657,8 +651,8 @@ void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 
 int fs_jobs_list(struct fs *fs, const char *path, struct dirlist *dl)
 {
-	int fd = openat(core_jobs_dirfd(fs->core), path[0] ? path : ".",
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_jobs_openat(fs, path[0] ? path : ".",
+				O_RDONLY | O_DIRECTORY, 0);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	int rc = 0;

@@ -50,8 +50,8 @@ static int image_like(const char *path)
 void fs_jobs_mkdir(fuse_req_t req, const char *path, mode_t mode)
 {
 	struct fs *fs = fs_of(req);
-	int fd = core_jobs_dirfd(fs->core), rc = 0;
 	struct stat st;
+	int rc = 0;
 
 	if (core_path_depth(path) + 1 > CORE_FOLDERS_MAX) {
 		struct buf q;
@@ -64,9 +64,9 @@ void fs_jobs_mkdir(fuse_req_t req, const char *path, mode_t mode)
 	}
 	if (rc == 0)
 		rc = fs_jobs_name_clash(fs, path, true);
-	if (rc == 0 && mkdirat(fd, path, mode & FS_JOBS_MODE_BITS) < 0)
+	if (rc == 0 && fs_jobs_mkdirat(fs, path, mode & FS_JOBS_MODE_BITS) < 0)
 		rc = -errno;
-	if (rc == 0 && fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (rc == 0 && fs_jobs_statat(fs, path, &st) < 0)
 		rc = -errno;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -80,7 +80,7 @@ void fs_jobs_rmdir(fuse_req_t req, const char *path)
 	struct fs *fs = fs_of(req);
 	struct fs_node *n;
 
-	if (unlinkat(core_jobs_dirfd(fs->core), path, AT_REMOVEDIR) < 0) {
+	if (fs_jobs_unlinkat(fs, path, AT_REMOVEDIR) < 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}
@@ -116,8 +116,7 @@ int fs_jobs_name_clash(struct fs *fs, const char *path, bool folder)
 			return rc;
 		snprintf(file, sizeof(file), "%s.txt", path);
 		if (core_prompt_name(file, job, sizeof(job)) &&
-		    (fstatat(core_jobs_dirfd(fs->core), file, &st,
-			     AT_SYMLINK_NOFOLLOW) == 0 ||
+		    (fs_jobs_statat(fs, file, &st) == 0 ||
 		     core_job_exists(fs->core, job)))
 			return clash(path, "a job of that name exists");
 		return 0;

@@ -154,6 +154,28 @@ class FolderBasicsTest(FolderBase):
         os.mkdir(self.m.p("jobs/b.png.d"))  # not an image's name
         self.assertIn("out/ shows images", self.m.read_log())
 
+    def test_no_link_followed_in_the_store(self):
+        """A folder of DATA_DIR/jobs swapped for a symbolic link (by hand:
+        the mount makes none) leads nowhere: the daemon, maybe root, never
+        creates, lists or removes through it."""
+        self.mkdirs("a")
+        os.stat(self.m.p("jobs/a"))  # the kernel holds the folder
+        outside = os.path.join(self.workdir, "outside")
+        os.mkdir(outside)
+        with open(os.path.join(outside, "keep.txt"), "w") as f:
+            f.write("not the store's\n")
+        stored = os.path.join(self.m.data_dir, "jobs", "a")
+        os.rmdir(stored)
+        os.symlink(outside, stored)
+        for fn, args in ((os.open, (self.m.p("jobs/a/f.txt"),
+                                    os.O_WRONLY | os.O_CREAT, 0o644)),
+                         (os.mkdir, (self.m.p("jobs/a/d"),)),
+                         (os.unlink, (self.m.p("jobs/a/keep.txt"),)),
+                         (os.listdir, (self.m.p("jobs/a"),))):
+            with self.assertRaises(OSError, msg=fn.__name__):
+                fn(*args)
+        self.assertEqual(os.listdir(outside), ["keep.txt"])
+
     def test_stored_modes_shown_without_write_for_others(self):
         """A folder or file of DATA_DIR/jobs writable by others (an older
         version's, or put there by hand) is shown without that write."""
