@@ -115,10 +115,10 @@ int core_store_sync_data(const struct store *s);
 int core_store_read_file(int dir_fd, const char *name, size_t max,
 			 struct buf *out);
 /* Open dir_fd/name, never following a symbolic link (openat2
- * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it, O_NOFOLLOW
- * always). name is a relative path (core_store_path_ok); one component
- * only on a kernel without openat2. The descriptor, or -errno (-ELOOP: a
- * symbolic link, -EINVAL: no such path). */
+ * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it; else one
+ * component at a time, each with O_NOFOLLOW). name is a relative path
+ * (core_store_path_ok). The descriptor, or -errno (-ELOOP or -ENOTDIR: a
+ * symbolic link on the way, -EINVAL: no such path). */
 int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode);
 /* Is path relative and free of empty, "." and ".." components ("a/b/c")? */
 bool core_store_path_ok(const char *path);

@@ -17,6 +17,43 @@
 
 #include "store.h"
 
+/* Without openat2 (Linux before 5.6, valgrind): one component at a time,
+ * as openat's O_NOFOLLOW covers the last one only; each folder on the way
+ * opened O_PATH|O_DIRECTORY|O_NOFOLLOW, which a link fails (ENOTDIR). */
+static int open_by_components(int dir_fd, const char *name, int flags,
+			      mode_t mode)
+{
+	char part[NAME_MAX + 1];
+	const char *p = name, *slash;
+	int fd = dir_fd, next, err;
+
+	while ((slash = strchr(p, '/')) != NULL) {
+		size_t len = (size_t)(slash - p);
+
+		next = -1;
+		err = ENAMETOOLONG;
+		if (len <= NAME_MAX) {
+			memcpy(part, p, len);
+			part[len] = '\0';
+			next = openat(fd, part,
+				      O_PATH | O_DIRECTORY | O_NOFOLLOW |
+					      O_CLOEXEC);
+			err = errno;
+		}
+		if (fd != dir_fd)
+			close(fd);
+		if (next < 0)
+			return -err;
+		fd = next;
+		p = slash + 1;
+	}
+	next = openat(fd, p, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	err = errno;
+	if (fd != dir_fd)
+		close(fd);
+	return next < 0 ? -err : next;
+}
+
 int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
 {
 	/* set once the kernel says it has no openat2 (before Linux 5.6) */
@@ -36,11 +73,7 @@ int core_store_open_file(int dir_fd, const char *name, int flags, mode_t mode)
 			return fd < 0 ? -errno : fd;
 		atomic_store(&no_openat2, true);
 	}
-	/* openat's O_NOFOLLOW covers the last component only */
-	if (strchr(name, '/'))
-		return -EINVAL;
-	fd = openat(dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-	return fd < 0 ? -errno : fd;
+	return open_by_components(dir_fd, name, flags, mode);
 }
 
 bool core_store_path_ok(const char *path)
