@@ -50,7 +50,7 @@ static void give_up(struct fs *fs, fuse_ino_t ino)
 
 /* The first image handed to the kernel says so, once: the capability
  * alone does not tell whether the kernel lets this daemon use it. */
-static void announce(struct fs *fs)
+static void announce(void)
 {
 	static atomic_bool said;
 
@@ -89,7 +89,7 @@ int fs_passthrough_open(fuse_req_t req, fuse_ino_t ino, int fd)
 		give_up(fs, ino);
 		return 0;
 	}
-	announce(fs);
+	announce();
 	pthread_mutex_lock(&fs->nodes_lock);
 	n = fs_node_by_ino(fs, ino);
 	if (n && !n->backing_id) {
