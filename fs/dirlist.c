@@ -113,7 +113,7 @@ static int list_dir(struct fs *fs, enum fs_area area, const char *path,
 	case AREA_NONE:
 		return fs_root_list(dl);
 	case AREA_JOBS:
-		return fs_jobs_list(fs, path, dl);
+		return fs_jobs_list(fs, path, false, dl);
 	case AREA_STATUS:
 	case AREA_WAIT:
 	case AREA_OUT:

@@ -7,13 +7,10 @@
  * directories (jobs_folders.c); those of status/, wait/ and out/ exist
  * while jobs/ has the same folder or something of theirs lies below (a
  * job, an image). They have their area's times: any change moves them. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -145,28 +142,6 @@ static int add_below(struct dirlist *dl, char **names, size_t n,
 	return rc;
 }
 
-/* The folders of jobs/ at path (not hidden ones), as folders. */
-static int add_jobs_folders(struct fs *fs, struct dirlist *dl, const char *path)
-{
-	int fd = fs_jobs_openat(fs, path[0] ? path : ".",
-				O_RDONLY | O_DIRECTORY, 0);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	struct dirent *de;
-	int rc = 0;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return 0; /* none there: the folder is the views' own */
-	}
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.' && de->d_type == DT_DIR)
-			rc = fs_dirlist_add(dl, de->d_name, S_IFDIR);
-	}
-	closedir(d);
-	return rc;
-}
-
 int fs_folder_list(struct fs *fs, enum fs_area area, const char *path,
 		   struct dirlist *dl)
 {
@@ -175,8 +150,10 @@ int fs_folder_list(struct fs *fs, enum fs_area area, const char *path,
 					  core_job_names(fs->core, &n);
 	int rc = add_below(dl, names, n, path);
 
-	if (rc == 0)
-		rc = add_jobs_folders(fs, dl, path);
+	/* and the folders of jobs/ there; none when jobs/ has no such folder
+	 * (the views' own, of jobs or images below) */
+	if (rc == 0 && fs_jobs_list(fs, path, true, dl) == -ENOMEM)
+		rc = -ENOMEM;
 	if (rc == 0)
 		fs_dirlist_sort_unique(dl, first);
 	return rc;

@@ -155,7 +155,10 @@ int fs_set_times(int fd, const struct stat *attr, int to_set);
 void fs_jobs_unlink(fuse_req_t req, const char *name);
 void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 		    unsigned int flags);
-int fs_jobs_list(struct fs *fs, const char *path, struct dirlist *dl);
+/* The entries of folder path of jobs/ ("": the top); with folders_only,
+ * its folders that are not hidden alone. 0 or -errno. */
+int fs_jobs_list(struct fs *fs, const char *path, bool folders_only,
+		 struct dirlist *dl);
 
 /* status/, wait/, credits */
 #define FS_VIEW_MAX (64 * 1024) /* the longest text of a view file */

@@ -649,7 +649,8 @@ void fs_jobs_rename(fuse_req_t req, const char *name, const char *newname,
 	fuse_reply_err(req, 0);
 }
 
-int fs_jobs_list(struct fs *fs, const char *path, struct dirlist *dl)
+int fs_jobs_list(struct fs *fs, const char *path, bool folders_only,
+		 struct dirlist *dl)
 {
 	int fd = fs_jobs_openat(fs, path[0] ? path : ".",
 				O_RDONLY | O_DIRECTORY, 0);
@@ -664,11 +665,13 @@ int fs_jobs_list(struct fs *fs, const char *path, struct dirlist *dl)
 		return rc;
 	}
 	while (rc == 0 && (de = readdir(d)) != NULL) {
+		bool dir = de->d_type == DT_DIR;
+
 		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		    strcmp(de->d_name, "..") == 0 ||
+		    (folders_only && (!dir || de->d_name[0] == '.')))
 			continue;
-		rc = fs_dirlist_add(dl, de->d_name,
-				    de->d_type == DT_DIR ? S_IFDIR : S_IFREG);
+		rc = fs_dirlist_add(dl, de->d_name, dir ? S_IFDIR : S_IFREG);
 	}
 	closedir(d);
 	return rc;

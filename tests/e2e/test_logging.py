@@ -4,30 +4,14 @@ appends time-stamped lines to FILE (0600) once detached, and the start says
 where the log went; log=stderr without -f is refused, as stderr goes
 nowhere in the background."""
 import os
-import shutil
 import subprocess
-import tempfile
 import unittest
 
 from harness import BIN, wait_for
-from test_mount8 import daemon_gone
+from test_mount8 import BackgroundDaemonTest
 
 
-class LogFileTest(unittest.TestCase):
-    def setUp(self):
-        self.work = tempfile.mkdtemp(prefix="gptimgfs-log-")
-        self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
-        self.data = os.path.join(self.work, "data")
-        self.mnt = os.path.join(self.work, "mnt")
-        os.mkdir(self.mnt)
-        self.addCleanup(self.unmount)
-
-    def unmount(self):
-        subprocess.run(["fusermount3", "-uz", self.mnt],
-                       stderr=subprocess.DEVNULL)
-        wait_for(lambda: daemon_gone(self.data), timeout=20,
-                 what="the daemon to exit after the unmount")
-
+class LogFileTest(BackgroundDaemonTest):
     def start(self, *options):
         return subprocess.run(
             [BIN, "--simulate", "-o", ",".join(("data_dir=" + self.data,)

@@ -38,18 +38,17 @@ def daemon_gone(data_dir):
     return False
 
 
-class Mount8Test(unittest.TestCase):
+class BackgroundDaemonTest(unittest.TestCase):
+    """A scratch data directory and mountpoint for a daemon that goes to
+    the background (no -f): unmounted, and its exit waited for, at the
+    end."""
+
     def setUp(self):
-        self.work = tempfile.mkdtemp(prefix="gptimgfs-m8-")
+        self.work = tempfile.mkdtemp(prefix="gptimgfs-bg-")
         self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
         self.data = os.path.join(self.work, "data")
         self.mnt = os.path.join(self.work, "mnt")
         os.mkdir(self.mnt)
-        # a helper name of this test's own: fuse.NAME runs NAME
-        self.helper = "gptimgfs-e2e-" + uuid.uuid4().hex[:8]
-        link = os.path.join(HELPER_DIR, self.helper)
-        os.symlink(os.path.realpath(shutil.which(BIN) or BIN), link)
-        self.addCleanup(os.unlink, link)
         self.addCleanup(self.unmount)
 
     def unmount(self):
@@ -57,6 +56,16 @@ class Mount8Test(unittest.TestCase):
                        stderr=subprocess.DEVNULL)
         wait_for(lambda: daemon_gone(self.data), timeout=20,
                  what="the daemon to exit after the unmount")
+
+
+class Mount8Test(BackgroundDaemonTest):
+    def setUp(self):
+        super().setUp()
+        # a helper name of this test's own: fuse.NAME runs NAME
+        self.helper = "gptimgfs-e2e-" + uuid.uuid4().hex[:8]
+        link = os.path.join(HELPER_DIR, self.helper)
+        os.symlink(os.path.realpath(shutil.which(BIN) or BIN), link)
+        self.addCleanup(os.unlink, link)
 
     def mounted(self):
         with open("/proc/self/mounts") as f:
