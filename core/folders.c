@@ -9,20 +9,14 @@
 #include "internal.h"
 #include "table.h"
 
-/* Is name below folder path? */
-static bool below(const char *name, const char *path, size_t len)
-{
-	return strncmp(name, path, len) == 0 && name[len] == '/';
-}
-
 bool core_job_folder(struct core *c, const char *path)
 {
-	size_t len = strlen(path), i;
 	bool found = false;
+	size_t i;
 
 	core_lock(c);
 	for (i = 0; !found && i < c->n_tasks; i++)
-		found = below(c->tasks[i]->name, path, len) &&
+		found = core_path_below(c->tasks[i]->name, path) &&
 			core_table_visible(c, c->tasks[i]->name) == c->tasks[i];
 	found = found || core_writing_below(c, path);
 	core_unlock(c);

@@ -114,6 +114,10 @@ int core_check_prompt_filename(const char *filename);
  * CORE_FOLDERS_MAX folders, no empty, ".", ".." or hidden component, no
  * control character)? For what the store read back. */
 bool core_name_ok(const char *name);
+/* The last component of path ("a/b/x.txt": "x.txt"). */
+const char *core_path_base(const char *path);
+/* Is name below folder ("a/b/x" is below "a" and "a/b", not "a/b/x")? */
+bool core_path_below(const char *name, const char *folder);
 /* Does a component of path start with '.' (".git/x", "a/.b")? */
 bool core_path_hidden(const char *path);
 /* The number of folders in a path under jobs/ ("a/b/x.txt": 2). */

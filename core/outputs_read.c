@@ -55,16 +55,15 @@ char **core_output_names(struct core *c, size_t *count)
 
 bool core_output_folder(struct core *c, const char *path)
 {
-	size_t len = strlen(path);
 	struct output *o;
+	bool below;
 
 	core_lock(c);
 	/* the names below path sort together, right after "path/" */
 	o = core_outputs_from(c, path, "/");
-	o = o && strncmp(o->name, path, len) == 0 && o->name[len] == '/' ? o :
-									   NULL;
+	below = o && core_path_below(o->name, path);
 	core_unlock(c);
-	return o != NULL;
+	return below;
 }
 
 static const char *const xattr_names[] = {

@@ -22,12 +22,18 @@
  * to 5 letters) must still fit in NAME_MAX (255 bytes). */
 #define JOB_BASE_MAX 200
 
-/* The last component of path. */
-static const char *base_of(const char *path)
+const char *core_path_base(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
 	return slash ? slash + 1 : path;
+}
+
+bool core_path_below(const char *name, const char *folder)
+{
+	size_t len = strlen(folder);
+
+	return strncmp(name, folder, len) == 0 && name[len] == '/';
 }
 
 unsigned core_path_depth(const char *path)
@@ -48,7 +54,8 @@ bool core_prompt_name(const char *filename, char *name, size_t namesz)
 {
 	size_t len = strlen(filename);
 
-	if (strlen(base_of(filename)) <= 4 || core_path_hidden(filename) ||
+	if (strlen(core_path_base(filename)) <= 4 ||
+	    core_path_hidden(filename) ||
 	    strcmp(filename + len - 4, ".txt") != 0 || len - 4 >= namesz)
 		return false;
 	memcpy(name, filename, len - 4);
@@ -76,7 +83,7 @@ static int job_name_problem(const char *name, char *why, size_t whylen)
 {
 	const unsigned char *p;
 
-	if (strlen(base_of(name)) > JOB_BASE_MAX) {
+	if (strlen(core_path_base(name)) > JOB_BASE_MAX) {
 		snprintf(why, whylen,
 			 "the name is longer than %d bytes before .txt "
 			 "(its history images must fit in 255 bytes)",
@@ -101,7 +108,7 @@ static int job_name_problem(const char *name, char *why, size_t whylen)
 	}
 	/* NAME~2.png, NAME~20261125T083000Z.png: '~' marks another image of
 	 * a job, never a job's own first one (folders may hold it) */
-	if (strchr(base_of(name), '~')) {
+	if (strchr(core_path_base(name), '~')) {
 		snprintf(why, whylen,
 			 "the name holds '~', which out/ keeps for further "
 			 "and older images (NAME~2.png)");

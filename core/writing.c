@@ -29,11 +29,10 @@ struct writing *core_writing_find(const struct core *c, const char *name)
 
 bool core_writing_below(const struct core *c, const char *path)
 {
-	size_t len = strlen(path), i;
+	size_t i;
 
 	for (i = 0; i < c->n_writing; i++) {
-		if (strncmp(c->writing[i].name, path, len) == 0 &&
-		    c->writing[i].name[len] == '/')
+		if (core_path_below(c->writing[i].name, path))
 			return true;
 	}
 	return false;

@@ -29,7 +29,7 @@ static const char *quoted(struct buf *b, const char *path)
 static int image_like(const char *path)
 {
 	static const char *const exts[] = { ".png", ".jpg", ".webp" };
-	const char *base = fs_base_name(path);
+	const char *base = core_path_base(path);
 	size_t len = strlen(base), i;
 	struct buf q;
 

@@ -30,7 +30,7 @@ int fs_jobs_dir_of(struct fs *fs, const char *path, const char **base)
 {
 	char dir[PATH_MAX];
 
-	*base = fs_base_name(path);
+	*base = core_path_base(path);
 	if (*base == path)
 		return core_jobs_dirfd(fs->core);
 	if ((size_t)(*base - path) > sizeof(dir)) {

@@ -175,16 +175,9 @@ struct fs_node *fs_node_ref_folder(struct fs *fs, enum fs_area area,
 	return n;
 }
 
-const char *fs_base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 fuse_ino_t fs_node_parent(struct fs *fs, enum fs_area area, const char *path)
 {
-	const char *base = fs_base_name(path);
+	const char *base = core_path_base(path);
 	struct fs_node *n;
 	char *dir;
 
@@ -207,8 +200,7 @@ int fs_node_rename_below(struct fs *fs, const char *from, const char *to)
 			char *name;
 
 			if (n->area != AREA_JOBS || !n->name ||
-			    strncmp(n->name, from, flen) != 0 ||
-			    n->name[flen] != '/')
+			    !core_path_below(n->name, from))
 				continue;
 			if (asprintf(&name, "%s%s", to, n->name + flen) < 0) {
 				fs_node_detach(fs, n);

@@ -69,8 +69,6 @@ struct fs_node *fs_node_ref_folder(struct fs *fs, enum fs_area area,
 /* The inode of the directory that holds path in area (its top, or a
  * folder's node), 0 when the kernel cannot know that folder (no node). */
 fuse_ino_t fs_node_parent(struct fs *fs, enum fs_area area, const char *path);
-/* The last component of path. */
-const char *fs_base_name(const char *path);
 /* A folder of jobs/ was renamed: the nodes below `from` move below `to`. */
 int fs_node_rename_below(struct fs *fs, const char *from, const char *to);
 /* A rename: the node now has another name. */

@@ -276,7 +276,7 @@ static void inval_job(struct fs *fs, const char *name)
 {
 	static const enum fs_area areas[] = { AREA_STATUS, AREA_WAIT };
 	fuse_ino_t inos[2] = { 0, 0 }, dirs[2] = { 0, 0 };
-	const char *base = fs_base_name(name);
+	const char *base = core_path_base(name);
 	size_t i;
 
 	if (fs_session_gone(fs))
@@ -311,7 +311,7 @@ static void inval_job(struct fs *fs, const char *name)
 static void inval_folder_if_gone(struct fs *fs, enum fs_area area,
 				 const char *path)
 {
-	const char *base = fs_base_name(path);
+	const char *base = core_path_base(path);
 	fuse_ino_t dir = 0;
 	struct fs_node *n;
 
@@ -399,7 +399,7 @@ static void inval_outputs(struct fs *fs)
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	for (b = 0; b < n_stale; b++) {
-		const char *base = fs_base_name(stale[b].path);
+		const char *base = core_path_base(stale[b].path);
 
 		if (stale[b].folder)
 			inval_folder_if_gone(fs, AREA_OUT, stale[b].path);

@@ -217,7 +217,7 @@ bool fs_publisher_claims(struct fs *fs, fuse_req_t req, const char *hidden,
 bool fs_publisher_hidden(const char *path)
 {
 	const size_t len = sizeof(PUB_PREFIX) - 1;
-	const char *name = fs_base_name(path);
+	const char *name = core_path_base(path);
 
 	return strncmp(name, PUB_PREFIX, len) == 0 &&
 	       strlen(name + len) == 16 &&
@@ -276,7 +276,7 @@ static void publish_one(struct fs_publisher *p, int dir_fd, const char *name,
 
 	pthread_mutex_lock(&p->cur_lock);
 	snprintf(p->hidden, sizeof(p->hidden), "%.*s" PUB_PREFIX "%016" PRIx64,
-		 (int)(fs_base_name(name) - name), name, id);
+		 (int)(core_path_base(name) - name), name, id);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->id = id;
 	pthread_mutex_unlock(&p->cur_lock);
