@@ -60,7 +60,8 @@ static const struct fuse_opt cmdline_opts[] = {
 	SETTING("max_task_bytes", SET_MAX_TASK_BYTES),
 	SETTING("aspect_ratio", SET_ASPECT_RATIO),
 	SETTING("resolution", SET_RESOLUTION),
-	SETTING("nsfw_checker", SET_NSFW_CHECKER), SETTING("log", SET_LOG),
+	SETTING("nsfw_checker", SET_NSFW_CHECKER),
+	SETTING("embed_metadata", SET_EMBED_METADATA), SETTING("log", SET_LOG),
 	FUSE_OPT_KEY("auto", OPT_FSTAB), FUSE_OPT_KEY("noauto", OPT_FSTAB),
 	FUSE_OPT_KEY("nofail", OPT_FSTAB), FUSE_OPT_KEY("_netdev", OPT_FSTAB),
 	FUSE_OPT_KEY("user", OPT_FSTAB), FUSE_OPT_KEY("nouser", OPT_FSTAB),
@@ -300,6 +301,8 @@ void config_cmdline_help(void)
 	       "    -o resolution=RES      jobs' default resolution: 1k 2k 4k "
 	       "(1k)\n"
 	       "    -o nsfw_checker=BOOL   jobs' default nsfw_checker (true)\n"
+	       "    -o embed_metadata=BOOL the prompt, options and task id "
+	       "in each image (yes)\n"
 	       "    -o log=WHERE           syslog, stderr or FILE (syslog in "
 	       "the background)\n"
 	       "    --simulate             the built-in simulated API: no key, "

@@ -272,6 +272,9 @@ static int resolve(struct load *ld, struct config *cfg)
 	cfg->nsfw_checker = DEFAULT_NSFW_CHECKER;
 	if ((v = pick(ld, SET_NSFW_CHECKER)))
 		config_parse_flag(v, &cfg->nsfw_checker, why, sizeof(why));
+	cfg->embed_metadata = true;
+	if ((v = pick(ld, SET_EMBED_METADATA)))
+		config_parse_flag(v, &cfg->embed_metadata, why, sizeof(why));
 	v = pick(ld, SET_ASPECT_RATIO);
 	snprintf(cfg->aspect_ratio, sizeof(cfg->aspect_ratio), "%s",
 		 v ? v : DEFAULT_ASPECT_RATIO);

@@ -43,6 +43,7 @@ struct config {
 	char aspect_ratio[8];
 	char resolution[4];
 	bool nsfw_checker;
+	bool embed_metadata; /* the prompt and the rest in every image */
 	/* "syslog", "stderr" or a file's absolute path; NULL: syslog once
 	 * in the background, stderr in the foreground */
 	char *log;

@@ -382,6 +382,7 @@ const struct setting_def config_settings[SET_COUNT] = {
 	[SET_ASPECT_RATIO] = { "aspect_ratio", NULL, accept_aspect_ratio },
 	[SET_RESOLUTION] = { "resolution", NULL, accept_resolution },
 	[SET_NSFW_CHECKER] = { "nsfw_checker", NULL, accept_flag },
+	[SET_EMBED_METADATA] = { "embed_metadata", NULL, accept_flag },
 	[SET_LOG] = { "log", "GPTIMGFS_LOG", accept_log },
 	[SET_API_KEY] = { "api_key", "GPTIMGFS_API_KEY", accept_key },
 };

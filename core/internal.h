@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "embed.h"
 #include "jobs.h"
 #include "ledger.h"
 #include "opts.h"
@@ -62,6 +63,8 @@ struct task {
 	size_t n_urls;
 	char *urls[OPTS_MAX_URLS];
 	char *stored[OPTS_MAX_URLS];	/* backing file of output i, or NULL */
+	char *embedded[OPTS_MAX_URLS];	/* what core_tmp_keep embedded in
+					 * it, NULL: not known */
 	char *published[OPTS_MAX_URLS]; /* its name in out/ once completed */
 	bool forgotten;			/* prompt file removed: drop at end */
 	/* a change being recorded (lock_task .. record_publish): readers of
@@ -95,6 +98,7 @@ struct output {
 	char *task_id;
 	char *options;
 	char *url;
+	char *embedded; /* its task's embedded[i]; NULL: not known */
 	off_t size;
 	struct timespec mtime;
 	mode_t read_mode; /* its task's (core_read_mode) */
@@ -142,6 +146,9 @@ struct core {
 	char def_aspect_ratio[8];
 	char def_resolution[4];
 	struct core_hooks hooks;
+	/* the model named in embedded metadata; NULL: embed_metadata=no
+	 * (core_set_embed_metadata, before the network thread starts) */
+	const char *embed_model;
 
 	/* serialises submissions; acquire before save_lock and lock */
 	pthread_mutex_t submit_lock;
@@ -240,12 +247,21 @@ void core_opts_lower_ascii(char *s);
 
 /* jobs_download.c: move tmp/tmp_name, a whole download of output i of task
  * seq, into out/ as SEQ-I.EXT (its name into backing), durably, once it is
- * known to be an image. 0, -EBADMSG when it is no image, or -errno; on
- * failure tmp/tmp_name is gone. With later_dir, out/ is not synced here:
- * the caller has it synced with the batch's metadata, before any record
- * that names the image is written (c->out_unsynced). */
-int core_tmp_keep(struct core *c, const char *tmp_name, uint64_t seq, size_t i,
-		  char *backing, size_t backingsz, bool later_dir);
+ * known to be an image; with texts, embedded into it first (embed.h), and
+ * what was done said in `embedded`. 0, -EBADMSG when it is no image, or
+ * -errno; on failure tmp/tmp_name is gone. With later_dir, out/ is not
+ * synced here: the caller has it synced with the batch's metadata, before
+ * any record that names the image is written (c->out_unsynced). */
+struct tmp_keep {
+	const char *tmp_name;
+	uint64_t seq;
+	size_t i;
+	bool later_dir;
+	const struct embed_texts *texts; /* NULL: embed_metadata=no */
+	char backing[64];
+	char embedded[EMBED_NOTE_MAX];
+};
+int core_tmp_keep(struct core *c, struct tmp_keep *k);
 
 /* jobs.c: the hooks, called without any lock held */
 void core_notify_job(struct core *c, const char *name);

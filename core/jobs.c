@@ -460,6 +460,8 @@ int core_task_urls(struct core *c, uint64_t seq, char *const *urls, size_t n)
 		if (i >= n) {
 			free(t->stored[i]);
 			t->stored[i] = NULL;
+			free(t->embedded[i]);
+			t->embedded[i] = NULL;
 		}
 	}
 	t->n_urls = n;
@@ -472,16 +474,38 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Under the lock: the texts to embed in t's images. */
+static int embed_texts_of(const struct core *c, const struct task *t,
+			  struct embed_texts *texts)
+{
+	struct embed_source src = {
+		.prompt = t->prompt ? t->prompt : "",
+		.prompt_len = t->prompt ? t->prompt_len : 0,
+		.model = c->embed_model,
+		.task_id = t->task_id,
+		.aspect_ratio = t->opts.aspect_ratio,
+		.resolution = t->opts.resolution,
+		.nsfw_checker = t->opts.nsfw_checker,
+		.n_image_urls = t->opts.n_urls,
+	};
+
+	return core_embed_texts(texts, &src);
+}
+
 int core_task_output(struct core *c, uint64_t seq, size_t i,
 		     const char *tmp_name)
 {
-	char backing[64];
+	struct tmp_keep keep = { .tmp_name = tmp_name, .seq = seq, .i = i };
+	struct embed_texts texts;
 	struct task *t;
-	bool wanted, later_dir;
+	bool wanted;
 	int rc;
 
 	t = lock_task(c, seq, TASK_DOWNLOADING);
 	wanted = t && i < t->n_urls;
+	/* without memory for the texts, the image is stored as sent */
+	if (wanted && c->embed_model && embed_texts_of(c, t, &texts) == 0)
+		keep.texts = &texts;
 	if (t)
 		unlock_task(c, t);
 	if (!wanted) {
@@ -490,26 +514,36 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	}
 	/* in a batch, out/ is synced once for all its images, before any
 	 * record is written, this one included */
-	later_dir = batching == c;
-	rc = core_tmp_keep(c, tmp_name, seq, i, backing, sizeof(backing),
-			   later_dir);
+	keep.later_dir = batching == c;
+	rc = core_tmp_keep(c, &keep);
+	if (keep.texts)
+		core_embed_texts_free(&texts);
 	if (rc < 0)
 		return rc;
-	if (later_dir)
+	if (keep.later_dir)
 		atomic_store(&c->out_unsynced, true);
 	t = lock_task(c, seq, TASK_DOWNLOADING);
 	if (!t || i >= t->n_urls) {
 		if (t)
 			unlock_task(c, t);
-		unlinkat(c->store.out_fd, backing, 0);
+		unlinkat(c->store.out_fd, keep.backing, 0);
 		return -ENOENT;
 	}
 	free(t->stored[i]);
-	t->stored[i] = strdup(backing);
+	t->stored[i] = strdup(keep.backing);
+	free(t->embedded[i]);
+	t->embedded[i] = strdup(keep.embedded);
 	/* the image itself is durable (in a batch: at its end, before this
 	 * record); after a power loss without this record it is fetched
 	 * again into the same file */
 	return commit_change_batched(c, t, false);
+}
+
+void core_set_embed_metadata(struct core *c, const char *model)
+{
+	core_lock(c);
+	c->embed_model = model;
+	core_unlock(c);
 }
 
 /* After an end under the lock: record, or drop when the table no longer

@@ -72,6 +72,10 @@ void core_set_hooks(struct core *c, const struct core_hooks *hooks);
 /* daily_budget: credits the tasks this data directory creates in one UTC
  * day may cost; < 0 for none (the default). */
 void core_set_daily_budget(struct core *c, double credits);
+/* embed_metadata: model names the model in the metadata written into
+ * every image stored from now on (embed.h); NULL writes none. model must
+ * outlive c. Call before core_start. */
+void core_set_embed_metadata(struct core *c, const char *model);
 /* After fuse_daemonize forked: the lock file names the daemon's pid. */
 void core_note_pid(struct core *c);
 /* Announce, through task_ready, every task that needs the network (after a

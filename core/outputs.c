@@ -22,7 +22,7 @@
 #define OUTPUTS_MAX ((size_t)1 << 24)
 
 #define META_MAX (4 * 1024 * 1024)
-#define META_TOKENS 32
+#define META_TOKENS 40
 
 static void output_free(struct output *o)
 {
@@ -33,6 +33,7 @@ static void output_free(struct output *o)
 	free(o->prompt);
 	free(o->task_id);
 	free(o->options);
+	free(o->embedded);
 	free(o->url);
 	free(o);
 }
@@ -165,6 +166,10 @@ static int meta_save(struct core *c, const struct output *o)
 	rc |= json_add_cstr(&b, o->options);
 	rc |= buf_addstr(&b, ",\"url\":");
 	rc |= json_add_cstr(&b, o->url);
+	if (o->embedded) {
+		rc |= buf_addstr(&b, ",\"embedded\":");
+		rc |= json_add_cstr(&b, o->embedded);
+	}
 	rc |= buf_printf(&b, ",\"read_mode\":%u", (unsigned)o->read_mode);
 	rc |= buf_printf(&b, ",\"completed\":%lld,\"completed_ns\":%ld}\n",
 			 (long long)o->mtime.tv_sec, o->mtime.tv_nsec);
@@ -197,6 +202,9 @@ static struct output *meta_parse(const char *text, size_t len)
 		o->task_id = json_member_string(&doc, 0, "task_id", 1024);
 		o->options = json_member_string(&doc, 0, "options", META_MAX);
 		o->url = json_member_string(&doc, 0, "url", META_MAX);
+		/* newer than the rest: optional */
+		o->embedded =
+			json_member_string(&doc, 0, "embedded", EMBED_NOTE_MAX);
 		numbers_ok =
 			json_get_uint(&doc, json_get(&doc, 0, "id"), 1ULL << 52,
 				      &id) == 0 &&
@@ -470,6 +478,7 @@ static struct output *output_from_task(const struct task *t, size_t i)
 	o->task_id = strdup(t->task_id);
 	o->options = strdup(t->opts_json ? t->opts_json : "{}");
 	o->url = strdup(t->urls[i] ? t->urls[i] : "");
+	o->embedded = t->embedded[i] ? strdup(t->embedded[i]) : NULL;
 	/* published again at a start: when its task ended */
 	if (core_task_state_ended(t->state))
 		o->mtime.tv_sec = t->updated;

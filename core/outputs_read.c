@@ -67,15 +67,15 @@ bool core_output_folder(struct core *c, const char *path)
 }
 
 static const char *const xattr_names[] = {
-	"user.gptimgfs.prompt",
-	"user.gptimgfs.task_id",
-	"user.gptimgfs.options",
-	"user.xdg.origin.url",
+	"user.gptimgfs.prompt",	  "user.gptimgfs.task_id",
+	"user.gptimgfs.options",  "user.xdg.origin.url",
+	"user.gptimgfs.metadata", /* what was embedded: only when known */
 };
 
 static const char *xattr_value(const struct output *o, const char *attr)
 {
-	const char *values[] = { o->prompt, o->task_id, o->options, o->url };
+	const char *values[] = { o->prompt, o->task_id, o->options, o->url,
+				 o->embedded };
 	size_t i;
 
 	for (i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++) {
@@ -105,15 +105,19 @@ int core_output_xattr(struct core *c, const char *name, const char *attr,
 
 int core_output_xattr_list(struct core *c, const char *name, struct buf *out)
 {
+	const struct output *o;
 	size_t i;
 	int rc = 0;
 
 	buf_reset(out);
 	core_lock(c);
-	if (!core_outputs_find(c, name))
+	o = core_outputs_find(c, name);
+	if (!o)
 		rc = -ENOENT;
 	for (i = 0; rc == 0 && i < sizeof(xattr_names) / sizeof(xattr_names[0]);
 	     i++) {
+		if (!xattr_value(o, xattr_names[i]))
+			continue;
 		if (buf_add(out, xattr_names[i], strlen(xattr_names[i]) + 1) <
 		    0)
 			rc = -E2BIG;

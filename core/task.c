@@ -108,6 +108,7 @@ void core_task_destroy(struct task *t)
 	for (i = 0; i < OPTS_MAX_URLS; i++) {
 		free(t->urls[i]);
 		free(t->stored[i]);
+		free(t->embedded[i]);
 		free(t->published[i]);
 	}
 	free(t);
@@ -154,6 +155,11 @@ int core_task_to_json(const struct task *t, struct buf *b)
 	for (i = 0; i < t->n_urls; i++) {
 		rc |= buf_addstr(b, i ? "," : "");
 		rc |= json_add_cstr(b, t->stored[i] ? t->stored[i] : "");
+	}
+	rc |= buf_addstr(b, "],\"embedded\":[");
+	for (i = 0; i < t->n_urls; i++) {
+		rc |= buf_addstr(b, i ? "," : "");
+		rc |= json_add_cstr(b, t->embedded[i] ? t->embedded[i] : "");
 	}
 	rc |= buf_addstr(b, "],\"outputs\":[");
 	for (i = 0; i < t->n_urls; i++) {
@@ -240,7 +246,7 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 {
 	char *s;
 	uint64_t num;
-	size_t n_stored = 0, n_published = 0, i;
+	size_t n_stored = 0, n_published = 0, n_embedded = 0, i;
 	bool b = false;
 
 	s = json_member_string(doc, 0, "state", 32);
@@ -300,8 +306,15 @@ static int load_fields(struct task *t, const struct json_doc *doc)
 			 &n_published) < 0 ||
 	    n_published != t->n_urls)
 		return -1;
+	/* "embedded" is newer than the rest: optional */
+	if (json_get(doc, 0, "embedded") >= 0 &&
+	    (load_strings(doc, json_get(doc, 0, "embedded"), t->embedded,
+			  &n_embedded) < 0 ||
+	     n_embedded != t->n_urls))
+		return -1;
 	for (i = 0; i < t->n_urls; i++) {
 		drop_empty(&t->stored[i]);
+		drop_empty(&t->embedded[i]);
 		drop_empty(&t->published[i]);
 	}
 	return 0;

@@ -270,8 +270,11 @@ static struct core *open_core(const struct config *cfg)
 	core = core_open(cfg->data_dir, &defaults, err, sizeof(err));
 	if (!core)
 		fprintf(stderr, "gptimgfs: %s\n", err);
-	else
+	if (core) {
 		core_set_daily_budget(core, cfg->daily_budget);
+		core_set_embed_metadata(core,
+					cfg->embed_metadata ? NET_MODEL : NULL);
+	}
 	return core;
 }
 

@@ -11,9 +11,10 @@
 #include <stddef.h>
 
 #include "core/opts.h"
+#include "net/net.h"
 #include "util/buf.h"
 
-#define API_MODEL "gpt-image-2"
+#define API_MODEL NET_MODEL
 #define API_PATH_CREATE "/v1/images/generations"
 #define API_PATH_TASKS "/v1/tasks/"
 #define API_PATH_CREDITS "/v1/credits"

@@ -12,6 +12,10 @@
 struct core;
 struct net;
 
+/* The model every task is created with, the one the API offers (named in
+ * the metadata embedded in images). */
+#define NET_MODEL "gpt-image-2"
+
 struct net_config {
 	const char *api_url;   /* "https://api.aivideoapi.ai", no trailing / */
 	const char *api_key;   /* sent only to api_url's host */

@@ -379,6 +379,23 @@ def user_prompts(test):
 
 
 # -- whole-image check (appended) -------------------------------------------
+def png_without_embedded(data):
+    """A PNG without the chunks gptimgfs embeds (gptimgfs(1), OUTPUT,
+    Metadata in the image): the bytes the API sent."""
+    import struct
+
+    pos, kept = 8, [data[:8]]
+    while pos < len(data):
+        n = struct.unpack(">I", data[pos:pos + 4])[0]
+        raw = data[pos:pos + 12 + n]
+        key = raw[8:].partition(b"\0")[0]
+        if not (raw[4:8] in (b"tEXt", b"iTXt") and
+                key in (b"parameters", b"XML:com.adobe.xmp")):
+            kept.append(raw)
+        pos += 12 + n
+    return b"".join(kept)
+
+
 def png_size(data):
     """(width, height) of a whole PNG, or AssertionError saying what is
     wrong: the signature, every chunk's length and CRC, IHDR first, IEND

@@ -167,7 +167,8 @@ class CreditsTest(MountedTest):
         self.assertEqual(
             sorted(os.listxattr(path)),
             sorted(["user.gptimgfs.prompt", "user.gptimgfs.task_id",
-                    "user.gptimgfs.options", "user.xdg.origin.url"]))
+                    "user.gptimgfs.options", "user.xdg.origin.url",
+                    "user.gptimgfs.metadata"]))
         self.assertEqual(os.getxattr(path, "user.gptimgfs.prompt"),
                          prompt.encode("utf-8"))
         self.assertEqual(os.getxattr(path, "user.gptimgfs.task_id"),

@@ -72,11 +72,16 @@ static void test_publish(void)
 	CHECK(f.text.len == sizeof("user.gptimgfs.prompt\0"
 				   "user.gptimgfs.task_id\0"
 				   "user.gptimgfs.options\0"
-				   "user.xdg.origin.url") &&
+				   "user.xdg.origin.url\0"
+				   "user.gptimgfs.metadata") &&
 	      memcmp(f.text.data,
 		     "user.gptimgfs.prompt\0user.gptimgfs.task_id\0"
-		     "user.gptimgfs.options\0user.xdg.origin.url\0",
+		     "user.gptimgfs.options\0user.xdg.origin.url\0"
+		     "user.gptimgfs.metadata\0",
 		     f.text.len) == 0);
+	/* this core embeds nothing (core_set_embed_metadata not called) */
+	CHECK_STR(fx_xattr(&f, "cat.png", "user.gptimgfs.metadata"),
+		  "not embedded: embed_metadata=no");
 	CHECK(core_output_xattr_list(f.c, "dog.png", &f.text) == -ENOENT);
 	/* a completed task takes no more transitions */
 	CHECK(core_task_failed(f.c, seq, "x", "y") == -ENOENT);

@@ -1,0 +1,143 @@
+/* JPEG: the XMP packet in an APP1 segment named by the XMP namespace, after
+ * SOI and the APP0 (JFIF) and Exif APP1 segments that must come first.
+ * The segments are walked up to the start of the scan; an APP11 segment
+ * (JUMBF, where C2PA keeps its manifest) leaves the file as it is. A JPEG
+ * gets no "parameters": AUTOMATIC1111 keeps it in Exif, which would mean
+ * rewriting the camera segment. A packet bigger than one APP1 segment
+ * holds is not written (Extended XMP, split over segments, is not). */
+#include <stdio.h>
+#include <string.h>
+
+#include "embed.h"
+
+#define JPEG_XMP_NAME "http://ns.adobe.com/xap/1.0/"
+#define JPEG_XMP_NAME_LEN (sizeof(JPEG_XMP_NAME)) /* with its NUL */
+#define JPEG_SEGMENT_MAX 65535
+#define JPEG_FILL_MAX 64 /* 0xff fill bytes before a marker, at most */
+
+#define M_SOS 0xda
+#define M_EOI 0xd9
+#define M_APP0 0xe0
+#define M_APP1 0xe1
+#define M_APP11 0xeb
+
+struct jpeg_found {
+	bool provenance;
+	bool xmp;
+	off_t insert_at; /* after the leading JFIF and Exif segments */
+};
+
+static bool standalone(unsigned char m)
+{
+	return m == 0x01 || (m >= 0xd0 && m <= 0xd7);
+}
+
+/* Segment of marker m, len bytes of length and data, at pos. */
+static void note_segment(int fd, off_t pos, unsigned char m, unsigned len,
+			 struct jpeg_found *f)
+{
+	char name[JPEG_XMP_NAME_LEN];
+	size_t n = len - 2 < sizeof(name) ? len - 2 : sizeof(name);
+	bool exif, leading;
+
+	memset(name, 0, sizeof(name));
+	if (m == M_APP1 && core_embed_read(fd, pos + 4, name, n) < 0)
+		n = 0;
+	exif = m == M_APP1 && n >= 6 && memcmp(name, "Exif\0\0", 6) == 0;
+	if (m == M_APP1 && n == sizeof(name) &&
+	    memcmp(name, JPEG_XMP_NAME, sizeof(name)) == 0)
+		f->xmp = true;
+	if (m == M_APP11)
+		f->provenance = true;
+	leading = m == M_APP0 || exif;
+	if (f->insert_at < 0 && !leading)
+		f->insert_at = pos;
+}
+
+static enum embed_verdict walk(int fd, off_t size, struct jpeg_found *f,
+			       char *why)
+{
+	unsigned char b[4];
+	off_t pos = 2;
+	unsigned fill = 0, len;
+
+	f->insert_at = -1;
+	if (core_embed_read(fd, 0, b, 2) < 0 || b[0] != 0xff || b[1] != 0xd8) {
+		snprintf(why, EMBED_WHY_MAX, "no JPEG start of image");
+		return EMBED_MALFORMED;
+	}
+	while (size - pos >= 2 && core_embed_read(fd, pos, b, 2) == 0 &&
+	       b[0] == 0xff) {
+		if (b[1] == 0xff && fill++ < JPEG_FILL_MAX) {
+			pos++;
+			continue;
+		}
+		if (b[1] == M_SOS) {
+			if (f->insert_at < 0)
+				f->insert_at = pos;
+			return EMBED_EDIT;
+		}
+		if (b[1] == M_EOI)
+			break;
+		if (standalone(b[1])) {
+			pos += 2;
+			continue;
+		}
+		if (size - pos < 4 || core_embed_read(fd, pos, b, 4) < 0)
+			break;
+		len = (unsigned)b[2] << 8 | b[3];
+		if (len < 2 || len > size - pos - 2)
+			break;
+		note_segment(fd, pos, b[1], len, f);
+		pos += 2 + (off_t)len;
+		fill = 0;
+	}
+	snprintf(why, EMBED_WHY_MAX,
+		 "not a whole JPEG: no segment at byte %lld, before its "
+		 "scan",
+		 (long long)pos);
+	return EMBED_MALFORMED;
+}
+
+enum embed_verdict core_embed_plan_jpeg(int fd, off_t size,
+					const struct embed_texts *t,
+					struct embed_plan *p)
+{
+	struct jpeg_found f = { 0 };
+	enum embed_verdict v = walk(fd, size, &f, p->why);
+	size_t len = 2 + JPEG_XMP_NAME_LEN + t->xmp.len;
+	unsigned char head[4] = { 0xff, M_APP1, (unsigned char)(len >> 8),
+				  (unsigned char)len };
+	struct buf put;
+	int rc = 0;
+
+	if (v != EMBED_EDIT)
+		return v;
+	if (f.provenance || f.xmp) {
+		snprintf(p->why, EMBED_WHY_MAX, "%s",
+			 f.provenance ? "not embedded: the image carries a "
+					"C2PA manifest (APP11 JUMBF) and is "
+					"byte-identical to the API's" :
+					"not embedded: the image has XMP of "
+					"its own");
+		return EMBED_KEEP;
+	}
+	if (len > JPEG_SEGMENT_MAX) {
+		snprintf(p->why, EMBED_WHY_MAX,
+			 "not embedded: the XMP packet (%zu bytes) is bigger "
+			 "than a JPEG APP1 segment holds",
+			 t->xmp.len);
+		return EMBED_KEEP;
+	}
+	buf_init(&put, JPEG_SEGMENT_MAX + 2);
+	rc |= buf_add(&put, head, sizeof(head));
+	rc |= buf_add(&put, JPEG_XMP_NAME, JPEG_XMP_NAME_LEN);
+	rc |= buf_add(&put, t->xmp.data, t->xmp.len);
+	if (rc == 0)
+		rc = core_embed_plan_add(p, f.insert_at, 0, put.data, put.len);
+	buf_free(&put);
+	snprintf(p->why, EMBED_WHY_MAX, "%s",
+		 rc < 0 ? "not embedded: out of memory" :
+			  "embedded: XMP (APP1)");
+	return rc < 0 ? EMBED_KEEP : EMBED_EDIT;
+}
