@@ -68,7 +68,9 @@ static enum embed_verdict walk(int fd, off_t size, struct jpeg_found *f,
 	}
 	while (size - pos >= 2 && core_embed_read(fd, pos, b, 2) == 0 &&
 	       b[0] == 0xff) {
-		if (b[1] == 0xff && fill++ < JPEG_FILL_MAX) {
+		if (b[1] == 0xff) {
+			if (fill++ == JPEG_FILL_MAX)
+				break;
 			pos++;
 			continue;
 		}

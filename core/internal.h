@@ -259,7 +259,7 @@ struct tmp_keep {
 	bool later_dir;
 	const struct embed_texts *texts; /* NULL: embed_metadata=no */
 	char backing[64];
-	char embedded[EMBED_NOTE_MAX];
+	char embedded[EMBED_NOTE_MAX]; /* "" in: said by core_tmp_keep */
 };
 int core_tmp_keep(struct core *c, struct tmp_keep *k);
 

@@ -506,6 +506,9 @@ int core_task_output(struct core *c, uint64_t seq, size_t i,
 	/* without memory for the texts, the image is stored as sent */
 	if (wanted && c->embed_model && embed_texts_of(c, t, &texts) == 0)
 		keep.texts = &texts;
+	else if (wanted && c->embed_model)
+		snprintf(keep.embedded, sizeof(keep.embedded),
+			 "not embedded: out of memory");
 	if (t)
 		unlock_task(c, t);
 	if (!wanted) {

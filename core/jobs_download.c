@@ -119,8 +119,9 @@ int core_tmp_keep(struct core *c, struct tmp_keep *k)
 	if (n >= 0)
 		ext = core_sniff_image(head, (size_t)n);
 	rc = n < 0 ? (int)n : ext ? 0 : -EBADMSG;
-	snprintf(k->embedded, sizeof(k->embedded),
-		 "not embedded: embed_metadata=no");
+	if (!k->embedded[0])
+		snprintf(k->embedded, sizeof(k->embedded),
+			 "not embedded: embed_metadata=no");
 	if (rc == 0 && k->texts)
 		embed_download(c, name, sizeof(name), &fd, ext, k);
 	if (rc == 0) {

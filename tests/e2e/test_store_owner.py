@@ -148,7 +148,8 @@ class PlantedTest(MountedTest):
         _, doc = self.record_of("a")
         doc.pop("mac", None)
         doc.update(seq=seq, name=name, state="queued", prompt=prompt,
-                   task_id="", urls=[], stored=[], outputs=[], sent=0,
+                   task_id="", urls=[], stored=[], embedded=[], outputs=[],
+                   sent=0,
                    charge="none", options={"resolution": "4k"})
         file = "%016d.json" % seq
         with open(self.data("records", file), "w") as f:
