@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -165,6 +166,20 @@ int core_embed_plan_add(struct embed_plan *p, off_t at, off_t cut,
 	}
 	p->n++;
 	return 0;
+}
+
+enum embed_verdict core_embed_keep(struct embed_plan *p, const char *signed_by,
+				   const char *own)
+{
+	if (signed_by)
+		snprintf(p->why, sizeof(p->why),
+			 "not embedded: the image carries a C2PA manifest "
+			 "(%s) and is byte-identical to the API's",
+			 signed_by);
+	else
+		snprintf(p->why, sizeof(p->why),
+			 "not embedded: the image has %s of its own", own);
+	return EMBED_KEEP;
 }
 
 enum embed_verdict core_embed_plan(const char *ext, int fd, off_t size,

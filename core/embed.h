@@ -72,6 +72,12 @@ void core_embed_plan_free(struct embed_plan *p);
 int core_embed_plan_add(struct embed_plan *p, off_t at, off_t cut,
 			const void *put, size_t len);
 
+/* The plan of a file that stays as the API sent it: signed_by names the
+ * manifest found (C2PA's "caBX chunk"), NULL when the file holds XMP of
+ * its own (`own`: "XMP", "a parameters chunk and XMP"). EMBED_KEEP. */
+enum embed_verdict core_embed_keep(struct embed_plan *p, const char *signed_by,
+				   const char *own);
+
 /* The planners: fd is the image, size its length. */
 enum embed_verdict core_embed_plan_png(int fd, off_t size,
 				       const struct embed_texts *t,

@@ -115,15 +115,9 @@ enum embed_verdict core_embed_plan_jpeg(int fd, off_t size,
 
 	if (v != EMBED_EDIT)
 		return v;
-	if (f.provenance || f.xmp) {
-		snprintf(p->why, EMBED_WHY_MAX, "%s",
-			 f.provenance ? "not embedded: the image carries a "
-					"C2PA manifest (APP11 JUMBF) and is "
-					"byte-identical to the API's" :
-					"not embedded: the image has XMP of "
-					"its own");
-		return EMBED_KEEP;
-	}
+	if (f.provenance || f.xmp)
+		return core_embed_keep(p, f.provenance ? "APP11 JUMBF" : NULL,
+				       "XMP");
 	if (len > JPEG_SEGMENT_MAX) {
 		snprintf(p->why, EMBED_WHY_MAX,
 			 "not embedded: the XMP packet (%zu bytes) is bigger "

@@ -167,18 +167,9 @@ enum embed_verdict core_embed_plan_png(int fd, off_t size,
 
 	if (v != EMBED_EDIT)
 		return v;
-	if (f.provenance) {
-		snprintf(p->why, EMBED_WHY_MAX,
-			 "not embedded: the image carries a C2PA manifest "
-			 "(caBX chunk) and is byte-identical to the API's");
-		return EMBED_KEEP;
-	}
-	if (f.parameters && f.xmp) {
-		snprintf(p->why, EMBED_WHY_MAX,
-			 "not embedded: the image has a parameters chunk and "
-			 "XMP of its own");
-		return EMBED_KEEP;
-	}
+	if (f.provenance || (f.parameters && f.xmp))
+		return core_embed_keep(p, f.provenance ? "caBX chunk" : NULL,
+				       "a parameters chunk and XMP");
 	buf_init(&put, EMBED_XMP_MAX + EMBED_PARAMETERS_MAX + 128);
 	if (!f.parameters)
 		rc |= add_chunk(&put, ascii ? "tEXt" : "iTXt", KEY_PARAMETERS,

@@ -156,16 +156,9 @@ enum embed_verdict core_embed_plan_webp(int fd, off_t size,
 
 	if (v != EMBED_EDIT)
 		return v;
-	if (f.provenance || f.xmp ||
-	    (f.vp8x && (f.vp8x_flags & VP8X_FLAG_XMP))) {
-		snprintf(p->why, EMBED_WHY_MAX, "%s",
-			 f.provenance ? "not embedded: the image carries a "
-					"C2PA manifest (C2PA chunk) and is "
-					"byte-identical to the API's" :
-					"not embedded: the image has XMP of "
-					"its own");
-		return EMBED_KEEP;
-	}
+	if (f.provenance || f.xmp || (f.vp8x && (f.vp8x_flags & VP8X_FLAG_XMP)))
+		return core_embed_keep(p, f.provenance ? "C2PA chunk" : NULL,
+				       "XMP");
 	rc = plan_edits(size, &f, t, p);
 	if (rc == -EINVAL) {
 		snprintf(p->why, EMBED_WHY_MAX,
