@@ -1,7 +1,8 @@
 /* JPEG: the XMP packet in an APP1 segment named by the XMP namespace, after
  * SOI and the APP0 (JFIF) and Exif APP1 segments that must come first.
- * The segments are walked up to the start of the scan; an APP11 segment
- * (JUMBF, where C2PA keeps its manifest) leaves the file as it is. A JPEG
+ * Every segment is walked, from SOI to EOI, the entropy-coded data of each
+ * scan skipped; an APP11 segment (JUMBF, where C2PA keeps its manifest)
+ * leaves the file as it is. A JPEG
  * gets no "parameters": AUTOMATIC1111 keeps it in Exif, which would mean
  * rewriting the camera segment. A packet bigger than one APP1 segment
  * holds is not written (Extended XMP, split over segments, is not). */
@@ -24,6 +25,7 @@
 struct jpeg_found {
 	bool provenance;
 	bool xmp;
+	bool scanned;	 /* a scan was seen */
 	off_t insert_at; /* after the leading JFIF and Exif segments */
 };
 
@@ -54,6 +56,32 @@ static void note_segment(int fd, off_t pos, unsigned char m, unsigned len,
 		f->insert_at = pos;
 }
 
+/* The marker that ends the entropy-coded data from pos: the next 0xff not
+ * followed by a stuffed 0x00, a fill 0xff or a restart marker; -1 when the
+ * file ends first. A progressive JPEG has segments between its scans, and
+ * a C2PA manifest among them must be seen. */
+static off_t after_scan(int fd, off_t pos, off_t size)
+{
+	unsigned char block[65536], m;
+	size_t n, i;
+
+	while (pos >= 0 && size - pos >= 2) {
+		n = (size_t)(size - pos) < sizeof(block) ?
+			    (size_t)(size - pos) :
+			    sizeof(block);
+		if (core_embed_read(fd, pos, block, n) < 0)
+			return -1;
+		for (i = 0; i + 1 < n; i++) {
+			m = block[i + 1];
+			if (block[i] == 0xff && m != 0 && m != 0xff &&
+			    !(m >= 0xd0 && m <= 0xd7))
+				return pos + (off_t)i;
+		}
+		pos += (off_t)n - 1; /* its last byte again: it may be 0xff */
+	}
+	return -1;
+}
+
 static enum embed_verdict walk(int fd, off_t size, struct jpeg_found *f,
 			       char *why)
 {
@@ -66,19 +94,16 @@ static enum embed_verdict walk(int fd, off_t size, struct jpeg_found *f,
 		snprintf(why, EMBED_WHY_MAX, "no JPEG start of image");
 		return EMBED_MALFORMED;
 	}
-	while (size - pos >= 2 && core_embed_read(fd, pos, b, 2) == 0 &&
-	       b[0] == 0xff) {
+	while (pos >= 0 && size - pos >= 2 &&
+	       core_embed_read(fd, pos, b, 2) == 0 && b[0] == 0xff) {
 		if (b[1] == 0xff) {
 			if (fill++ == JPEG_FILL_MAX)
 				break;
 			pos++;
 			continue;
 		}
-		if (b[1] == M_SOS) {
-			if (f->insert_at < 0)
-				f->insert_at = pos;
+		if (b[1] == M_EOI && f->scanned)
 			return EMBED_EDIT;
-		}
 		if (b[1] == M_EOI)
 			break;
 		if (standalone(b[1])) {
@@ -92,12 +117,15 @@ static enum embed_verdict walk(int fd, off_t size, struct jpeg_found *f,
 			break;
 		note_segment(fd, pos, b[1], len, f);
 		pos += 2 + (off_t)len;
+		if (b[1] == M_SOS) {
+			f->scanned = true;
+			pos = after_scan(fd, pos, size);
+		}
 		fill = 0;
 	}
 	snprintf(why, EMBED_WHY_MAX,
-		 "not a whole JPEG: no segment at byte %lld, before its "
-		 "scan",
-		 (long long)pos);
+		 "not a whole JPEG: no marker at byte %lld, before its end",
+		 (long long)(pos < 0 ? size : pos));
 	return EMBED_MALFORMED;
 }
 

@@ -147,11 +147,16 @@ static int add_chunk(struct buf *b, const char *type, const char *key,
 	return buf_add(b, word, 4);
 }
 
-static bool all_ascii(const struct buf *text)
+/* Can text go in a tEXt chunk? Latin-1 without control characters but
+ * the line feed; ASCII only here, so that it reads the same as UTF-8. */
+static bool plain_ascii(const struct buf *text)
 {
-	for (size_t i = 0; i < text->len; i++)
-		if ((unsigned char)text->data[i] >= 0x80)
+	for (size_t i = 0; i < text->len; i++) {
+		unsigned char ch = (unsigned char)text->data[i];
+
+		if ((ch < 0x20 && ch != '\n') || ch >= 0x7f)
 			return false;
+	}
 	return true;
 }
 
@@ -161,7 +166,7 @@ enum embed_verdict core_embed_plan_png(int fd, off_t size,
 {
 	struct png_found f = { 0 };
 	enum embed_verdict v = walk(fd, size, &f, p->why);
-	bool ascii = all_ascii(&t->parameters);
+	bool ascii = plain_ascii(&t->parameters);
 	struct buf put;
 	int rc = 0;
 

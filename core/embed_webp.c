@@ -21,6 +21,7 @@ struct webp_found {
 	bool xmp;
 	bool vp8x;
 	uint8_t vp8x_flags;
+	unsigned chunks;
 	unsigned char first[8]; /* the first chunk's type and size */
 	unsigned char bits[10]; /* and its first data bytes */
 };
@@ -40,6 +41,7 @@ static void put_le(unsigned char *p, uint32_t v, int bytes)
 static void note_chunk(int fd, off_t pos, const unsigned char *head,
 		       struct webp_found *f)
 {
+	f->chunks++;
 	if (pos == VP8X_AT) {
 		memcpy(f->first, head, 8);
 		if (core_embed_read(fd, pos + 8, f->bits, sizeof(f->bits)) < 0)
@@ -77,6 +79,14 @@ static enum embed_verdict walk(int fd, off_t size, struct webp_found *f,
 		note_chunk(fd, pos, head, f);
 		pos += step;
 	}
+	/* the flags are rewritten in place: a VP8X of another size would
+	 * have them elsewhere (libwebp refuses it too) */
+	if (f->vp8x && le32(f->first + 4) != VP8X_LEN) {
+		snprintf(why, EMBED_WHY_MAX,
+			 "not a whole WebP: its VP8X chunk is not %d bytes",
+			 VP8X_LEN);
+		return EMBED_MALFORMED;
+	}
 	if (pos == size && size > VP8X_AT)
 		return EMBED_EDIT;
 	snprintf(why, EMBED_WHY_MAX,
@@ -85,20 +95,25 @@ static enum embed_verdict walk(int fd, off_t size, struct webp_found *f,
 	return EMBED_MALFORMED;
 }
 
-/* The VP8X chunk a simple WebP lacks, from its VP8 or VP8L header. */
+/* The VP8X chunk a simple WebP lacks, from the header of its one chunk,
+ * a VP8L (signature, 14-bit width and height less one, alpha bit) or a
+ * VP8 key frame (start code, 14-bit width and height). */
 static int make_vp8x(const struct webp_found *f, unsigned char *out)
 {
 	const unsigned char *b = f->bits;
-	uint32_t w, h, bits;
+	uint32_t w, h, bits, len = le32(f->first + 4);
 	bool alpha = false;
 
-	if (memcmp(f->first, "VP8L", 4) == 0 && b[0] == 0x2f) {
+	if (f->chunks != 1)
+		return -1;
+	if (memcmp(f->first, "VP8L", 4) == 0 && len >= 5 && b[0] == 0x2f) {
 		bits = le32(b + 1);
 		w = (bits & 0x3fff) + 1;
 		h = (bits >> 14 & 0x3fff) + 1;
 		alpha = bits >> 28 & 1;
-	} else if (memcmp(f->first, "VP8 ", 4) == 0 && b[3] == 0x9d &&
-		   b[4] == 0x01 && b[5] == 0x2a) {
+	} else if (memcmp(f->first, "VP8 ", 4) == 0 && len >= 10 &&
+		   (b[0] & 1) == 0 && b[3] == 0x9d && b[4] == 0x01 &&
+		   b[5] == 0x2a) {
 		w = (b[6] | (uint32_t)b[7] << 8) & 0x3fff;
 		h = (b[8] | (uint32_t)b[9] << 8) & 0x3fff;
 	} else {
@@ -162,8 +177,8 @@ enum embed_verdict core_embed_plan_webp(int fd, off_t size,
 	rc = plan_edits(size, &f, t, p);
 	if (rc == -EINVAL) {
 		snprintf(p->why, EMBED_WHY_MAX,
-			 "not a whole WebP: its first chunk is no VP8X, VP8 "
-			 "or VP8L header");
+			 "not a whole WebP: neither a VP8X header nor one "
+			 "VP8 or VP8L chunk");
 		return EMBED_MALFORMED;
 	}
 	if (rc < 0) {

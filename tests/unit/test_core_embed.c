@@ -23,21 +23,32 @@ static int file_of(const void *data, size_t len)
 	return fd;
 }
 
-/* The plan's verdict for these bytes; p is left for the caller. */
-static enum embed_verdict plan_of(const char *ext, const void *data, size_t len,
-				  struct embed_plan *p)
+/* The plan's verdict for these bytes and that prompt; p is left for the
+ * caller. */
+static enum embed_verdict plan_with_prompt(const char *ext, const void *data,
+					   size_t len, const char *prompt,
+					   struct embed_plan *p)
 {
+	struct embed_source src = cat;
 	struct embed_texts t;
 	enum embed_verdict v;
 	int fd = file_of(data, len);
 
-	if (core_embed_texts(&t, &cat) != 0)
+	src.prompt = prompt;
+	src.prompt_len = strlen(prompt);
+	if (core_embed_texts(&t, &src) != 0)
 		abort();
 	core_embed_plan_init(p);
 	v = core_embed_plan(ext, fd, (off_t)len, &t, p);
 	core_embed_texts_free(&t);
 	close(fd);
 	return v;
+}
+
+static enum embed_verdict plan_of(const char *ext, const void *data, size_t len,
+				  struct embed_plan *p)
+{
+	return plan_with_prompt(ext, data, len, cat.prompt, p);
 }
 
 static size_t add_chunk(unsigned char *out, const char *type, const void *data,
@@ -105,6 +116,10 @@ static void test_png(void)
 	CHECK(memcmp(p.edits[0].put.data + 4, "tEXtparameters\0a cat", 20) ==
 	      0);
 	core_embed_plan_free(&p);
+	/* a control character other than the line feed: iTXt */
+	CHECK(plan_with_prompt("png", file, n, "a\tcat", &p) == EMBED_EDIT);
+	CHECK(memcmp(p.edits[0].put.data + 4, "iTXtparameters", 14) == 0);
+	core_embed_plan_free(&p);
 	/* a parameters chunk of its own: only the XMP */
 	n = png(file, "parameters");
 	CHECK(plan_of("png", file, n, &p) == EMBED_EDIT);
@@ -132,6 +147,11 @@ static void test_jpeg(void)
 	};
 	static const unsigned char no_scan[] = { 0xff, 0xd8, 0xff, 0xdb,
 						 0,    2,    0xff, 0xd9 };
+	static const unsigned char progressive[] = {
+		0xff, 0xd8, 0xff, 0xda, 0,    2, 0xff, 0,
+		0xff, 0xd3, 7,	  0xff, 0xeb, 0, 4,    'J',
+		'P',  0xff, 0xda, 0,	2,    9, 0xff, 0xd9
+	};
 	struct embed_source big = cat;
 	struct embed_texts t;
 	struct embed_plan p;
@@ -142,6 +162,13 @@ static void test_jpeg(void)
 	CHECK(p.n == 1 && p.edits[0].at == 8); /* after APP0, before DQT */
 	core_embed_plan_free(&p);
 	CHECK(plan_of("jpg", no_scan, sizeof(no_scan), &p) == EMBED_MALFORMED);
+	/* progressive: a C2PA segment after the first scan is seen (its
+	 * data holds a stuffed 0xff00 and a restart marker) */
+	CHECK(plan_of("jpg", progressive, sizeof(progressive), &p) ==
+	      EMBED_KEEP);
+	CHECK(strstr(p.why, "APP11") != NULL);
+	/* a scan that never ends */
+	CHECK(plan_of("jpg", progressive, 18, &p) == EMBED_MALFORMED);
 	/* a packet one APP1 segment cannot hold */
 	prompt = malloc(70000);
 	memset(prompt, 'x', 70000);
@@ -177,6 +204,29 @@ static void test_webp(void)
 	CHECK(plan_of("webp", file, n, &p) == EMBED_MALFORMED);
 }
 
+/* WebPs whose header the plan would misplace or make up: refused. */
+static void test_webp_refused(void)
+{
+	/* a VP8X of 0 bytes: byte 20 is the next chunk's name */
+	static const unsigned char empty_vp8x[] =
+		"RIFF\x18\0\0\0WEBPVP8X\0\0\0\0"
+		"ALPH\x04\0\0\0abcd";
+	/* a simple WebP with a second chunk; a VP8 chunk too short to say
+	 * its size */
+	static const unsigned char two[] = "RIFF\x1c\0\0\0WEBPVP8L\x05\0\0\0"
+					   "\x2f\0\0\0\0\0ICCP\x02\0\0\0ab";
+	static const unsigned char short_vp8[] = "RIFF\x12\0\0\0WEBPVP8 "
+						 "\x06\0\0\0\0\0\0\x9d\x01\x2a";
+	struct embed_plan p;
+
+	CHECK(plan_of("webp", empty_vp8x, sizeof(empty_vp8x) - 1, &p) ==
+	      EMBED_MALFORMED);
+	CHECK_STR(p.why, "not a whole WebP: its VP8X chunk is not 10 bytes");
+	CHECK(plan_of("webp", two, sizeof(two) - 1, &p) == EMBED_MALFORMED);
+	CHECK(plan_of("webp", short_vp8, sizeof(short_vp8) - 1, &p) ==
+	      EMBED_MALFORMED);
+}
+
 static void test_write(void)
 {
 	struct embed_plan p;
@@ -203,6 +253,7 @@ int main(void)
 	test_png();
 	test_jpeg();
 	test_webp();
+	test_webp_refused();
 	test_write();
 	return check_result("test_core_embed");
 }
