@@ -37,7 +37,7 @@
 
 /* Text as XML character data: the markup characters escaped, and what XML
  * 1.0 cannot hold at all (C0 controls but tab, newline and return; U+FFFE,
- * U+FFFF) replaced by U+FFFD. s is valid UTF-8 (core_prompt_check). */
+ * U+FFFF) replaced by U+FFFD; a return as a reference, kept by parsers. s is valid UTF-8 (core_prompt_check). */
 static int add_xml_text(struct buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -55,6 +55,8 @@ static int add_xml_text(struct buf *b, const char *s, size_t len)
 			rc = buf_addstr(b, "&lt;");
 		else if (cp == '>')
 			rc = buf_addstr(b, "&gt;");
+		else if (cp == '\r') /* a parser makes a raw one a '\n' */
+			rc = buf_addstr(b, "&#xD;");
 		else if ((cp < 0x20 && cp != '\t' && cp != '\n' &&
 			  cp != '\r') ||
 			 cp == 0xfffe || cp == 0xffff || cp == 0xfffd)

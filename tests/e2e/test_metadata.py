@@ -155,7 +155,7 @@ class MetadataTest(MountedTest):
         return urllib.request.urlopen(url.decode(), timeout=10).read()
 
     def test_png_parameters_xmp_pixels(self):
-        prompt = "un café <à> l'aube & \"夜明け\" \x01 fin"
+        prompt = "un café <à> l'aube & \"夜明け\" \x01 fin\r\nsecond line"
         self.m.write("jobs/x.opts", "aspect_ratio = 3:2\nresolution = 2k\n"
                      "nsfw_checker = no\n")
         rc, text = self.m.submit("x", prompt)
@@ -171,16 +171,16 @@ class MetadataTest(MountedTest):
                          [c[1] for c in png_chunks(sent) if c[0] == b"IDAT"])
         key, params = text_chunk(b"iTXt", chunks[1][1])
         self.assertEqual(key, "parameters")
-        self.assertEqual(params.split("\n"), [
-            prompt, "Model: gpt-image-2, Aspect ratio: 3:2, Resolution: 2k, "
-            "NSFW checker: false, Task id: %s, Generator: gptimgfs 0.1.0"
-            % task_id])
+        self.assertEqual(
+            params, prompt + "\nModel: gpt-image-2, Aspect ratio: 3:2, "
+            "Resolution: 2k, NSFW checker: false, Task id: %s, "
+            "Generator: gptimgfs 0.1.0" % task_id)
         key, packet = text_chunk(b"iTXt", chunks[2][1])
         self.assertEqual(key, "XML:com.adobe.xmp")
         fields = xmp_fields(packet)
         self.assertEqual(fields[IPTC_EXT + "DigitalSourceType"], TRAINED)
         self.assertEqual(fields[IPTC_EXT + "AISystemUsed"], "gpt-image-2")
-        # XML 1.0 cannot hold U+0001: replaced
+        # XML 1.0 cannot hold U+0001: replaced; the return is kept
         self.assertEqual(fields[IPTC_EXT + "AIPromptInformation"],
                          prompt.replace("\x01", "\ufffd"))
         self.assertEqual(

@@ -93,10 +93,10 @@ static void test_texts(void)
 		     "<Iptc4xmpExt:AIPromptInformation>a cat<"));
 	core_embed_texts_free(&t);
 	/* markup escaped; what XML 1.0 cannot hold replaced */
-	src.prompt = "<b>&\x01\"";
-	src.prompt_len = 6;
+	src.prompt = "<b>&\x01\"\r\n";
+	src.prompt_len = 8;
 	CHECK(core_embed_texts(&t, &src) == 0);
-	CHECK(strstr(buf_str(&t.xmp), ">&lt;b&gt;&amp;\xef\xbf\xbd\"<"));
+	CHECK(strstr(buf_str(&t.xmp), ">&lt;b&gt;&amp;\xef\xbf\xbd\"&#xD;\n<"));
 	core_embed_texts_free(&t);
 	/* no prompt (image URLs only): no prompt property */
 	src.prompt_len = 0;
