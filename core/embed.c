@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store.h"
 #include "util/debugassert.h"
 #include "util/utf8.h"
 
@@ -212,22 +213,6 @@ int core_embed_read(int fd, off_t off, void *p, size_t len)
 	return 0;
 }
 
-static int write_all(int fd, const void *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p = (const char *)p + n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Bytes [from, to) of src appended to dst: copy_file_range (a reflink or
  * an in-kernel copy on most file systems), read and write where it is not
  * offered. */
@@ -257,7 +242,7 @@ static int copy_range(int src, off_t from, off_t to, int dst)
 		n = pread(src, bounce, want, from);
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
-		rc = write_all(dst, bounce, (size_t)n);
+		rc = core_store_write_all(dst, bounce, (size_t)n);
 		if (rc < 0)
 			return rc;
 		from += n;
@@ -277,7 +262,7 @@ int core_embed_write(int src, off_t size, int dst, const struct embed_plan *p)
 		DEBUGASSERT(e->at >= pos && e->at + e->cut <= size);
 		rc = copy_range(src, pos, e->at, dst);
 		if (rc == 0)
-			rc = write_all(dst, e->put.data, e->put.len);
+			rc = core_store_write_all(dst, e->put.data, e->put.len);
 		pos = e->at + e->cut;
 	}
 	if (rc == 0)

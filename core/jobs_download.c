@@ -82,9 +82,11 @@ static void embed_download(struct core *c, char *name, size_t namesz, int *fd,
 		goto out;
 	}
 	snprintf(k->embedded, sizeof(k->embedded), "%s", plan.why);
-	if (rc == 0 && plan.n > 0)
+	if (rc == 0 && plan.n == 0)
+		goto out; /* nothing to add, or nothing allowed */
+	if (rc == 0)
 		rc = new_fd = core_tmpfile(c, new_name, sizeof(new_name));
-	if (rc >= 0 && plan.n > 0)
+	if (rc >= 0)
 		rc = core_embed_write(*fd, st.st_size, new_fd, &plan);
 	if (rc < 0) {
 		log_err("%s/tmp/%s: cannot write the image with its "
@@ -96,7 +98,7 @@ static void embed_download(struct core *c, char *name, size_t namesz, int *fd,
 			close(new_fd);
 			core_tmp_unlink(c, new_name);
 		}
-	} else if (plan.n > 0) {
+	} else {
 		core_tmp_unlink(c, name);
 		close(*fd);
 		*fd = new_fd;

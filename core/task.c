@@ -124,9 +124,21 @@ void core_task_record_name(const struct task *t, char *out, size_t outsz)
 	snprintf(out, outsz, "%016" PRIu64 ".json", t->seq);
 }
 
-int core_task_to_json(const struct task *t, struct buf *b)
+/* ,"key":[...] of n strings, "" for a NULL one. */
+static int add_strings(struct buf *b, const char *key, char *const *s, size_t n)
 {
 	size_t i;
+	int rc = buf_printf(b, ",\"%s\":[", key);
+
+	for (i = 0; i < n; i++) {
+		rc |= buf_addstr(b, i ? "," : "");
+		rc |= json_add_cstr(b, s[i] ? s[i] : "");
+	}
+	return rc | buf_addstr(b, "]");
+}
+
+int core_task_to_json(const struct task *t, struct buf *b)
+{
 	int rc = 0;
 
 	buf_reset(b);
@@ -145,28 +157,13 @@ int core_task_to_json(const struct task *t, struct buf *b)
 			 (long long)t->sent, charge_words[t->charge]);
 	rc |= buf_printf(b, ",\"unreached\":%lld", (long long)t->unreached);
 	rc |= buf_printf(b, ",\"read_mode\":%u", (unsigned)t->read_mode);
-	rc |= buf_printf(b, ",\"forgotten\":%s,\"urls\":[",
+	rc |= buf_printf(b, ",\"forgotten\":%s",
 			 t->forgotten ? "true" : "false");
-	for (i = 0; i < t->n_urls; i++) {
-		rc |= buf_addstr(b, i ? "," : "");
-		rc |= json_add_cstr(b, t->urls[i]);
-	}
-	rc |= buf_addstr(b, "],\"stored\":[");
-	for (i = 0; i < t->n_urls; i++) {
-		rc |= buf_addstr(b, i ? "," : "");
-		rc |= json_add_cstr(b, t->stored[i] ? t->stored[i] : "");
-	}
-	rc |= buf_addstr(b, "],\"embedded\":[");
-	for (i = 0; i < t->n_urls; i++) {
-		rc |= buf_addstr(b, i ? "," : "");
-		rc |= json_add_cstr(b, t->embedded[i] ? t->embedded[i] : "");
-	}
-	rc |= buf_addstr(b, "],\"outputs\":[");
-	for (i = 0; i < t->n_urls; i++) {
-		rc |= buf_addstr(b, i ? "," : "");
-		rc |= json_add_cstr(b, t->published[i] ? t->published[i] : "");
-	}
-	rc |= buf_addstr(b, "]}\n");
+	rc |= add_strings(b, "urls", t->urls, t->n_urls);
+	rc |= add_strings(b, "stored", t->stored, t->n_urls);
+	rc |= add_strings(b, "embedded", t->embedded, t->n_urls);
+	rc |= add_strings(b, "outputs", t->published, t->n_urls);
+	rc |= buf_addstr(b, "}\n");
 	return rc ? -ENOMEM : 0;
 }
 
