@@ -4,6 +4,7 @@
  * with fuse_reply_data (spliced where the kernel allows). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,17 +13,30 @@
 
 #define XATTR_MAX (1024 * 1024)
 
+/* Counted: the open, and each read while it replies. The kernel sends
+ * RELEASE only after every READ was answered, but fuse_reply_data may still
+ * be returning then, and the order the kernel keeps is invisible to
+ * ThreadSanitizer; the last one out closes fd. */
 struct out_handle {
 	struct fs_handle hdr; /* FS_HANDLE_OUT */
 	int fd;
 	fuse_ino_t ino;
 	int backing_id; /* the kernel reads fd itself (passthrough.c); 0: we do */
+	atomic_uint refs;
 };
 
 static struct out_handle *out_handle_of(const struct fuse_file_info *fi)
 {
 	return FS_HANDLE_OF(fs_handle_get(fi, FS_HANDLE_OUT),
 			    struct out_handle);
+}
+
+static void out_handle_put(struct out_handle *h)
+{
+	if (atomic_fetch_sub(&h->refs, 1) == 1) {
+		close(h->fd);
+		free(h);
+	}
 }
 
 static void output_stat(const struct fs *fs, const struct core_output *o,
@@ -154,6 +168,7 @@ void fs_out_open(fuse_req_t req, struct fs_node *n, struct fuse_file_info *fi)
 	if (rc == 0) {
 		h->hdr.kind = FS_HANDLE_OUT;
 		h->ino = n->ino;
+		atomic_init(&h->refs, 1);
 		h->fd = openat(core_out_dirfd(fs->core), o.backing,
 			       O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (h->fd < 0)
@@ -186,10 +201,12 @@ void fs_out_read(fuse_req_t req, size_t size, off_t off,
 	struct out_handle *h = out_handle_of(fi);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
+	atomic_fetch_add(&h->refs, 1);
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = h->fd;
 	bv.buf[0].pos = off;
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	out_handle_put(h);
 }
 
 void fs_out_release(fuse_req_t req, struct fuse_file_info *fi)
@@ -197,8 +214,7 @@ void fs_out_release(fuse_req_t req, struct fuse_file_info *fi)
 	struct out_handle *h = out_handle_of(fi);
 
 	fs_passthrough_release(req, h->ino, h->backing_id);
-	close(h->fd);
-	free(h);
+	out_handle_put(h);
 	fuse_reply_err(req, 0);
 }
 
